@@ -1,0 +1,3 @@
+from stardust_git.cli import main
+
+main()

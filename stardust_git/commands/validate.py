@@ -1,0 +1,52 @@
+"""``stardust-git validate``: everything checkable offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from stardust_git.validate import ValidationOptions, ValidationReport, validate_catalog
+
+
+def validate_command(
+    root: Path,
+    paths: list[Path] | None,
+    output: str = "text",
+    strict: bool = False,
+    check_assets: bool = True,
+    check_render: bool = True,
+) -> int:
+    options = ValidationOptions(check_assets=check_assets, check_render=check_render, strict=strict)
+    report = validate_catalog(root, paths, options)
+    if output == "json":
+        click.echo(json.dumps(report_as_dict(report), indent=2))
+    else:
+        print_report(report)
+    return 0 if report.ok else 1
+
+
+def report_as_dict(report: ValidationReport) -> dict[str, object]:
+    return {
+        "valid": report.ok,
+        "files": report.files,
+        "releases": report.releases,
+        "errors": [d.as_dict() for d in report.errors],
+        "warnings": [d.as_dict() for d in report.warnings],
+    }
+
+
+def print_report(report: ValidationReport) -> None:
+    for diagnostic in report.diagnostics:
+        click.echo(diagnostic.format())
+    errors, warnings = len(report.errors), len(report.warnings)
+    if report.ok:
+        note = f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""
+        click.echo(f"ok: {report.files} files valid, {report.releases} releases{note}", err=True)
+    else:
+        click.echo(
+            f"invalid: {errors} error{'s' * (errors != 1)}, {warnings} warning"
+            f"{'s' * (warnings != 1)} in {report.files} files",
+            err=True,
+        )

@@ -1,0 +1,196 @@
+"""Field types shared by the models: identifiers, codes and secret references."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Annotated
+
+import pycountry
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+from stdnum import ean, isni, isrc
+from stdnum.iso7064 import mod_37_36
+
+from stardust_git import vocabulary
+from stardust_git.errors import UserError
+
+
+class StrictModel(BaseModel):
+    """Base of every catalog model: unknown keys are errors and every field documents itself."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        use_attribute_docstrings=True,
+        coerce_numbers_to_str=True,
+        validate_default=False,
+    )
+
+
+def _fail(kind: str, message: str, **context: object) -> PydanticCustomError:
+    return PydanticCustomError(kind, message, context)
+
+
+def _check_icpn(value: str) -> str:
+    if not value.isdigit() or len(value) not in (12, 13):
+        raise _fail("upc", "'{v}' is not a UPC-A (12 digits) or EAN-13 (13 digits)", v=value)
+    if not ean.is_valid(value):
+        raise _fail("upc", "'{v}' has a wrong check digit", v=value)
+    return value
+
+
+def _check_isrc(value: str) -> str:
+    if not isrc.is_valid(value):
+        raise _fail("isrc", "'{v}' is not a valid ISRC (CC-XXX-YY-NNNNN, 12 characters)", v=value)
+    return isrc.compact(value)
+
+
+def _check_isni(value: str) -> str:
+    if not isni.is_valid(value):
+        raise _fail("isni", "'{v}' is not a valid ISNI (16 characters, check digit)", v=value)
+    return isni.compact(value)
+
+
+_ISWC = re.compile(r"T-?(\d{3})\.?(\d{3})\.?(\d{3})-?(\d)")
+
+
+def _check_iswc(value: str) -> str:
+    # python-stdnum has no ISWC module; the check digit is CISAC's weighted sum.
+    match = _ISWC.fullmatch(value.strip().upper())
+    digits = "".join(match.groups()[:3]) if match else ""
+    checksum = (1 + sum(i * int(d) for i, d in enumerate(digits, start=1))) % 10
+    if not match or (10 - checksum) % 10 != int(match.group(4)):
+        raise _fail("iswc", "'{v}' is not a valid ISWC (T-123.456.789-C)", v=value)
+    return f"T{digits}{match.group(4)}"
+
+
+_IPI = re.compile(r"\d{9,11}")
+
+
+def _check_ipi(value: str) -> str:
+    if not _IPI.fullmatch(value):
+        raise _fail("ipi", "'{v}' is not an IPI name number (9 to 11 digits)", v=value)
+    return value
+
+
+_DPID = re.compile(r"PADPIDA[0-9A-Z]{10,11}")
+
+
+def _check_party_id(value: str) -> str:
+    if not _DPID.fullmatch(value):
+        raise _fail("party_id", "'{v}' is not a DDEX party id (PADPIDA + 10 or 11 characters)", v=value)
+    return value
+
+
+def party_id_check_character(value: str) -> str | None:
+    """The expected ISO 7064 Mod 37,36 check character when ``value``'s is wrong, else None.
+
+    Not every DPID in circulation carries a valid one, so a mismatch is a warning, not an error.
+    """
+    if len(value) != 18 or mod_37_36.is_valid(value):
+        return None
+    return mod_37_36.calc_check_digit(value[:-1])
+
+
+def _check_territory(value: str) -> str:
+    if not vocabulary.is_territory(value):
+        hint = vocabulary.suggest(value, "TerritoryCode")
+        extra = f"; did you mean '{hint}'?" if hint else ""
+        raise _fail("territory", "'{v}' is not a DDEX territory code" + extra, v=value)
+    return value
+
+
+_LANGUAGE = re.compile(r"([a-z]{2,3})(-[A-Za-z]{4})?(-([A-Z]{2}|\d{3}))?")
+
+
+def _check_language(value: str) -> str:
+    match = _LANGUAGE.fullmatch(value)
+    language = match and (
+        pycountry.languages.get(alpha_2=match.group(1))
+        if len(match.group(1)) == 2
+        else pycountry.languages.get(alpha_3=match.group(1))
+    )
+    if not language:
+        raise _fail("language", "'{v}' is not an ISO 639 language code (e.g. en, pt-BR)", v=value)
+    return value
+
+
+def _check_currency(value: str) -> str:
+    if not pycountry.currencies.get(alpha_3=value):
+        raise _fail("currency", "'{v}' is not an ISO 4217 currency code", v=value)
+    return value
+
+
+def _vocab_check(set_name: str, check, kind: str):  # type: ignore[no-untyped-def]
+    def validate(value: str) -> str:
+        if not check(value):
+            hint = vocabulary.suggest(value, set_name)
+            extra = f"; did you mean '{hint}'?" if hint else ""
+            raise _fail(kind, "'{v}' is not a DDEX " + set_name + extra, v=value)
+        return value
+
+    return validate
+
+
+_SECRET = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _check_secret(value: str) -> str:
+    if not _SECRET.fullmatch(value):
+        raise _fail(
+            "secret",
+            "secrets must be ${ENV_VAR} references, never literal values",
+        )
+    return value
+
+
+ICPN = Annotated[str, AfterValidator(_check_icpn), Field(examples=["1234567890128"])]
+ISRC = Annotated[str, AfterValidator(_check_isrc), Field(examples=["USRC12400001"])]
+ISNI = Annotated[str, AfterValidator(_check_isni)]
+ISWC = Annotated[str, AfterValidator(_check_iswc)]
+IPI = Annotated[str, AfterValidator(_check_ipi)]
+PartyId = Annotated[str, AfterValidator(_check_party_id), Field(examples=["PADPIDA2014120301A"])]
+Territory = Annotated[str, AfterValidator(_check_territory), Field(examples=["Worldwide", "US"])]
+Language = Annotated[str, AfterValidator(_check_language), Field(examples=["en", "pt-BR"])]
+Currency = Annotated[str, AfterValidator(_check_currency), Field(examples=["USD"])]
+CommercialModel = Annotated[
+    str, AfterValidator(_vocab_check("CommercialModelType", vocabulary.is_commercial_model, "deal"))
+]
+UseType = Annotated[str, AfterValidator(_vocab_check("UseType", vocabulary.is_use_type, "deal"))]
+ReleaseType = Annotated[
+    str, AfterValidator(_vocab_check("ReleaseType", vocabulary.is_release_type, "release_type"))
+]
+ParentalWarning = Annotated[
+    str,
+    AfterValidator(
+        _vocab_check("ParentalWarningType", vocabulary.is_parental_warning, "parental_warning")
+    ),
+]
+ArtistRole = Annotated[
+    str, AfterValidator(_vocab_check("ArtistRole", vocabulary.is_artist_role, "artist_role"))
+]
+SecretRef = Annotated[
+    str,
+    AfterValidator(_check_secret),
+    Field(pattern=r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$", examples=["${SPOTIFY_SFTP_KEY}"]),
+]
+GenreCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$", examples=["ELECTRONIC"])]
+
+
+def secret_name(reference: str) -> str:
+    """``${SPOTIFY_SFTP_KEY}`` -> ``SPOTIFY_SFTP_KEY``."""
+    match = _SECRET.fullmatch(reference)
+    if not match:
+        raise UserError("a secret must be a ${ENV_VAR} reference")
+    return match.group(1)
+
+
+def resolve_secret(reference: str | None) -> str | None:
+    """The value of the environment variable a secret reference names (never logged)."""
+    if reference is None:
+        return None
+    name = secret_name(reference)
+    value = os.environ.get(name)
+    if value is None:
+        raise UserError(f"the environment variable {name} is not set (referenced as ${{{name}}})")
+    return value

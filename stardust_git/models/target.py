@@ -1,0 +1,300 @@
+"""A delivery target: one YAML file under targets/ describing a DSP endpoint."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from stardust_git.models.common import PartyId, SecretRef, StrictModel
+
+Choreography = Literal["release-by-release", "batch"]
+
+_HOST_KEY = re.compile(
+    r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521)"
+    r" ([A-Za-z0-9+/]+={0,2})"
+)
+
+
+def _check_host_key(value: str) -> str:
+    match = _HOST_KEY.fullmatch(value.strip())
+    try:
+        valid = bool(match) and len(base64.b64decode(match.group(2), validate=True)) > 16
+    except (binascii.Error, ValueError):
+        valid = False
+    if not valid:
+        raise PydanticCustomError(
+            "host_key", "expected a public host key such as 'ssh-ed25519 AAAA...' (as in known_hosts)"
+        )
+    return value.strip()
+
+
+HostKey = Annotated[str, AfterValidator(_check_host_key)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Party(StrictModel):
+    """A DDEX party: the sender or the recipient of messages."""
+
+    party_id: PartyId
+    """The DDEX party id (DPID), PADPIDA..."""
+    name: str = Field(min_length=1)
+    """The party's name."""
+
+
+class DeliveryBase(StrictModel):
+    """Settings every protocol shares."""
+
+    choreography: Choreography = "release-by-release"
+    """DDEX choreography: one folder per release, or batches closed by a BatchComplete manifest."""
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    """Attempts per file on transient errors (exponential backoff with jitter)."""
+    breaker_threshold: int = Field(default=3, ge=1, le=100)
+    """Consecutive failed deliveries after which the rest of this target's run is skipped."""
+
+
+class LocalDelivery(DeliveryBase):
+    """Delivery into a directory on this machine (the embedded target: no server needed)."""
+
+    protocol: Literal["local"]
+    """Protocol name."""
+    directory: str = Field(min_length=1)
+    """Directory to deliver into, relative to the repository root or absolute."""
+
+
+class FtpDelivery(DeliveryBase):
+    """Delivery over plain FTP (passive mode)."""
+
+    protocol: Literal["ftp"]
+    """Protocol name."""
+    host: str = Field(min_length=1)
+    """Server host name."""
+    port: Port = 21
+    """Server port."""
+    username: str = Field(min_length=1)
+    """Login name."""
+    password: SecretRef
+    """Login password, as a ${ENV_VAR} reference."""
+    directory: str = "/"
+    """Remote directory to deliver into."""
+    block_size: int = Field(default=1 << 20, ge=8192)
+    """Bytes per write; 1 MiB keeps TLS overhead low."""
+
+
+class FtpsDelivery(FtpDelivery):
+    """Delivery over FTP with explicit TLS; the certificate is verified."""
+
+    protocol: Literal["ftps"]  # type: ignore[assignment]
+    """Protocol name."""
+    ca_file: str | None = None
+    """CA bundle to verify the server certificate against; the system store when absent."""
+
+
+class SftpDelivery(DeliveryBase):
+    """Delivery over SFTP with a pinned host key."""
+
+    protocol: Literal["sftp"]
+    """Protocol name."""
+    host: str = Field(min_length=1)
+    """Server host name."""
+    port: Port = 22
+    """Server port."""
+    username: str = Field(min_length=1)
+    """Login name."""
+    private_key: SecretRef | None = None
+    """Private key (PEM/OpenSSH text), as a ${ENV_VAR} reference."""
+    passphrase: SecretRef | None = None
+    """Passphrase of the private key, as a ${ENV_VAR} reference."""
+    password: SecretRef | None = None
+    """Login password, as a ${ENV_VAR} reference."""
+    host_key: HostKey
+    """The server's public host key; any other key is refused before anything is sent."""
+    directory: str = "/"
+    """Remote directory to deliver into."""
+    request_size: int = Field(default=261_120, ge=4096, le=261_120)
+    """Bytes per SFTP write request (some servers accept no more than 32768)."""
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> SftpDelivery:
+        if not self.private_key and not self.password:
+            raise PydanticCustomError("credential", "sftp needs private_key or password")
+        return self
+
+
+class S3Delivery(DeliveryBase):
+    """Delivery into an Amazon S3 (or S3-compatible) bucket."""
+
+    protocol: Literal["s3"]
+    """Protocol name."""
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+    """Bucket name."""
+    prefix: str = ""
+    """Key prefix to deliver under."""
+    region: str | None = None
+    """AWS region; from the environment when absent."""
+    endpoint_url: str | None = None
+    """Endpoint of an S3-compatible store."""
+    access_key_id: SecretRef | None = None
+    """Access key id, as a ${ENV_VAR} reference; the AWS credential chain when absent."""
+    secret_access_key: SecretRef | None = None
+    """Secret access key, as a ${ENV_VAR} reference."""
+    server_side_encryption: Literal["AES256", "aws:kms"] | None = None
+    """Server-side encryption to request."""
+    kms_key_id: str | None = None
+    """KMS key for aws:kms encryption."""
+    multipart_threshold_mib: int = Field(default=64, ge=5, le=5120)
+    """Files larger than this are uploaded in parts."""
+    part_size_mib: int = Field(default=16, ge=16, le=64)
+    """Size of each part."""
+    max_concurrency: int = Field(default=4, ge=1, le=32)
+    """Parts uploaded at once."""
+
+    @model_validator(mode="after")
+    def _keys_in_pairs(self) -> S3Delivery:
+        if bool(self.access_key_id) != bool(self.secret_access_key):
+            raise PydanticCustomError(
+                "credential", "access_key_id and secret_access_key go together"
+            )
+        return self
+
+
+class AzureDelivery(DeliveryBase):
+    """Delivery into an Azure Blob Storage container."""
+
+    protocol: Literal["azure"]
+    """Protocol name."""
+    container: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+    """Container name."""
+    prefix: str = ""
+    """Blob name prefix to deliver under."""
+    connection_string: SecretRef | None = None
+    """Connection string, as a ${ENV_VAR} reference."""
+    account_url: str | None = None
+    """Account URL (https://<account>.blob.core.windows.net) for key or Azure AD credentials."""
+    account_key: SecretRef | None = None
+    """Account key, as a ${ENV_VAR} reference; the default Azure credential when absent."""
+    max_concurrency: int = Field(default=4, ge=1, le=32)
+    """Blocks uploaded at once."""
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> AzureDelivery:
+        if not self.connection_string and not self.account_url:
+            raise PydanticCustomError("credential", "azure needs connection_string or account_url")
+        return self
+
+
+class BearerAuth(StrictModel):
+    """A static bearer token."""
+
+    type: Literal["bearer"]
+    """Authentication kind."""
+    token: SecretRef
+    """The token, as a ${ENV_VAR} reference."""
+
+
+class BasicAuth(StrictModel):
+    """HTTP Basic authentication."""
+
+    type: Literal["basic"]
+    """Authentication kind."""
+    username: str = Field(min_length=1)
+    """User name."""
+    password: SecretRef
+    """Password, as a ${ENV_VAR} reference."""
+
+
+class OAuth2Auth(StrictModel):
+    """OAuth2 client credentials: a token is fetched from token_url before delivering."""
+
+    type: Literal["oauth2"]
+    """Authentication kind."""
+    token_url: str = Field(min_length=1)
+    """The token endpoint."""
+    client_id: str = Field(min_length=1)
+    """The client id."""
+    client_secret: SecretRef
+    """The client secret, as a ${ENV_VAR} reference."""
+    scope: str | None = None
+    """Scope to request."""
+
+
+ApiAuth = Annotated[BearerAuth | BasicAuth | OAuth2Auth, Field(discriminator="type")]
+
+
+class ApiDelivery(DeliveryBase):
+    """Delivery to an HTTP API: the message and its files as a streamed multipart upload."""
+
+    protocol: Literal["api"]
+    """Protocol name."""
+    url: str = Field(pattern=r"^https?://")
+    """Endpoint that receives deliveries."""
+    auth: ApiAuth
+    """How to authenticate."""
+    headers: dict[str, str] = {}
+    """Extra request headers (values may be ${ENV_VAR} references)."""
+    timeout: float = Field(default=120.0, gt=0, le=3600)
+    """Seconds to wait for the server."""
+
+
+Delivery = Annotated[
+    LocalDelivery | FtpDelivery | FtpsDelivery | SftpDelivery | S3Delivery | AzureDelivery | ApiDelivery,
+    Field(discriminator="protocol"),
+]
+
+
+class Target(StrictModel):
+    """A delivery target: what to render for a DSP and how to deliver it."""
+
+    format: Literal["ern", "apple"]
+    """ern: a DDEX ERN message; apple: an Apple Music .itmsp package."""
+    ern_version: Literal["3.8.2", "4.2", "4.3"] | None = None
+    """ERN version to render (format: ern)."""
+    sender: Party | None = None
+    """The DDEX party sending (format: ern)."""
+    recipient: Party | None = None
+    """The DDEX party receiving (format: ern)."""
+    message_control_type: Literal["LiveMessage", "TestMessage"] = "LiveMessage"
+    """LiveMessage for production, TestMessage for a DSP's test feed."""
+    update_indicator: bool = False
+    """3.8.2 only: write the deprecated UpdateIndicator when the DSP asks for it."""
+    release_profile: str | None = None
+    """ERN 4.x ReleaseProfileVersionId (an allowed value), when the DSP asks for one."""
+    priority: Literal["P", "N", "L"] = "N"
+    """Choreography folder priority: priority, normal or low."""
+    provider: str | None = None
+    """Apple: the provider short name Apple assigns (format: apple)."""
+    vendor_id_prefix: str = ""
+    """Apple: prefix of the vendor id (the vendor id is the UPC after this prefix)."""
+    genre_map: str | None = None
+    """Name of the genre map (genre-maps/<name>.yaml) applied when rendering."""
+    genre_strict: bool = False
+    """An unmappable genre is a validation error instead of using the fallback."""
+    genre_fallback: str | None = None
+    """Vocabulary value used for unmappable genres; overrides the map's own fallback."""
+    min_cover_size: int | None = Field(default=None, ge=100, le=10_000)
+    """Smallest cover edge in pixels; 1400 for ERN and 3000 for Apple when absent."""
+    delivery: Delivery
+    """Where and how the packages are sent."""
+
+    @model_validator(mode="after")
+    def _format_fields(self) -> Target:
+        if self.format == "ern":
+            missing = [
+                name for name in ("ern_version", "sender", "recipient") if getattr(self, name) is None
+            ]
+            if missing:
+                raise PydanticCustomError(
+                    "format", "an ern target needs {m}", {"m": ", ".join(missing)}
+                )
+        if self.format == "apple" and not self.provider:
+            raise PydanticCustomError("format", "an apple target needs provider")
+        return self
+
+    @property
+    def cover_min_size(self) -> int:
+        """The minimum cover edge this target accepts."""
+        return self.min_cover_size or (3000 if self.format == "apple" else 1400)

@@ -1,0 +1,217 @@
+"""Safe YAML loading that remembers where every value came from.
+
+PyYAML's C composer builds the node graph; we construct plain Python values from it ourselves so that
+we can record the line and column of every key and item, refuse duplicate keys, and stop alias bombs
+after a bounded number of nodes instead of expanding them. Scalars follow YAML 1.2's core schema for
+booleans (only true/false), so a territory code ``NO`` stays the string "NO", and numbers with a
+leading zero stay strings, so an EAN-13 such as ``0885686123458`` keeps its zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stardust_git.errors import Diagnostic
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+Loc = tuple[str | int, ...]
+
+MAX_NODES = 200_000
+_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
+_FLOAT = re.compile(r"[-+]?([0-9][0-9_]*)?\.[0-9]+([eE][-+]?[0-9]+)?")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+@dataclass
+class YamlDocument:
+    """A parsed YAML file: its data and the position of every key and item in it."""
+
+    path: str
+    data: Any
+    positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+
+    def locate(self, loc: Loc) -> tuple[int, int]:
+        """Line and column (1-based) of the deepest known prefix of ``loc``."""
+        for end in range(len(loc), -1, -1):
+            position = self.positions.get(tuple(loc[:end]))
+            if position:
+                return position
+        return (1, 1)
+
+    def diagnostic(self, loc: Loc, message: str, severity: str = "error", rule: str = "") -> Diagnostic:
+        line, col = self.locate(loc)
+        return Diagnostic(self.path, line, col, format_loc(loc), message, severity, rule)  # type: ignore[arg-type]
+
+
+class YamlLoadError(Exception):
+    """The file is not usable YAML; carries the diagnostics explaining why."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__(diagnostics[0].format() if diagnostics else "invalid YAML")
+        self.diagnostics = diagnostics
+
+
+def format_loc(loc: Loc) -> str:
+    """``("tracks", 0, "isrc")`` -> ``tracks[0].isrc``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def load_yaml_file(path: Path, display_path: str | None = None) -> YamlDocument:
+    """Read and parse ``path``; raise :class:`YamlLoadError` with positioned diagnostics."""
+    shown = display_path or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlLoadError([Diagnostic(shown, 1, 1, "", f"not UTF-8 text ({exc.reason})")]) from None
+    except OSError as exc:
+        raise YamlLoadError([Diagnostic(shown, 0, 0, "", f"cannot read file: {exc.strerror}")]) from None
+    return load_yaml_text(text, shown)
+
+
+def load_yaml_text(text: str, display_path: str) -> YamlDocument:
+    """Parse one YAML document from ``text``."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = f"invalid YAML: {exc.problem or exc.context}"
+        raise YamlLoadError([Diagnostic(display_path, line, col, "", message)]) from None
+    except yaml.YAMLError as exc:
+        raise YamlLoadError([Diagnostic(display_path, 1, 1, "", f"invalid YAML: {exc}")]) from None
+    if not nodes:
+        raise YamlLoadError([Diagnostic(display_path, 1, 1, "", "the file is empty")])
+    if len(nodes) > 1:
+        line = nodes[1].start_mark.line + 1
+        raise YamlLoadError(
+            [Diagnostic(display_path, line, 1, "", "only one YAML document per file is allowed")]
+        )
+    builder = _Builder(display_path)
+    data = builder.build(nodes[0], ())
+    if builder.problems:
+        raise YamlLoadError(builder.problems)
+    return YamlDocument(display_path, data, builder.positions)
+
+
+class _Builder:
+    """Turns a composed node graph into Python values, recording positions."""
+
+    def __init__(self, display_path: str) -> None:
+        self.display_path = display_path
+        self.positions: dict[Loc, tuple[int, int]] = {}
+        self.problems: list[Diagnostic] = []
+        self.node_count = 0
+        self.saw_alias = False
+        self.seen_collections: set[int] = set()
+
+    def build(self, node: yaml.Node, loc: Loc) -> Any:
+        self.node_count += 1
+        if self.node_count > MAX_NODES:
+            self._abort(node)
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if id(node) in self.seen_collections:
+                self.saw_alias = True
+            self.seen_collections.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for index, child in enumerate(node.value):
+                self.positions[(*loc, index)] = _position(child)
+                items.append(self.build(child, (*loc, index)))
+            return items
+        return self._mapping(node, loc)
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        merged: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                merged.update(self._merge_source(value_node, loc))
+                continue
+            key = self.build(key_node, loc)
+            if not isinstance(key, str | int):
+                self._problem(key_node, "mapping keys must be plain strings")
+                continue
+            if key in result:
+                first_line = self.positions[(*loc, key)][0]
+                self._problem(key_node, f"duplicate key '{key}' (first defined on line {first_line})")
+                continue
+            self.positions[(*loc, key)] = _position(key_node)
+            result[key] = self.build(value_node, (*loc, key))
+        for key, value in merged.items():
+            result.setdefault(key, value)
+        return result
+
+    def _merge_source(self, node: yaml.Node, loc: Loc) -> dict[Any, Any]:
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        merged: dict[Any, Any] = {}
+        for source in sources:
+            value = self.build(source, loc)
+            if not isinstance(value, dict):
+                self._problem(source, "a merge key (<<) needs a mapping")
+                continue
+            for key, item in value.items():
+                merged.setdefault(key, item)
+        return merged
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        # Quoted scalars and anything PyYAML already resolved to a string stay text; the rest is
+        # resolved by our stricter rules instead of YAML 1.1's (no yes/no/on/off booleans).
+        if node.style or node.tag == _STR_TAG:
+            return node.value
+        return _resolve_plain(node.value)
+
+    def _problem(self, node: yaml.Node, message: str) -> None:
+        line, col = _position(node)
+        self.problems.append(Diagnostic(self.display_path, line, col, "", message))
+
+    def _abort(self, node: yaml.Node) -> None:
+        line, col = _position(node)
+        reason = (
+            "aliases expand to more than 200,000 nodes (an alias bomb?)"
+            if self.saw_alias
+            else "the document has more than 200,000 nodes"
+        )
+        raise YamlLoadError([Diagnostic(self.display_path, line, col, "", f"refused: {reason}")])
+
+
+def _resolve_plain(text: str) -> Any:
+    if text in _NULLS:
+        return None
+    if text in _BOOLS:
+        return _BOOLS[text]
+    if _INT.fullmatch(text):
+        return int(text.replace("_", ""))
+    if _FLOAT.fullmatch(text):
+        return float(text.replace("_", ""))
+    if _DATE.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _position(node: yaml.Node) -> tuple[int, int]:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
