@@ -78,9 +78,7 @@ def _hi_hat(frames: int, rate: int, seed: int) -> np.ndarray:
 def synthesize(seconds: float, rate: int, channels: int, freq: float, seed: int = 0) -> np.ndarray:
     """A chord progression on ``freq`` with a noise hi-hat, as int16 of shape (frames, channels)."""
     frames = round(seconds * rate)
-    chord_index = (np.arange(frames, dtype=np.int64) // (_CHORD_SECONDS * rate)) % len(
-        _PROGRESSION
-    )
+    chord_index = (np.arange(frames, dtype=np.int64) // (_CHORD_SECONDS * rate)) % len(_PROGRESSION)
     envelope = _chord_envelope(frames, rate)
     columns = []
     for channel in range(channels):
@@ -154,8 +152,11 @@ def write_mp3(
 ) -> Path:
     """An MP3 (LAME VBR, with a LAME header so its exact length is known)."""
     samples = synthesize(seconds, rate, channels, freq, seed)
+    # libsndfile's MP3 encoder gives different bytes run to run for int16 stereo input, but
+    # not for float input; int16 / 32768 is exact in float32, so nothing else changes
+    as_float = samples.astype(np.float32) / 32768
     path.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(path, samples, rate, format="MP3", subtype="MPEG_LAYER_III")
+    soundfile.write(path, as_float, rate, format="MP3", subtype="MPEG_LAYER_III")
     return path
 
 
@@ -174,6 +175,8 @@ def cover_pixels(size: int, seed: int = 0) -> np.ndarray:
     rings = np.abs(radius % ring_width - ring_width // 2) * 128 // ring_width  # 0..64, no edges
     tint = [(seed * 53 + offset) % 64 for offset in (0, 21, 42)]
     gradients = (x * 120 // span, y * 120 // span, (x + y) * 60 // span)
+    turn = seed % 3  # a different colour scheme per seed
+    gradients = gradients[turn:] + gradients[:turn]
     planes = [gradient + rings + shift for gradient, shift in zip(gradients, tint, strict=True)]
     return np.stack(planes, axis=2).astype(np.uint8)  # each plane stays within 0..247
 

@@ -20,7 +20,7 @@ import mutagen
 import mutagen.flac
 import mutagen.mp3
 import mutagen.wave
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 AUDIO_KINDS: frozenset[str] = frozenset({"wav", "flac", "mp3"})
 IMAGE_KINDS: frozenset[str] = frozenset({"jpeg", "png"})
@@ -74,7 +74,7 @@ class ImageInfo:
     width: int
     height: int
     bytes: int
-    mode: str = "RGB"
+    mode: str
 
 
 # --- sniffing ------------------------------------------------------------------------------
@@ -84,12 +84,15 @@ def sniff_type(path: Path) -> str | None:
     """The file's real type from its magic bytes: wav, flac, mp3, jpeg, png, or None."""
     try:
         with open(path, "rb") as stream:
+            start = _audio_start(stream)
+            stream.seek(start)
             head = stream.read(_SNIFF_BYTES)
-            if head.startswith(b"ID3"):
-                return _sniff_after_id3(stream, head)
     except OSError as error:
         raise AssetError(path, _os_reason(error)) from None
-    return _sniff_head(head)
+    kind = _sniff_head(head)
+    if start and kind not in ("mp3", "flac"):
+        return None  # only MP3 (usually) and FLAC (rarely) come behind an ID3v2 tag
+    return kind
 
 
 def _sniff_head(head: bytes) -> str | None:
@@ -106,17 +109,16 @@ def _sniff_head(head: bytes) -> str | None:
     return None
 
 
-def _sniff_after_id3(stream: BinaryIO, head: bytes) -> str | None:
-    """An ID3v2 tag may prefix an MP3 (usually) or a FLAC (rarely): look past it."""
-    if len(head) < 10:
-        return None
-    size = _synchsafe(head[6:10])
+def _audio_start(stream: BinaryIO) -> int:
+    """Offset just past a leading ID3v2 tag and the zero padding after it; 0 without a tag."""
+    head = stream.read(10)
+    if len(head) < 10 or not head.startswith(b"ID3"):
+        return 0
     has_footer = bool(head[5] & 0x10)
-    stream.seek(10 + size + (10 if has_footer else 0))
-    after = stream.read(4096).lstrip(b"\x00")  # encoders may pad between the tag and the audio
-    if after.startswith(b"fLaC"):
-        return "flac"
-    return "mp3" if _is_mp3_frame_header(after) else None
+    end = 10 + _synchsafe(head[6:10]) + (10 if has_footer else 0)
+    stream.seek(end)
+    after = stream.read(4096)
+    return end + len(after) - len(after.lstrip(b"\x00"))
 
 
 def _synchsafe(four: bytes) -> int:
@@ -171,7 +173,10 @@ def _os_reason(error: OSError) -> str:
 def md5_file(path: Path, chunk: int = MIB) -> str:
     """The file's MD5 as lowercase hex, read in ``chunk``-byte pieces."""
     resolved, size, mtime_ns = _cache_key(path)
-    return _md5_cached(resolved, size, mtime_ns, chunk)
+    try:
+        return _md5_cached(resolved, size, mtime_ns, chunk)
+    except AssetError as error:
+        raise AssetError(path, error.reason) from None
 
 
 @lru_cache(maxsize=4096)
@@ -212,14 +217,20 @@ def _probe_audio_cached(resolved: str, size: int, mtime_ns: int) -> AudioInfo:
     try:
         return prober(path, size)
     except (mutagen.MutagenError, struct.error, ValueError, EOFError) as error:
-        raise AssetError(path, f"truncated or corrupt {kind.upper()} ({_short(error)})") from None
+        raise _corrupt(path, kind, error) from None
     except OSError as error:
         raise AssetError(path, _os_reason(error)) from None
 
 
-def _short(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+def _corrupt(path: Path, kind: str, error: Exception) -> AssetError:
+    return AssetError(path, f"truncated or corrupt {kind.upper()} ({_short(error, path)})")
+
+
+def _short(error: Exception, path: Path) -> str:
+    """The library's first line, without the path (the caller's message names it once)."""
+    lines = str(error).replace(repr(str(path)), "the file").replace(str(path), "the file")
+    first = lines.strip().splitlines()
+    return first[0] if first else type(error).__name__
 
 
 def _probe_wav(path: Path, size: int) -> AudioInfo:
@@ -253,7 +264,29 @@ def _probe_mp3(path: Path, size: int) -> AudioInfo:
     info = mutagen.mp3.MP3(path).info
     if not info.sample_rate or info.length <= 0:
         raise AssetError(path, "corrupt MP3: no playable frames")
+    stated = _xing_stream_bytes(path)
+    if stated and stated > size:
+        raise AssetError(path, f"truncated MP3: header says {stated} bytes, file has {size}")
     return AudioInfo("mp3", "MP3", info.length, info.sample_rate, None, info.channels, size)
+
+
+def _xing_stream_bytes(path: Path) -> int | None:
+    """The stream length a Xing/Info (LAME) header states, if the first frame has one.
+
+    mutagen takes an MP3's duration from that header's frame count, so a cut file still
+    reports its full length; the stated byte count gives the cut away.
+    """
+    with open(path, "rb") as stream:
+        stream.seek(_audio_start(stream))
+        first_frame = stream.read(64)  # the tag sits at most 4 + 2 + 32 bytes into the frame
+    at = max(first_frame.find(b"Xing"), first_frame.find(b"Info"))
+    if at < 0 or len(first_frame) < at + 16:
+        return None
+    flags = int.from_bytes(first_frame[at + 4 : at + 8], "big")
+    if not flags & 0b10:
+        return None
+    offset = at + 8 + (4 if flags & 0b01 else 0)
+    return int.from_bytes(first_frame[offset : offset + 4], "big")
 
 
 # --- FLAC truncation check -----------------------------------------------------------------
@@ -409,8 +442,10 @@ def _probe_image_cached(resolved: str, size: int, mtime_ns: int) -> ImageInfo:
             width, height, mode = image.width, image.height, image.mode
     except Image.DecompressionBombError:
         raise AssetError(path, f"{kind.upper()} is too large to be artwork") from None
+    except UnidentifiedImageError:
+        raise AssetError(path, f"corrupt {kind.upper()}: Pillow cannot read its header") from None
     except (OSError, SyntaxError, ValueError, struct.error, EOFError) as error:
-        raise AssetError(path, f"truncated or corrupt {kind.upper()} ({_short(error)})") from None
+        raise _corrupt(path, kind, error) from None
     _check_image_end(path, size, kind)
     return ImageInfo(kind, IMAGE_CODECS[kind], width, height, size, mode)
 

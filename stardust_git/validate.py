@@ -247,7 +247,7 @@ def _check_cover(catalog: Catalog, loaded: Loaded[Release], path: Path, diagnost
     try:
         image = assets.probe_image(path)
     except assets.AssetError as exc:
-        diagnostics.add(loaded.diagnostic(loc, str(exc)))
+        diagnostics.add(loaded.diagnostic(loc, exc.reason))
         return
     if image.width != image.height:
         message = f"cover art must be square, it is {image.width}x{image.height}"
@@ -282,7 +282,7 @@ def _check_audio(loaded: Loaded[Release], index: int, path: Path, diagnostics: D
     try:
         audio = assets.probe_audio(path)
     except assets.AssetError as exc:
-        diagnostics.add(loaded.diagnostic(loc, str(exc)))
+        diagnostics.add(loaded.diagnostic(loc, exc.reason))
         return
     if abs(audio.duration - track.duration) > DURATION_TOLERANCE:
         message = (

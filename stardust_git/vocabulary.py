@@ -95,20 +95,27 @@ def _document() -> dict:
     return json.loads(text)
 
 
+def _sets(version: str) -> dict[str, list[str]]:
+    if version not in VERSIONS:
+        raise KeyError(f"unknown ERN version {version!r}; known: {', '.join(VERSIONS)}")
+    return _document()["values"][version]
+
+
 @cache
 def allowed(set_name: str, version: str = DEFAULT_VERSION) -> frozenset[str]:
     """The values the ERN ``version`` message XSD accepts for ``set_name``.
 
     Raises KeyError for an unknown version or a set that version does not have.
     """
-    sets = _document()["values"][version]
+    sets = _sets(version)
     if set_name not in sets:
         raise KeyError(f"ERN {version} has no {set_name} value set; it has {sorted(sets)}")
     return frozenset(sets[set_name])
 
 
+@cache
 def set_names(version: str = DEFAULT_VERSION) -> frozenset[str]:
-    return frozenset(_document()["values"][version])
+    return frozenset(_sets(version))
 
 
 @cache
@@ -174,6 +181,7 @@ def is_parental_warning(value: str, version: str = DEFAULT_VERSION) -> bool:
     return value in allowed("ParentalWarningType", version)
 
 
+@cache
 def artist_roles(version: str = DEFAULT_VERSION) -> frozenset[str]:
     """Roles a release's display artist may hold: DisplayArtistRole in 4.x, ArtistRole in 3.8.2.
 
@@ -204,9 +212,15 @@ def is_language_code(code: str, version: str = DEFAULT_VERSION) -> bool:
     return _compiled_pattern("LanguageOfPerformance", version).fullmatch(code) is not None
 
 
+@cache
 def _suggestion_keys(set_name: str, version: str) -> dict[str, str]:
-    """Normalised spelling -> value to suggest; contributor roles also offer their aliases."""
-    keys = {_normalised(value): value for value in allowed(set_name, version)}
+    """Normalised spelling -> value to suggest; contributor roles also offer their aliases.
+
+    "ArtistRole" means the roles is_artist_role accepts in ``version`` (DisplayArtistRole in
+    4.x). Sorted so that difflib breaks ties the same way on every run.
+    """
+    values = artist_roles(version) if set_name == "ArtistRole" else allowed(set_name, version)
+    keys = {_normalised(value): value for value in sorted(values)}
     if set_name == "ContributorRole":
         for alias, targets in ROLE_ALIASES.items():
             if targets.get(version) in keys.values():

@@ -215,20 +215,18 @@ def _source_url(official_url: str, base_url: str | None) -> str:
 
 
 def _download(url: str) -> bytes:
+    retrying = Retrying(
+        stop=stop_after_attempt(DOWNLOAD_ATTEMPTS),
+        wait=wait_exponential(multiplier=0.5, max=4),
+        retry=retry_if_exception(_is_transient),
+        reraise=True,
+    )
     try:
-        for attempt in Retrying(
-            stop=stop_after_attempt(DOWNLOAD_ATTEMPTS),
-            wait=wait_exponential(multiplier=0.5, max=4),
-            retry=retry_if_exception(_is_transient),
-            reraise=True,
-        ):
-            with attempt:
-                return _read_url(url)
+        return retrying(_read_url, url)
     except (OSError, HTTPException, ValueError) as error:
         raise UserError(
             f"could not download the DDEX XSD {url}: {error}. {_OFFLINE_HINT}"
         ) from error
-    raise AssertionError("unreachable: tenacity either returns or re-raises")
 
 
 def _read_url(url: str) -> bytes:

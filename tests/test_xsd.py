@@ -223,13 +223,19 @@ class Site:
     root: Path
     base_url: str
     requests: list[str]
+    fail_once: set[str]
 
 
 class _RecordingHandler(SimpleHTTPRequestHandler):
     requests: list[str]
+    fail_once: set[str]
 
     def do_GET(self) -> None:
         self.requests.append(self.path)
+        if self.path in self.fail_once:
+            self.fail_once.discard(self.path)
+            self.send_error(503)
+            return
         super().do_GET()
 
     def log_message(self, format: str, *args: object) -> None:
@@ -252,12 +258,13 @@ def ddex_site(tmp_path: Path) -> Iterator[Site]:
     root = tmp_path / "site"
     _publish_official_files(root)
     requests: list[str] = []
-    handler = type("Handler", (_RecordingHandler,), {"requests": requests})
+    fail_once: set[str] = set()
+    handler = type("Handler", (_RecordingHandler,), {"requests": requests, "fail_once": fail_once})
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=root))
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield Site(root, f"http://127.0.0.1:{server.server_address[1]}", requests)
+        yield Site(root, f"http://127.0.0.1:{server.server_address[1]}", requests, fail_once)
     finally:
         server.shutdown()
         server.server_close()
@@ -338,6 +345,15 @@ def test_missing_file_on_server_is_a_user_error(cache_home: Path, ddex_site: Sit
     assert "404" in message
     assert xsd.ENV_DIR in message
     assert ddex_site.requests.count("/ern/42/avs20200518.xsd") == 1  # a 404 is not retried
+
+
+def test_a_server_error_is_retried(cache_home: Path, ddex_site: Site) -> None:
+    ddex_site.fail_once.add("/ern/43/release-notification.xsd")
+
+    folder = xsd.schema_dir("4.3")
+
+    assert ddex_site.requests.count("/ern/43/release-notification.xsd") == 2
+    assert (folder / "release-notification.xsd").is_file()
 
 
 def test_a_corrupted_cache_file_is_downloaded_again_by_a_new_process(

@@ -1,0 +1,464 @@
+"""Running the plan: render, lay out, upload, write a receipt per delivery, commit and push them.
+
+The engine is protocol-independent: a protocol only implements :class:`Transport`. Each target
+runs in its own thread (deliveries to one target stay in plan order); transient errors are
+retried with exponential backoff and jitter, permanent ones are not; after
+``delivery.breaker_threshold`` consecutive failed deliveries the rest of that target's share of
+the plan is recorded as failed without trying (a circuit breaker). A failed delivery never stops
+the others: the run exits 1 at the end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from stardust_git.errors import UserError
+from stardust_git.gitio import (
+    Git,
+    commit_paths,
+    push_with_retry,
+    sync_with_remote,
+)
+from stardust_git.models import Target
+from stardust_git.models.receipt import Delivery, SentFile
+from stardust_git.plan import WATCHED, Plan, PlannedAction, compute_plan
+from stardust_git.protocols import open_transport
+from stardust_git.protocols.base import PermanentError, TransientError, Transport
+from stardust_git.receipts import merge_receipt_files, record_delivery, redact, secret_values
+from stardust_git.render import Package, PackageFile
+
+MAX_TARGET_THREADS = 8
+COMMIT_SUFFIX = "[skip ci]"
+
+
+@dataclass
+class DeliverOptions:
+    """What ``stardust-git deliver`` was asked to do."""
+
+    base: str | None = None
+    head: str | None = None
+    all_: bool = False
+    dry_run: bool = False
+    commit: bool = False
+    push: bool = False
+    shard: tuple[int, int] | None = None
+    """(index, count), index from 1: this run takes the releases whose UPC hashes to its share."""
+    targets: list[str] | None = None
+    today: dt.date | None = None
+    remote: str = "origin"
+    retry_wait: float = 1.0
+    """Seconds before the first retry (doubled each time, with jitter)."""
+
+
+@dataclass
+class Outcome:
+    """How one planned delivery went."""
+
+    upc: str
+    target: str
+    action: str
+    status: str
+    """success, failed, or rendered (dry run)."""
+    error: str = ""
+    files: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    attempts: int = 0
+
+
+@dataclass
+class DeliverResult:
+    plan: Plan
+    outcomes: list[Outcome] = field(default_factory=list)
+    receipts: list[str] = field(default_factory=list)
+    commit: str | None = None
+    push_attempts: int = 0
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.plan.problems
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/4"`` -> (2, 4); the index counts from 1."""
+    try:
+        index_text, count_text = text.split("/")
+        index, count = int(index_text), int(count_text)
+    except ValueError:
+        raise UserError(f"--shard takes I/N such as 1/4, not '{text}'") from None
+    if count < 1 or not 1 <= index <= count:
+        raise UserError(f"--shard {text}: I must be between 1 and N")
+    return index, count
+
+
+def in_shard(upc: str, shard: tuple[int, int] | None) -> bool:
+    """Whether ``upc`` belongs to ``shard``: a stable hash, so every target of a release and
+    every rerun land in the same shard."""
+    if shard is None:
+        return True
+    index, count = shard
+    return int.from_bytes(hashlib.sha256(upc.encode()).digest()[:8], "big") % count == index - 1
+
+
+def push_branch(git: Git) -> str:
+    branch = git.current_branch()
+    if branch:
+        return branch
+    ref = os.environ.get("GITHUB_REF", "")
+    if ref.startswith("refs/heads/"):
+        return ref.removeprefix("refs/heads/")
+    raise UserError("--push needs a branch: check one out (or set GITHUB_REF=refs/heads/<branch>)")
+
+
+Log = Callable[[str], None]
+
+
+def deliver(root: Path, options: DeliverOptions, log: Log | None = None) -> DeliverResult:
+    """Plan, deliver every action of this shard, write receipts; commit and push when asked."""
+    git = Git(root)
+    say = log or (lambda _text: None)
+    branch = push_branch(git) if options.push else None
+    if branch:
+        say(f"sync: {sync_with_remote(git, options.remote, branch, merge_receipt_files)}")
+    if not options.dry_run and options.head is None:
+        _refuse_uncommitted(git)
+    plan = compute_plan(
+        root, options.base, options.head, options.all_, options.today, options.targets
+    )
+    result = DeliverResult(plan)
+    actions = [a for a in plan.actions if in_shard(a.upc, options.shard)]
+    engine = _Engine(root, plan, options, say)
+    result.outcomes, result.receipts = engine.run(actions)
+    if (options.commit or options.push) and result.receipts and not options.dry_run:
+        message = _commit_message(result.outcomes)
+        result.commit = commit_paths(git, sorted(result.receipts), message)
+    if branch and not options.dry_run:
+        resolve = merge_receipt_files
+        result.push_attempts = push_with_retry(git, options.remote, branch, resolve)
+    return result
+
+
+def _refuse_uncommitted(git: Git) -> None:
+    dirty = git.dirty_paths(WATCHED)
+    if dirty:
+        shown = ", ".join(sorted(dirty)[:5]) + (" ..." if len(dirty) > 5 else "")
+        raise UserError(
+            f"uncommitted changes in {shown}: commit them first (a receipt records the commit "
+            "that was delivered), or use --dry-run"
+        )
+
+
+def _commit_message(outcomes: list[Outcome]) -> str:
+    done = sum(o.status == "success" for o in outcomes)
+    failed = sum(o.status == "failed" for o in outcomes)
+    summary = f"{done} delivered" + (f", {failed} failed" if failed else "")
+    return f"stardust-git: receipts ({summary}) {COMMIT_SUFFIX}"
+
+
+class _Engine:
+    """Runs the actions: one thread per target."""
+
+    def __init__(self, root: Path, plan: Plan, options: DeliverOptions, log: Log) -> None:
+        self.root = root
+        self.plan = plan
+        self.options = options
+        self.log = log
+        self.lock = threading.Lock()
+        self.receipts: list[str] = []
+
+    def run(self, actions: list[PlannedAction]) -> tuple[list[Outcome], list[str]]:
+        by_target: dict[str, list[PlannedAction]] = {}
+        for planned in actions:
+            by_target.setdefault(planned.target, []).append(planned)
+        if not by_target:
+            return [], []
+        workers = min(MAX_TARGET_THREADS, len(by_target))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
+            runs = [_TargetRun(self, name, todo) for name, todo in sorted(by_target.items())]
+            results = list(pool.map(lambda run: run.run(), runs))
+        outcomes = [outcome for result in results for outcome in result]
+        outcomes.sort(key=lambda o: (o.upc, o.target))
+        return outcomes, sorted(self.receipts)
+
+    def record(self, planned: PlannedAction, delivery: Delivery) -> None:
+        path = record_delivery(self.root, planned.upc, planned.target, delivery)
+        with self.lock:
+            self.receipts.append(path)
+
+    def say(self, text: str) -> None:
+        with self.lock:
+            self.log(text)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+class _TargetRun:
+    """The deliveries to one target, in order, over one transport."""
+
+    def __init__(self, engine: _Engine, name: str, actions: list[PlannedAction]) -> None:
+        self.engine = engine
+        self.name = name
+        self.actions = actions
+        catalog = engine.plan.catalog
+        assert catalog is not None and engine.plan.context is not None
+        self.catalog = catalog
+        self.context = engine.plan.context
+        self.target: Target = catalog.targets[name].model
+        self.secrets = secret_values(self.target.delivery)
+        self.transport: Transport | None = None
+        self.connected = False
+        self.attempts = 0
+
+    def run(self) -> list[Outcome]:
+        try:
+            if self.target.delivery.choreography == "batch":
+                return self._run_batch()
+            return self._run_each()
+        finally:
+            if self.transport is not None:
+                self.transport.close()
+
+    # --- rendering ---------------------------------------------------------------------------
+
+    def _render(self, planned: PlannedAction) -> Package:
+        if planned.package is not None and planned.package.action == planned.action:
+            return planned.package
+        from stardust_git.render import render_package
+
+        loaded = self.catalog.releases[planned.path]
+        return render_package(self.catalog, loaded, self.name, planned.action, self.context)
+
+    def _check(self, package: Package) -> None:
+        """Dry run: the message must be valid against its XSD."""
+        kind, _, version = package.format.partition("/")
+        if kind != "ern":
+            return
+        from stardust_git.xsd import validate_xml
+
+        problems = validate_xml(package.message.data or b"", version)
+        if problems:
+            raise UserError(f"{package.message.name} is not valid ERN {version}: {problems[0]}")
+
+    # --- release by release ------------------------------------------------------------------
+
+    def _run_each(self) -> list[Outcome]:
+        outcomes = []
+        in_a_row = 0
+        threshold = self.target.delivery.breaker_threshold
+        for planned in self.actions:
+            if in_a_row >= threshold:
+                why = f"not attempted: {in_a_row} deliveries in a row failed at '{self.name}'"
+                outcomes.append(self._fail(planned, None, _now(), why, attempts=0))
+                continue
+            outcome = self._deliver([planned])[0]
+            in_a_row = in_a_row + 1 if outcome.status == "failed" else 0
+            outcomes.append(outcome)
+        return outcomes
+
+    def _run_batch(self) -> list[Outcome]:
+        """All of this target's deliveries in one batch, closed by its BatchComplete file."""
+        return self._deliver(self.actions)
+
+    def _deliver(self, group: list[PlannedAction]) -> list[Outcome]:
+        started = _now()
+        clock = time.monotonic()
+        packages, outcomes = self._render_all(group, started)
+        if not packages:
+            return outcomes
+        self.attempts = 0
+        try:
+            layout = self._layout(list(packages.values()), started)
+            if self.engine.options.dry_run:
+                for package in packages.values():
+                    self._check(package)
+            else:
+                self._upload(layout)
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded, the run goes on
+            error = self._describe(exc)
+            return outcomes + [
+                self._fail(planned, package, started, error, self.attempts)
+                for planned, package in packages.items()
+            ]
+        seconds = time.monotonic() - clock
+        return outcomes + [
+            self._succeed(planned, package, started, layout, seconds)
+            for planned, package in packages.items()
+        ]
+
+    def _render_all(
+        self, group: list[PlannedAction], started: dt.datetime
+    ) -> tuple[dict[PlannedAction, Package], list[Outcome]]:
+        packages: dict[PlannedAction, Package] = {}
+        failed = []
+        for planned in group:
+            try:
+                packages[planned] = self._render(planned)
+            except Exception as exc:  # noqa: BLE001
+                failed.append(self._fail(planned, None, started, self._describe(exc), 0))
+        return packages, failed
+
+    def _layout(self, packages: list[Package], placed_at: dt.datetime) -> list[tuple[str, PackageFile]]:
+        from stardust_git.choreography import layout
+
+        choreography = self.target.delivery.choreography
+        return layout(packages, choreography, self.target.priority, placed_at)
+
+    def _describe(self, exc: Exception) -> str:
+        text = exc.message if isinstance(exc, UserError) else str(exc)
+        if not isinstance(exc, UserError | TransientError | PermanentError):
+            text = f"{type(exc).__name__}: {text}"
+        return redact(text or type(exc).__name__, self.secrets)
+
+    # --- uploading ---------------------------------------------------------------------------
+
+    def _upload(self, layout: list[tuple[str, PackageFile]]) -> None:
+        for remote_path, package_file in layout:
+            self._with_retry(lambda r=remote_path, f=package_file: self._put(r, f))
+
+    def _with_retry(self, action: Callable[[], None]) -> None:
+        wait = self.engine.options.retry_wait
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self.target.delivery.max_attempts),
+            wait=wait_exponential_jitter(initial=wait, max=60 * max(wait, 0.01), jitter=wait),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                self.attempts += 1
+                if attempt.retry_state.attempt_number > 1:
+                    self._disconnect()
+                self._connect()
+                action()
+
+    def _connect(self) -> None:
+        if self.transport is None:
+            self.transport = open_transport(self.name, self.target.delivery, self.engine.root)
+        if not self.connected:
+            self.transport.connect()
+            self.connected = True
+
+    def _disconnect(self) -> None:
+        if self.transport is not None and self.connected:
+            self.connected = False
+            self.transport.close()
+
+    def _put(self, remote_path: str, package_file: PackageFile) -> None:
+        transport = self.transport
+        assert transport is not None
+        if package_file.kind == "resource":
+            there = transport.stat(remote_path)
+            same_md5 = there is not None and there.md5 in (None, package_file.md5)
+            if there is not None and there.size == package_file.size and same_md5:
+                return
+        if package_file.source is not None:
+            transport.put_file(package_file.source, remote_path, package_file.md5)
+        else:
+            transport.put_bytes(package_file.data or b"", remote_path, package_file.md5)
+
+    # --- receipts ----------------------------------------------------------------------------
+
+    def _location(self, layout: list[tuple[str, PackageFile]], package: Package) -> str:
+        message = next((r for r, f in layout if f is package.message), "")
+        folder = message.rsplit("/", 1)[0] if "/" in message else ""
+        if self.transport is None:
+            self.transport = open_transport(self.name, self.target.delivery, self.engine.root)
+        return self.transport.location(folder)
+
+    def _format(self, package: Package | None) -> str:
+        if package is not None:
+            return package.format
+        if self.target.format == "ern":
+            return f"ern/{self.target.ern_version}"
+        return "apple"
+
+    def _succeed(
+        self, planned: PlannedAction, package: Package, started: dt.datetime,
+        layout: list[tuple[str, PackageFile]], seconds: float,
+    ) -> Outcome:
+        size = sum(f.size for f in package.files)
+        outcome = Outcome(
+            planned.upc, self.name, planned.action,
+            "rendered" if self.engine.options.dry_run else "success",
+            files=len(package.files), bytes=size, seconds=seconds, attempts=self.attempts,
+        )
+        if not self.engine.options.dry_run:
+            self.engine.record(planned, self._delivery(planned, package, started, layout))
+        self.engine.say(_describe_outcome(outcome))
+        return outcome
+
+    def _delivery(
+        self, planned: PlannedAction, package: Package, started: dt.datetime,
+        layout: list[tuple[str, PackageFile]],
+    ) -> Delivery:
+        return Delivery(
+            message_id=package.message_id,
+            action=planned.action,
+            commit=self.context.commit,
+            format=package.format,
+            files=[SentFile(name=f.name, bytes=f.size, md5=f.md5) for f in package.files],
+            location=self._location(layout, package),
+            started=started,
+            finished=_now(),
+            attempts=self.attempts,
+            status="success",
+            fingerprint=package.fingerprint,
+        )
+
+    def _fail(
+        self, planned: PlannedAction, package: Package | None, started: dt.datetime, error: str,
+        attempts: int,
+    ) -> Outcome:
+        outcome = Outcome(planned.upc, self.name, planned.action, "failed", error, attempts=attempts)
+        if not self.engine.options.dry_run:
+            delivery = Delivery(
+                message_id=package.message_id if package else "",
+                action=planned.action,
+                commit=self.context.commit,
+                format=self._format(package),
+                files=[SentFile(name=f.name, bytes=f.size, md5=f.md5) for f in package.files]
+                if package
+                else [],
+                started=started,
+                finished=_now(),
+                attempts=attempts,
+                status="failed",
+                error=error,
+                fingerprint=package.fingerprint if package else "",
+            )
+            self.engine.record(planned, delivery)
+        self.engine.say(_describe_outcome(outcome))
+        return outcome
+
+
+def _describe_outcome(outcome: Outcome) -> str:
+    where = f"{outcome.upc} -> {outcome.target} ({outcome.action})"
+    if outcome.status == "failed":
+        return f"FAILED    {where}: {outcome.error}"
+    size = f"{outcome.files} files, {outcome.bytes / 1_000_000:.1f} MB"
+    verb = "rendered " if outcome.status == "rendered" else "delivered"
+    retries = f", {outcome.attempts - outcome.files} retries" if outcome.attempts > outcome.files else ""
+    return f"{verb} {where}: {size}, {outcome.seconds:.1f} s{retries}"
+
+
+def is_interactive() -> bool:
+    """Rich progress on a terminal; plain lines in CI logs."""
+    return sys.stderr.isatty() and not os.environ.get("CI")

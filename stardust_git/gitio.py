@@ -1,0 +1,327 @@
+"""Git access through the git command line: diffs, files at any revision, commits and pushes.
+
+One ``git`` process per question, never one per file: ``git diff --name-status -z`` for what
+changed, ``git ls-tree -r -z`` to list a folder at a revision and ``git cat-file --batch`` to read
+any number of files in one process, so a 10,000-release repository is read in well under a second.
+Renames are reported as a deletion and an addition (``--no-renames``); the plan matches releases by
+UPC, not by path, so a moved file is simply the same release.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from stardust_git.errors import UserError
+
+ZERO_COMMIT = "0" * 40
+WORKTREE = None
+"""The ``head`` that means "the working tree" (files on disk, uncommitted changes included)."""
+
+
+class GitError(UserError):
+    """A git command failed."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One path that differs between two trees: A(dded), M(odified), D(eleted), T(ype change)."""
+
+    status: str
+    path: str
+
+
+@dataclass(frozen=True)
+class DiffRange:
+    """Which commits a diff compares, after resolving force pushes; ``base`` None: everything."""
+
+    base: str | None
+    head: str | None
+    note: str = ""
+
+
+class Git:
+    """The git repository at ``root`` (any folder inside a work tree)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def run(self, *args: str, input: bytes | None = None, check: bool = True,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+        command = ["git", "-c", "core.quotepath=off", *args]
+        merged_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})}
+        try:
+            done = subprocess.run(
+                command, cwd=self.root, input=input, capture_output=True, env=merged_env,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed (needed to read the catalog's history)") from None
+        if check and done.returncode != 0:
+            message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(f"git {args[0]} failed: {message[-1] if message else done.returncode}")
+        return done
+
+    def text(self, *args: str) -> str:
+        return self.run(*args).stdout.decode("utf-8", "replace").strip()
+
+    def is_repository(self) -> bool:
+        done = self.run("rev-parse", "--is-inside-work-tree", check=False)
+        return done.returncode == 0 and done.stdout.strip() == b"true"
+
+    def resolve(self, rev: str) -> str | None:
+        """The commit id ``rev`` names, or None when it names none."""
+        done = self.run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
+        return done.stdout.decode().strip() if done.returncode == 0 else None
+
+    def commit_of(self, rev: str) -> str:
+        """The commit id of ``rev``; a UserError when there is none."""
+        commit = self.resolve(rev)
+        if commit is None:
+            raise GitError(f"'{rev}' is not a commit in this repository")
+        return commit
+
+    def committed_at(self, rev: str) -> dt.datetime:
+        """The committer time of ``rev`` in UTC."""
+        seconds = int(self.text("show", "-s", "--format=%ct", self.commit_of(rev)))
+        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        done = self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False)
+        return done.returncode == 0
+
+    def merge_base(self, first: str, second: str) -> str | None:
+        done = self.run("merge-base", first, second, check=False)
+        return done.stdout.decode().strip() or None if done.returncode == 0 else None
+
+    def diff_range(self, base: str | None, head: str | None) -> DiffRange:
+        """Resolve ``base``..``head`` into commits, coping with rewritten history.
+
+        A base that is not an ancestor of head (a force push) is replaced by their merge base; a
+        base with no common history, or one this clone does not have, means "examine everything".
+        """
+        head_commit = self.commit_of(head) if head else None
+        if not base or base == ZERO_COMMIT:
+            return DiffRange(None, head_commit, "no base revision: examined every release")
+        base_commit = self.resolve(base)
+        if base_commit is None:
+            note = f"base {base} is not in this repository: examined every release"
+            return DiffRange(None, head_commit, note)
+        tip = head_commit or self.resolve("HEAD")
+        if tip is None or self.is_ancestor(base_commit, tip):
+            return DiffRange(base_commit, head_commit)
+        common = self.merge_base(base_commit, tip)
+        if common is None:
+            note = f"base {base[:12]} shares no history with head: examined every release"
+            return DiffRange(None, head_commit, note)
+        note = (
+            f"base {base[:12]} is not an ancestor of head (history rewritten): "
+            f"compared from their merge base {common[:12]}"
+        )
+        return DiffRange(common, head_commit, note)
+
+    def changed_files(self, base: str, head: str | None, paths: Sequence[str] = ()) -> list[Change]:
+        """Paths that differ between commit ``base`` and ``head`` (None: the working tree).
+
+        Against the working tree, untracked files count as added.
+        """
+        args = ["diff", "--name-status", "--no-renames", "-z", base]
+        if head:
+            args.append(head)
+        output = self.run(*args, "--", *paths).stdout.decode("utf-8", "surrogateescape")
+        fields = output.split("\0")
+        changes = [Change(fields[i][:1], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
+        if head is None:
+            changes += [Change("A", path) for path in self.untracked(paths)]
+        return changes
+
+    def untracked(self, paths: Sequence[str] = ()) -> list[str]:
+        output = self.run("ls-files", "--others", "--exclude-standard", "-z", "--", *paths).stdout
+        return [p for p in output.decode("utf-8", "surrogateescape").split("\0") if p]
+
+    def list_files(self, rev: str, prefix: str) -> list[str]:
+        """Every file path under folder ``prefix`` at ``rev`` (recursively), sorted."""
+        output = self.run("ls-tree", "-r", "-z", "--name-only", rev, "--", prefix).stdout
+        return sorted(p for p in output.decode("utf-8", "surrogateescape").split("\0") if p)
+
+    def read_files(self, rev: str, paths: Iterable[str]) -> dict[str, bytes]:
+        """The content of each of ``paths`` at ``rev`` (missing ones are left out), one process."""
+        wanted = list(dict.fromkeys(paths))
+        found = self.read_objects([f"{rev}:{path}" for path in wanted])
+        return {path: found[f"{rev}:{path}"] for path in wanted if f"{rev}:{path}" in found}
+
+    def read_objects(self, specs: Iterable[str]) -> dict[str, bytes]:
+        """Blobs named ``rev:path`` (any mix of revisions), read by one ``git cat-file --batch``."""
+        wanted = list(dict.fromkeys(specs))
+        if not wanted:
+            return {}
+        request = "".join(f"{spec}\n" for spec in wanted).encode("utf-8", "surrogateescape")
+        output = self.run("cat-file", "--batch", input=request).stdout
+        found: dict[str, bytes] = {}
+        offset = 0
+        for spec in wanted:
+            end = output.index(b"\n", offset)
+            header = output[offset:end].split(b" ")
+            offset = end + 1
+            if len(header) != 3 or header[-1] == b"missing":
+                continue
+            size = int(header[2])
+            if header[1] == b"blob":
+                found[spec] = output[offset : offset + size]
+            offset += size + 1
+        return found
+
+    def read_file(self, rev: str, path: str) -> bytes | None:
+        return self.read_files(rev, [path]).get(path)
+
+    def current_branch(self) -> str | None:
+        done = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+        return done.stdout.decode().strip() or None if done.returncode == 0 else None
+
+    def dirty_paths(self, paths: Sequence[str]) -> list[str]:
+        """Tracked files under ``paths`` with uncommitted changes, and untracked ones."""
+        output = self.run("status", "--porcelain", "-z", "--untracked-files=all", "--", *paths)
+        entries = output.stdout.decode("utf-8", "surrogateescape").split("\0")
+        return [entry[3:] for entry in entries if len(entry) > 3]
+
+
+def has_identity(git: Git) -> bool:
+    done = git.run("config", "user.email", check=False)
+    return done.returncode == 0 and bool(done.stdout.strip())
+
+
+BOT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "stardust-git",
+    "GIT_AUTHOR_EMAIL": "stardust-git@users.noreply.github.com",
+    "GIT_COMMITTER_NAME": "stardust-git",
+    "GIT_COMMITTER_EMAIL": "stardust-git@users.noreply.github.com",
+}
+
+
+def commit_paths(git: Git, paths: Sequence[str], message: str) -> str | None:
+    """Commit exactly ``paths`` (added or changed); the new commit id, or None if nothing changed."""
+    if not paths:
+        return None
+    git.run("add", "--", *paths)
+    staged = git.run("diff", "--cached", "--quiet", "--", *paths, check=False)
+    if staged.returncode == 0:
+        return None
+    env = {} if has_identity(git) else BOT_IDENTITY
+    git.run("commit", "--quiet", "--no-verify", "-m", message, "--", *paths, env=env)
+    return git.commit_of("HEAD")
+
+
+Resolver = Callable[[str, bytes | None, bytes | None], bytes | None]
+"""Merges a conflicted file: (path, upstream version, our version) -> merged content or None."""
+
+PUSH_TRIES = 5
+_REJECTED = ("[rejected]", "fetch first", "non-fast-forward", "failed to push", "stale info")
+
+
+def push_with_retry(
+    git: Git, remote: str, branch: str, resolve: Resolver, tries: int = PUSH_TRIES
+) -> int:
+    """Push HEAD to ``remote``/``branch``; when the remote moved, fetch, rebase and try again.
+
+    Conflicts during the rebase are handed to ``resolve`` (receipts merge their histories);
+    a conflict it cannot resolve aborts the rebase. Returns the number of push attempts.
+    """
+    for attempt in range(1, tries + 1):
+        done = git.run("push", "--porcelain", remote, f"HEAD:refs/heads/{branch}", check=False)
+        if done.returncode == 0:
+            return attempt
+        output = (done.stdout + done.stderr).decode("utf-8", "replace")
+        if not any(sign in output for sign in _REJECTED) or attempt == tries:
+            last = output.strip().splitlines()[-1:] or ["(no output)"]
+            raise GitError(f"git push to {remote}/{branch} failed after {attempt} tries: {last[0]}")
+        git.run("fetch", "--quiet", remote, branch)
+        rebase_onto(git, "FETCH_HEAD", resolve)
+        time.sleep(random.uniform(0.05, 0.25) * attempt)
+    raise AssertionError("unreachable")
+
+
+def sync_with_remote(git: Git, remote: str, branch: str, resolve: Resolver) -> str:
+    """Bring HEAD up to ``remote``/``branch`` before planning, so receipts pushed by an earlier
+    run are seen; local commits are rebased on top. Returns what happened, for the log."""
+    done = git.run("fetch", "--quiet", remote, branch, check=False)
+    if done.returncode != 0:
+        return f"could not fetch {remote}/{branch}: planning from the local checkout"
+    upstream = git.commit_of("FETCH_HEAD")
+    local = git.commit_of("HEAD")
+    if upstream == local or git.is_ancestor(upstream, local):
+        return "up to date"
+    if git.is_ancestor(local, upstream):
+        git.run("merge", "--ff-only", "--quiet", upstream)
+        return f"fast-forwarded to {remote}/{branch} ({upstream[:12]})"
+    rebase_onto(git, upstream, resolve)
+    return f"rebased onto {remote}/{branch} ({upstream[:12]})"
+
+
+def rebase_onto(git: Git, upstream: str, resolve: Resolver) -> None:
+    env = {"GIT_EDITOR": "true", **({} if has_identity(git) else BOT_IDENTITY)}
+    done = git.run("rebase", "--quiet", upstream, check=False, env=env)
+    while done.returncode != 0:
+        conflicted = _conflicted(git)
+        if not conflicted:
+            git.run("rebase", "--abort", check=False)
+            raise GitError(f"git rebase onto {upstream[:12]} failed")
+        for path in conflicted:
+            merged = resolve(path, _stage(git, 2, path), _stage(git, 3, path))
+            if merged is None:
+                git.run("rebase", "--abort", check=False)
+                raise GitError(f"cannot rebase: {path} changed on both sides")
+            (git.root / path).write_bytes(merged)
+            git.run("add", "--", path)
+        done = git.run("rebase", "--continue", check=False, env=env)
+
+
+def _conflicted(git: Git) -> list[str]:
+    output = git.run("diff", "--name-only", "--diff-filter=U", "-z").stdout
+    return [p for p in output.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+def _stage(git: Git, stage: int, path: str) -> bytes | None:
+    done = git.run("show", f":{stage}:{path}", check=False)
+    return done.stdout if done.returncode == 0 else None
+
+
+class Tree:
+    """The repository's files at one commit, or in the working tree (``commit`` None)."""
+
+    def __init__(self, git: Git, commit: str | None) -> None:
+        self.git = git
+        self.commit = commit
+
+    @property
+    def root(self) -> Path:
+        return self.git.root
+
+    def list(self, prefix: str) -> list[str]:
+        """Every file below folder ``prefix`` (POSIX paths from the root), sorted."""
+        if self.commit:
+            return self.git.list_files(self.commit, prefix)
+        base = self.root / prefix
+        found = []
+        for folder, dirs, files in os.walk(base):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            relative = Path(folder).relative_to(self.root).as_posix()
+            found.extend(f"{relative}/{name}" for name in files)
+        return sorted(found)
+
+    def read(self, paths: Iterable[str]) -> dict[str, bytes]:
+        """The content of each of ``paths`` that exists."""
+        if self.commit:
+            return self.git.read_files(self.commit, paths)
+        found = {}
+        for path in paths:
+            try:
+                found[path] = (self.root / path).read_bytes()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                continue
+        return found

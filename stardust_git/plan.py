@@ -1,0 +1,511 @@
+"""The plan: the catalog at --head (desired state) against the receipts at --head (recorded state).
+
+For each release x target: wanted live and never delivered -> initial; delivered and the rendered
+content changed (fingerprint) -> update; takedown requested or the target removed after a
+delivery -> takedown; the last attempt failed -> the same action again. The diff --base..--head
+only narrows which releases to examine (``all_`` examines every one); a changed target file,
+genre map or asset replans the releases that use it, and releases whose last attempt failed are
+always examined, so a failure is retried by the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stardust_git.catalog import (
+    CATALOG_DIR,
+    GENRES_DIR,
+    TARGETS_DIR,
+    YAML_SUFFIXES,
+    Catalog,
+    Loaded,
+    validate_document,
+)
+from stardust_git.errors import UserError
+from stardust_git.gitio import Change, Git, Tree
+from stardust_git.models import GenreMap, GenreTaxonomy, GenreVocabulary, Release, Target
+from stardust_git.models.receipt import Delivery, Receipt
+from stardust_git.receipts import RecordedState, failed_releases, load_recorded
+from stardust_git.render import Action, RenderContext
+from stardust_git.yamlio import YamlLoadError, load_yaml_text
+
+if TYPE_CHECKING:
+    from stardust_git.render import Package
+
+ASSETS_DIR = "assets"
+WATCHED = (CATALOG_DIR, TARGETS_DIR, GENRES_DIR, ASSETS_DIR)
+_UPC_LINE = re.compile(rb"^upc:\s*['\"]?(\d{12,13})\b", re.MULTILINE)
+
+
+@dataclass
+class PlannedAction:
+    """One delivery to make, and why."""
+
+    upc: str
+    target: str
+    action: Action
+    reasons: list[str]
+    path: str = ""
+    """The release file at head."""
+    package: Package | None = field(default=None, repr=False, compare=False)
+    """The package the plan rendered to compare fingerprints (reused by deliver)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"upc": self.upc, "target": self.target, "action": self.action,
+                "reasons": list(self.reasons)}
+
+
+@dataclass(frozen=True)
+class HeldDelivery:
+    """A delivery waiting for the release's ``deliver_after`` date."""
+
+    upc: str
+    target: str
+    action: Action
+    until: dt.date
+
+
+@dataclass
+class Plan:
+    """What a delivery run would send."""
+
+    base: str | None
+    """The commit the diff started from (None: every release was examined)."""
+    head: str | None
+    """The commit the catalog was read at (None: the working tree)."""
+    actions: list[PlannedAction] = field(default_factory=list)
+    held: list[HeldDelivery] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """Things that block a correct plan (an invalid release, a delivered release deleted)."""
+    examined: int = 0
+    catalog: Catalog | None = field(default=None, repr=False)
+    context: RenderContext | None = field(default=None, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON of ``plan --format json``: stable across versions."""
+        return {"base": self.base, "head": self.head,
+                "actions": [a.as_dict() for a in self.actions]}
+
+    def counts(self) -> dict[str, int]:
+        counts = {"initial": 0, "update": 0, "takedown": 0}
+        for planned in self.actions:
+            counts[planned.action] += 1
+        return counts
+
+
+@dataclass
+class _Scope:
+    """Which release files to examine, and what the diff knows about them."""
+
+    paths: set[str]
+    everything: bool
+    base_tree: Tree | None = None
+    deleted: dict[str, str] = field(default_factory=dict)
+    """UPC -> path at base, of release files the diff deleted."""
+
+
+def compute_plan(
+    root: Path,
+    base: str | None = None,
+    head: str | None = None,
+    all_: bool = False,
+    today: dt.date | None = None,
+    targets: list[str] | None = None,
+    retry_failed: bool = True,
+) -> Plan:
+    """Plan the deliveries from ``base`` to ``head`` (None: the working tree).
+
+    ``targets`` restricts the plan to those targets; ``today`` judges ``deliver_after`` (UTC today
+    when None). Without ``base`` and without ``all_`` every release is examined.
+    """
+    git = Git(root)
+    if not git.is_repository():
+        raise UserError(f"{root} is not a git repository (plan compares git revisions)")
+    head_commit = git.commit_of(head) if head else git.resolve("HEAD")
+    if head_commit is None:
+        raise UserError("the repository has no commits yet: commit the catalog first")
+    tree = Tree(git, head_commit if head else None)
+    context = RenderContext(commit=head_commit, committed_at=git.committed_at(head_commit))
+    plan = Plan(base=None, head=head_commit if head else None, context=context)
+    scope = _scope(git, tree, base, head_commit if head else None, all_, plan, retry_failed)
+    catalog = load_catalog_from(tree, sorted(scope.paths))
+    plan.catalog = catalog
+    for path in sorted(catalog.unreadable & scope.paths):
+        plan.problems.append(f"{path}: does not validate (run stardust-git validate); skipped")
+    releases = sorted(catalog.releases.values(), key=lambda loaded: loaded.model.upc)
+    upcs = {loaded.model.upc for loaded in releases} | set(scope.deleted)
+    recorded = load_recorded(tree, None if scope.everything else upcs)
+    _check_orphans(catalog, recorded, scope, plan)
+    planner = _Planner(git, catalog, recorded, scope, context, today or _utc_today(), targets)
+    for loaded in releases:
+        planner.plan_release(loaded, plan)
+    plan.examined = len(releases)
+    plan.actions.sort(key=lambda a: (a.upc, a.target))
+    plan.held.sort(key=lambda h: (h.upc, h.target))
+    return plan
+
+
+def _utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+# --- which releases to examine -------------------------------------------------------------
+
+
+def _release_paths(tree: Tree) -> list[str]:
+    return [p for p in tree.list(CATALOG_DIR) if p.endswith(YAML_SUFFIXES)]
+
+
+def _scope(
+    git: Git, tree: Tree, base: str | None, head: str | None, all_: bool, plan: Plan,
+    retry_failed: bool,
+) -> _Scope:
+    if all_:
+        return _Scope(set(_release_paths(tree)), everything=True)
+    span = git.diff_range(base, head)
+    if span.note:
+        plan.notes.append(span.note)
+    if span.base is None:
+        return _Scope(set(_release_paths(tree)), everything=True)
+    plan.base = span.base
+    changes = git.changed_files(span.base, head, WATCHED)
+    scope = _Scope(set(), everything=False, base_tree=Tree(git, span.base))
+    _scope_from_changes(tree, changes, scope)
+    if retry_failed:
+        retry = failed_releases(tree)
+        if retry:
+            scope.paths |= _paths_with_upcs(tree, retry)
+    return scope
+
+
+def _scope_from_changes(tree: Tree, changes: list[Change], scope: _Scope) -> None:
+    deleted_paths = []
+    watched_targets: set[str] = set()
+    watched_assets: set[str] = set()
+    genre_changes: list[str] = []
+    for change in changes:
+        path = change.path
+        if path.startswith(CATALOG_DIR + "/") and path.endswith(YAML_SUFFIXES):
+            if change.status == "D":
+                deleted_paths.append(path)
+            else:
+                scope.paths.add(path)
+        elif path.startswith(TARGETS_DIR + "/") and path.endswith(YAML_SUFFIXES):
+            watched_targets.add(Path(path).stem)
+        elif path.startswith(GENRES_DIR + "/"):
+            genre_changes.append(path)
+        elif path.startswith(ASSETS_DIR + "/"):
+            watched_assets.add(path)
+    _note_deleted(scope, deleted_paths)
+    watched_targets |= _targets_using_genres(tree, genre_changes)
+    if watched_targets or watched_assets:
+        scope.paths |= _paths_using(tree, watched_targets, watched_assets)
+
+
+def _note_deleted(scope: _Scope, deleted_paths: list[str]) -> None:
+    """Deleted release files: their UPCs (a move is a deletion plus an addition)."""
+    if not deleted_paths or scope.base_tree is None:
+        return
+    for path, data in scope.base_tree.read(deleted_paths).items():
+        match = _UPC_LINE.search(data)
+        if match:
+            scope.deleted[match.group(1).decode()] = path
+
+
+def _targets_using_genres(tree: Tree, changed: list[str]) -> set[str]:
+    """Targets whose rendering a change under genre-maps/ can affect."""
+    if not changed:
+        return set()
+    targets = _load_all(tree, TARGETS_DIR, Target)
+    maps = _load_all(tree, GENRES_DIR, GenreMap, skip={"genres"})
+    names = {Path(p).stem for p in changed}
+    touched_maps = set()
+    for name, genre_map in maps.items():
+        if name in names or genre_map.vocabulary in names or "genres" in names:
+            touched_maps.add(name)
+    return {name for name, target in targets.items() if target.genre_map in touched_maps}
+
+
+def _load_all(tree: Tree, folder: str, model: type, skip: set[str] = frozenset()) -> dict[str, Any]:
+    paths = [p for p in tree.list(folder) if p.count("/") == 1 and p.endswith(YAML_SUFFIXES)]
+    found = {}
+    for path, data in tree.read(paths).items():
+        if Path(path).stem in skip:
+            continue
+        try:
+            document = load_yaml_text(data.decode("utf-8"), path)
+            found[Path(path).stem] = model.model_validate(document.data)
+        except (YamlLoadError, ValueError, UnicodeDecodeError):
+            continue
+    return found
+
+
+def _paths_using(tree: Tree, target_names: set[str], asset_paths: set[str]) -> set[str]:
+    """Release files that name one of the targets or assets (a text scan, confirmed later)."""
+    words = [re.escape(name) for name in sorted(target_names)]
+    pattern = re.compile(
+        "|".join([rf"(?<![\w-]){w}(?![\w-])" for w in words] + [re.escape(a) for a in asset_paths])
+        .encode()
+    )
+    paths = _release_paths(tree)
+    return {path for path, data in tree.read(paths).items() if pattern.search(data)}
+
+
+def _paths_with_upcs(tree: Tree, upcs: set[str]) -> set[str]:
+    """Release files whose ``upc:`` is one of ``upcs``."""
+    paths = _release_paths(tree)
+    found = set()
+    for path, data in tree.read(paths).items():
+        match = _UPC_LINE.search(data)
+        if match and match.group(1).decode() in upcs:
+            found.add(path)
+    return found
+
+
+# --- loading the catalog at a revision -----------------------------------------------------
+
+
+def load_catalog_from(tree: Tree, release_paths: list[str]) -> Catalog:
+    """Targets, genre maps and the given releases, as they are in ``tree``."""
+    catalog = Catalog(root=tree.root)
+    contents = tree.read(
+        [p for p in tree.list(TARGETS_DIR) if p.count("/") == 1 and p.endswith(YAML_SUFFIXES)]
+        + [p for p in tree.list(GENRES_DIR) if p.endswith(YAML_SUFFIXES)]
+        + release_paths
+    )
+    for path in sorted(contents):
+        _load_into(catalog, path, contents[path])
+    return catalog
+
+
+def _load_into(catalog: Catalog, path: str, data: bytes) -> None:
+    parts = path.split("/")
+    if parts[0] == TARGETS_DIR:
+        model, store = Target, catalog.targets
+    elif parts[0] == GENRES_DIR:
+        _load_genre_file(catalog, path, data)
+        return
+    else:
+        model, store = Release, catalog.releases
+    loaded = _parse(path, data, model, catalog)
+    if loaded is None:
+        catalog.unreadable.add(path)
+    else:
+        store[Path(path).stem if model is Target else path] = loaded  # type: ignore[index]
+
+
+def _load_genre_file(catalog: Catalog, path: str, data: bytes) -> None:
+    parts = path.split("/")
+    if parts[1:] == ["genres.yaml"]:
+        catalog.taxonomy = _parse(path, data, GenreTaxonomy, catalog)
+    elif len(parts) == 3 and parts[1] == "vocabularies":
+        loaded = _parse(path, data, GenreVocabulary, catalog)
+        if loaded:
+            catalog.vocabularies[Path(path).stem] = loaded
+    elif len(parts) == 2:
+        loaded = _parse(path, data, GenreMap, catalog)
+        if loaded:
+            catalog.genre_maps[Path(path).stem] = loaded
+
+
+def _parse(path: str, data: bytes, model: type, catalog: Catalog) -> Loaded[Any] | None:
+    try:
+        document = load_yaml_text(data.decode("utf-8"), path)
+    except UnicodeDecodeError:
+        catalog.diagnostics.error(path, "not UTF-8 text", line=1, col=1)
+        return None
+    except YamlLoadError as exc:
+        catalog.diagnostics.extend(exc.diagnostics)
+        return None
+    return validate_document(document, model, catalog.diagnostics)
+
+
+# --- deciding ------------------------------------------------------------------------------
+
+
+def _delivered_live(receipt: Receipt | None) -> Delivery | None:
+    """The last successful delivery when it left the release live at the target."""
+    last_ok = receipt.last_success() if receipt else None
+    return last_ok if last_ok and last_ok.action != "takedown" else None
+
+
+def _check_orphans(catalog: Catalog, recorded: RecordedState, scope: _Scope, plan: Plan) -> None:
+    """Delivered releases whose file is gone: refuse rather than take them down by accident."""
+    present = {loaded.model.upc for loaded in catalog.releases.values()}
+    if scope.everything:
+        present |= _upcs_of(catalog.unreadable, catalog)
+        candidates = set(recorded)
+    else:
+        candidates = set(scope.deleted)
+    for upc in sorted(candidates - present):
+        live = sorted(t for t, r in recorded.get(upc, {}).items() if _delivered_live(r))
+        if not live:
+            continue
+        where = scope.deleted.get(upc, "its release file")
+        plan.problems.append(
+            f"{where}: release {upc} was delivered to {', '.join(live)} but its file is gone; "
+            "restore it with `takedown: true` to take it down"
+        )
+
+
+def _upcs_of(paths: set[str], catalog: Catalog) -> set[str]:
+    found = set()
+    for path in paths:
+        try:
+            match = _UPC_LINE.search((catalog.root / path).read_bytes())
+        except OSError:
+            continue
+        if match:
+            found.add(match.group(1).decode())
+    return found
+
+
+Renderer = Callable[..., "Package"]
+
+
+class _Planner:
+    """Decides the action for each target of one release."""
+
+    def __init__(
+        self, git: Git, catalog: Catalog, recorded: RecordedState, scope: _Scope,
+        context: RenderContext, today: dt.date, only_targets: list[str] | None,
+    ) -> None:
+        self.git = git
+        self.catalog = catalog
+        self.recorded = recorded
+        self.scope = scope
+        self.context = context
+        self.today = today
+        self.only_targets = set(only_targets) if only_targets else None
+        self._base_versions: dict[str, Release | None] = {}
+
+    def plan_release(self, loaded: Loaded[Release], plan: Plan) -> None:
+        release = loaded.model
+        receipts = self.recorded.get(release.upc, {})
+        names = sorted(set(release.targets) | set(receipts))
+        for name in names:
+            if self.only_targets is not None and name not in self.only_targets:
+                continue
+            self._plan_target(loaded, name, receipts, plan)
+
+    def _plan_target(
+        self, loaded: Loaded[Release], name: str, receipts: dict[str, Receipt], plan: Plan
+    ) -> None:
+        release = loaded.model
+        receipt = receipts.get(name)
+        wanted = not release.takedown and name in release.targets
+        if name not in self.catalog.targets:
+            if wanted:
+                plan.problems.append(f"{loaded.path}: unknown target '{name}' (no targets/{name}.yaml)")
+            elif _delivered_live(receipt):
+                plan.notes.append(
+                    f"{release.upc} is live at '{name}' but targets/{name}.yaml is gone: "
+                    "cannot take it down there"
+                )
+            return
+        decided = self._decide(loaded, name, receipt, receipts, wanted, plan)
+        if decided is None:
+            return
+        action, reasons, package = decided
+        if receipt and receipt.last() and receipt.last().status == "failed":  # type: ignore[union-attr]
+            reasons.append("retry: previous attempt failed")
+        hold = release.deliver_after
+        if action != "takedown" and hold and hold > self.today:
+            plan.held.append(HeldDelivery(release.upc, name, action, hold))
+            return
+        if action == "initial" and hold:
+            reasons.append("due: deliver_after reached")
+        plan.actions.append(PlannedAction(release.upc, name, action, reasons, loaded.path, package))
+
+    def _decide(
+        self, loaded: Loaded[Release], name: str, receipt: Receipt | None,
+        receipts: dict[str, Receipt], wanted: bool, plan: Plan,
+    ) -> tuple[Action, list[str], Package | None] | None:
+        release = loaded.model
+        live = _delivered_live(receipt)
+        if not wanted:
+            if not live:
+                return None
+            why = "takedown requested" if release.takedown else "target removed"
+            return "takedown", [why], None
+        last_ok = receipt.last_success() if receipt else None
+        if last_ok is None:
+            return "initial", [self._why_initial(loaded, name, receipts)], None
+        if last_ok.action == "takedown":
+            return "update", ["reinstated after takedown"], None
+        package = self._render(loaded, name, plan)
+        if package is None or package.fingerprint == last_ok.fingerprint:
+            return None
+        return "update", [self._why_changed(loaded, last_ok)], package
+
+    def _why_initial(self, loaded: Loaded[Release], name: str, receipts: dict[str, Receipt]) -> str:
+        if any(r.last_success() for r in receipts.values()):
+            return "target added"
+        before = self._release_at_base(loaded)
+        if before is not None and name not in before.targets:
+            return "target added"
+        return "new"
+
+    def _render(self, loaded: Loaded[Release], name: str, plan: Plan) -> Package | None:
+        from stardust_git.render import render_package
+
+        try:
+            return render_package(self.catalog, loaded, name, "update", self.context)
+        except UserError as exc:
+            plan.problems.append(f"{loaded.path}: cannot render for '{name}': {exc.message}")
+        return None
+
+    def _why_changed(self, loaded: Loaded[Release], last_ok: Delivery) -> str:
+        before = self._release_at(last_ok.commit, loaded.path) or self._release_at_base(loaded)
+        fields = changed_fields(_dump(before), _dump(loaded.model)) if before else []
+        if fields:
+            return "changed: " + ", ".join(fields)
+        return "changed: rendered content (target settings, genre map or assets)"
+
+    def _release_at_base(self, loaded: Loaded[Release]) -> Release | None:
+        if self.scope.base_tree is None:
+            return None
+        base_path = self.scope.deleted.get(loaded.model.upc, loaded.path)
+        return self._release_at(self.scope.base_tree.commit, base_path)
+
+    def _release_at(self, commit: str | None, path: str) -> Release | None:
+        key = f"{commit}:{path}"
+        if key not in self._base_versions:
+            data = self.git.read_objects([key]).get(key) if commit else None
+            self._base_versions[key] = _release_from(data, path)
+        return self._base_versions[key]
+
+
+def _release_from(data: bytes | None, path: str) -> Release | None:
+    if data is None:
+        return None
+    try:
+        return Release.model_validate(load_yaml_text(data.decode("utf-8"), path).data)
+    except (YamlLoadError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _dump(release: Release | None) -> Any:
+    return release.model_dump(mode="json") if release else None
+
+
+def changed_fields(before: Any, after: Any, prefix: str = "") -> list[str]:
+    """Paths of the values that differ: ``["title", "tracks[1].duration"]``."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        found = []
+        for key in sorted(before.keys() | after.keys()):
+            where = f"{prefix}.{key}" if prefix else str(key)
+            found += changed_fields(before.get(key), after.get(key), where)
+        return found
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        found = []
+        for index, (old, new) in enumerate(zip(before, after, strict=True)):
+            found += changed_fields(old, new, f"{prefix}[{index}]")
+        return found
+    return [prefix or "(release)"] if before != after else []

@@ -1,0 +1,97 @@
+"""The interface every delivery protocol implements.
+
+A Transport moves files to one target. The choreography (which folder, which order, the batch
+marker) is decided above it, in :mod:`stardust_git.deliver`; a Transport only has to put one file
+at one remote path so that no reader ever sees half of it (upload under a temporary name and
+rename, or, on object stores, rely on the atomic PUT), and to answer what is already there.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+Progress = Callable[[int], None]
+
+
+class TransientError(Exception):
+    """A failure worth retrying: a dropped connection, a timeout, a 5xx."""
+
+
+class PermanentError(Exception):
+    """A failure retrying cannot fix: bad credentials, permission denied, a refused host key, 4xx."""
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """What the server says about a file it holds."""
+
+    path: str
+    size: int
+    md5: str | None = None
+
+
+class Transport(abc.ABC):
+    """Uploads files to one target. Instances are used by one thread at a time."""
+
+    #: The protocol name in targets/*.yaml (``delivery.protocol``).
+    protocol: ClassVar[str]
+
+    def __init__(self, target_name: str, settings: object, root: Path) -> None:
+        self.target_name = target_name
+        self.settings = settings
+        self.root = root
+
+    def __enter__(self) -> Transport:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @abc.abstractmethod
+    def connect(self) -> None:
+        """Open the connection and authenticate (raise PermanentError on refused credentials)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection; safe to call twice."""
+
+    @abc.abstractmethod
+    def put_file(self, local: Path, remote_path: str, md5: str, progress: Progress | None = None) -> None:
+        """Upload ``local`` to ``remote_path`` (relative to the target's directory or prefix).
+
+        Parent folders are created as needed. The file appears under its final name only when
+        complete, and its size (and MD5 where the protocol can check it) is verified.
+        """
+
+    @abc.abstractmethod
+    def put_bytes(self, data: bytes, remote_path: str, md5: str) -> None:
+        """Upload generated content (an XML message, a manifest) the same way."""
+
+    @abc.abstractmethod
+    def stat(self, remote_path: str) -> RemoteFile | None:
+        """The remote file at ``remote_path``, or None. Used to resume and to verify."""
+
+    @abc.abstractmethod
+    def list(self, remote_dir: str) -> list[RemoteFile]:
+        """Files directly inside ``remote_dir`` (an empty list when it does not exist)."""
+
+    @abc.abstractmethod
+    def read(self, remote_path: str) -> bytes:
+        """The content of a small remote file (acknowledgements)."""
+
+    @abc.abstractmethod
+    def delete(self, remote_path: str) -> None:
+        """Remove a remote file (the probe of ``target test``)."""
+
+    def receipt_extras(self) -> dict[str, str]:
+        """Protocol facts worth keeping in the receipt (an API's delivery id); never a secret."""
+        return {}
+
+    def location(self, remote_path: str) -> str:
+        """A human-readable URL of ``remote_path`` for receipts (never with credentials)."""
+        return f"{self.protocol}://{self.target_name}/{remote_path.lstrip('/')}"

@@ -1,0 +1,189 @@
+"""Receipts: the recorded state. ``receipts/<UPC>/<target>.json``, one file per release x target.
+
+A receipt is appended to after every delivery attempt and written atomically, as JSON with
+sorted keys and a fixed layout, so the same history always gives the same bytes and concurrent
+runs (which touch different files) rebase without conflicts. When two runs did touch the same
+file, :func:`merge_receipt_files` unions their histories.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from stardust_git.catalog import RECEIPTS_DIR, Catalog, release_files
+from stardust_git.errors import Diagnostics, UserError
+from stardust_git.fileio import write_atomic
+from stardust_git.gitio import Tree
+from stardust_git.models.receipt import Delivery, Receipt
+
+#: upc -> target name -> receipt
+RecordedState = dict[str, dict[str, Receipt]]
+
+_SECRET_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_URL_USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)[^/\s@]+@", re.IGNORECASE)
+_FAILED = b'"status": "failed"'
+
+
+def receipt_path(upc: str, target: str) -> str:
+    """Where the receipt of ``upc`` at ``target`` lives, relative to the repository root."""
+    return f"{RECEIPTS_DIR}/{upc}/{target}.json"
+
+
+def dump_receipt(receipt: Receipt) -> bytes:
+    """The canonical bytes of a receipt: sorted keys, two-space indent, a final newline."""
+    data = receipt.model_dump(mode="json")
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def parse_receipt(data: bytes, shown: str) -> Receipt:
+    try:
+        return Receipt.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise UserError(f"{shown}: not a valid receipt ({where}: {first['msg']})") from None
+
+
+def read_receipt(root: Path, upc: str, target: str) -> Receipt | None:
+    """The receipt in the working tree, or None when there is none yet."""
+    path = root / receipt_path(upc, target)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    return parse_receipt(data, receipt_path(upc, target))
+
+
+def record_delivery(root: Path, upc: str, target: str, delivery: Delivery) -> str:
+    """Append ``delivery`` to the receipt of ``upc`` at ``target``; returns the receipt's path."""
+    receipt = read_receipt(root, upc, target) or Receipt(upc=upc, target=target)
+    receipt.history.append(delivery)
+    shown = receipt_path(upc, target)
+    write_atomic(root / shown, dump_receipt(receipt))
+    return shown
+
+
+def _split(path: str) -> tuple[str, str] | None:
+    parts = path.split("/")
+    if len(parts) != 3 or parts[0] != RECEIPTS_DIR or not parts[2].endswith(".json"):
+        return None
+    return parts[1], parts[2].removesuffix(".json")
+
+
+def load_recorded(tree: Tree, upcs: set[str] | None = None) -> RecordedState:
+    """The receipts in ``tree``: of the given releases, or all of them."""
+    if upcs is None:
+        paths = [p for p in tree.list(RECEIPTS_DIR) if _split(p)]
+    else:
+        paths = [p for upc in sorted(upcs) for p in tree.list(f"{RECEIPTS_DIR}/{upc}") if _split(p)]
+    return _parse_all(tree.read(paths))
+
+
+def _parse_all(contents: dict[str, bytes]) -> RecordedState:
+    recorded: RecordedState = defaultdict(dict)
+    for path, data in contents.items():
+        upc, target = _split(path)  # type: ignore[misc]
+        recorded[upc][target] = parse_receipt(data, path)
+    return dict(recorded)
+
+
+def failed_releases(tree: Tree) -> set[str]:
+    """UPCs whose latest attempt at some target failed (to retry them on every run).
+
+    Only files that ever recorded a failure are parsed, so the scan stays cheap on large catalogs.
+    """
+    paths = [p for p in tree.list(RECEIPTS_DIR) if _split(p)]
+    suspects = {p: d for p, d in tree.read(paths).items() if _FAILED in d}
+    failed = set()
+    for upc, receipts in _parse_all(suspects).items():
+        if any(r.last() and r.last().status == "failed" for r in receipts.values()):  # type: ignore[union-attr]
+            failed.add(upc)
+    return failed
+
+
+def merge_receipt_files(path: str, upstream: bytes | None, ours: bytes | None) -> bytes | None:
+    """Resolve a rebase conflict on a receipt: the union of both histories, by start time.
+
+    Returns None for anything that is not a receipt (the rebase is then aborted).
+    """
+    if _split(path) is None:
+        return None
+    versions = [parse_receipt(data, path) for data in (upstream, ours) if data is not None]
+    if not versions:
+        return None
+    seen: dict[tuple[str, str, str], Delivery] = {}
+    for receipt in versions:
+        for delivery in receipt.history:
+            seen.setdefault((delivery.started.isoformat(), delivery.message_id, delivery.commit), delivery)
+    merged = versions[0].model_copy(
+        update={"history": sorted(seen.values(), key=lambda d: (d.started, d.message_id))}
+    )
+    return dump_receipt(merged)
+
+
+def secret_values(settings: BaseModel) -> list[str]:
+    """The values of every ``${ENV_VAR}`` a target's settings reference (to keep them out)."""
+    values = []
+    for value in _strings(settings.model_dump()):
+        match = _SECRET_REF.match(value)
+        secret = match and os.environ.get(match.group(1))
+        if secret:
+            values.append(secret)
+    return values
+
+
+def _strings(data: object) -> list[str]:
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [s for value in data.values() for s in _strings(value)]
+    if isinstance(data, list | tuple):
+        return [s for value in data for s in _strings(value)]
+    return []
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """``text`` without any of ``secrets`` and without credentials embedded in URLs."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return _URL_USERINFO.sub(r"\1***@", text)
+
+
+_UPC_LINE = re.compile(rb"^upc:\s*['\"]?(\d{12,13})\b", re.MULTILINE)
+
+
+def check_deleted_releases(catalog: Catalog, diagnostics: Diagnostics) -> None:
+    """A release delivered (and not taken down) must keep its file: no accidental takedowns."""
+    folder = catalog.root / RECEIPTS_DIR
+    if not folder.is_dir():
+        return
+    texts = [path.read_bytes() for path in release_files(catalog.root)]
+    present = {match.group(1).decode() for text in texts for match in _UPC_LINE.finditer(text)}
+    present |= {loaded.model.upc for loaded in catalog.releases.values()}
+    for upc_folder in sorted(p for p in folder.iterdir() if p.is_dir()):
+        upc = upc_folder.name
+        if upc in present or any(upc.encode() in text for text in texts):
+            continue
+        for path in sorted(upc_folder.glob("*.json")):
+            shown = receipt_path(upc, path.stem)
+            try:
+                receipt = parse_receipt(path.read_bytes(), shown)
+            except UserError as exc:
+                diagnostics.error(shown, exc.message)
+                continue
+            last_ok = receipt.last_success()
+            if last_ok and last_ok.action != "takedown":
+                diagnostics.error(
+                    shown,
+                    f"release {upc} was delivered to '{path.stem}' (commit {last_ok.commit[:12]}) "
+                    "but no file in catalog/ has this UPC any more: a delivered release is never "
+                    "deleted; restore its file and set `takedown: true` to take it down",
+                    rule="deleted-release",
+                )
