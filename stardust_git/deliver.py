@@ -75,6 +75,7 @@ class Outcome:
     bytes: int = 0
     seconds: float = 0.0
     attempts: int = 0
+    retries: int = 0
 
 
 @dataclass
@@ -126,24 +127,37 @@ def push_branch(git: Git) -> str:
     raise UserError("--push needs a branch: check one out (or set GITHUB_REF=refs/heads/<branch>)")
 
 
-Log = Callable[[str], None]
+class Reporter:
+    """Where a run tells what it does; the base class keeps quiet."""
+
+    def note(self, text: str) -> None:
+        """A line about the run itself (sync, plan problems)."""
+
+    def start(self, total: int) -> None:
+        """``total`` deliveries are about to run."""
+
+    def done(self, outcome: Outcome) -> None:
+        """One delivery finished (called from the target's thread, under a lock)."""
 
 
-def deliver(root: Path, options: DeliverOptions, log: Log | None = None) -> DeliverResult:
+def deliver(root: Path, options: DeliverOptions, reporter: Reporter | None = None) -> DeliverResult:
     """Plan, deliver every action of this shard, write receipts; commit and push when asked."""
     git = Git(root)
-    say = log or (lambda _text: None)
+    report = reporter or Reporter()
     branch = push_branch(git) if options.push else None
     if branch:
-        say(f"sync: {sync_with_remote(git, options.remote, branch, merge_receipt_files)}")
+        report.note(f"sync: {sync_with_remote(git, options.remote, branch, merge_receipt_files)}")
     if not options.dry_run and options.head is None:
         _refuse_uncommitted(git)
     plan = compute_plan(
         root, options.base, options.head, options.all_, options.today, options.targets
     )
     result = DeliverResult(plan)
+    for problem in plan.problems:
+        report.note(f"problem: {problem}")
     actions = [a for a in plan.actions if in_shard(a.upc, options.shard)]
-    engine = _Engine(root, plan, options, say)
+    report.start(len(actions))
+    engine = _Engine(root, plan, options, report)
     result.outcomes, result.receipts = engine.run(actions)
     if (options.commit or options.push) and result.receipts and not options.dry_run:
         message = _commit_message(result.outcomes)
@@ -174,11 +188,11 @@ def _commit_message(outcomes: list[Outcome]) -> str:
 class _Engine:
     """Runs the actions: one thread per target."""
 
-    def __init__(self, root: Path, plan: Plan, options: DeliverOptions, log: Log) -> None:
+    def __init__(self, root: Path, plan: Plan, options: DeliverOptions, reporter: Reporter) -> None:
         self.root = root
         self.plan = plan
         self.options = options
-        self.log = log
+        self.reporter = reporter
         self.lock = threading.Lock()
         self.receipts: list[str] = []
 
@@ -201,9 +215,9 @@ class _Engine:
         with self.lock:
             self.receipts.append(path)
 
-    def say(self, text: str) -> None:
+    def done(self, outcome: Outcome) -> None:
         with self.lock:
-            self.log(text)
+            self.reporter.done(outcome)
 
 
 def _now() -> dt.datetime:
@@ -226,6 +240,7 @@ class _TargetRun:
         self.transport: Transport | None = None
         self.connected = False
         self.attempts = 0
+        self.retries = 0
 
     def run(self) -> list[Outcome]:
         try:
@@ -283,39 +298,41 @@ class _TargetRun:
         packages, outcomes = self._render_all(group, started)
         if not packages:
             return outcomes
-        self.attempts = 0
+        self.attempts = self.retries = 0
         try:
-            layout = self._layout(list(packages.values()), started)
+            layout = self._layout([package for _, package in packages], started)
             if self.engine.options.dry_run:
-                for package in packages.values():
+                for _, package in packages:
                     self._check(package)
             else:
                 self._upload(layout)
-        except Exception as exc:  # noqa: BLE001 - any failure is recorded, the run goes on
+        except Exception as exc:  # any failure is recorded; the run goes on
             error = self._describe(exc)
             return outcomes + [
                 self._fail(planned, package, started, error, self.attempts)
-                for planned, package in packages.items()
+                for planned, package in packages
             ]
         seconds = time.monotonic() - clock
         return outcomes + [
             self._succeed(planned, package, started, layout, seconds)
-            for planned, package in packages.items()
+            for planned, package in packages
         ]
 
     def _render_all(
         self, group: list[PlannedAction], started: dt.datetime
-    ) -> tuple[dict[PlannedAction, Package], list[Outcome]]:
-        packages: dict[PlannedAction, Package] = {}
+    ) -> tuple[list[tuple[PlannedAction, Package]], list[Outcome]]:
+        packages: list[tuple[PlannedAction, Package]] = []
         failed = []
         for planned in group:
             try:
-                packages[planned] = self._render(planned)
-            except Exception as exc:  # noqa: BLE001
+                packages.append((planned, self._render(planned)))
+            except Exception as exc:  # recorded as a failed delivery
                 failed.append(self._fail(planned, None, started, self._describe(exc), 0))
         return packages, failed
 
-    def _layout(self, packages: list[Package], placed_at: dt.datetime) -> list[tuple[str, PackageFile]]:
+    def _layout(
+        self, packages: list[Package], placed_at: dt.datetime
+    ) -> list[tuple[str, PackageFile]]:
         from stardust_git.choreography import layout
 
         choreography = self.target.delivery.choreography
@@ -345,6 +362,7 @@ class _TargetRun:
             with attempt:
                 self.attempts += 1
                 if attempt.retry_state.attempt_number > 1:
+                    self.retries += 1
                     self._disconnect()
                 self._connect()
                 action()
@@ -391,22 +409,35 @@ class _TargetRun:
         return "apple"
 
     def _succeed(
-        self, planned: PlannedAction, package: Package, started: dt.datetime,
-        layout: list[tuple[str, PackageFile]], seconds: float,
+        self,
+        planned: PlannedAction,
+        package: Package,
+        started: dt.datetime,
+        layout: list[tuple[str, PackageFile]],
+        seconds: float,
     ) -> Outcome:
         size = sum(f.size for f in package.files)
         outcome = Outcome(
-            planned.upc, self.name, planned.action,
+            planned.upc,
+            self.name,
+            planned.action,
             "rendered" if self.engine.options.dry_run else "success",
-            files=len(package.files), bytes=size, seconds=seconds, attempts=self.attempts,
+            files=len(package.files),
+            bytes=size,
+            seconds=seconds,
+            attempts=self.attempts,
+            retries=self.retries,
         )
         if not self.engine.options.dry_run:
             self.engine.record(planned, self._delivery(planned, package, started, layout))
-        self.engine.say(_describe_outcome(outcome))
+        self.engine.done(outcome)
         return outcome
 
     def _delivery(
-        self, planned: PlannedAction, package: Package, started: dt.datetime,
+        self,
+        planned: PlannedAction,
+        package: Package,
+        started: dt.datetime,
         layout: list[tuple[str, PackageFile]],
     ) -> Delivery:
         return Delivery(
@@ -424,10 +455,16 @@ class _TargetRun:
         )
 
     def _fail(
-        self, planned: PlannedAction, package: Package | None, started: dt.datetime, error: str,
+        self,
+        planned: PlannedAction,
+        package: Package | None,
+        started: dt.datetime,
+        error: str,
         attempts: int,
     ) -> Outcome:
-        outcome = Outcome(planned.upc, self.name, planned.action, "failed", error, attempts=attempts)
+        outcome = Outcome(
+            planned.upc, self.name, planned.action, "failed", error, attempts=attempts
+        )
         if not self.engine.options.dry_run:
             delivery = Delivery(
                 message_id=package.message_id if package else "",
@@ -445,17 +482,18 @@ class _TargetRun:
                 fingerprint=package.fingerprint if package else "",
             )
             self.engine.record(planned, delivery)
-        self.engine.say(_describe_outcome(outcome))
+        self.engine.done(outcome)
         return outcome
 
 
-def _describe_outcome(outcome: Outcome) -> str:
+def describe_outcome(outcome: Outcome) -> str:
+    """One log line for a finished delivery."""
     where = f"{outcome.upc} -> {outcome.target} ({outcome.action})"
     if outcome.status == "failed":
         return f"FAILED    {where}: {outcome.error}"
     size = f"{outcome.files} files, {outcome.bytes / 1_000_000:.1f} MB"
     verb = "rendered " if outcome.status == "rendered" else "delivered"
-    retries = f", {outcome.attempts - outcome.files} retries" if outcome.attempts > outcome.files else ""
+    retries = f", {outcome.retries} retries" if outcome.retries else ""
     return f"{verb} {where}: {size}, {outcome.seconds:.1f} s{retries}"
 
 

@@ -121,8 +121,8 @@ class MapCoverage:
 
     @property
     def total(self) -> int:
-        return len(self.direct) + len(self.via_ancestor) + len(self.fallback_only) + len(
-            self.unmapped
+        return (
+            len(self.direct) + len(self.via_ancestor) + len(self.fallback_only) + len(self.unmapped)
         )
 
 
@@ -147,7 +147,10 @@ def map_coverage(catalog: Catalog, map_name: str) -> MapCoverage:
     taxonomy = require_taxonomy(catalog)
     genre_map = require_map(catalog, map_name).model
     by_source: dict[MapSource, list[str]] = {
-        "direct": [], "ancestor": [], "fallback": [], "unmapped": []
+        "direct": [],
+        "ancestor": [],
+        "fallback": [],
+        "unmapped": [],
     }
     for code in sorted(taxonomy.genres):
         by_source[resolve_genre(taxonomy, genre_map, code).source].append(code)
@@ -166,7 +169,9 @@ def map_coverage(catalog: Catalog, map_name: str) -> MapCoverage:
     )
 
 
-def _affected(catalog: Catalog, gaps: set[str], targets: tuple[str, ...]) -> Iterator[AffectedRelease]:
+def _affected(
+    catalog: Catalog, gaps: set[str], targets: tuple[str, ...]
+) -> Iterator[AffectedRelease]:
     for path, loaded in catalog.releases.items():
         release = loaded.model
         sent_to = tuple(name for name in release.targets if name in targets)
@@ -241,10 +246,15 @@ def _word_score(name: list[str], entry: list[str]) -> float:
 
 
 def name_similarity(name: str, entry: str) -> float:
-    """0..1: the mean of whole-string similarity and word overlap, after normalising both."""
+    """0..1: the mean of whole-string similarity and word overlap, after normalising both.
+
+    Names equal once normalised score 1 however their words split ("Retrowave", "Retro Wave").
+    """
     name_words, entry_words = genre_words(name), genre_words(entry)
-    whole = _ratio("".join(name_words), "".join(entry_words))
-    return (whole + _word_score(name_words, entry_words)) / 2
+    name_plain, entry_plain = "".join(name_words), "".join(entry_words)
+    if name_plain == entry_plain:
+        return 1.0
+    return (_ratio(name_plain, entry_plain) + _word_score(name_words, entry_words)) / 2
 
 
 def _genre_names(taxonomy: GenreTaxonomy, code: str) -> list[tuple[str, float]]:
@@ -268,7 +278,10 @@ def closest_entries(
     best: list[Candidate] = []
     for entry_code, entry in vocabulary.entries.items():
         score, matched = max(
-            ((round(name_similarity(name, entry.name) * weight, 2), name) for name, weight in names),
+            (
+                (round(name_similarity(name, entry.name) * weight, 2), name)
+                for name, weight in names
+            ),
             key=lambda pair: pair[0],
         )
         if score >= cutoff:

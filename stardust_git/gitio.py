@@ -52,13 +52,22 @@ class Git:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def run(self, *args: str, input: bytes | None = None, check: bool = True,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    def run(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[bytes]:
         command = ["git", "-c", "core.quotepath=off", *args]
         merged_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})}
         try:
             done = subprocess.run(
-                command, cwd=self.root, input=input, capture_output=True, env=merged_env,
+                command,
+                cwd=self.root,
+                input=input,
+                capture_output=True,
+                env=merged_env,
                 check=False,
             )
         except FileNotFoundError:
@@ -205,7 +214,7 @@ BOT_IDENTITY = {
 
 
 def commit_paths(git: Git, paths: Sequence[str], message: str) -> str | None:
-    """Commit exactly ``paths`` (added or changed); the new commit id, or None if nothing changed."""
+    """Commit exactly ``paths``; the new commit id, or None when nothing changed."""
     if not paths:
         return None
     git.run("add", "--", *paths)

@@ -56,8 +56,12 @@ class PlannedAction:
     """The package the plan rendered to compare fingerprints (reused by deliver)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"upc": self.upc, "target": self.target, "action": self.action,
-                "reasons": list(self.reasons)}
+        return {
+            "upc": self.upc,
+            "target": self.target,
+            "action": self.action,
+            "reasons": list(self.reasons),
+        }
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,11 @@ class Plan:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON of ``plan --format json``: stable across versions."""
-        return {"base": self.base, "head": self.head,
-                "actions": [a.as_dict() for a in self.actions]}
+        return {
+            "base": self.base,
+            "head": self.head,
+            "actions": [a.as_dict() for a in self.actions],
+        }
 
     def counts(self) -> dict[str, int]:
         counts = {"initial": 0, "update": 0, "takedown": 0}
@@ -163,7 +170,12 @@ def _release_paths(tree: Tree) -> list[str]:
 
 
 def _scope(
-    git: Git, tree: Tree, base: str | None, head: str | None, all_: bool, plan: Plan,
+    git: Git,
+    tree: Tree,
+    base: str | None,
+    head: str | None,
+    all_: bool,
+    plan: Plan,
     retry_failed: bool,
 ) -> _Scope:
     if all_:
@@ -250,8 +262,9 @@ def _paths_using(tree: Tree, target_names: set[str], asset_paths: set[str]) -> s
     """Release files that name one of the targets or assets (a text scan, confirmed later)."""
     words = [re.escape(name) for name in sorted(target_names)]
     pattern = re.compile(
-        "|".join([rf"(?<![\w-]){w}(?![\w-])" for w in words] + [re.escape(a) for a in asset_paths])
-        .encode()
+        "|".join(
+            [rf"(?<![\w-]){w}(?![\w-])" for w in words] + [re.escape(a) for a in asset_paths]
+        ).encode()
     )
     paths = _release_paths(tree)
     return {path for path, data in tree.read(paths).items() if pattern.search(data)}
@@ -373,8 +386,14 @@ class _Planner:
     """Decides the action for each target of one release."""
 
     def __init__(
-        self, git: Git, catalog: Catalog, recorded: RecordedState, scope: _Scope,
-        context: RenderContext, today: dt.date, only_targets: list[str] | None,
+        self,
+        git: Git,
+        catalog: Catalog,
+        recorded: RecordedState,
+        scope: _Scope,
+        context: RenderContext,
+        today: dt.date,
+        only_targets: list[str] | None,
     ) -> None:
         self.git = git
         self.catalog = catalog
@@ -402,7 +421,9 @@ class _Planner:
         wanted = not release.takedown and name in release.targets
         if name not in self.catalog.targets:
             if wanted:
-                plan.problems.append(f"{loaded.path}: unknown target '{name}' (no targets/{name}.yaml)")
+                plan.problems.append(
+                    f"{loaded.path}: unknown target '{name}' (no targets/{name}.yaml)"
+                )
             elif _delivered_live(receipt):
                 plan.notes.append(
                     f"{release.upc} is live at '{name}' but targets/{name}.yaml is gone: "
@@ -424,8 +445,13 @@ class _Planner:
         plan.actions.append(PlannedAction(release.upc, name, action, reasons, loaded.path, package))
 
     def _decide(
-        self, loaded: Loaded[Release], name: str, receipt: Receipt | None,
-        receipts: dict[str, Receipt], wanted: bool, plan: Plan,
+        self,
+        loaded: Loaded[Release],
+        name: str,
+        receipt: Receipt | None,
+        receipts: dict[str, Receipt],
+        wanted: bool,
+        plan: Plan,
     ) -> tuple[Action, list[str], Package | None] | None:
         release = loaded.model
         live = _delivered_live(receipt)
@@ -439,10 +465,11 @@ class _Planner:
             return "initial", [self._why_initial(loaded, name, receipts)], None
         if last_ok.action == "takedown":
             return "update", ["reinstated after takedown"], None
-        package = self._render(loaded, name, plan)
+        before = self._release_at(last_ok.commit, loaded.path) or self._release_at_base(loaded)
+        package = self._render(loaded, name, plan, withdrawn_territories(before, release))
         if package is None or package.fingerprint == last_ok.fingerprint:
             return None
-        return "update", [self._why_changed(loaded, last_ok)], package
+        return "update", [self._why_changed(before, release)], package
 
     def _why_initial(self, loaded: Loaded[Release], name: str, receipts: dict[str, Receipt]) -> str:
         if any(r.last_success() for r in receipts.values()):
@@ -452,18 +479,20 @@ class _Planner:
             return "target added"
         return "new"
 
-    def _render(self, loaded: Loaded[Release], name: str, plan: Plan) -> Package | None:
+    def _render(
+        self, loaded: Loaded[Release], name: str, plan: Plan, withdrawn: frozenset[str]
+    ) -> Package | None:
         from stardust_git.render import render_package
 
         try:
-            return render_package(self.catalog, loaded, name, "update", self.context)
+            return render_package(self.catalog, loaded, name, "update", self.context, withdrawn)
         except UserError as exc:
             plan.problems.append(f"{loaded.path}: cannot render for '{name}': {exc.message}")
         return None
 
-    def _why_changed(self, loaded: Loaded[Release], last_ok: Delivery) -> str:
-        before = self._release_at(last_ok.commit, loaded.path) or self._release_at_base(loaded)
-        fields = changed_fields(_dump(before), _dump(loaded.model)) if before else []
+    @staticmethod
+    def _why_changed(before: Release | None, after: Release) -> str:
+        fields = changed_fields(_dump(before), _dump(after)) if before else []
         if fields:
             return "changed: " + ", ".join(fields)
         return "changed: rendered content (target settings, genre map or assets)"
@@ -489,6 +518,15 @@ def _release_from(data: bytes | None, path: str) -> Release | None:
         return Release.model_validate(load_yaml_text(data.decode("utf-8"), path).data)
     except (YamlLoadError, ValueError, UnicodeDecodeError):
         return None
+
+
+def withdrawn_territories(before: Release | None, after: Release) -> frozenset[str]:
+    """Territories the delivered version had a deal for and the catalog has no more."""
+    if before is None:
+        return frozenset()
+    old = {code for deal in before.deals for code in deal.territories}
+    new = {code for deal in after.deals for code in deal.territories}
+    return frozenset(old - new)
 
 
 def _dump(release: Release | None) -> Any:

@@ -120,7 +120,9 @@ def merge_receipt_files(path: str, upstream: bytes | None, ours: bytes | None) -
     seen: dict[tuple[str, str, str], Delivery] = {}
     for receipt in versions:
         for delivery in receipt.history:
-            seen.setdefault((delivery.started.isoformat(), delivery.message_id, delivery.commit), delivery)
+            seen.setdefault(
+                (delivery.started.isoformat(), delivery.message_id, delivery.commit), delivery
+            )
     merged = versions[0].model_copy(
         update={"history": sorted(seen.values(), key=lambda d: (d.started, d.message_id))}
     )

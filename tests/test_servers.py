@@ -218,9 +218,8 @@ def test_api_multipart_upload_with_bearer_token(http_api_server: ApiServer):
     (delivery,) = http_api_server.deliveries
     assert delivery.id == delivery_id
     assert delivery.fields == {"upc": ["1234567890128"]}
-    assert (http_api_server.received_dir / delivery_id / "resources" / "A1.flac").read_bytes() == (
-        PAYLOAD
-    )
+    stored = http_api_server.received_dir / delivery_id / "resources" / "A1.flac"
+    assert stored.read_bytes() == PAYLOAD
     status = httpx.get(f"{http_api_server.deliveries_url}/{delivery_id}", headers=headers).json()
     assert {
         "name": "resources/A1.flac",

@@ -61,7 +61,9 @@ class Transport(abc.ABC):
         """Release the connection; safe to call twice."""
 
     @abc.abstractmethod
-    def put_file(self, local: Path, remote_path: str, md5: str, progress: Progress | None = None) -> None:
+    def put_file(
+        self, local: Path, remote_path: str, md5: str, progress: Progress | None = None
+    ) -> None:
         """Upload ``local`` to ``remote_path`` (relative to the target's directory or prefix).
 
         Parent folders are created as needed. The file appears under its final name only when

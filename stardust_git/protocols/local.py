@@ -75,7 +75,9 @@ class LocalProtocol(Transport):
         final = self._path(remote_path)
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".part")
+            handle, temp = tempfile.mkstemp(
+                dir=final.parent, prefix=f".{final.name}.", suffix=".part"
+            )
         except OSError as exc:
             raise _failure(exc, f"cannot write into {final.parent}") from None
         try:

@@ -10,9 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+from stardust_git.errors import UserError
+
+if TYPE_CHECKING:
+    from stardust_git.catalog import Catalog, Loaded
+    from stardust_git.models import Release, Target
 
 Action = Literal["initial", "update", "takedown"]
+ACTIONS: tuple[Action, ...] = ("initial", "update", "takedown")
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,8 @@ class PackageFile:
 
     name: str
     """Path inside the delivery folder, e.g. ``resources/1234567890128_01_001.wav`` or ``1234567890128.xml``."""
-    kind: Literal["resource", "message"]
+    kind: Literal["resource", "message", "manifest"]
+    """``manifest``: a batch's BatchComplete file, made by :mod:`stardust_git.choreography`."""
     size: int
     md5: str
     source: Path | None = None
@@ -56,6 +64,12 @@ class Package:
     message_id: str
     files: tuple[PackageFile, ...]
     fingerprint: str
+    sender: str | None = None
+    """The sender's DDEX party id (ERN), for batch manifests."""
+    recipient: str | None = None
+    """The recipient's DDEX party id (ERN), for batch manifests."""
+    test: bool = False
+    """True when the message is a TestMessage."""
 
     @property
     def message(self) -> PackageFile:
@@ -64,3 +78,60 @@ class Package:
     @property
     def resources(self) -> tuple[PackageFile, ...]:
         return tuple(f for f in self.files if f.kind == "resource")
+
+
+class RenderError(UserError):
+    """A release that cannot be rendered for a target; ``loc`` points at the field to blame."""
+
+    def __init__(self, message: str, loc: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def target_of(catalog: Catalog, target_name: str) -> Target:
+    """The target called ``target_name`` (a file in targets/)."""
+    loaded = catalog.targets.get(target_name)
+    if loaded is None:
+        raise RenderError(f"unknown target '{target_name}' (no targets/{target_name}.yaml)")
+    return loaded.model
+
+
+def render_package(
+    catalog: Catalog,
+    loaded: Loaded[Release],
+    target_name: str,
+    action: Action,
+    context: RenderContext,
+    withdrawn_territories: frozenset[str] = frozenset(),
+) -> Package:
+    """Everything one delivery of ``loaded`` to ``target_name`` sends: resources, then the message.
+
+    ``withdrawn_territories``: territories an earlier delivery had a deal for and the catalog no
+    longer has; the message states explicitly that each has no deal any more (ERN only).
+    """
+    target = target_of(catalog, target_name)
+    if target.format == "apple":
+        from stardust_git.render.apple import render_apple_package
+
+        return render_apple_package(catalog, loaded, target_name, action, context)
+    from stardust_git.render.ern_package import render_ern_package
+
+    return render_ern_package(catalog, loaded, target_name, action, context, withdrawn_territories)
+
+
+def render_message(
+    catalog: Catalog,
+    loaded: Loaded[Release],
+    target_name: str,
+    action: Action,
+    context: RenderContext,
+    withdrawn_territories: frozenset[str] = frozenset(),
+) -> bytes:
+    """Just the message XML of :func:`render_package`."""
+    target = target_of(catalog, target_name)
+    if target.format == "apple":
+        package = render_package(catalog, loaded, target_name, action, context)
+        return package.message.data or b""
+    from stardust_git.render.ern_package import render_ern_message
+
+    return render_ern_message(catalog, loaded, target_name, action, context, withdrawn_territories)

@@ -147,18 +147,8 @@ class DeliveryApi:
         return None
 
     def _handle_token(self, request: Request) -> Response:
-        auth = request.authorization
-        if auth is not None and auth.type == "basic":
-            client_id, client_secret = auth.username, auth.password
-        else:
-            client_id, client_secret = (
-                request.form.get("client_id"),
-                request.form.get("client_secret"),
-            )
-        if (client_id, client_secret) != (
-            self.credentials.client_id,
-            self.credentials.client_secret,
-        ):
+        expected = (self.credentials.client_id, self.credentials.client_secret)
+        if _client_credentials(request) != expected:
             return _json(401, {"error": "invalid_client"}, {"WWW-Authenticate": "Basic"})
         if request.form.get("grant_type") != "client_credentials":
             return _json(400, {"error": "unsupported_grant_type"})
@@ -287,6 +277,14 @@ def run_api(workdir: Path) -> Iterator[ApiServer]:
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Response:
     return Response(json.dumps(body), status, headers, content_type="application/json")
+
+
+def _client_credentials(request: Request) -> tuple[str | None, str | None]:
+    """OAuth2 client authentication: an HTTP Basic header, else client_id/client_secret fields."""
+    auth = request.authorization
+    if auth is not None and auth.type == "basic":
+        return auth.username, auth.password
+    return request.form.get("client_id"), request.form.get("client_secret")
 
 
 def _challenge(status: int) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sysconfig
 import time
 import uuid
@@ -22,6 +23,7 @@ S3_SECRET_ACCESS_KEY = "testsecret"
 S3_REGION = "us-east-1"
 _GRPC_PORT_OFFSET = 10000  # SeaweedFS derives each gRPC port as its HTTP port + 10000
 _COMPONENTS = ("s3", "master", "volume", "filer", "admin")
+_GRPC_SOCKET_DIR = Path("/tmp")
 _PROBE_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1})
 
 
@@ -69,9 +71,15 @@ def run_seaweedfs(workdir: Path) -> Iterator[S3Server]:
         startup_seconds=0.0,
     )
     argv = [weed, "mini", *_weed_options(workdir, identities_file, ports)]
+    scratch_dir = workdir / "tmp"
+    scratch_dir.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch_dir)}  # glog writes its log files there
     probe_client = server.client(_PROBE_CONFIG)
-    with running_server("weed", argv, workdir, probe_client.list_buckets):
-        yield replace(server, startup_seconds=time.perf_counter() - started)
+    try:
+        with running_server("weed", argv, workdir, probe_client.list_buckets, env=env):
+            yield replace(server, startup_seconds=time.perf_counter() - started)
+    finally:
+        _remove_grpc_sockets(ports)
 
 
 def _identities() -> dict[str, object]:
@@ -93,10 +101,19 @@ def _weed_options(workdir: Path, identities_file: Path, ports: dict[str, int]) -
         "s3.config": identities_file,
         "filer.localSocket": workdir / "filer.sock",
         "s3.localSocket": workdir / "s3.sock",
-        # Stop at once on SIGTERM instead of announcing the shutdown for a second first.
+        # Skip the volume server's pre-stop pause: stopping takes ~1.2 s instead of ~2.2 s.
         "volume.preStopSeconds": 0,
     }
     for component, port in ports.items():
         options[f"{component}.port"] = port
         options[f"{component}.port.grpc"] = port + _GRPC_PORT_OFFSET
     return [f"-{name}={value}" for name, value in options.items()]
+
+
+def _remove_grpc_sockets(ports: dict[str, int]) -> None:
+    # weed puts a Unix socket per gRPC port in /tmp whatever TMPDIR says, and leaves some behind.
+    for component, port in ports.items():
+        socket_path = (
+            _GRPC_SOCKET_DIR / f"seaweedfs-{component}-grpc-{port + _GRPC_PORT_OFFSET}.sock"
+        )
+        socket_path.unlink(missing_ok=True)

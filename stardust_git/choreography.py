@@ -1,0 +1,183 @@
+"""Where the files of a delivery go, and in which order (DDEX ERN choreography, SFTP/cloud).
+
+Release-by-release: one folder per delivery, ``<P|N|L>_<ReleaseId>_<YYYYMMDDhhmmssnnn>``, holding
+``resources/`` and the message, resources first and the XML last. Batch: one folder
+``<P|N>_<BatchId>`` with a sub-folder per release, and ``BatchComplete_<BatchId>.xml`` written
+strictly last. Everything here is pure: the deliver step uses :func:`layout` for every protocol.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from lxml import etree
+
+from stardust_git.render import Package, PackageFile
+
+RELEASE_BY_RELEASE = "release-by-release"
+BATCH = "batch"
+PRIORITIES = ("P", "N", "L")
+# The batch profile knows priority and normal batches only; a low-priority batch is a normal one.
+BATCH_PREFIXES = {"P": "P", "N": "N", "L": "N"}
+DELIVERY_TYPES = {"initial": "NewReleaseDelivery", "update": "ReDelivery", "takedown": "TakeDown"}
+MANIFEST_NAMESPACE = "http://ddex.net/xml/ech/12"
+ONE_MILLISECOND = dt.timedelta(milliseconds=1)
+
+
+def timestamp(moment: dt.datetime) -> str:
+    """YYYYMMDDhhmmssnnn in UTC (milliseconds)."""
+    utc = moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return utc.strftime("%Y%m%d%H%M%S") + f"{utc.microsecond // 1000:03d}"
+
+
+def release_folder(package: Package, priority: str, placed_at: dt.datetime) -> str:
+    """``<P|N|L>_<ReleaseId>_<YYYYMMDDhhmmssnnn>``: the folder of one release-by-release delivery."""
+    return f"{_priority(priority)}_{package.release_id}_{timestamp(placed_at)}"
+
+
+def batch_id(placed_at: dt.datetime) -> str:
+    """A batch is named by its creation time."""
+    return timestamp(placed_at)
+
+
+def batch_folder(batch_id: str, priority: str = "N") -> str:
+    return f"{BATCH_PREFIXES[_priority(priority)]}_{batch_id}"
+
+
+def layout(
+    packages: list[Package], choreography: str, priority: str, placed_at: dt.datetime
+) -> list[tuple[str, PackageFile]]:
+    """Remote paths of every file, in upload order."""
+    if choreography == RELEASE_BY_RELEASE:
+        return _release_by_release(packages, priority, placed_at)
+    if choreography == BATCH:
+        return _batch(packages, priority, placed_at)
+    raise ValueError(f"unknown choreography {choreography!r}")
+
+
+def _release_by_release(
+    packages: list[Package], priority: str, placed_at: dt.datetime
+) -> list[tuple[str, PackageFile]]:
+    placed: list[tuple[str, PackageFile]] = []
+    used: set[str] = set()
+    for package in packages:
+        moment = placed_at
+        folder = release_folder(package, priority, moment)
+        while folder in used:  # the same release twice in one run: never reuse a folder name
+            moment += ONE_MILLISECOND
+            folder = release_folder(package, priority, moment)
+        used.add(folder)
+        placed.extend((f"{folder}/{file.name}", file) for file in _in_upload_order(package))
+    return placed
+
+
+def _batch(
+    packages: list[Package], priority: str, placed_at: dt.datetime
+) -> list[tuple[str, PackageFile]]:
+    identifier = batch_id(placed_at)
+    root = batch_folder(identifier, priority)
+    placed: list[tuple[str, PackageFile]] = []
+    folders = _release_folders(packages)
+    for package, folder in zip(packages, folders, strict=True):
+        placed.extend((f"{root}/{folder}/{file.name}", file) for file in _in_upload_order(package))
+    manifest = render_batch_manifest(packages, identifier, placed_at, priority, folders)
+    name = f"BatchComplete_{identifier}.xml"
+    placed.append((f"{root}/{name}", _generated(name, manifest)))
+    return placed
+
+
+def _release_folders(packages: list[Package]) -> list[str]:
+    """One sub-folder per release id; a second package of the same release gets a suffix."""
+    seen: dict[str, int] = {}
+    folders = []
+    for package in packages:
+        count = seen.get(package.release_id, 0)
+        seen[package.release_id] = count + 1
+        folders.append(package.release_id if count == 0 else f"{package.release_id}_{count + 1}")
+    return folders
+
+
+def _in_upload_order(package: Package) -> list[PackageFile]:
+    return [*package.resources, *(f for f in package.files if f.kind != "resource")]
+
+
+def render_batch_manifest(
+    packages: list[Package],
+    batch_id: str,
+    placed_at: dt.datetime,
+    priority: str = "N",
+    folders: list[str] | None = None,
+) -> bytes:
+    """A small DDEX-style ManifestMessage naming each release's message file and its MD5.
+
+    No official XSD is available to check it against, so it keeps to the few fields receivers
+    read: the batch id, the number of messages, and per message its id, file, release id,
+    delivery type and hash.
+    """
+    folders = folders or _release_folders(packages)
+    root = etree.Element(f"{{{MANIFEST_NAMESPACE}}}ManifestMessage", nsmap={"ech": MANIFEST_NAMESPACE})
+    root.set("MessageSchemaVersionId", "ech/12")
+    _manifest_header(root, packages, batch_id, placed_at)
+    _text(root, "IsTestFlag", "true" if any(p.test for p in packages) else "false")
+    _text(root, "RootDirectory", batch_folder(batch_id, priority))
+    _text(root, "NumberOfMessages", str(len(packages)))
+    for package, folder in zip(packages, folders, strict=True):
+        _message_in_batch(root, package, folder)
+    body = etree.tostring(root, encoding="UTF-8", pretty_print=True)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
+
+
+def _manifest_header(
+    root: etree._Element, packages: list[Package], batch_id: str, placed_at: dt.datetime
+) -> None:
+    header = etree.SubElement(root, "MessageHeader")
+    _text(header, "MessageThreadId", f"BATCH-{batch_id}")
+    _text(header, "MessageId", f"BATCH-{batch_id}-{_digest(packages)[:8]}")
+    for tag, party in (("MessageSender", _first(packages, "sender")),
+                       ("MessageRecipient", _first(packages, "recipient"))):
+        if party:
+            _text(etree.SubElement(header, tag), "PartyId", party)
+    utc = placed_at.astimezone(dt.UTC) if placed_at.tzinfo else placed_at.replace(tzinfo=dt.UTC)
+    created = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    _text(header, "MessageCreatedDateTime", created)
+
+
+def _message_in_batch(root: etree._Element, package: Package, folder: str) -> None:
+    message = package.message
+    element = etree.SubElement(root, "MessageInBatch")
+    _text(element, "MessageType", "NewReleaseMessage")
+    _text(element, "MessageId", package.message_id)
+    _text(element, "URL", f"{folder}/{message.name}")
+    _text(etree.SubElement(element, "IncludedReleaseId"), "ICPN", package.release_id)
+    _text(element, "DeliveryType", DELIVERY_TYPES[package.action])
+    _text(element, "ProductType", "AudioProduct")
+    hash_sum = etree.SubElement(element, "HashSum")
+    _text(hash_sum, "HashSum", message.md5)
+    _text(hash_sum, "HashSumAlgorithmType", "MD5")
+
+
+def _generated(name: str, data: bytes) -> PackageFile:
+    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    return PackageFile(name=name, kind="manifest", size=len(data), md5=md5, data=data)
+
+
+def _digest(packages: list[Package]) -> str:
+    joined = "\0".join(f"{p.release_id}:{p.message_id}" for p in packages)
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def _first(packages: list[Package], attribute: str) -> str | None:
+    return next((getattr(p, attribute) for p in packages if getattr(p, attribute)), None)
+
+
+def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:
+    element = etree.SubElement(parent, tag)
+    element.text = text
+    return element
+
+
+def _priority(priority: str) -> str:
+    if priority not in PRIORITIES:
+        raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}, not {priority!r}")
+    return priority

@@ -1,0 +1,137 @@
+"""``stardust-git plan``: what a delivery run would send, and why (table, markdown or JSON)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from stardust_git.plan import Plan, compute_plan
+
+#: GitHub refuses comments over 65,535 characters; the markdown stays well under.
+MARKDOWN_LIMIT = 50_000
+COMMENT_MARKER = "<!-- stardust-git-plan -->"
+ACTION_TITLES = {"initial": "Initial", "update": "Update", "takedown": "Takedown"}
+
+
+def plan_command(
+    root: Path,
+    base: str | None = None,
+    head: str | None = None,
+    all_: bool = False,
+    output: str = "table",
+    detailed_exitcode: bool = False,
+    targets: list[str] | None = None,
+) -> int:
+    """Print the plan; exit 0 (or, with ``detailed_exitcode``, 2 when there is something to do),
+    1 when the plan has problems."""
+    plan = compute_plan(root, base, head, all_, targets=targets)
+    if output == "json":
+        click.echo(json.dumps(plan.as_dict(), indent=2))
+        for line in plan.notes + [f"problem: {p}" for p in plan.problems]:
+            click.echo(line, err=True)
+    elif output == "markdown":
+        click.echo(plan_markdown(plan))
+    else:
+        print_table(plan)
+    if plan.problems:
+        return 1
+    return 2 if detailed_exitcode and plan.actions else 0
+
+
+def summary(plan: Plan) -> str:
+    counts = plan.counts()
+    total = len(plan.actions)
+    if not total:
+        text = "nothing to deliver"
+    else:
+        parts = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+        text = f"{total} deliver{'y' if total == 1 else 'ies'}: {parts}"
+    held = f", {len(plan.held)} held" if plan.held else ""
+    examined = f"{plan.examined} release{'s' * (plan.examined != 1)} examined"
+    return f"{text}{held} ({examined})"
+
+
+def _titles(plan: Plan) -> dict[str, str]:
+    if plan.catalog is None:
+        return {}
+    return {loaded.model.upc: loaded.model.title for loaded in plan.catalog.releases.values()}
+
+
+def print_table(plan: Plan) -> None:
+    console = Console(highlight=False)
+    titles = _titles(plan)
+    if plan.actions or plan.held:
+        table = Table(show_lines=False)
+        for column in ("UPC", "Release", "Target", "Action", "Why"):
+            table.add_column(column, overflow="fold")
+        for planned in plan.actions:
+            table.add_row(
+                planned.upc, titles.get(planned.upc, ""), planned.target,
+                ACTION_TITLES[planned.action], "; ".join(planned.reasons),
+            )
+        for held in plan.held:
+            table.add_row(
+                held.upc, titles.get(held.upc, ""), held.target,
+                f"held ({ACTION_TITLES[held.action]})", f"deliver_after {held.until}",
+                style="dim",
+            )
+        console.print(table)
+    for note in plan.notes:
+        console.print(f"note: {note}")
+    for problem in plan.problems:
+        console.print(f"[red]problem:[/red] {problem}")
+    console.print(summary(plan))
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def plan_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
+    """One markdown table for a PR comment or job summary, cut well under GitHub's limit."""
+    titles = _titles(plan)
+    head = (plan.head or "working tree")[:12]
+    lines = [
+        COMMENT_MARKER,
+        "### stardust-git plan",
+        "",
+        f"**On merge: {summary(plan)}** · base `{(plan.base or 'none')[:12]}` · head `{head}`",
+        "",
+    ]
+    rows = [
+        f"| {p.upc} | {_cell(titles.get(p.upc, ''))} | {_cell(p.target)} | "
+        f"{ACTION_TITLES[p.action]} | {_cell('; '.join(p.reasons))} |"
+        for p in plan.actions
+    ] + [
+        f"| {h.upc} | {_cell(titles.get(h.upc, ''))} | {_cell(h.target)} | "
+        f"held ({ACTION_TITLES[h.action]}) | deliver_after {h.until} |"
+        for h in plan.held
+    ]
+    tail = [f"- note: {_cell(n)}" for n in plan.notes]
+    tail += [f"- :warning: problem: {_cell(p)}" for p in plan.problems]
+    if rows:
+        lines += ["| UPC | Release | Target | Action | Why |", "|---|---|---|---|---|"]
+        budget = limit - sum(len(line) + 1 for line in lines + tail[:50]) - 500
+        shown = _fit(rows, budget)
+        lines += rows[:shown]
+        if shown < len(rows):
+            lines += ["", f"_… {len(rows) - shown} more rows not shown (the comment is cut to "
+                          f"stay under GitHub's size limit); run `stardust-git plan` for all._"]
+    if tail:
+        lines += ["", *tail[:50]]
+        if len(tail) > 50:
+            lines.append(f"- … {len(tail) - 50} more notes")
+    return "\n".join(lines) + "\n"
+
+
+def _fit(rows: list[str], budget: int) -> int:
+    used = 0
+    for index, row in enumerate(rows):
+        used += len(row) + 1
+        if used > budget:
+            return index
+    return len(rows)

@@ -1,0 +1,45 @@
+"""``stardust-git status [UPC]``: where each release stands per target, from the receipts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from stardust_git.status import StatusRow, release_status
+
+_STYLES = {"success": "green", "failed": "red", "pending": "yellow"}
+
+
+def status_command(root: Path, upc: str | None = None, output: str = "table") -> int:
+    """Print the status; exit 1 when a UPC was asked for and nothing is known about it."""
+    rows = release_status(root, upc)
+    if output == "json":
+        click.echo(json.dumps([row.as_dict() for row in rows], indent=2))
+    else:
+        print_rows(rows)
+    if upc and not rows:
+        click.echo(f"error: nothing is known about {upc} (no release file, no receipt)", err=True)
+        return 1
+    return 0
+
+
+def print_rows(rows: list[StatusRow]) -> None:
+    console = Console(highlight=False)
+    if not rows:
+        console.print("no releases with targets, no receipts")
+        return
+    table = Table()
+    for column in ("UPC", "Release", "Target", "Wanted", "Status", "Last action", "When",
+                   "Commit", "Acknowledgement"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        status = f"[{_STYLES.get(row.status, 'white')}]{row.status}[/]"
+        if row.error:
+            status += f"\n{row.error}"
+        table.add_row(row.upc, row.title, row.target, row.wanted, status, row.action, row.when,
+                      row.commit, row.acknowledgement)
+    console.print(table)

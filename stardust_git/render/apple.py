@@ -1,0 +1,675 @@
+"""Apple Music packages (iTunes Package Music Specification 5.3).
+
+A package is the folder ``{vendor_id}.itmsp/`` holding ``metadata.xml`` (UTF-8, no BOM) and the
+files it names: the cover ``{UPC}.jpg`` and the audio ``{UPC}_{disc:02}_{track:03}.{ext}``, each
+with its size and MD5 in the XML. Deals become one product per country: cleared for sale where a
+download deal runs, cleared for stream where a streaming deal runs. A takedown clears every
+product for neither and sends no files; a metadata-only update (``include_assets=False``) sends
+the XML without its file elements.
+
+Importing this module registers :func:`check_apple_packages` in ``validate.RELEASE_CHECKS``.
+
+The XML has no volatile field, so the fingerprint is the SHA-256 of the full rendering (with the
+file elements, whatever ``include_assets`` says): a changed asset changes it, a re-render does not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+
+import pycountry
+from lxml import etree
+
+from stardust_git import assets, validate, vocabulary
+from stardust_git.catalog import Catalog, Loaded
+from stardust_git.errors import Diagnostics
+from stardust_git.genre_tools import APPLE_MAP, map_name_for_target
+from stardust_git.models import Artist, Deal, Release, Target, Track
+from stardust_git.render import Action, Package, PackageFile, RenderContext, RenderError, target_of
+from stardust_git.render.genres import GenreMappingError, map_genre
+
+NAMESPACE = "http://apple.com/itunes/importer"
+SPEC_VERSION = "music5.3"
+FORMAT = "apple/5.3"
+SCHEMA_RESOURCE = "data/apple-music5.3.xsd"
+METADATA_FILE = "metadata.xml"
+MAX_TRACKS = 500
+MIN_COVER_EDGE = 3000
+VENDOR_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*")
+
+Loc = tuple[str | int, ...]
+"""Where in a release file a problem lies, e.g. ``("tracks", 0, "audio")``."""
+
+_XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+_EXTENSIONS = {"jpeg": "jpg", "png": "png", "wav": "wav", "flac": "flac", "mp3": "mp3"}
+
+# Use types that make a territory cleared for sale (a download) or for streaming. Conditional and
+# tethered downloads are the offline copies of a subscription, so they count as streaming.
+DOWNLOAD_USES = frozenset({"PermanentDownload", "Download"})
+STREAM_USES = frozenset(
+    {
+        "OnDemandStream",
+        "NonInteractiveStream",
+        "Stream",
+        "ContentInfluencedStream",
+        "TimeInfluencedStream",
+        "ConditionalDownload",
+        "TetheredDownload",
+    }
+)
+
+EXPLICIT_CONTENT = {"Explicit": "explicit", "ExplicitContentEdited": "clean"}
+
+# DDEX display artist role -> Apple role and whether the artist is a primary artist.
+DISPLAY_ROLES = {
+    "MainArtist": ("Performer", True),
+    "Artist": ("Performer", True),
+    "FeaturedArtist": ("Featuring", False),
+    "Composer": ("Composer", False),
+}
+# DDEX 4.3 contributor roles whose Apple name is not just the words of the DDEX name.
+APPLE_ROLE_NAMES = {
+    "StudioProducer": "Producer",
+    "AdditionalStudioProducer": "Additional Producer",
+    "ComposerLyricist": "Songwriter",
+    "MusicPublisher": "Publisher",
+    "Vocalist": "Vocals",
+    "LeadVocalist": "Lead Vocals",
+    "BackgroundVocalist": "Background Vocals",
+}
+
+
+# --- the package -----------------------------------------------------------------------------
+
+
+def render_apple_package(
+    catalog: Catalog,
+    loaded: Loaded[Release],
+    target_name: str,
+    action: Action,
+    context: RenderContext,
+    *,
+    include_assets: bool = True,
+) -> Package:
+    """The package one delivery of ``loaded`` to the apple target ``target_name`` sends.
+
+    ``include_assets=False`` renders a metadata-only update: no files beside ``metadata.xml``
+    and no file elements in it (the deliver engine decides, from what was sent before).
+    """
+    target = apple_target(catalog, target_name)
+    release = loaded.model
+    vendor_id = vendor_id_of(target, release)
+    folder = f"{vendor_id}.itmsp/"
+    if action == "takedown":
+        resources: tuple[PackageFile, ...] = ()
+        full = takedown_xml(target, release, vendor_id)
+        sent = full
+    else:
+        asset_files = package_assets(catalog.root, release, folder)
+        album = AlbumInput(catalog, loaded, target_name, target, vendor_id, _today(context))
+        full = album_xml(album, asset_files)
+        sent = full if include_assets else album_xml(album, None)
+        resources = asset_files.all() if include_assets else ()
+    message = PackageFile(
+        folder + METADATA_FILE, "message", len(sent), hashlib.md5(sent).hexdigest(), data=sent
+    )
+    return Package(
+        upc=release.upc,
+        target=target_name,
+        action=action,
+        format=FORMAT,
+        release_id=vendor_id,
+        message_id=f"{vendor_id}-{context.commit[:12]}",
+        files=(*resources, message),
+        fingerprint=hashlib.sha256(full).hexdigest(),
+    )
+
+
+def apple_target(catalog: Catalog, target_name: str) -> Target:
+    target = target_of(catalog, target_name)
+    if target.format != "apple":
+        raise RenderError(f"target '{target_name}' is not an apple target")
+    return target
+
+
+def vendor_id_of(target: Target, release: Release) -> str:
+    """The package's vendor id: the target's prefix and the UPC."""
+    return target.vendor_id_prefix + release.upc
+
+
+def _today(context: RenderContext) -> dt.date:
+    return context.today or context.committed_at.date()
+
+
+@dataclass(frozen=True)
+class PackageAssets:
+    """The files of a full package: the cover, then the audio of each track in order."""
+
+    cover: PackageFile
+    audio: tuple[PackageFile, ...]
+
+    def all(self) -> tuple[PackageFile, ...]:
+        return (self.cover, *self.audio)
+
+
+def package_assets(root: Path, release: Release, folder: str) -> PackageAssets:
+    cover = _resource(root, release.cover, folder + release.upc, ("cover",))
+    audio = tuple(
+        _resource(root, track.audio, f"{folder}{release.upc}_{disc:02}_{number:03}", loc)
+        for (disc, number), track, loc in zip(
+            track_positions(release.tracks),
+            release.tracks,
+            (("tracks", index, "audio") for index in range(len(release.tracks))),
+            strict=True,
+        )
+    )
+    return PackageAssets(cover, audio)
+
+
+def _resource(root: Path, value: str, stem: str, loc: Loc) -> PackageFile:
+    path = root / value
+    try:
+        kind = assets.sniff_type(path)
+        extension = _EXTENSIONS.get(kind or "", path.suffix.lower().lstrip("."))
+        return PackageFile(
+            f"{stem}.{extension}", "resource", path.stat().st_size, assets.md5_file(path), path
+        )
+    except (assets.AssetError, OSError) as error:
+        raise RenderError(f"cannot read '{value}': {_reason(error)}", loc) from None
+
+
+def _reason(error: Exception) -> str:
+    return error.reason if isinstance(error, assets.AssetError) else str(error)
+
+
+def track_positions(tracks: Sequence[Track]) -> list[tuple[int, int]]:
+    """(disc, number on that disc) of each track, counting in catalog order."""
+    counts: dict[int, int] = defaultdict(int)
+    positions = []
+    for track in tracks:
+        counts[track.disc] += 1
+        positions.append((track.disc, counts[track.disc]))
+    return positions
+
+
+# --- products --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Product:
+    """Availability in one country."""
+
+    territory: str
+    cleared_for_sale: bool
+    cleared_for_stream: bool
+    sales_start_date: dt.date | None = None
+    stream_start_date: dt.date | None = None
+    sales_end_date: dt.date | None = None
+    wholesale_price_tier: str | None = None
+
+
+@cache
+def all_countries() -> frozenset[str]:
+    return frozenset(country.alpha_2 for country in pycountry.countries)
+
+
+def territory_countries(code: str) -> frozenset[str]:
+    """The ISO countries a DDEX territory code stands for (Apple sells per country)."""
+    if code == "Worldwide":
+        return all_countries()
+    if re.fullmatch(r"[A-Z]{2}", code):
+        return frozenset({code})
+    country = pycountry.countries.get(numeric=code.zfill(3)) if code.isdigit() else None
+    if country is None:
+        raise RenderError(
+            f"territory '{code}' is not a country; Apple needs ISO country codes or Worldwide",
+            ("deals",),
+        )
+    return frozenset({country.alpha_2})
+
+
+def deal_countries(deal: Deal) -> frozenset[str]:
+    included = frozenset().union(*(territory_countries(code) for code in deal.territories))
+    excluded = frozenset().union(*(territory_countries(c) for c in deal.excluded_territories))
+    return included - excluded
+
+
+def deals_by_country(deals: Iterable[Deal]) -> dict[str, list[Deal]]:
+    found: dict[str, list[Deal]] = defaultdict(list)
+    for deal in deals:
+        for country in deal_countries(deal):
+            found[country].append(deal)
+    return dict(sorted(found.items()))
+
+
+def products_for(deals: Sequence[Deal], today: dt.date) -> list[Product]:
+    """One product per country any deal names; deals that ended before ``today`` clear nothing."""
+    return [_product(country, here, today) for country, here in deals_by_country(deals).items()]
+
+
+def _product(country: str, deals: list[Deal], today: dt.date) -> Product:
+    live = [deal for deal in deals if deal.end_date is None or deal.end_date >= today]
+    sales = [deal for deal in live if DOWNLOAD_USES.intersection(deal.use_types)]
+    streams = [deal for deal in live if STREAM_USES.intersection(deal.use_types)]
+    if not sales and not streams:
+        return Product(country, False, False)
+    sale_start = min((deal.start_date for deal in sales), default=None)
+    stream_start = min((deal.start_date for deal in streams), default=None)
+    start = sale_start or stream_start
+    ends = [deal.end_date for deal in sales + streams]
+    return Product(
+        territory=country,
+        cleared_for_sale=bool(sales),
+        cleared_for_stream=bool(streams),
+        sales_start_date=start,
+        stream_start_date=stream_start if stream_start and stream_start != start else None,
+        sales_end_date=max(ends) if all(ends) else None,  # type: ignore[type-var]
+        wholesale_price_tier=next((d.price_tier for d in sales if d.price_tier), None),
+    )
+
+
+def takedown_products(deals: Sequence[Deal]) -> list[Product]:
+    """Every country the deals named (all countries without deals), cleared for nothing."""
+    countries = deals_by_country(deals) or dict.fromkeys(sorted(all_countries()))
+    return [Product(country, False, False) for country in countries]
+
+
+# --- genres ----------------------------------------------------------------------------------
+
+
+def genre_code(
+    catalog: Catalog,
+    target_name: str,
+    loaded: Loaded[Release],
+    code: str,
+    loc: Loc,
+) -> str:
+    """The Apple genre code for a canonical genre, through the target's map (strict or fallback).
+
+    An apple target without ``genre_map`` uses the map called "apple".
+    """
+    target = catalog.targets[target_name].model
+    map_name = map_name_for_target(catalog, target)
+    if map_name is None:
+        raise RenderError(
+            f"apple target '{target_name}' has no genre map: set genre_map, or add "
+            f"genre-maps/{APPLE_MAP}.yaml",
+            loc,
+        )
+    try:
+        value = map_genre(catalog, target.model_copy(update={"genre_map": map_name}), code)
+    except GenreMappingError as error:
+        release = loaded.model
+        where = f"release {release.upc} ({loaded.path}), target '{target_name}'"
+        raise RenderError(f"{error.message}; {where}", loc) from None
+    if value is None:  # map_genre returns None only for a target without a map
+        raise RenderError(f"apple target '{target_name}' has no genre map", loc)
+    return value
+
+
+# --- artists ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Credit:
+    """One artist element: a name with every role it holds."""
+
+    name: str
+    roles: list[str]
+    primary: bool
+
+
+def apple_contributor_role(role: str) -> str:
+    """Apple's name for a DDEX contributor role or friendly alias ("MixingEngineer" -> "Mixing
+    Engineer")."""
+    ddex = vocabulary.contributor_role(role, "4.3") or role
+    return APPLE_ROLE_NAMES.get(ddex) or re.sub(r"(?<=[a-z])(?=[A-Z])", " ", ddex)
+
+
+def artist_credits(artists: Iterable[Artist]) -> list[Credit]:
+    credits: dict[str, Credit] = {}
+    for artist in artists:
+        role, primary = DISPLAY_ROLES.get(artist.role, ("Performer", False))
+        _credit(credits, artist.name, role, primary)
+    return list(credits.values())
+
+
+def track_credits(release: Release, track: Track) -> list[Credit]:
+    """The track's artists, then its contributors; one credit per name, roles merged."""
+    credits = {credit.name: credit for credit in artist_credits(track.artists or release.artists)}
+    for contributor in track.contributors:
+        _credit(credits, contributor.name, apple_contributor_role(contributor.role), False)
+    return list(credits.values())
+
+
+def _credit(credits: dict[str, Credit], name: str, role: str, primary: bool) -> None:
+    credit = credits.setdefault(name, Credit(name, [], primary))
+    credit.primary = credit.primary or primary
+    if role not in credit.roles:
+        credit.roles.append(role)
+
+
+# --- XML -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlbumInput:
+    """Everything a full metadata.xml is rendered from, besides the asset files."""
+
+    catalog: Catalog
+    loaded: Loaded[Release]
+    target_name: str
+    target: Target
+    vendor_id: str
+    today: dt.date
+
+
+def _add(
+    parent: etree._Element, tag: str, text: str | None = None, **attributes: str
+) -> etree._Element:
+    element = etree.SubElement(parent, f"{{{NAMESPACE}}}{tag}", attributes)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _package_root(
+    target: Target, release: Release, vendor_id: str
+) -> tuple[etree._Element, etree._Element]:
+    root = etree.Element(
+        f"{{{NAMESPACE}}}package", {"version": SPEC_VERSION}, nsmap={None: NAMESPACE}
+    )
+    _add(root, "language", release.language)
+    _add(root, "provider", target.provider or "")
+    album = _add(root, "album")
+    _add(album, "vendor_id", vendor_id)
+    _add(album, "upc", release.upc)
+    return root, album
+
+
+def serialise(root: etree._Element) -> bytes:
+    """UTF-8 without BOM, two-space indents, a double-quoted declaration, a final newline."""
+    etree.indent(root, space="  ")
+    return _XML_DECLARATION + etree.tostring(root, encoding="UTF-8") + b"\n"
+
+
+def takedown_xml(target: Target, release: Release, vendor_id: str) -> bytes:
+    root, album = _package_root(target, release, vendor_id)
+    _add_products(album, takedown_products(release.deals))
+    return serialise(root)
+
+
+def album_xml(album_input: AlbumInput, asset_files: PackageAssets | None) -> bytes:
+    """The full metadata.xml; without ``asset_files`` it names no files (metadata-only)."""
+    release = album_input.loaded.model
+    root, album = _package_root(album_input.target, release, album_input.vendor_id)
+    _add(album, "title", display_title(release.title, release.version))
+    _add(
+        album,
+        "original_release_date",
+        (release.original_release_date or release.release_date).isoformat(),
+    )
+    _add(album, "label_name", release.label)
+    album_genre = genre_code(
+        album_input.catalog, album_input.target_name, album_input.loaded, release.genre, ("genre",)
+    )
+    _add_genres(album, [album_genre])
+    _add(album, "copyright_pline", f"{release.p_line.year} {release.p_line.owner}")
+    _add(album, "copyright_cline", f"{release.c_line.year} {release.c_line.owner}")
+    if asset_files:
+        _add_file(_add(album, "artwork_files"), "file", asset_files.cover)
+    _add(album, "track_count", str(len(release.tracks)))
+    _add(album, "explicit_content", explicit_content(release.parental_warning))
+    _add_products(album, products_for(release.deals, album_input.today))
+    _add_credits(album, artist_credits(release.artists))
+    tracks = _add(album, "tracks")
+    for index, position in enumerate(track_positions(release.tracks)):
+        audio = asset_files.audio[index] if asset_files else None
+        _add_track(tracks, album_input, index, position, album_genre, audio)
+    return serialise(root)
+
+
+def display_title(title: str, version: str | None) -> str:
+    """Apple shows a version in parentheses after the title."""
+    return f"{title} ({version})" if version else title
+
+
+def explicit_content(parental_warning: str) -> str:
+    return EXPLICIT_CONTENT.get(parental_warning, "none")
+
+
+def _add_genres(parent: etree._Element, codes: list[str]) -> None:
+    genres = _add(parent, "genres")
+    for code in codes:
+        _add(genres, "genre", code=code)
+
+
+def _add_file(parent: etree._Element, tag: str, file: PackageFile) -> None:
+    element = _add(parent, tag)
+    _add(element, "file_name", file.name.rsplit("/", 1)[-1])
+    _add(element, "size", str(file.size))
+    _add(element, "checksum", file.md5, type="md5")
+
+
+def _add_products(album: etree._Element, products: list[Product]) -> None:
+    parent = _add(album, "products")
+    for product in products:
+        element = _add(parent, "product")
+        _add(element, "territory", product.territory)
+        _add(element, "cleared_for_sale", _bool(product.cleared_for_sale))
+        _add(element, "cleared_for_stream", _bool(product.cleared_for_stream))
+        for tag in ("sales_start_date", "stream_start_date", "sales_end_date"):
+            value: dt.date | None = getattr(product, tag)
+            if value:
+                _add(element, tag, value.isoformat())
+        if product.wholesale_price_tier:
+            _add(element, "wholesale_price_tier", product.wholesale_price_tier)
+
+
+def _add_credits(parent: etree._Element, credits: list[Credit]) -> None:
+    artists = _add(parent, "artists")
+    for credit in credits:
+        artist = _add(artists, "artist")
+        _add(artist, "artist_name", credit.name)
+        roles = _add(artist, "roles")
+        for role in credit.roles:
+            _add(roles, "role", role)
+        _add(artist, "primary", _bool(credit.primary))
+
+
+def _add_track(
+    tracks: etree._Element,
+    album_input: AlbumInput,
+    index: int,
+    position: tuple[int, int],
+    album_genre: str,
+    audio: PackageFile | None,
+) -> None:
+    release = album_input.loaded.model
+    track = release.tracks[index]
+    disc, number = position
+    element = _add(tracks, "track")
+    _add(element, "isrc", track.isrc)
+    _add(element, "title", display_title(track.title, track.version))
+    _add(element, "track_number", str(number))
+    _add(element, "volume_number", str(disc))
+    _add(
+        element,
+        "explicit_content",
+        explicit_content(track.parental_warning or release.parental_warning),
+    )
+    if track.genre:
+        loc = ("tracks", index, "genre")
+        code = genre_code(
+            album_input.catalog, album_input.target_name, album_input.loaded, track.genre, loc
+        )
+        if code != album_genre:
+            _add_genres(element, [code])
+    if audio:
+        _add_file(element, "audio_file", audio)
+    if track.preview_start is not None:
+        _add(element, "preview", starttime=str(track.preview_start))
+    _add_credits(element, track_credits(release, track))
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+@cache
+def schema() -> etree.XMLSchema:
+    """The packaged XSD of what this module emits."""
+    data = files("stardust_git").joinpath(SCHEMA_RESOURCE).read_bytes()
+    return etree.XMLSchema(etree.fromstring(data, _parser()))
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def _find(element: etree._Element, path: str) -> list[etree._Element]:
+    return element.findall(path, {"a": NAMESPACE})
+
+
+def _text(element: etree._Element, path: str) -> str:
+    found = element.find(path, {"a": NAMESPACE})
+    return (found.text or "") if found is not None else ""
+
+
+def package_problems(package: Package) -> list[str]:
+    """What is wrong with a rendered package: XSD, files against the XML, vendor id, tracks."""
+    try:
+        document = etree.fromstring(package.message.data or b"", _parser())
+    except etree.XMLSyntaxError as error:
+        return [f"{METADATA_FILE} is not well-formed: {error}"]
+    problems = xsd_problems(document)
+    problems += vendor_id_problems(document, package)
+    problems += file_problems(document, package)
+    track_count = len(_find(document, "a:album/a:tracks/a:track"))
+    if track_count > MAX_TRACKS:
+        problems.append(f"{track_count} tracks; Apple takes at most {MAX_TRACKS} per album")
+    return problems
+
+
+def xsd_problems(document: etree._Element) -> list[str]:
+    validator = schema()
+    if validator.validate(document):
+        return []
+    return [f"{METADATA_FILE} line {e.line}: {e.message}" for e in validator.error_log]
+
+
+def vendor_id_problems(document: etree._Element, package: Package) -> list[str]:
+    vendor_id = _text(document, "a:album/a:vendor_id")
+    problems = []
+    if not VENDOR_ID.fullmatch(vendor_id):
+        problems.append(
+            f"vendor_id '{vendor_id}' must be letters, digits and underscores,"
+            " not starting with an underscore"
+        )
+    if package.message.name != f"{vendor_id}.itmsp/{METADATA_FILE}":
+        problems.append(f"{package.message.name} is not in the folder {vendor_id}.itmsp/")
+    return problems
+
+
+def file_problems(document: etree._Element, package: Package) -> list[str]:
+    """Every file the XML names is in the package, with the size and MD5 the XML states, and
+    is still that file on disk; the package sends no file the XML does not name."""
+    sent = {file.name.rsplit("/", 1)[-1]: file for file in package.resources}
+    named = _find(document, "a:album/a:artwork_files/a:file") + _find(
+        document, "a:album/a:tracks/a:track/a:audio_file"
+    )
+    problems = []
+    for element in named:
+        name = _text(element, "a:file_name")
+        file = sent.pop(name, None)
+        if file is None:
+            problems.append(f"{name} is named in {METADATA_FILE} but not in the package")
+            continue
+        problems += _file_matches(name, element, file)
+    problems += [f"{name} is in the package but not named in {METADATA_FILE}" for name in sent]
+    return problems
+
+
+def _file_matches(name: str, element: etree._Element, file: PackageFile) -> list[str]:
+    stated_size, stated_md5 = _text(element, "a:size"), _text(element, "a:checksum")
+    problems = []
+    if stated_size != str(file.size) or stated_md5 != file.md5:
+        problems.append(f"{name}: {METADATA_FILE} states {stated_size} bytes, MD5 {stated_md5}")
+    if file.source is not None:
+        try:
+            size, md5 = file.source.stat().st_size, assets.md5_file(file.source)
+        except (OSError, assets.AssetError) as error:
+            return [*problems, f"{name}: cannot read {file.source}: {_reason(error)}"]
+        if (size, md5) != (int(stated_size or -1), stated_md5):
+            problems.append(
+                f"{name}: the file has {size} bytes, MD5 {md5}; {METADATA_FILE} states"
+                f" {stated_size} bytes, MD5 {stated_md5}"
+            )
+    return problems
+
+
+def cover_problems(path: Path, min_edge: int = MIN_COVER_EDGE) -> list[str]:
+    """Apple artwork: square and at least ``min_edge`` pixels on each side."""
+    try:
+        image = assets.probe_image(path)
+    except assets.AssetError as error:
+        return [f"cover art: {error.reason}"]
+    problems = []
+    if image.width != image.height:
+        problems.append(f"cover art must be square for Apple, it is {image.width}x{image.height}")
+    if min(image.width, image.height) < min_edge:
+        problems.append(
+            f"cover art is {image.width}x{image.height}, Apple needs at least {min_edge}x{min_edge}"
+        )
+    return problems
+
+
+def check_apple_packages(
+    catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagnostics
+) -> None:
+    """validate: render the release for each apple target it lists and check the package."""
+    for index, name in enumerate(loaded.model.targets):
+        target = catalog.targets.get(name)
+        if target is None or target.model.format != "apple":
+            continue
+        for loc, problem in apple_release_problems(catalog, loaded, name, ("targets", index)):
+            diagnostics.add(loaded.diagnostic(loc, f"apple target '{name}': {problem}"))
+
+
+def apple_release_problems(
+    catalog: Catalog, loaded: Loaded[Release], target_name: str, target_loc: Loc
+) -> list[tuple[Loc, str]]:
+    """(release field, problem) for the package ``loaded`` renders to for ``target_name``."""
+    release = loaded.model
+    action: Action = "takedown" if release.takedown else "initial"
+    try:
+        package = render_apple_package(catalog, loaded, target_name, action, _check_context())
+    except RenderError as error:
+        return [(error.loc or target_loc, error.message)]
+    found = [(target_loc, problem) for problem in package_problems(package)]
+    if action != "takedown":
+        edge = max(MIN_COVER_EDGE, catalog.targets[target_name].model.cover_min_size)
+        cover = catalog.root / release.cover
+        found += [(("cover",), problem) for problem in cover_problems(cover, edge)]
+    return found
+
+
+def _check_context() -> RenderContext:
+    now = dt.datetime.now(dt.UTC)
+    return RenderContext(commit="0" * 40, committed_at=now, today=now.date())
+
+
+# Importing this module registers the check, as stardust_git.render.check does for ERN targets.
+if check_apple_packages not in validate.RELEASE_CHECKS:
+    validate.RELEASE_CHECKS.append(check_apple_packages)

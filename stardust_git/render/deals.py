@@ -1,0 +1,96 @@
+"""The deals a message states, judged against the render date.
+
+Every NewReleaseMessage carries all current and future deals (DDEX has no deltas). A takedown
+keeps each deal but ends it the day before the takedown date, so the receiver sees explicitly that
+nothing is live; a withdrawn territory (delivered before, gone from the catalog now) gets its own
+deal ended the same way. Resent live deals start no later than yesterday: a start date of "today"
+is tomorrow in some time zones and makes the release drop out there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from stardust_git.models import Deal, Release
+from stardust_git.render import Action, RenderError
+from stardust_git.render.ern import WORLDWIDE, DealView
+
+ONE_DAY = dt.timedelta(days=1)
+
+
+def is_live(deal: Deal, today: dt.date) -> bool:
+    return deal.start_date <= today and (deal.end_date is None or deal.end_date >= today)
+
+
+def deal_views(
+    release: Release,
+    action: Action,
+    today: dt.date,
+    withdrawn: frozenset[str] = frozenset(),
+    resend_in_past: bool = True,
+) -> tuple[DealView, ...]:
+    """The deals of ``release`` as the message states them on ``today``.
+
+    ``resend_in_past``: move the start of live deals back to yesterday when resending (update).
+    """
+    ended_on = today - ONE_DAY
+    views = []
+    for index, deal in enumerate(release.deals):
+        territories, excluded = _territories(deal, index)
+        start, end = deal.start_date, deal.end_date
+        if action == "takedown":
+            end = min(end or ended_on, ended_on)
+            start = min(start, end)
+        elif action == "update" and resend_in_past and is_live(deal, today):
+            start = min(start, ended_on)
+        views.append(
+            DealView(
+                territories, excluded, tuple(deal.commercial_models), tuple(deal.use_types),
+                start, end, deal.price_tier, ended=action == "takedown",
+            )
+        )
+    if withdrawn:
+        views.append(_withdrawn_view(release, withdrawn, ended_on, today))
+    return tuple(views)
+
+
+def _territories(deal: Deal, index: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(included, excluded): ERN holds one or the other, so "Worldwide except X" is written as
+    excluded X; exclusions outside listed countries say nothing and are dropped."""
+    included = tuple(dict.fromkeys(deal.territories))
+    excluded = tuple(dict.fromkeys(deal.excluded_territories))
+    if not excluded:
+        return included, ()
+    if included == (WORLDWIDE,):
+        return (), excluded
+    if all(len(code) == 2 for code in included):
+        return tuple(code for code in included if code not in excluded), ()
+    raise RenderError(
+        "ERN states either the territories of a deal or those it excludes, not both: list "
+        "countries without exclusions, or use Worldwide with excluded_territories",
+        ("deals", index, "excluded_territories"),
+    )
+
+
+def _withdrawn_view(
+    release: Release, withdrawn: frozenset[str], ended_on: dt.date, today: dt.date
+) -> DealView:
+    live_codes = {code for deal in release.deals if is_live(deal, today) for code in deal.territories}
+    clash = sorted(withdrawn & live_codes)
+    if clash:
+        raise RenderError(f"territories {', '.join(clash)} are withdrawn but still have a live deal")
+    starts = [deal.start_date for deal in release.deals]
+    return DealView(
+        territories=tuple(sorted(withdrawn)),
+        excluded=(),
+        commercial_models=_union(deal.commercial_models for deal in release.deals),
+        use_types=_union(deal.use_types for deal in release.deals),
+        start=min([*starts, ended_on]),
+        end=ended_on,
+        ended=True,
+    )
+
+
+def _union(lists: Iterable[list[str]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(value for values in lists for value in values))

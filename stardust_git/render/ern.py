@@ -1,0 +1,267 @@
+"""What the three ERN renderers share: the version-neutral view of a message and XML helpers.
+
+:mod:`stardust_git.render.ern_package` turns a release and a target into a :class:`MessageView`
+(parties, resources with their real technical details, deals already judged against the date);
+``ern382``, ``ern42`` and ``ern43`` each turn that view into their version's XML. Values that a
+version's allowed-value sets lack are written as ``UserDefined`` with the value in
+``UserDefinedValue`` (the XSDs' own escape hatch), never as invalid XML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+
+import pycountry
+from lxml import etree
+
+from stardust_git import vocabulary
+from stardust_git.assets import AudioInfo, ImageInfo
+from stardust_git.models import Release, Target, Track
+from stardust_git.render import Action, PackageFile, RenderError
+from stardust_git.render.genres import GenreValue
+
+NAMESPACES = {
+    "3.8.2": "http://ddex.net/xml/ern/382",
+    "4.2": "http://ddex.net/xml/ern/42",
+    "4.3": "http://ddex.net/xml/ern/43",
+}
+SCHEMA_URLS = {
+    "3.8.2": "http://ddex.net/xml/ern/382/release-notification.xsd",
+    "4.2": "http://ddex.net/xml/ern/42/release-notification.xsd",
+    "4.3": "http://ddex.net/xml/ern/43/release-notification.xsd",
+}
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+WORLDWIDE = "Worldwide"
+USER_DEFINED = "UserDefined"
+
+
+@dataclass(frozen=True)
+class PartyView:
+    """A person or company named in the message (4.x: one PartyList entry)."""
+
+    reference: str
+    name: str
+    isni: str | None = None
+    ipi: str | None = None
+
+
+@dataclass(frozen=True)
+class ArtistCredit:
+    """A display artist: the party and its role (MainArtist, FeaturedArtist ...)."""
+
+    party: PartyView
+    role: str
+
+
+@dataclass(frozen=True)
+class ContributorCredit:
+    """A contributor with every role they had on one recording, as the catalog names them."""
+
+    party: PartyView
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RecordingView:
+    """One track as a SoundRecording, with the file that carries it."""
+
+    reference: str
+    technical_reference: str
+    release_reference: str
+    track: Track
+    track_index: int
+    disc: int
+    number: int
+    file: PackageFile
+    audio: AudioInfo
+    title_text: str
+    display_artist_name: str
+    artists: tuple[ArtistCredit, ...]
+    contributors: tuple[ContributorCredit, ...]
+    genre: GenreValue
+    parental_warning: str
+    language: str
+
+
+@dataclass(frozen=True)
+class CoverView:
+    """The front cover image and its file."""
+
+    reference: str
+    technical_reference: str
+    file: PackageFile
+    image: ImageInfo
+
+
+@dataclass(frozen=True)
+class DealView:
+    """One deal as the message states it; ``ended`` marks a takedown or withdrawn-territory
+    statement (3.8.2 writes those as TakeDown when the target asks for the deprecated form)."""
+
+    territories: tuple[str, ...]
+    excluded: tuple[str, ...]
+    commercial_models: tuple[str, ...]
+    use_types: tuple[str, ...]
+    start: dt.date
+    end: dt.date | None
+    price_tier: str | None = None
+    ended: bool = False
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """Everything a renderer writes, already resolved and in order."""
+
+    version: str
+    target: Target
+    release: Release
+    action: Action
+    thread_id: str
+    message_id: str
+    created: str
+    namespace: str
+    """The sender's DPID: the namespace of proprietary ids and user-defined values."""
+    parties: tuple[PartyView, ...]
+    label: PartyView
+    artists: tuple[ArtistCredit, ...]
+    title_text: str
+    display_artist_name: str
+    recordings: tuple[RecordingView, ...]
+    discs: tuple[tuple[RecordingView, ...], ...]
+    cover: CoverView
+    genre: GenreValue
+    deals: tuple[DealView, ...]
+    release_reference: str = "R0"
+
+    @property
+    def release_references(self) -> tuple[str, ...]:
+        """The main release, then every track release."""
+        return (self.release_reference, *(r.release_reference for r in self.recordings))
+
+
+# --- XML building --------------------------------------------------------------------------
+
+
+def sub(parent: etree._Element, tag: str, text: str | None = None, **attrib: str) -> etree._Element:
+    """Append ``<tag attrib...>text</tag>`` to ``parent``."""
+    element = etree.SubElement(parent, tag, attrib) if attrib else etree.SubElement(parent, tag)
+    if text is not None:
+        try:
+            element.text = text
+        except ValueError:
+            raise RenderError(f"{text!r} holds characters XML cannot carry") from None
+    return element
+
+
+def avs(
+    parent: etree._Element, tag: str, set_name: str, value: str, version: str, namespace: str
+) -> etree._Element:
+    """An element holding an allowed value; one the version lacks becomes UserDefined."""
+    if value in vocabulary.allowed(set_name, version):
+        return sub(parent, tag, value)
+    if USER_DEFINED not in vocabulary.allowed(set_name, version):
+        raise RenderError(f"'{value}' is not a {set_name} in ERN {version}")
+    return sub(parent, tag, USER_DEFINED, Namespace=namespace, UserDefinedValue=value)
+
+
+def new_root(version: str, tag: str = "NewReleaseMessage", **attrib: str) -> etree._Element:
+    """The message root in the version's namespace (prefix ``ern``), children unqualified."""
+    namespace = NAMESPACES[version]
+    root = etree.Element(f"{{{namespace}}}{tag}", nsmap={"ern": namespace, "xsi": XSI})
+    for name, value in attrib.items():
+        root.set(name, value)
+    root.set(f"{{{XSI}}}schemaLocation", f"{namespace} {SCHEMA_URLS[version]}")
+    return root
+
+
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+def serialize(root: etree._Element) -> bytes:
+    """UTF-8 with a declaration, two-space indentation: byte-identical for the same tree."""
+    return XML_DECLARATION + etree.tostring(root, encoding="UTF-8", pretty_print=True)
+
+
+# --- values --------------------------------------------------------------------------------
+
+
+def territory(code: str, version: str) -> str:
+    """A territory code as ``version`` accepts it (ISO numeric codes fall back to alpha-2)."""
+    if vocabulary.is_territory(code, version):
+        return code
+    if code.isdigit():
+        country = pycountry.countries.get(numeric=code.zfill(3))
+        if country and vocabulary.is_territory(country.alpha_2, version):
+            return country.alpha_2
+    raise RenderError(f"territory {code} cannot be written in ERN {version}", ("deals",))
+
+
+def display_artist_role(role: str, version: str) -> str:
+    """4.2 has no Composer display role; that artist is shown as a plain Artist there."""
+    return role if vocabulary.is_artist_role(role, version) else "Artist"
+
+
+@cache
+def contributor_role(name: str, version: str) -> str:
+    """The DDEX role of a catalog role name in ``version``; its 4.3 value when the version has
+    none (written as UserDefined by :func:`avs`)."""
+    return (
+        vocabulary.contributor_role(name, version)
+        or vocabulary.contributor_role(name, vocabulary.DEFAULT_VERSION)
+        or name
+    )
+
+
+def ipi_name_number(ipi: str) -> str:
+    """ERN 4 wants the IPI name number as 11 digits."""
+    return ipi.zfill(11)
+
+
+def duration(seconds: float) -> str:
+    """ISO 8601 duration: 215 -> PT3M35S, 3725.5 -> PT1H2M5.5S."""
+    millis = round(seconds * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    text = "PT"
+    if hours:
+        text += f"{hours}H"
+    if minutes or hours:
+        text += f"{minutes}M"
+    fraction = f".{millis:03d}".rstrip("0") if millis else ""
+    return f"{text}{secs}{fraction}S"
+
+
+def p_line_text(year: int, owner: str) -> str:
+    return f"(P) {year} {owner}"
+
+
+def c_line_text(year: int, owner: str) -> str:
+    return f"(C) {year} {owner}"
+
+
+def title_text(title: str, version: str | None) -> str:
+    """The full display title: "Night Shift (Clean)"."""
+    return f"{title} ({version})" if version else title
+
+
+def joined_names(names: list[str]) -> str:
+    """"A", "A & B", "A, B & C"."""
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} & {names[-1]}"
+
+
+def display_artist_name(credits: tuple[ArtistCredit, ...]) -> str:
+    """Main artists, then "feat." and the featured ones: "The Meridians feat. Solenne"."""
+    main = [c.party.name for c in credits if c.role != "FeaturedArtist"]
+    featured = [c.party.name for c in credits if c.role == "FeaturedArtist"]
+    if not main:
+        return joined_names(featured)
+    return joined_names(main) + (f" feat. {joined_names(featured)}" if featured else "")
+
+
+def iso_date(value: dt.date) -> str:
+    return value.isoformat()

@@ -1,0 +1,300 @@
+"""Rendering a release for an ERN target: the view, the XML of its version, and the package.
+
+Identifiers derive from the commit, never from the clock or chance: MessageThreadId from the UPC
+and the target, MessageId from the commit, UPC and target, MessageCreatedDateTime from the
+commit's committer time. The same release, target and commit give byte-identical XML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import TypeVar
+
+from lxml import etree
+
+from stardust_git import assets
+from stardust_git.catalog import Catalog, Loaded
+from stardust_git.models import Release, Target
+from stardust_git.render import (
+    Action,
+    Package,
+    PackageFile,
+    RenderContext,
+    RenderError,
+    target_of,
+)
+from stardust_git.render import ern382, ern42, ern43
+from stardust_git.render.deals import deal_views
+from stardust_git.render.ern import (
+    CoverView,
+    MessageView,
+    RecordingView,
+    display_artist_name,
+    serialize,
+    title_text,
+)
+from stardust_git.render.genres import GenreMappingError, GenreValue, genre_value
+from stardust_git.render.parties import PartyRegistry
+
+BUILDERS: dict[str, Callable[[MessageView], etree._Element]] = {
+    "3.8.2": ern382.build,
+    "4.2": ern42.build,
+    "4.3": ern43.build,
+}
+FORMATS = {"3.8.2": "ern/3.8.2", "4.2": "ern/4.2", "4.3": "ern/4.3"}
+RESOURCES = "resources"
+AUDIO_EXTENSIONS = {"wav": "wav", "flac": "flac", "mp3": "mp3"}
+IMAGE_EXTENSIONS = {"jpeg": "jpg", "png": "png"}
+ProbeT = TypeVar("ProbeT")
+
+
+class RenderAssetError(RenderError):
+    """An asset that cannot go into the package (missing, outside the repository, corrupt)."""
+
+
+# --- identifiers and dates -----------------------------------------------------------------
+
+
+def render_date(context: RenderContext) -> dt.date:
+    """The date deals are judged against: ``context.today``, else the commit's UTC date."""
+    return context.today or _utc(context.committed_at).date()
+
+
+def created_date_time(context: RenderContext) -> str:
+    """MessageCreatedDateTime: the committer time in UTC, always with milliseconds and Z."""
+    return _utc(context.committed_at).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{_utc(context.committed_at).microsecond // 1000:03d}Z"
+    )
+
+
+def thread_id(upc: str, target_name: str) -> str:
+    return f"{upc}-{re.sub(r'[^A-Za-z0-9._-]', '_', target_name)}"
+
+
+def message_id(commit: str, upc: str, target_name: str) -> str:
+    digest = hashlib.sha256(f"{commit}\0{upc}\0{target_name}".encode()).hexdigest()
+    return f"{upc}-{commit[:12]}-{digest[:8]}"
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+# --- the view ------------------------------------------------------------------------------
+
+
+def build_view(
+    catalog: Catalog,
+    loaded: Loaded[Release],
+    target_name: str,
+    action: Action,
+    context: RenderContext,
+    withdrawn: frozenset[str] = frozenset(),
+    resend_in_past: bool = True,
+) -> MessageView:
+    target = target_of(catalog, target_name)
+    if target.format != "ern" or target.ern_version is None or target.sender is None:
+        raise RenderError(f"target '{target_name}' is not an ERN target")
+    release = loaded.model
+    registry = PartyRegistry()
+    artists = registry.artists(release.artists)
+    label = registry.party(release.label)
+    recordings = _recordings(catalog, target, release, registry)
+    return MessageView(
+        version=target.ern_version,
+        target=target,
+        release=release,
+        action=action,
+        thread_id=thread_id(release.upc, target_name),
+        message_id=message_id(context.commit, release.upc, target_name),
+        created=created_date_time(context),
+        namespace=target.sender.party_id,
+        parties=registry.all,
+        label=label,
+        artists=artists,
+        title_text=title_text(release.title, release.version),
+        display_artist_name=display_artist_name(artists),
+        recordings=recordings,
+        discs=_discs(recordings),
+        cover=_cover(catalog.root, release, len(recordings) + 1),
+        genre=genre_value(catalog, target, release.genre),
+        deals=deal_views(release, action, render_date(context), withdrawn, resend_in_past),
+    )
+
+
+def _track_order(release: Release) -> list[tuple[int, int, int]]:
+    """(track index, disc, number within disc) in play order: disc by disc, list order within."""
+    by_disc: dict[int, list[int]] = {}
+    for index, track in enumerate(release.tracks):
+        by_disc.setdefault(track.disc, []).append(index)
+    return [
+        (index, disc, number)
+        for disc in sorted(by_disc)
+        for number, index in enumerate(by_disc[disc], start=1)
+    ]
+
+
+def _recordings(
+    catalog: Catalog, target: Target, release: Release, registry: PartyRegistry
+) -> tuple[RecordingView, ...]:
+    views = []
+    for sequence, (index, disc, number) in enumerate(_track_order(release), start=1):
+        track = release.tracks[index]
+        path = _asset(catalog.root, track.audio, ("tracks", index, "audio"))
+        audio = _probe(assets.probe_audio, path, ("tracks", index, "audio"))
+        name = f"{RESOURCES}/{release.upc}_{disc:02}_{number:03}.{AUDIO_EXTENSIONS[audio.kind]}"
+        artists = registry.artists(track.artists or release.artists)
+        views.append(
+            RecordingView(
+                reference=f"A{sequence}",
+                technical_reference=f"T{sequence}",
+                release_reference=f"R{sequence}",
+                track=track,
+                track_index=index,
+                disc=disc,
+                number=number,
+                file=_resource(name, path, audio.bytes),
+                audio=audio,
+                title_text=title_text(track.title, track.version),
+                display_artist_name=display_artist_name(artists),
+                artists=artists,
+                contributors=registry.contributors(track.contributors),
+                genre=_track_genre(catalog, target, release, index),
+                parental_warning=track.parental_warning or release.parental_warning,
+                language=track.language or release.language,
+            )
+        )
+    return tuple(views)
+
+
+def _track_genre(catalog: Catalog, target: Target, release: Release, index: int) -> GenreValue:
+    track = release.tracks[index]
+    if not track.genre:
+        return genre_value(catalog, target, release.genre)
+    try:
+        return genre_value(catalog, target, track.genre)
+    except GenreMappingError as error:
+        raise GenreMappingError(error.message, error.genre, ("tracks", index, "genre")) from None
+
+
+def _discs(recordings: tuple[RecordingView, ...]) -> tuple[tuple[RecordingView, ...], ...]:
+    discs: dict[int, list[RecordingView]] = {}
+    for recording in recordings:
+        discs.setdefault(recording.disc, []).append(recording)
+    return tuple(tuple(group) for group in discs.values())
+
+
+def _cover(root: Path, release: Release, sequence: int) -> CoverView:
+    path = _asset(root, release.cover, ("cover",))
+    image = _probe(assets.probe_image, path, ("cover",))
+    name = f"{RESOURCES}/{release.upc}.{IMAGE_EXTENSIONS[image.kind]}"
+    return CoverView(f"A{sequence}", f"T{sequence}", _resource(name, path, image.bytes), image)
+
+
+def _asset(root: Path, value: str, loc: tuple[str | int, ...]) -> Path:
+    base = root.resolve()
+    path = (base / value).resolve()
+    if Path(value).is_absolute() or not path.is_relative_to(base):
+        raise RenderAssetError(f"'{value}' is not inside the repository", loc)
+    return path
+
+
+def _probe(probe: Callable[[Path], ProbeT], path: Path, loc: tuple[str | int, ...]) -> ProbeT:
+    try:
+        return probe(path)
+    except assets.AssetError as error:
+        raise RenderAssetError(error.reason + f" ({path.name})", loc) from None
+
+
+def _resource(name: str, path: Path, size: int) -> PackageFile:
+    try:
+        md5 = assets.md5_file(path)
+    except assets.AssetError as error:
+        raise RenderAssetError(error.reason) from None
+    return PackageFile(name=name, kind="resource", size=size, md5=md5, source=path)
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def render_view(view: MessageView) -> bytes:
+    return serialize(BUILDERS[view.version](view))
+
+
+def render_ern_message(
+    catalog: Catalog,
+    loaded: Loaded[Release],
+    target_name: str,
+    action: Action,
+    context: RenderContext,
+    withdrawn_territories: frozenset[str] = frozenset(),
+) -> bytes:
+    view = build_view(catalog, loaded, target_name, action, context, withdrawn_territories)
+    return render_view(view)
+
+
+def render_ern_package(
+    catalog: Catalog,
+    loaded: Loaded[Release],
+    target_name: str,
+    action: Action,
+    context: RenderContext,
+    withdrawn_territories: frozenset[str] = frozenset(),
+) -> Package:
+    view = build_view(catalog, loaded, target_name, action, context, withdrawn_territories)
+    xml = render_view(view)
+    resources = (*(r.file for r in view.recordings), view.cover.file)
+    message = PackageFile(
+        name=f"{view.release.upc}.xml",
+        kind="message",
+        size=len(xml),
+        md5=hashlib.md5(xml, usedforsecurity=False).hexdigest(),
+        data=xml,
+    )
+    content = xml
+    if action == "update":
+        # The resend rule moves live start dates to yesterday; the fingerprint ignores that, so
+        # an update and the initial delivery of unchanged content fingerprint the same.
+        deals = deal_views(
+            view.release, action, render_date(context), withdrawn_territories, False
+        )
+        content = xml if deals == view.deals else render_view(replace(view, deals=deals))
+    target = view.target
+    return Package(
+        upc=view.release.upc,
+        target=target_name,
+        action=action,
+        format=FORMATS[view.version],
+        release_id=view.release.upc,
+        message_id=view.message_id,
+        files=(*resources, message),
+        fingerprint=fingerprint(content, view, resources),
+        sender=target.sender.party_id if target.sender else None,
+        recipient=target.recipient.party_id if target.recipient else None,
+        test=target.message_control_type == "TestMessage",
+    )
+
+
+_VOLATILE = (b"MessageId", b"MessageCreatedDateTime", b"UpdateIndicator")
+
+
+def fingerprint(xml: bytes, view: MessageView, resources: tuple[PackageFile, ...]) -> str:
+    """SHA-256 of the message without its volatile header fields (message id, creation time,
+    3.8.2 update indicator), plus each resource file's name and MD5."""
+    digest = hashlib.sha256(blank_volatile(xml))
+    for file in resources:
+        digest.update(f"\0{file.name}\0{file.md5}".encode())
+    return digest.hexdigest()
+
+
+def blank_volatile(xml: bytes) -> bytes:
+    for tag in _VOLATILE:
+        xml = re.sub(rb"<" + tag + rb">[^<]*</" + tag + rb">", b"<" + tag + b"/>", xml, count=1)
+    return xml

@@ -1,0 +1,339 @@
+"""Business rules beyond the XSD, each with an id, checked on a rendered message (any ERN
+version, ours or anyone's) or, where the message cannot show the problem, on the release.
+
+The message rules read the tree once and do not care who wrote it, so they also run on the
+official DDEX samples. Rules that depend on why a message is sent (a resend, a takedown) run only
+when told the action.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from lxml import etree
+from stdnum import ean, isrc
+
+from stardust_git.models import Release
+
+RULES: dict[str, str] = {
+    "BR-REF-001": "every reference resolves to a party, resource, release or technical detail",
+    "BR-ISRC-001": "every SoundRecording has a valid ISRC",
+    "BR-ICPN-001": "the main release has a valid ICPN (or a GRid)",
+    "BR-RES-001": "every resource belongs to a release",
+    "BR-TERR-001": "deal territories do not contradict each other",
+    "BR-DEAL-001": "resent live deals start in the past",
+    "BR-TAKE-001": "a takedown carries no live deal",
+}
+
+# Which anchors each kind of reference points at (local names; ERN children are unqualified).
+_USES = {
+    "party": {
+        "ArtistPartyReference", "ContributorPartyReference", "ReleaseLabelReference",
+        "CharacterPartyReference", "RightsControllerPartyReference", "RecordCompanyPartyReference",
+    },
+    "resource": {
+        "ReleaseResourceReference", "LinkedReleaseResourceReference", "DealResourceReference",
+        "ResourceGroupResourceReference",
+    },
+    "release": {
+        "DealReleaseReference", "ResourceGroupReleaseReference",
+        "ResourceGroupContentItemReleaseReference",
+    },
+    "technical": {"DealTechnicalResourceDetailsReference"},
+}
+_KIND_OF_USE = {tag: kind for kind, tags in _USES.items() for tag in tags}
+_RELEASE_USES = {"ReleaseResourceReference", "LinkedReleaseResourceReference",
+                 "ResourceGroupResourceReference"}
+_ISRC_PATHS = ("SoundRecordingEdition/ResourceId/ISRC", "ResourceId/ISRC", "SoundRecordingId/ISRC")
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    """One broken rule: its id, what is wrong, and where (an XML path or a release field)."""
+
+    rule: str
+    message: str
+    path: str = ""
+    loc: tuple[str | int, ...] = ()
+
+
+def check_message(
+    root: etree._Element, action: str | None = None, today: dt.date | None = None
+) -> list[RuleProblem]:
+    """Every rule that applies to a NewReleaseMessage; ``action`` ("update", "takedown") and
+    ``today`` enable the rules about resent and taken-down deals."""
+    if _local(root) != "NewReleaseMessage":
+        return []
+    problems = [
+        *_references(root),
+        *_isrcs(root),
+        *_icpn(root),
+        *_resources_in_releases(root),
+        *_overlapping_deals(root),
+    ]
+    if today is not None and action == "update":
+        problems += _resent_deals_start_in_past(root, today)
+    if today is not None and action == "takedown":
+        problems += _takedown_without_live_deal(root, today)
+    return problems
+
+
+def check_release(release: Release) -> list[RuleProblem]:
+    """Rules the message cannot show: a territory both included and excluded by one deal."""
+    problems = []
+    for index, deal in enumerate(release.deals):
+        both = sorted(set(deal.territories) & set(deal.excluded_territories))
+        if both:
+            problems.append(
+                RuleProblem(
+                    "BR-TERR-001",
+                    f"territories {', '.join(both)} are both included and excluded",
+                    loc=("deals", index, "excluded_territories"),
+                )
+            )
+    return problems
+
+
+# --- BR-REF-001 ----------------------------------------------------------------------------
+
+
+def _references(root: etree._Element) -> Iterator[RuleProblem]:
+    anchors = _anchors(root)
+    for element in root.iter(*_KIND_OF_USE):
+        kind = _KIND_OF_USE[_local(element)]
+        value = (element.text or "").strip()
+        if value not in anchors[kind]:
+            yield RuleProblem(
+                "BR-REF-001",
+                f"{_local(element)} '{value}' does not name any {kind} in the message",
+                path_of(element),
+            )
+
+
+def _anchors(root: etree._Element) -> dict[str, set[str]]:
+    anchors: dict[str, set[str]] = {kind: set() for kind in _USES}
+    anchors["party"] = _texts(root, "PartyList/Party/PartyReference")
+    anchors["resource"] = _texts(root, "ResourceList/*/ResourceReference")
+    anchors["release"] = _texts(root, "ReleaseList/*/ReleaseReference")
+    resources = root.find("ResourceList")
+    if resources is not None:
+        anchors["technical"] = {
+            (e.text or "").strip() for e in resources.iter("TechnicalResourceDetailsReference")
+        }
+    return anchors
+
+
+# --- BR-ISRC-001, BR-ICPN-001, BR-RES-001 --------------------------------------------------
+
+
+def _isrcs(root: etree._Element) -> Iterator[RuleProblem]:
+    for recording in root.iterfind("ResourceList/SoundRecording"):
+        reference = recording.findtext("ResourceReference", "").strip()
+        code = next((c for p in _ISRC_PATHS if (c := recording.findtext(p)) is not None), None)
+        if code is None:
+            yield RuleProblem(
+                "BR-ISRC-001", f"SoundRecording {reference} has no ISRC", path_of(recording)
+            )
+        elif not isrc.is_valid(code.strip()):
+            yield RuleProblem(
+                "BR-ISRC-001",
+                f"SoundRecording {reference}: '{code.strip()}' is not a valid ISRC",
+                path_of(recording),
+            )
+
+
+def _main_release(root: etree._Element) -> etree._Element | None:
+    releases = root.findall("ReleaseList/Release")
+    marked = [r for r in releases if r.get("IsMainRelease") == "true"]
+    return (marked or releases or [None])[0]
+
+
+def _icpn(root: etree._Element) -> Iterator[RuleProblem]:
+    release = _main_release(root)
+    if release is None:
+        return
+    ids = release.find("ReleaseId")
+    icpn = ids.findtext("ICPN") if ids is not None else None
+    if icpn is None:
+        if ids is None or ids.find("GRid") is None:
+            yield RuleProblem("BR-ICPN-001", "the main release has no ICPN", path_of(release))
+    elif not (icpn.strip().isdigit() and ean.is_valid(icpn.strip())):
+        yield RuleProblem(
+            "BR-ICPN-001",
+            f"the main release's ICPN '{icpn.strip()}' is not a valid UPC/EAN",
+            path_of(ids),
+        )
+
+
+def _resources_in_releases(root: etree._Element) -> Iterator[RuleProblem]:
+    releases = root.find("ReleaseList")
+    used = (
+        {(e.text or "").strip() for e in releases.iter(*_RELEASE_USES)}
+        if releases is not None
+        else set()
+    )
+    for resource in root.iterfind("ResourceList/*"):
+        reference = resource.findtext("ResourceReference", "").strip()
+        if reference and reference not in used:
+            yield RuleProblem(
+                "BR-RES-001",
+                f"{_local(resource)} {reference} belongs to no release",
+                path_of(resource),
+            )
+
+
+# --- deals: BR-TERR-001, BR-DEAL-001, BR-TAKE-001 ------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Terms:
+    element: etree._Element
+    territories: tuple[str, ...]
+    excluded: tuple[str, ...]
+    models: tuple[str, ...]
+    uses: tuple[str, ...]
+    periods: tuple[tuple[dt.date | None, dt.date | None], ...]
+    takedown: bool
+    channel: tuple[str, ...]
+
+
+def _deal_terms(root: etree._Element) -> Iterator[tuple[tuple[str, ...], _Terms]]:
+    """(release references, terms) of every deal."""
+    for release_deal in root.iterfind("DealList/ReleaseDeal"):
+        references = tuple(sorted(_texts(release_deal, "DealReleaseReference")))
+        for terms in release_deal.iterfind("Deal/DealTerms"):
+            yield references, _Terms(
+                element=terms,
+                territories=tuple(_values(terms, "TerritoryCode")),
+                excluded=tuple(_values(terms, "ExcludedTerritoryCode")),
+                models=tuple(_values(terms, "CommercialModelType")),
+                uses=tuple(_values(terms, "UseType") + _values(terms, "Usage/UseType")),
+                periods=tuple(_period(p) for p in terms.iterfind("ValidityPeriod")),
+                takedown=terms.findtext("TakeDown", "").strip() == "true",
+                channel=(
+                    terms.findtext("IsPreOrderDeal", "").strip(),
+                    *_values(terms, "DistributionChannel/*"),
+                    *_values(terms, "ExcludedDistributionChannel/*"),
+                ),
+            )
+
+
+def _overlapping_deals(root: etree._Element) -> Iterator[RuleProblem]:
+    periods: dict[tuple[object, ...], list[tuple[dt.date, dt.date, _Terms]]] = defaultdict(list)
+    for references, terms in _deal_terms(root):
+        if terms.takedown:
+            continue
+        places = terms.territories or [("except", *sorted(terms.excluded))]
+        for place in places:
+            for model in terms.models or (None,):
+                for use in terms.uses or (None,):
+                    key = (references, place, model, use, terms.channel)
+                    for start, end in terms.periods:
+                        periods[key].append((start or dt.date.min, end or dt.date.max, terms))
+    for key, spans in periods.items():
+        spans.sort(key=lambda span: (span[0], span[1]))
+        for before, after in zip(spans, spans[1:], strict=False):
+            if after[0] <= before[1]:
+                place = key[1] if isinstance(key[1], str) else "worldwide except " + ", ".join(
+                    key[1][1:]
+                )
+                yield RuleProblem(
+                    "BR-TERR-001",
+                    f"two deals for {place} ({key[2] or 'any model'}, {key[3] or 'any use'}) "
+                    f"overlap: {_span(before)} and {_span(after)}",
+                    path_of(after[2].element),
+                )
+
+
+def _live_terms(root: etree._Element, today: dt.date) -> Iterator[tuple[_Terms, dt.date | None]]:
+    for _, terms in _deal_terms(root):
+        if terms.takedown:
+            continue
+        for start, end in terms.periods:
+            if (start is None or start <= today) and (end is None or end >= today):
+                yield terms, start
+
+
+def _resent_deals_start_in_past(root: etree._Element, today: dt.date) -> Iterator[RuleProblem]:
+    for terms, start in _live_terms(root, today):
+        if start is not None and start >= today:
+            yield RuleProblem(
+                "BR-DEAL-001",
+                f"a resent live deal starts on {start.isoformat()}, not before {today.isoformat()} "
+                "(a start of today is tomorrow in some time zones)",
+                path_of(terms.element),
+            )
+
+
+def _takedown_without_live_deal(root: etree._Element, today: dt.date) -> Iterator[RuleProblem]:
+    for terms, _ in _live_terms(root, today):
+        places = ", ".join(terms.territories) or "worldwide"
+        yield RuleProblem(
+            "BR-TAKE-001",
+            f"the takedown still carries a live deal ({places}) on {today.isoformat()}",
+            path_of(terms.element),
+        )
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname
+
+
+def _texts(parent: etree._Element, path: str) -> set[str]:
+    return {(e.text or "").strip() for e in parent.iterfind(path)}
+
+
+def _values(parent: etree._Element, path: str) -> list[str]:
+    """Allowed values as meant: UserDefined ones by their UserDefinedValue."""
+    found = []
+    for element in parent.iterfind(path):
+        text = (element.text or "").strip()
+        found.append(element.get("UserDefinedValue", text) if text == "UserDefined" else text)
+    return found
+
+
+def _period(element: etree._Element) -> tuple[dt.date | None, dt.date | None]:
+    return (
+        _date(element.findtext("StartDate") or element.findtext("StartDateTime")),
+        _date(element.findtext("EndDate") or element.findtext("EndDateTime")),
+    )
+
+
+def _date(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    value = text.strip()[:10]
+    while len(value) < 10 and len(value) in (4, 7):  # ddex_IsoDate allows "2024" and "2024-05"
+        value += "-01"
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _span(span: tuple[dt.date, dt.date, _Terms]) -> str:
+    start = "" if span[0] == dt.date.min else span[0].isoformat()
+    end = "" if span[1] == dt.date.max else span[1].isoformat()
+    return f"{start}..{end}"
+
+
+def path_of(element: etree._Element) -> str:
+    """/NewReleaseMessage/ResourceList/SoundRecording[2]: local names, positions where needed."""
+    steps = []
+    node: etree._Element | None = element
+    while node is not None:
+        parent = node.getparent()
+        name = _local(node)
+        if parent is not None:
+            namesakes = [s for s in parent if s.tag == node.tag]
+            if len(namesakes) > 1:
+                name += f"[{namesakes.index(node) + 1}]"
+        steps.append(name)
+        node = parent
+    return "/" + "/".join(reversed(steps))

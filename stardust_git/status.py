@@ -1,0 +1,89 @@
+"""Where each release stands at each target, from the receipts in the working tree."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from stardust_git.catalog import Catalog, load_catalog, release_files
+from stardust_git.gitio import Git, Tree
+from stardust_git.models.receipt import Receipt
+from stardust_git.receipts import load_recorded
+
+_UPC_LINE = re.compile(rb"^upc:\s*['\"]?(\d{12,13})\b", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One release at one target."""
+
+    upc: str
+    title: str
+    target: str
+    wanted: str
+    """live, takedown (requested), removed (target no longer listed) or unknown (no file)."""
+    status: str
+    """success, failed or pending (never attempted)."""
+    action: str = ""
+    when: str = ""
+    commit: str = ""
+    attempts: int = 0
+    acknowledgement: str = ""
+    error: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def release_status(root: Path, upc: str | None = None) -> list[StatusRow]:
+    """Rows for every release and target (or one release), sorted by UPC then target."""
+    catalog = _catalog(root, upc)
+    tree = Tree(Git(root), None)
+    recorded = load_recorded(tree, {upc} if upc else None)
+    rows = []
+    titles: dict[str, str] = {}
+    wanted: dict[tuple[str, str], str] = {}
+    for loaded in catalog.releases.values():
+        release = loaded.model
+        if upc and release.upc != upc:
+            continue
+        titles[release.upc] = release.title
+        for name in release.targets:
+            wanted[(release.upc, name)] = "takedown" if release.takedown else "live"
+        for name in recorded.get(release.upc, {}):
+            wanted.setdefault((release.upc, name), "takedown" if release.takedown else "removed")
+    for pair in _pairs(recorded):
+        wanted.setdefault(pair, "unknown")
+    for release_upc, name in sorted(wanted):
+        receipt = recorded.get(release_upc, {}).get(name)
+        rows.append(_row(release_upc, titles.get(release_upc, ""), name,
+                         wanted[(release_upc, name)], receipt))
+    return rows
+
+
+def _pairs(recorded: dict[str, dict[str, Receipt]]) -> dict[tuple[str, str], Receipt]:
+    return {(upc, name): r for upc, by_target in recorded.items() for name, r in by_target.items()}
+
+
+def _catalog(root: Path, upc: str | None) -> Catalog:
+    if upc is None:
+        return load_catalog(root)
+    paths = [
+        path for path in release_files(root)
+        if any(m.group(1).decode() == upc for m in _UPC_LINE.finditer(path.read_bytes()))
+    ]
+    return load_catalog(root, paths)
+
+
+def _row(upc: str, title: str, target: str, wanted: str, receipt: Receipt | None) -> StatusRow:
+    last = receipt.last() if receipt else None
+    if last is None:
+        return StatusRow(upc, title, target, wanted, "pending")
+    acks = last.acknowledgements
+    ack = f"{acks[-1].status} ({acks[-1].received_at:%Y-%m-%d %H:%M}Z)" if acks else ""
+    return StatusRow(
+        upc, title, target, wanted, last.status, last.action,
+        last.finished.strftime("%Y-%m-%dT%H:%M:%SZ"), last.commit[:12], last.attempts, ack,
+        last.error or "",
+    )

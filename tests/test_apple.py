@@ -1,0 +1,582 @@
+"""The Apple Music package renderer and its validate check, on the example catalog and on small
+catalogs written into tmp_path (real WAV and JPEG files, the repository's genre maps)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pycountry
+import pytest
+import yaml
+from lxml import etree
+from PIL import Image
+
+from stardust_git import assets, validate
+from stardust_git.catalog import Catalog, load_catalog
+from stardust_git.errors import Diagnostics
+from stardust_git.render import Package, RenderContext, RenderError
+from stardust_git.render.apple import (
+    NAMESPACE,
+    check_apple_packages,
+    file_problems,
+    package_problems,
+    render_apple_package,
+    xsd_problems,
+)
+from tests.media import write_jpeg, write_wav
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden" / "apple"
+UPDATE_GOLDEN = os.environ.get("STARDUST_UPDATE_GOLDEN") == "1"
+NS = {"a": NAMESPACE}
+CONTEXT = RenderContext(
+    commit="3f1c2a9be07d4c55a0d1e6b8f2c94a7d10e5b3c8",
+    committed_at=dt.datetime(2025, 11, 1, 12, 0, tzinfo=dt.UTC),
+)
+EXAMPLES = {
+    "1234567890128": "catalog/beach-band/summer-vibes.yaml",
+    "4250123456789": "catalog/kid-sable/night-shift.yaml",
+    "5060236631114": "catalog/nova-lane/first-light.yaml",
+    "0885686123454": "catalog/the-meridians/longitude.yaml",
+}
+
+
+@pytest.fixture(scope="module")
+def examples() -> Catalog:
+    return load_catalog(REPO_ROOT)
+
+
+def _render(catalog: Catalog, upc: str, action: str = "initial", **kwargs: object) -> Package:
+    loaded = catalog.release_by_upc(upc)
+    assert loaded is not None, upc
+    return render_apple_package(catalog, loaded, "apple", action, CONTEXT, **kwargs)  # type: ignore[arg-type]
+
+
+def _xml(package: Package) -> etree._Element:
+    return etree.fromstring(package.message.data or b"")
+
+
+def _texts(root: etree._Element, path: str) -> list[str]:
+    return [element.text or "" for element in root.findall(path, NS)]
+
+
+def _products(root: etree._Element) -> dict[str, dict[str, str]]:
+    found = {}
+    for product in root.findall("a:album/a:products/a:product", NS):
+        fields = {etree.QName(child).localname: child.text or "" for child in product}
+        found[fields.pop("territory")] = fields
+    return found
+
+
+# --- the example catalog ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("upc", sorted(EXAMPLES))
+def test_each_example_release_renders_a_valid_package(examples: Catalog, upc: str) -> None:
+    package = _render(examples, upc)
+    data = package.message.data or b""
+    root = _xml(package)
+
+    assert package_problems(package) == []
+    assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<package ')
+    assert root.tag == f"{{{NAMESPACE}}}package" and root.get("version") == "music5.3"
+    assert package.files[-1] is package.message
+    assert package.message.name == f"{upc}.itmsp/metadata.xml"
+    assert (package.format, package.release_id, package.action) == ("apple/5.3", upc, "initial")
+    release = examples.release_by_upc(upc).model  # type: ignore[union-attr]
+    assert len(package.resources) == 1 + len(release.tracks)
+    assert _texts(root, "a:album/a:tracks/a:track/a:isrc") == [t.isrc for t in release.tracks]
+
+
+@pytest.mark.parametrize(
+    ("upc", "action"),
+    [*((upc, "initial") for upc in sorted(EXAMPLES)), ("4250123456789", "takedown")],
+)
+def test_metadata_matches_the_reviewed_golden_file(
+    examples: Catalog, upc: str, action: str
+) -> None:
+    data = _render(examples, upc, action).message.data or b""
+    golden = GOLDEN_DIR / (f"{upc}.xml" if action == "initial" else f"{upc}-{action}.xml")
+    if UPDATE_GOLDEN:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_bytes(data)
+
+    # Sizes and MD5s in the golden files are those of assets/; regenerated assets need a review
+    # and STARDUST_UPDATE_GOLDEN=1.
+    assert data.decode("utf-8") == golden.read_text(encoding="utf-8")
+
+
+def test_files_are_named_by_vendor_id_and_upc(examples: Catalog) -> None:
+    package = _render(examples, "1234567890128")
+
+    assert [(f.name, f.kind) for f in package.files] == [
+        ("1234567890128.itmsp/1234567890128.jpg", "resource"),
+        ("1234567890128.itmsp/1234567890128_01_001.wav", "resource"),
+        ("1234567890128.itmsp/1234567890128_01_002.wav", "resource"),
+        ("1234567890128.itmsp/metadata.xml", "message"),
+    ]
+    cover = package.files[0]
+    assert cover.source == REPO_ROOT / "assets/1234567890128/cover.jpg"
+    assert (cover.size, cover.md5) == (cover.source.stat().st_size, assets.md5_file(cover.source))
+
+
+def test_album_disc_and_track_numbers(examples: Catalog) -> None:
+    root = _xml(_render(examples, "0885686123454"))
+    tracks = root.findall("a:album/a:tracks/a:track", NS)
+
+    positions = [(_texts(t, "a:volume_number")[0], _texts(t, "a:track_number")[0]) for t in tracks]
+    assert positions == [("1", str(n)) for n in range(1, 7)] + [("2", str(n)) for n in range(1, 7)]
+    assert _texts(tracks[6], "a:audio_file/a:file_name") == ["0885686123454_02_001.flac"]
+    featured = tracks[6].findall("a:artists/a:artist", NS)
+    assert [
+        (_texts(a, "a:artist_name")[0], _texts(a, "a:roles/a:role"), _texts(a, "a:primary")[0])
+        for a in featured
+    ] == [
+        ("The Meridians", ["Performer"], "true"),
+        ("Solenne", ["Featuring"], "false"),
+        ("Ada Moreno", ["Producer"], "false"),
+    ]
+
+
+def test_rendering_is_deterministic_and_the_fingerprint_ignores_the_commit(
+    examples: Catalog,
+) -> None:
+    first = _render(examples, "0885686123454")
+    assets.clear_cache()
+    again = _render(examples, "0885686123454")
+    loaded = examples.release_by_upc("0885686123454")
+    assert loaded is not None
+    other_commit = RenderContext("0" * 40, CONTEXT.committed_at)
+    elsewhere = render_apple_package(examples, loaded, "apple", "initial", other_commit)
+
+    assert first.message.data == again.message.data
+    assert first.fingerprint == again.fingerprint == elsewhere.fingerprint
+    assert first.message_id != elsewhere.message_id
+
+
+def test_deals_become_one_product_per_country(examples: Catalog) -> None:
+    night_shift = _products(_xml(_render(examples, "4250123456789")))
+    longitude = _products(_xml(_render(examples, "0885686123454")))
+
+    assert night_shift == {
+        "CA": {
+            "cleared_for_sale": "false",
+            "cleared_for_stream": "true",
+            "sales_start_date": "2025-10-17",
+        },
+        "DE": {
+            "cleared_for_sale": "true",
+            "cleared_for_stream": "false",
+            "sales_start_date": "2025-10-24",
+        },
+        "FR": {
+            "cleared_for_sale": "true",
+            "cleared_for_stream": "false",
+            "sales_start_date": "2025-10-24",
+        },
+        "GB": {
+            "cleared_for_sale": "true",
+            "cleared_for_stream": "false",
+            "sales_start_date": "2025-10-24",
+        },
+        "NO": {
+            "cleared_for_sale": "true",
+            "cleared_for_stream": "false",
+            "sales_start_date": "2025-10-24",
+        },
+        "US": {
+            "cleared_for_sale": "false",
+            "cleared_for_stream": "true",
+            "sales_start_date": "2025-10-17",
+        },
+    }
+    assert set(longitude) == {country.alpha_2 for country in pycountry.countries}
+    assert longitude["JP"] == {
+        "cleared_for_sale": "true",
+        "cleared_for_stream": "true",
+        "sales_start_date": "2025-09-05",
+        "wholesale_price_tier": "1",
+    }
+
+
+def test_genres_come_from_the_apple_map_when_the_target_names_none(examples: Catalog) -> None:
+    assert examples.targets["apple"].model.genre_map is None
+    codes = {
+        upc: _xml(_render(examples, upc)).find("a:album/a:genres/a:genre", NS).get("code")  # type: ignore[union-attr]
+        for upc in EXAMPLES
+    }
+
+    # SYNTH_POP and HOUSE's neighbours: SYNTH_POP is unmapped, its parent POP is mapped
+    assert codes == {
+        "1234567890128": "ELECTRONIC-00",
+        "4250123456789": "TRAP-00",
+        "5060236631114": "POP-00",
+        "0885686123454": "HOUSE-00",
+    }
+
+
+def test_takedown_clears_every_product_and_sends_no_files(examples: Catalog) -> None:
+    package = _render(examples, "4250123456789", "takedown")
+    root = _xml(package)
+
+    assert [f.name for f in package.files] == ["4250123456789.itmsp/metadata.xml"]
+    assert package.action == "takedown"
+    assert xsd_problems(root) == []
+    assert _products(root) == {
+        country: {"cleared_for_sale": "false", "cleared_for_stream": "false"}
+        for country in ("CA", "DE", "FR", "GB", "NO", "US")
+    }
+    assert root.findall(".//a:file_name", NS) == []
+    assert root.find("a:album/a:tracks", NS) is None
+
+
+def test_metadata_only_update_sends_no_assets_and_keeps_the_fingerprint(examples: Catalog) -> None:
+    full = _render(examples, "1234567890128", "update")
+    metadata_only = _render(examples, "1234567890128", "update", include_assets=False)
+    root = _xml(metadata_only)
+
+    assert [f.name for f in metadata_only.files] == ["1234567890128.itmsp/metadata.xml"]
+    assert package_problems(metadata_only) == []
+    assert root.find("a:album/a:artwork_files", NS) is None
+    assert root.findall(".//a:audio_file", NS) == []
+    assert len(root.findall("a:album/a:tracks/a:track", NS)) == 2
+    assert metadata_only.fingerprint == full.fingerprint
+    assert metadata_only.message.data != full.message.data
+
+
+def test_validate_accepts_every_example_apple_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(validate, "RELEASE_CHECKS", [check_apple_packages])
+
+    report = validate.validate_catalog(REPO_ROOT)
+
+    assert [d.format() for d in report.diagnostics if "apple target" in d.message] == []
+    assert report.releases == len(EXAMPLES)
+
+
+# --- small catalogs in tmp_path --------------------------------------------------------------
+
+UPC = "1234567890128"
+
+
+@pytest.fixture(scope="session")
+def cover_3000(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_jpeg(tmp_path_factory.mktemp("cover") / "cover.jpg", size=3000)
+
+
+def _write_yaml(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def _track(number: int, audio: str = "assets/01.wav", **fields: object) -> dict[str, object]:
+    return {
+        "isrc": f"USRC125{number:05d}",
+        "title": f"Track {number}",
+        "duration": 1,
+        "audio": audio,
+        **fields,
+    }
+
+
+def _release(**fields: object) -> dict[str, object]:
+    return {
+        "upc": UPC,
+        "title": "Test Release",
+        "artists": [{"name": "Test Artist", "role": "MainArtist"}],
+        "label": "Indie Records",
+        "release_date": "2025-05-02",
+        "genre": "SYNTH_POP",
+        "language": "en",
+        "p_line": {"year": 2025, "owner": "Indie Records"},
+        "c_line": {"year": 2025, "owner": "Indie Records"},
+        "parental_warning": "NotExplicit",
+        "cover": "assets/cover.jpg",
+        "tracks": [_track(1)],
+        "deals": [
+            {
+                "territories": ["US", "GB"],
+                "commercial_models": ["PayAsYouGoModel"],
+                "use_types": ["PermanentDownload"],
+                "start_date": "2025-05-02",
+            }
+        ],
+        "targets": ["shop"],
+        **fields,
+    }
+
+
+def _tmp_catalog(
+    root: Path, cover: Path, release: dict[str, object] | None = None, **target: object
+) -> Catalog:
+    shutil.copytree(REPO_ROOT / "genre-maps", root / "genre-maps")
+    (root / "assets").mkdir(parents=True, exist_ok=True)
+    shutil.copy(cover, root / "assets" / "cover.jpg")
+    write_wav(root / "assets" / "01.wav", seconds=1.0)
+    settings = {"format": "apple", "provider": "IndieRecords", **target}
+    _write_yaml(
+        root / "targets/shop.yaml",
+        {**settings, "delivery": {"protocol": "local", "directory": "out"}},
+    )
+    _write_yaml(root / "catalog/release.yaml", release or _release())
+    catalog = load_catalog(root)
+    assert catalog.diagnostics.errors == []
+    return catalog
+
+
+def _render_tmp(catalog: Catalog, action: str = "initial", **kwargs: object) -> Package:
+    loaded = catalog.releases["catalog/release.yaml"]
+    return render_apple_package(catalog, loaded, "shop", action, CONTEXT, **kwargs)  # type: ignore[arg-type]
+
+
+def _check(catalog: Catalog) -> list[tuple[int, str, str]]:
+    """(line, field, message) of each diagnostic the check reports on catalog/release.yaml."""
+    diagnostics = Diagnostics()
+    check_apple_packages(catalog, catalog.releases["catalog/release.yaml"], diagnostics)
+    assert {d.path for d in diagnostics.items} <= {"catalog/release.yaml"}
+    return [(d.line, d.field, d.message) for d in diagnostics.sorted()]
+
+
+def _line(root: Path, text: str, after: str = "") -> int:
+    """The number of the first line of catalog/release.yaml that is ``text`` (stripped), below
+    the line ``after``."""
+    lines = (root / "catalog/release.yaml").read_text(encoding="utf-8").splitlines()
+    start = lines.index(after) + 1 if after else 0
+    return next(n for n, line in enumerate(lines[start:], start + 1) if line.strip() == text)
+
+
+def test_strict_map_without_a_mapping_fails_naming_genre_release_and_map(
+    tmp_path: Path, cover_3000: Path
+) -> None:
+    catalog = _tmp_catalog(tmp_path, cover_3000, genre_map="beatport", genre_strict=True)
+
+    with pytest.raises(RenderError) as raised:
+        _render_tmp(catalog)
+    problems = _check(catalog)
+
+    message = raised.value.message
+    assert "SYNTH_POP" in message and "'beatport'" in message
+    assert f"release {UPC} (catalog/release.yaml)" in message
+    assert raised.value.loc == ("genre",)
+    genre_line = _line(tmp_path, "genre: SYNTH_POP")
+    assert problems == [(genre_line, "genre", f"apple target 'shop': {message}")]
+
+
+def test_strict_map_error_points_at_the_track_genre(tmp_path: Path, cover_3000: Path) -> None:
+    release = _release(genre="HOUSE", tracks=[_track(1, genre="SYNTHWAVE")])
+    catalog = _tmp_catalog(tmp_path, cover_3000, release, genre_map="beatport", genre_strict=True)
+
+    with pytest.raises(RenderError, match="SYNTHWAVE") as raised:
+        _render_tmp(catalog)
+
+    assert raised.value.loc == ("tracks", 0, "genre")
+
+
+def test_without_strict_mode_the_fallback_is_applied(tmp_path: Path, cover_3000: Path) -> None:
+    release = _release(tracks=[_track(1, genre="DEEP_HOUSE"), _track(2, genre="SYNTHWAVE")])
+    catalog = _tmp_catalog(
+        tmp_path, cover_3000, release, genre_map="beatport", genre_fallback="Electronica"
+    )
+
+    root = _xml(_render_tmp(catalog))
+
+    assert root.find("a:album/a:genres/a:genre", NS).get("code") == "Electronica"  # type: ignore[union-attr]
+    tracks = root.findall("a:album/a:tracks/a:track", NS)
+    assert [g.get("code") for g in tracks[0].findall("a:genres/a:genre", NS)] == ["Deep House"]
+    assert tracks[1].find("a:genres", NS) is None  # the fallback again, the same as the album's
+
+
+def test_a_map_without_fallback_or_strict_mode_still_refuses_an_unmapped_genre(
+    tmp_path: Path, cover_3000: Path
+) -> None:
+    catalog = _tmp_catalog(tmp_path, cover_3000, genre_map="beatport")
+
+    with pytest.raises(RenderError, match=r"SYNTH_POP.*'beatport'.*release 1234567890128"):
+        _render_tmp(catalog)
+
+
+def test_the_nearest_mapped_ancestor_is_used(tmp_path: Path, cover_3000: Path) -> None:
+    catalog = _tmp_catalog(tmp_path, cover_3000, _release(genre="JUNGLE"))
+
+    root = _xml(_render_tmp(catalog))
+
+    assert root.find("a:album/a:genres/a:genre", NS).get("code") == "DRUM-AND-BASS-00"  # type: ignore[union-attr]
+
+
+def test_vendor_id_prefix_and_product_details(tmp_path: Path, cover_3000: Path) -> None:
+    release = _release(
+        deals=[
+            {
+                "territories": ["Worldwide"],
+                "excluded_territories": ["US", "826"],
+                "commercial_models": ["SubscriptionModel"],
+                "use_types": ["OnDemandStream"],
+                "start_date": "2025-06-01",
+                "end_date": "2026-06-01",
+            },
+            {
+                "territories": ["FR"],
+                "commercial_models": ["PayAsYouGoModel"],
+                "use_types": ["PermanentDownload"],
+                "start_date": "2025-05-02",
+                "price_tier": "2",
+            },
+            {
+                "territories": ["DE"],
+                "commercial_models": ["PayAsYouGoModel"],
+                "use_types": ["PermanentDownload"],
+                "start_date": "2024-01-01",
+                "end_date": "2024-12-31",
+            },
+        ]
+    )
+    catalog = _tmp_catalog(tmp_path, cover_3000, release, vendor_id_prefix="IR_")
+
+    package = _render_tmp(catalog)
+    products = _products(_xml(package))
+
+    assert package.message.name == f"IR_{UPC}.itmsp/metadata.xml"
+    assert package.release_id == f"IR_{UPC}"
+    assert package_problems(package) == []
+    assert "US" not in products and "GB" not in products  # excluded, "826" is GB's number
+    assert products["FR"] == {
+        "cleared_for_sale": "true",
+        "cleared_for_stream": "true",
+        "sales_start_date": "2025-05-02",
+        "stream_start_date": "2025-06-01",
+        "wholesale_price_tier": "2",
+    }
+    assert products["JP"] == {
+        "cleared_for_sale": "false",
+        "cleared_for_stream": "true",
+        "sales_start_date": "2025-06-01",
+        "sales_end_date": "2026-06-01",
+    }
+    # the download deal in DE ended before the render date; streaming runs on
+    assert products["DE"]["cleared_for_sale"] == "false"
+
+
+def test_a_region_code_is_refused_and_a_numeric_country_accepted(
+    tmp_path: Path, cover_3000: Path
+) -> None:
+    deal = {
+        "commercial_models": ["SubscriptionModel"],
+        "use_types": ["OnDemandStream"],
+        "start_date": "2025-05-02",
+    }
+    catalog = _tmp_catalog(
+        tmp_path, cover_3000, _release(deals=[{**deal, "territories": ["2136"]}])
+    )
+
+    with pytest.raises(RenderError, match="territory '2136' is not a country"):
+        _render_tmp(catalog)
+    _write_yaml(
+        tmp_path / "catalog/release.yaml", _release(deals=[{**deal, "territories": ["840"]}])
+    )
+    assert set(_products(_xml(_render_tmp(load_catalog(tmp_path))))) == {"US"}
+
+
+def test_takedown_without_deals_clears_every_country(tmp_path: Path, cover_3000: Path) -> None:
+    catalog = _tmp_catalog(tmp_path, cover_3000, _release(deals=[], takedown=True))
+
+    package = _render_tmp(catalog, "takedown")
+    products = _products(_xml(package))
+
+    assert len(package.files) == 1 and package_problems(package) == []
+    assert set(products) == {country.alpha_2 for country in pycountry.countries}
+    assert {tuple(p.values()) for p in products.values()} == {("false", "false")}
+    assert _check(catalog) == []
+
+
+def test_a_changed_audio_file_changes_the_fingerprint(tmp_path: Path, cover_3000: Path) -> None:
+    catalog = _tmp_catalog(tmp_path, cover_3000)
+    before = _render_tmp(catalog)
+
+    write_wav(tmp_path / "assets/01.wav", seconds=1.5)
+    after = _render_tmp(catalog)
+
+    assert after.fingerprint != before.fingerprint
+    assert after.resources[1].size != before.resources[1].size
+
+
+def test_the_check_finds_a_file_that_changed_after_rendering(
+    tmp_path: Path, cover_3000: Path
+) -> None:
+    catalog = _tmp_catalog(tmp_path, cover_3000)
+    package = _render_tmp(catalog)
+
+    write_wav(tmp_path / "assets/01.wav", seconds=1.0, freq=880.0)  # same size, new content
+    problems = file_problems(_xml(package), package)
+
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{UPC}_01_001.wav: the file has 16044 bytes, MD5 ")
+    assert problems[0].endswith(f"metadata.xml states 16044 bytes, MD5 {package.resources[1].md5}")
+
+
+def test_the_check_finds_files_missing_from_the_package(tmp_path: Path, cover_3000: Path) -> None:
+    catalog = _tmp_catalog(tmp_path, cover_3000)
+    full = _render_tmp(catalog)
+    without_cover = Package(**{**full.__dict__, "files": full.files[1:]})
+
+    assert file_problems(_xml(without_cover), without_cover) == [
+        f"{UPC}.jpg is named in metadata.xml but not in the package"
+    ]
+
+
+@pytest.mark.parametrize("prefix", ["_IR", "IR-"])
+def test_the_check_refuses_a_bad_vendor_id(tmp_path: Path, cover_3000: Path, prefix: str) -> None:
+    catalog = _tmp_catalog(tmp_path, cover_3000, vendor_id_prefix=prefix)
+
+    assert _check(catalog) == [
+        (
+            _line(tmp_path, "- shop", after="targets:"),
+            "targets[0]",
+            f"apple target 'shop': vendor_id '{prefix}{UPC}' must be letters, digits and "
+            "underscores, not starting with an underscore",
+        )
+    ]
+
+
+def test_the_check_wants_square_artwork_of_3000_pixels(tmp_path: Path, cover_3000: Path) -> None:
+    catalog = _tmp_catalog(tmp_path, cover_3000)
+    Image.new("RGB", (2000, 1500), "navy").save(tmp_path / "assets/cover.jpg", format="JPEG")
+
+    cover_line = _line(tmp_path, "cover: assets/cover.jpg")
+    assert _check(catalog) == [
+        (
+            cover_line,
+            "cover",
+            "apple target 'shop': cover art is 2000x1500, Apple needs at least 3000x3000",
+        ),
+        (
+            cover_line,
+            "cover",
+            "apple target 'shop': cover art must be square for Apple, it is 2000x1500",
+        ),
+    ]
+
+
+def test_the_check_allows_at_most_500_tracks(tmp_path: Path, cover_3000: Path) -> None:
+    catalog = _tmp_catalog(
+        tmp_path, cover_3000, _release(tracks=[_track(n) for n in range(1, 502)])
+    )
+
+    assert _check(catalog) == [
+        (
+            _line(tmp_path, "- shop", after="targets:"),
+            "targets[0]",
+            "apple target 'shop': 501 tracks; Apple takes at most 500 per album",
+        )
+    ]
+
+
+def test_the_xsd_rejects_what_the_renderer_does_not_emit(examples: Catalog) -> None:
+    root = _xml(_render(examples, "1234567890128"))
+    root.find("a:album", NS).remove(root.find("a:album/a:upc", NS))  # type: ignore[union-attr]
+    takedown = _xml(_render(examples, "4250123456789", "takedown"))
+    takedown.find(".//a:cleared_for_sale", NS).text = "true"  # type: ignore[union-attr]
+
+    assert any("upc" in problem for problem in xsd_problems(root))
+    assert any("cleared_for_sale" in problem for problem in xsd_problems(takedown))

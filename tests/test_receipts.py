@@ -1,0 +1,142 @@
+"""Receipts: deterministic bytes, atomic appends, history merges, no secrets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from stardust_git.errors import UserError
+from stardust_git.gitio import Git, Tree
+from stardust_git.models import Target
+from stardust_git.models.receipt import Acknowledgement, Delivery, Receipt, SentFile
+from stardust_git.receipts import (
+    dump_receipt,
+    failed_releases,
+    load_recorded,
+    merge_receipt_files,
+    parse_receipt,
+    read_receipt,
+    receipt_path,
+    record_delivery,
+    redact,
+    secret_values,
+)
+from tests.gitrepo import make_catalog
+
+UPC = "1234567890128"
+COMMIT = "a" * 40
+
+
+def delivery(status: str = "success", minute: int = 0, **changes: object) -> Delivery:
+    started = dt.datetime(2025, 3, 1, 12, minute, tzinfo=dt.UTC)
+    fields: dict[str, object] = {
+        "message_id": f"MSG-{minute}",
+        "action": "initial",
+        "commit": COMMIT,
+        "format": "ern/4.3",
+        "files": [SentFile(name=f"{UPC}.xml", bytes=1234, md5="0" * 32)],
+        "location": f"local:outbox/alpha/{UPC}",
+        "started": started,
+        "finished": started + dt.timedelta(seconds=3),
+        "attempts": 1,
+        "status": status,
+        "fingerprint": "f" * 64,
+    }
+    fields.update(changes)
+    return Delivery(**fields)  # type: ignore[arg-type]
+
+
+def test_a_receipt_is_versioned_sorted_and_byte_stable(tmp_path: Path) -> None:
+    path = record_delivery(tmp_path, UPC, "alpha", delivery())
+    data = (tmp_path / path).read_bytes()
+    content = json.loads(data)
+
+    assert path == f"receipts/{UPC}/alpha.json"
+    assert content["schema_version"] == 1
+    assert list(content) == sorted(content)
+    assert list(content["history"][0]) == sorted(content["history"][0])
+    assert content["history"][0]["started"] == "2025-03-01T12:00:00Z"
+    assert dump_receipt(parse_receipt(data, path)) == data
+    assert data.endswith(b"}\n")
+
+
+def test_record_delivery_appends_to_the_history_atomically(tmp_path: Path) -> None:
+    record_delivery(tmp_path, UPC, "alpha", delivery("failed", 0, error="connection refused"))
+    record_delivery(tmp_path, UPC, "alpha", delivery("success", 5))
+
+    receipt = read_receipt(tmp_path, UPC, "alpha")
+
+    assert receipt is not None
+    assert [d.status for d in receipt.history] == ["failed", "success"]
+    assert receipt.last_success() == receipt.last()
+    assert sorted(p.name for p in (tmp_path / "receipts" / UPC).iterdir()) == ["alpha.json"]
+
+
+def test_an_invalid_receipt_is_a_user_error_naming_the_file() -> None:
+    with pytest.raises(UserError, match=f"receipts/{UPC}/alpha.json"):
+        parse_receipt(b'{"schema_version": 2, "upc": "1", "target": "x"}', receipt_path(UPC, "alpha"))
+
+
+def test_merging_two_runs_histories_keeps_both_in_time_order() -> None:
+    base = Receipt(upc=UPC, target="alpha", history=[delivery(minute=0)])
+    upstream = base.model_copy(update={"history": [*base.history, delivery("failed", 9)]})
+    ours = base.model_copy(update={"history": [*base.history, delivery(minute=4)]})
+
+    merged = merge_receipt_files(
+        receipt_path(UPC, "alpha"), dump_receipt(upstream), dump_receipt(ours)
+    )
+
+    assert merged is not None
+    history = parse_receipt(merged, "merged").history
+    assert [(d.message_id, d.status) for d in history] == [
+        ("MSG-0", "success"), ("MSG-4", "success"), ("MSG-9", "failed"),
+    ]
+    assert merge_receipt_files("catalog/x.yaml", b"a", b"b") is None
+
+
+def test_failed_releases_are_those_whose_last_attempt_failed(tmp_path: Path) -> None:
+    repo = make_catalog(tmp_path)
+    record_delivery(repo.root, UPC, "alpha", delivery("failed", 0, error="boom"))
+    record_delivery(repo.root, UPC, "alpha", delivery("success", 1))
+    record_delivery(repo.root, "4006381333931", "alpha", delivery("success", 0))
+    record_delivery(repo.root, "4006381333931", "beta", delivery("failed", 2, error="boom"))
+    record_delivery(repo.root, "5012345678900", "beta", delivery("success", 0))
+    tree = Tree(Git(repo.root), None)
+
+    assert failed_releases(tree) == {"4006381333931"}
+    assert set(load_recorded(tree)) == {UPC, "4006381333931", "5012345678900"}
+    assert set(load_recorded(tree, {UPC})[UPC]) == {"alpha"}
+
+
+def test_acknowledgements_round_trip(tmp_path: Path) -> None:
+    ack = Acknowledgement(
+        status="ProcessedOK", message_id="ACK-1",
+        received_at=dt.datetime(2025, 3, 2, tzinfo=dt.UTC), file="acks/ACK-1.xml",
+    )
+    record_delivery(tmp_path, UPC, "alpha", delivery(acknowledgements=[ack]))
+
+    receipt = read_receipt(tmp_path, UPC, "alpha")
+
+    assert receipt is not None and receipt.history[0].acknowledgements == [ack]
+
+
+def test_secrets_are_redacted_from_error_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_FTP_PASSWORD", "hunter2-very-secret")
+    target = Target.model_validate({
+        "format": "ern", "ern_version": "4.3",
+        "sender": {"party_id": "PADPIDA2025110101D", "name": "Us"},
+        "recipient": {"party_id": "PADPIDA2025110102B", "name": "Them"},
+        "delivery": {"protocol": "ftp", "host": "ftp.example.com", "username": "indie",
+                     "password": "${TEST_FTP_PASSWORD}"},
+    })
+    secrets = secret_values(target.delivery)
+    error = "login failed for ftp://indie:hunter2-very-secret@ftp.example.com/: hunter2-very-secret"
+
+    cleaned = redact(error, secrets)
+
+    assert secrets == ["hunter2-very-secret"]
+    assert "hunter2" not in cleaned
+    assert cleaned == "login failed for ftp://***@ftp.example.com/: ***"
