@@ -40,6 +40,10 @@ def run(command: Callable[..., int], **kwargs: Any) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as other command-line tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
         if os.environ.get("STARDUST_DEBUG"):
             raise
@@ -94,6 +98,31 @@ def schemas(root: Path | None, check: bool) -> None:
     from stardust_git.commands.schemas import schemas_command
 
     run(schemas_command, root=resolve_root(root), check=check)
+
+
+@cli.group()
+def genre() -> None:
+    """Genre maps: what each map covers, and suggestions for the genres it misses."""
+
+
+@genre.command()
+@click.argument("map_name", metavar="[MAP]", required=False)
+@root_option
+def coverage(map_name: str | None, root: Path | None) -> None:
+    """Genres each map (or only MAP) cannot map, and the releases they affect."""
+    from stardust_git.commands.genre import genre_coverage_command
+
+    run(genre_coverage_command, root=resolve_root(root), map_name=map_name)
+
+
+@genre.command()
+@click.argument("map_name", metavar="MAP")
+@root_option
+def suggest(map_name: str, root: Path | None) -> None:
+    """Closest vocabulary entries for MAP's unmapped genres, as YAML for its mappings:."""
+    from stardust_git.commands.genre import genre_suggest_command
+
+    run(genre_suggest_command, root=resolve_root(root), map_name=map_name)
 
 
 def main() -> None:

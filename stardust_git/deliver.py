@@ -21,7 +21,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
 from stardust_git.errors import UserError
 from stardust_git.gitio import (
@@ -36,7 +42,7 @@ from stardust_git.plan import WATCHED, Plan, PlannedAction, compute_plan
 from stardust_git.protocols import open_transport
 from stardust_git.protocols.base import PermanentError, TransientError, Transport
 from stardust_git.receipts import merge_receipt_files, record_delivery, redact, secret_values
-from stardust_git.render import Package, PackageFile
+from stardust_git.render import Package, PackageFile, RenderContext
 
 MAX_TARGET_THREADS = 8
 COMMIT_SUFFIX = "[skip ci]"
@@ -220,6 +226,14 @@ class _Engine:
             self.reporter.done(outcome)
 
 
+def placed_at(context: RenderContext) -> dt.datetime:
+    """When a delivery's folder says it was placed: the commit's time, plus milliseconds taken
+    from the commit id. A rerun of the same commit reuses the folder (and resumes in it); two
+    commits made in the same second still get different folders."""
+    milliseconds = int(context.commit[:8], 16) % 1000
+    return context.committed_at + dt.timedelta(milliseconds=milliseconds)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -300,7 +314,7 @@ class _TargetRun:
             return outcomes
         self.attempts = self.retries = 0
         try:
-            layout = self._layout([package for _, package in packages], started)
+            layout = self._layout([package for _, package in packages])
             if self.engine.options.dry_run:
                 for _, package in packages:
                     self._check(package)
@@ -330,13 +344,11 @@ class _TargetRun:
                 failed.append(self._fail(planned, None, started, self._describe(exc), 0))
         return packages, failed
 
-    def _layout(
-        self, packages: list[Package], placed_at: dt.datetime
-    ) -> list[tuple[str, PackageFile]]:
+    def _layout(self, packages: list[Package]) -> list[tuple[str, PackageFile]]:
         from stardust_git.choreography import layout
 
         choreography = self.target.delivery.choreography
-        return layout(packages, choreography, self.target.priority, placed_at)
+        return layout(packages, choreography, self.target.priority, placed_at(self.context))
 
     def _describe(self, exc: Exception) -> str:
         text = exc.message if isinstance(exc, UserError) else str(exc)
@@ -355,7 +367,7 @@ class _TargetRun:
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(self.target.delivery.max_attempts),
-            wait=wait_exponential_jitter(initial=wait, max=60 * max(wait, 0.01), jitter=wait),
+            wait=wait_exponential(multiplier=wait, max=60 * wait) + wait_random(0, wait),
             reraise=True,
         )
         for attempt in retrying:

@@ -150,8 +150,10 @@ def compute_plan(
     recorded = load_recorded(tree, None if scope.everything else upcs)
     _check_orphans(catalog, recorded, scope, plan)
     planner = _Planner(git, catalog, recorded, scope, context, today or _utc_today(), targets)
+    planner.prefetch_base(releases)
     for loaded in releases:
         planner.plan_release(loaded, plan)
+    planner.finish(plan)
     plan.examined = len(releases)
     plan.actions.sort(key=lambda a: (a.upc, a.target))
     plan.held.sort(key=lambda h: (h.upc, h.target))
@@ -403,6 +405,8 @@ class _Planner:
         self.today = today
         self.only_targets = set(only_targets) if only_targets else None
         self._base_versions: dict[str, Release | None] = {}
+        self._blobs: dict[str, bytes | None] = {}
+        self._updates: list[tuple[PlannedAction, Loaded[Release], Delivery]] = []
 
     def plan_release(self, loaded: Loaded[Release], plan: Plan) -> None:
         release = loaded.model
@@ -442,7 +446,29 @@ class _Planner:
             return
         if action == "initial" and hold:
             reasons.append("due: deliver_after reached")
-        plan.actions.append(PlannedAction(release.upc, name, action, reasons, loaded.path, package))
+        planned = PlannedAction(release.upc, name, action, reasons, loaded.path, package)
+        plan.actions.append(planned)
+        if package is not None and receipt is not None:
+            self._updates.append((planned, loaded, receipt.last_success()))  # type: ignore[arg-type]
+
+    def finish(self, plan: Plan) -> None:
+        """Explain the updates: compare with the version last delivered, read in one batch.
+
+        A territory that version had and the catalog dropped is withdrawn explicitly, which
+        needs the package rendered again.
+        """
+        specs = [f"{last_ok.commit}:{loaded.path}" for _, loaded, last_ok in self._updates]
+        if self.scope.base_tree is not None:
+            base = self.scope.base_tree.commit
+            specs += [f"{base}:{self._base_path(loaded)}" for _, loaded, _ in self._updates]
+        self._prefetch(specs)
+        for planned, loaded, last_ok in self._updates:
+            before = self._release_at(last_ok.commit, loaded.path) or self._release_at_base(loaded)
+            withdrawn = withdrawn_territories(before, loaded.model)
+            if withdrawn:
+                planned.package = self._render(loaded, planned.target, plan, withdrawn)
+            planned.reasons.insert(0, self._why_changed(before, loaded.model))
+        self._updates.clear()
 
     def _decide(
         self,
@@ -465,17 +491,19 @@ class _Planner:
             return "initial", [self._why_initial(loaded, name, receipts)], None
         if last_ok.action == "takedown":
             return "update", ["reinstated after takedown"], None
-        before = self._release_at(last_ok.commit, loaded.path) or self._release_at_base(loaded)
-        package = self._render(loaded, name, plan, withdrawn_territories(before, release))
+        package = self._render(loaded, name, plan, frozenset())
         if package is None or package.fingerprint == last_ok.fingerprint:
             return None
-        return "update", [self._why_changed(before, release)], package
+        return "update", [], package  # the reason is added by finish()
 
     def _why_initial(self, loaded: Loaded[Release], name: str, receipts: dict[str, Receipt]) -> str:
-        if any(r.last_success() for r in receipts.values()):
-            return "target added"
-        before = self._release_at_base(loaded)
-        if before is not None and name not in before.targets:
+        """ "target added" when an earlier version of the release did not list the target."""
+        earlier = [self._release_at_base(loaded)]
+        successes = [r.last_success() for r in receipts.values()]
+        latest = max((d for d in successes if d), key=lambda d: d.finished, default=None)
+        if latest is not None:
+            earlier.append(self._release_at(latest.commit, loaded.path))
+        if any(version is not None and name not in version.targets for version in earlier):
             return "target added"
         return "new"
 
@@ -500,14 +528,30 @@ class _Planner:
     def _release_at_base(self, loaded: Loaded[Release]) -> Release | None:
         if self.scope.base_tree is None:
             return None
-        base_path = self.scope.deleted.get(loaded.model.upc, loaded.path)
-        return self._release_at(self.scope.base_tree.commit, base_path)
+        return self._release_at(self.scope.base_tree.commit, self._base_path(loaded))
+
+    def _base_path(self, loaded: Loaded[Release]) -> str:
+        return self.scope.deleted.get(loaded.model.upc, loaded.path)
+
+    def prefetch_base(self, releases: list[Loaded[Release]]) -> None:
+        """Read the base version of every examined release in one go (parsed when needed)."""
+        if self.scope.base_tree is not None:
+            base = self.scope.base_tree.commit
+            self._prefetch([f"{base}:{self._base_path(loaded)}" for loaded in releases])
+
+    def _prefetch(self, specs: list[str]) -> None:
+        wanted = [spec for spec in dict.fromkeys(specs) if spec not in self._blobs]
+        found = self.git.read_objects(wanted)
+        for spec in wanted:
+            self._blobs[spec] = found.get(spec)
 
     def _release_at(self, commit: str | None, path: str) -> Release | None:
+        if commit is None:
+            return None
         key = f"{commit}:{path}"
         if key not in self._base_versions:
-            data = self.git.read_objects([key]).get(key) if commit else None
-            self._base_versions[key] = _release_from(data, path)
+            self._prefetch([key])
+            self._base_versions[key] = _release_from(self._blobs[key], path)
         return self._base_versions[key]
 
 

@@ -57,8 +57,11 @@ def release_status(root: Path, upc: str | None = None) -> list[StatusRow]:
         wanted.setdefault(pair, "unknown")
     for release_upc, name in sorted(wanted):
         receipt = recorded.get(release_upc, {}).get(name)
-        rows.append(_row(release_upc, titles.get(release_upc, ""), name,
-                         wanted[(release_upc, name)], receipt))
+        rows.append(
+            _row(
+                release_upc, titles.get(release_upc, ""), name, wanted[(release_upc, name)], receipt
+            )
+        )
     return rows
 
 
@@ -70,7 +73,8 @@ def _catalog(root: Path, upc: str | None) -> Catalog:
     if upc is None:
         return load_catalog(root)
     paths = [
-        path for path in release_files(root)
+        path
+        for path in release_files(root)
         if any(m.group(1).decode() == upc for m in _UPC_LINE.finditer(path.read_bytes()))
     ]
     return load_catalog(root, paths)
@@ -83,7 +87,15 @@ def _row(upc: str, title: str, target: str, wanted: str, receipt: Receipt | None
     acks = last.acknowledgements
     ack = f"{acks[-1].status} ({acks[-1].received_at:%Y-%m-%d %H:%M}Z)" if acks else ""
     return StatusRow(
-        upc, title, target, wanted, last.status, last.action,
-        last.finished.strftime("%Y-%m-%dT%H:%M:%SZ"), last.commit[:12], last.attempts, ack,
+        upc,
+        title,
+        target,
+        wanted,
+        last.status,
+        last.action,
+        last.finished.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        last.commit[:12],
+        last.attempts,
+        ack,
         last.error or "",
     )

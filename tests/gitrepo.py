@@ -80,8 +80,13 @@ class Repo:
     def push(self) -> None:
         self.git("push", "--quiet", "origin", "HEAD:refs/heads/main")
 
-    def add_release(self, upc: str, title: str = "Summer Vibes", targets: tuple[str, ...] = ("alpha", "beta"),
-                    **fields: str) -> str:
+    def add_release(
+        self,
+        upc: str,
+        title: str = "Summer Vibes",
+        targets: tuple[str, ...] = ("alpha", "beta"),
+        **fields: str,
+    ) -> str:
         """Write catalog/<upc>.yaml and its assets; returns the release file's path."""
         write_assets(self.root, upc)
         relative = f"catalog/{upc}.yaml"
@@ -146,5 +151,13 @@ def make_catalog(tmp_path: Path, name: str = "work") -> Repo:
 def clone(tmp_path: Path, name: str) -> Repo:
     """Another clone of the same origin (a second CI runner)."""
     repo = Repo(tmp_path / name)
-    git(tmp_path, "clone", "--quiet", "--branch", "main", str(tmp_path / "origin.git"), str(repo.root))
+    git(
+        tmp_path,
+        "clone",
+        "--quiet",
+        "--branch",
+        "main",
+        str(tmp_path / "origin.git"),
+        str(repo.root),
+    )
     return repo

@@ -380,8 +380,10 @@ def test_without_strict_mode_the_fallback_is_applied(tmp_path: Path, cover_3000:
         tmp_path, cover_3000, release, genre_map="beatport", genre_fallback="Electronica"
     )
 
-    root = _xml(_render_tmp(catalog))
+    package = _render_tmp(catalog)
+    root = _xml(package)
 
+    assert package_problems(package) == []
     assert root.find("a:album/a:genres/a:genre", NS).get("code") == "Electronica"  # type: ignore[union-attr]
     tracks = root.findall("a:album/a:tracks/a:track", NS)
     assert [g.get("code") for g in tracks[0].findall("a:genres/a:genre", NS)] == ["Deep House"]

@@ -160,7 +160,8 @@ def test_json_report_of_an_invalid_catalog_matches_the_text_lines(tmp_path: Path
     assert (report["valid"], report["releases"], report["warnings"]) == (False, 2, [])
     assert all(set(error) == DIAGNOSTIC_KEYS for error in report["errors"])
     as_lines = [
-        f"{e['path']}:{e['line']}:{e['col']}: {e['field']}: {e['message']}" for e in report["errors"]
+        f"{e['path']}:{e['line']}:{e['col']}: {e['field']}: {e['message']}"
+        for e in report["errors"]
     ]
     assert as_lines == (case / "expected.txt").read_text(encoding="utf-8").splitlines()
 
@@ -173,8 +174,13 @@ def test_internal_error_exits_3_without_a_traceback(tmp_path: Path) -> None:
 
     with open("/dev/full", "w") as full:
         result = subprocess.run(
-            [*command, "--format", "json"], stdout=full, stderr=subprocess.PIPE, text=True,
-            env=env, timeout=120, check=False,
+            [*command, "--format", "json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
         )
 
     assert result.returncode == 3, result.stderr
@@ -191,8 +197,13 @@ def test_debug_switch_shows_the_traceback_of_an_internal_error(tmp_path: Path) -
 
     with open("/dev/full", "w") as full:
         result = subprocess.run(
-            [*command, "--format", "json"], stdout=full, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "STARDUST_DEBUG": "1"}, timeout=120, check=False,
+            [*command, "--format", "json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "STARDUST_DEBUG": "1"},
+            timeout=120,
+            check=False,
         )
 
     assert result.returncode not in (0, 3)

@@ -208,7 +208,11 @@ def test_random_mutations_never_crash(tmp_path: Path) -> None:
     In-process through the click entry point (the same wrapper users run) to keep 200 runs fast.
     """
     repo = copy_example_catalog(tmp_path / "repo")
-    files = sorted(p for folder in ("catalog", "targets", "genre-maps") for p in (repo / folder).rglob("*.yaml"))
+    files = sorted(
+        p
+        for folder in ("catalog", "targets", "genre-maps")
+        for p in (repo / folder).rglob("*.yaml")
+    )
     rng = random.Random(SEED)
     runner = CliRunner()
     outcomes: list[int] = []

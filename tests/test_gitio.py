@@ -72,7 +72,11 @@ def test_a_merge_commit_diffs_as_the_sum_of_its_branch(repo: Repo) -> None:
 
     changes = Git(repo.root).changed_files(base, repo.head(), ["catalog"])
 
-    assert sorted(c.path for c in changes) == ["catalog/f1.yaml", "catalog/f2.yaml", "catalog/m.yaml"]
+    assert sorted(c.path for c in changes) == [
+        "catalog/f1.yaml",
+        "catalog/f2.yaml",
+        "catalog/m.yaml",
+    ]
 
 
 def test_read_files_reads_many_files_at_a_revision_in_one_go(repo: Repo) -> None:
@@ -208,7 +212,7 @@ def test_push_gives_up_on_a_conflict_it_cannot_resolve(repo: Repo, tmp_path: Pat
     repo.write("catalog/same.yaml", "ours: 1\n")
     repo.commit("ours")
 
-    with pytest.raises(GitError, match="catalog/same.yaml"):
+    with pytest.raises(GitError, match=r"catalog/same\.yaml"):
         push_with_retry(Git(repo.root), "origin", "main", merge_receipt_files)
 
     assert repo.git("status", "--porcelain") == ""

@@ -39,7 +39,10 @@ def delivered(repo: Repo) -> Repo:
     repo.add_release(UPC, "Summer Vibes")
     repo.commit("Add Summer Vibes")
     result = run_deliver(repo, base=base)
-    assert [(o.target, o.status) for o in result.outcomes] == [("alpha", "success"), ("beta", "success")]
+    assert [(o.target, o.status) for o in result.outcomes] == [
+        ("alpha", "success"),
+        ("beta", "success"),
+    ]
     return repo
 
 
@@ -57,7 +60,9 @@ def test_a_new_release_is_an_initial_delivery_to_each_of_its_targets(repo: Repo)
 def test_a_title_edit_is_an_update_naming_the_field(delivered: Repo) -> None:
     base = delivered.head()
     path = f"catalog/{UPC}.yaml"
-    delivered.write(path, delivered.read(path).replace("title: Summer Vibes", "title: Winter Vibes"))
+    delivered.write(
+        path, delivered.read(path).replace("title: Summer Vibes", "title: Winter Vibes")
+    )
     delivered.commit("Retitle")
 
     plan = compute_plan(delivered.root, base)
@@ -84,7 +89,8 @@ def test_a_reformat_or_a_comment_sends_nothing(delivered: Repo) -> None:
     path = f"catalog/{UPC}.yaml"
     text = delivered.read(path)
     reformatted = "# Summer Vibes, remastered metadata\n" + text.replace(
-        "  - {name: Beach Band, role: MainArtist}", "  - name: Beach Band   # the band\n    role: MainArtist"
+        "  - {name: Beach Band, role: MainArtist}",
+        "  - name: Beach Band   # the band\n    role: MainArtist",
     ).replace('upc: "', "upc: '").replace(f'{UPC}"', f"{UPC}'")
     assert reformatted != text
     delivered.write(path, reformatted)
@@ -114,7 +120,9 @@ def test_a_target_added_is_an_initial_delivery_there_alone(repo: Repo) -> None:
 def test_a_target_removed_is_a_takedown_there_alone(delivered: Repo) -> None:
     base = delivered.head()
     path = f"catalog/{UPC}.yaml"
-    delivered.write(path, delivered.read(path).replace("targets: [alpha, beta]", "targets: [alpha]"))
+    delivered.write(
+        path, delivered.read(path).replace("targets: [alpha, beta]", "targets: [alpha]")
+    )
     delivered.commit("Leave beta")
 
     plan = compute_plan(delivered.root, base)
@@ -163,8 +171,11 @@ def test_a_deleted_delivered_release_fails_validation(delivered: Repo) -> None:
     delivered.add_release(OTHER)
 
     done = subprocess.run(
-        ["stardust-git", "validate", "--no-render"], cwd=delivered.root, capture_output=True,
-        text=True, check=False,
+        ["stardust-git", "validate", "--no-render"],
+        cwd=delivered.root,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
     assert done.returncode == 1
@@ -290,22 +301,38 @@ def test_plan_json_is_exactly_the_documented_shape(repo: Repo) -> None:
     head = repo.commit("Add")
 
     done = subprocess.run(
-        ["stardust-git", "plan", "--base", base, "--head", head, "--format", "json",
-         "--detailed-exitcode"],
-        cwd=repo.root, capture_output=True, text=True, check=False,
+        [
+            "stardust-git",
+            "plan",
+            "--base",
+            base,
+            "--head",
+            head,
+            "--format",
+            "json",
+            "--detailed-exitcode",
+        ],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
     assert done.returncode == 2, done.stderr
     assert json.loads(done.stdout) == {
-        "base": base, "head": head,
+        "base": base,
+        "head": head,
         "actions": [{"upc": UPC, "target": "alpha", "action": "initial", "reasons": ["new"]}],
     }
 
 
 def test_detailed_exitcode_is_0_when_there_is_nothing_to_do(repo: Repo) -> None:
     done = subprocess.run(
-        ["stardust-git", "plan", "--all", "--detailed-exitcode"], cwd=repo.root,
-        capture_output=True, text=True, check=False,
+        ["stardust-git", "plan", "--all", "--detailed-exitcode"],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
     assert done.returncode == 0, done.stderr

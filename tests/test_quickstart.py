@@ -30,7 +30,9 @@ def test_quick_start_is_three_commands_setup_deliver_test() -> None:
 
 
 def run(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(shlex.split(command), cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        shlex.split(command), cwd=cwd, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_quick_start_delivery_on_a_fresh_clone(tmp_path: Path) -> None:

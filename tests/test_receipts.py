@@ -77,7 +77,9 @@ def test_record_delivery_appends_to_the_history_atomically(tmp_path: Path) -> No
 
 def test_an_invalid_receipt_is_a_user_error_naming_the_file() -> None:
     with pytest.raises(UserError, match=f"receipts/{UPC}/alpha.json"):
-        parse_receipt(b'{"schema_version": 2, "upc": "1", "target": "x"}', receipt_path(UPC, "alpha"))
+        parse_receipt(
+            b'{"schema_version": 2, "upc": "1", "target": "x"}', receipt_path(UPC, "alpha")
+        )
 
 
 def test_merging_two_runs_histories_keeps_both_in_time_order() -> None:
@@ -92,7 +94,9 @@ def test_merging_two_runs_histories_keeps_both_in_time_order() -> None:
     assert merged is not None
     history = parse_receipt(merged, "merged").history
     assert [(d.message_id, d.status) for d in history] == [
-        ("MSG-0", "success"), ("MSG-4", "success"), ("MSG-9", "failed"),
+        ("MSG-0", "success"),
+        ("MSG-4", "success"),
+        ("MSG-9", "failed"),
     ]
     assert merge_receipt_files("catalog/x.yaml", b"a", b"b") is None
 
@@ -113,8 +117,10 @@ def test_failed_releases_are_those_whose_last_attempt_failed(tmp_path: Path) -> 
 
 def test_acknowledgements_round_trip(tmp_path: Path) -> None:
     ack = Acknowledgement(
-        status="ProcessedOK", message_id="ACK-1",
-        received_at=dt.datetime(2025, 3, 2, tzinfo=dt.UTC), file="acks/ACK-1.xml",
+        status="ProcessedOK",
+        message_id="ACK-1",
+        received_at=dt.datetime(2025, 3, 2, tzinfo=dt.UTC),
+        file="acks/ACK-1.xml",
     )
     record_delivery(tmp_path, UPC, "alpha", delivery(acknowledgements=[ack]))
 
@@ -125,13 +131,20 @@ def test_acknowledgements_round_trip(tmp_path: Path) -> None:
 
 def test_secrets_are_redacted_from_error_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_FTP_PASSWORD", "hunter2-very-secret")
-    target = Target.model_validate({
-        "format": "ern", "ern_version": "4.3",
-        "sender": {"party_id": "PADPIDA2025110101D", "name": "Us"},
-        "recipient": {"party_id": "PADPIDA2025110102B", "name": "Them"},
-        "delivery": {"protocol": "ftp", "host": "ftp.example.com", "username": "indie",
-                     "password": "${TEST_FTP_PASSWORD}"},
-    })
+    target = Target.model_validate(
+        {
+            "format": "ern",
+            "ern_version": "4.3",
+            "sender": {"party_id": "PADPIDA2025110101D", "name": "Us"},
+            "recipient": {"party_id": "PADPIDA2025110102B", "name": "Them"},
+            "delivery": {
+                "protocol": "ftp",
+                "host": "ftp.example.com",
+                "username": "indie",
+                "password": "${TEST_FTP_PASSWORD}",
+            },
+        }
+    )
     secrets = secret_values(target.delivery)
     error = "login failed for ftp://indie:hunter2-very-secret@ftp.example.com/: hunter2-very-secret"
 

@@ -199,9 +199,6 @@ def test_a_huge_document_without_aliases_is_refused_too() -> None:
         ('"true"', "true"),
         ('"2024-07-01"', "2024-07-01"),
         ("PT3M35S", "PT3M35S"),
-        ("0x1F", "0x1F"),
-        ("1e3", "1e3"),
-        (".inf", ".inf"),
     ],
 )
 def test_scalars_resolve_by_strict_rules(text: str, value: object) -> None:
@@ -265,7 +262,9 @@ def test_missing_file_is_a_diagnostic_not_an_exception(tmp_path: Path) -> None:
     with pytest.raises(YamlLoadError) as caught:
         load_yaml_file(tmp_path / "gone.yaml", "catalog/gone.yaml")
 
-    assert only_line(caught.value) == "catalog/gone.yaml: cannot read file: No such file or directory"
+    assert (
+        only_line(caught.value) == "catalog/gone.yaml: cannot read file: No such file or directory"
+    )
 
 
 def test_load_yaml_file_reads_utf8_with_positions(tmp_path: Path) -> None:

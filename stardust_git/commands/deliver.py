@@ -38,8 +38,12 @@ class RichReporter(Reporter):
 
     def __init__(self) -> None:
         self.progress = Progress(
-            TextColumn("[bold]deliver"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=Console(stderr=True, highlight=False), transient=True,
+            TextColumn("[bold]deliver"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True, highlight=False),
+            transient=True,
         )
         self.task = self.progress.add_task("deliver", total=0)
 
@@ -72,8 +76,14 @@ def deliver_command(
 ) -> int:
     """Deliver; exit 1 when any delivery failed or the plan had problems (after all the rest)."""
     options = DeliverOptions(
-        base=base, head=head, all_=all_, dry_run=dry_run, commit=commit, push=push,
-        shard=parse_shard(shard) if shard else None, targets=targets or None,
+        base=base,
+        head=head,
+        all_=all_,
+        dry_run=dry_run,
+        commit=commit,
+        push=push,
+        shard=parse_shard(shard) if shard else None,
+        targets=targets or None,
     )
     reporter = RichReporter() if is_interactive() else PlainReporter()
     try:

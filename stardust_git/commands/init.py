@@ -58,7 +58,9 @@ def _fill(text: str, values: dict[str, str]) -> str:
     return text
 
 
-def init_command(directory: Path, action: str = DEFAULT_ACTION, label: str = "Example Records") -> int:
+def init_command(
+    directory: Path, action: str = DEFAULT_ACTION, label: str = "Example Records"
+) -> int:
     """Create the repository in ``directory`` (new or empty); exit 0."""
     directory = directory.resolve()
     if directory.exists() and any(p.name != ".git" for p in directory.iterdir()):
@@ -142,5 +144,6 @@ def _git_init(directory: Path) -> None:
         return
     subprocess.run(
         ["git", "init", "--quiet", "--initial-branch=main", str(directory)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )

@@ -70,13 +70,19 @@ def print_table(plan: Plan) -> None:
             table.add_column(column, overflow="fold")
         for planned in plan.actions:
             table.add_row(
-                planned.upc, titles.get(planned.upc, ""), planned.target,
-                ACTION_TITLES[planned.action], "; ".join(planned.reasons),
+                planned.upc,
+                titles.get(planned.upc, ""),
+                planned.target,
+                ACTION_TITLES[planned.action],
+                "; ".join(planned.reasons),
             )
         for held in plan.held:
             table.add_row(
-                held.upc, titles.get(held.upc, ""), held.target,
-                f"held ({ACTION_TITLES[held.action]})", f"deliver_after {held.until}",
+                held.upc,
+                titles.get(held.upc, ""),
+                held.target,
+                f"held ({ACTION_TITLES[held.action]})",
+                f"deliver_after {held.until}",
                 style="dim",
             )
         console.print(table)
@@ -119,8 +125,11 @@ def plan_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
         shown = _fit(rows, budget)
         lines += rows[:shown]
         if shown < len(rows):
-            lines += ["", f"_… {len(rows) - shown} more rows not shown (the comment is cut to "
-                          f"stay under GitHub's size limit); run `stardust-git plan` for all._"]
+            lines += [
+                "",
+                f"_… {len(rows) - shown} more rows not shown (the comment is cut to "
+                f"stay under GitHub's size limit); run `stardust-git plan` for all._",
+            ]
     if tail:
         lines += ["", *tail[:50]]
         if len(tail) > 50:

@@ -33,13 +33,31 @@ def print_rows(rows: list[StatusRow]) -> None:
         console.print("no releases with targets, no receipts")
         return
     table = Table()
-    for column in ("UPC", "Release", "Target", "Wanted", "Status", "Last action", "When",
-                   "Commit", "Acknowledgement"):
+    for column in (
+        "UPC",
+        "Release",
+        "Target",
+        "Wanted",
+        "Status",
+        "Last action",
+        "When",
+        "Commit",
+        "Acknowledgement",
+    ):
         table.add_column(column, overflow="fold")
     for row in rows:
         status = f"[{_STYLES.get(row.status, 'white')}]{row.status}[/]"
         if row.error:
             status += f"\n{row.error}"
-        table.add_row(row.upc, row.title, row.target, row.wanted, status, row.action, row.when,
-                      row.commit, row.acknowledgement)
+        table.add_row(
+            row.upc,
+            row.title,
+            row.target,
+            row.wanted,
+            status,
+            row.action,
+            row.when,
+            row.commit,
+            row.acknowledgement,
+        )
     console.print(table)

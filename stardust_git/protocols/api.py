@@ -6,8 +6,8 @@ an ``.xml``), then POSTs them together to ``url`` as ``multipart/form-data``:
 
 - ``delivery``: the delivery folder's name (the choreography's ``<P|N|L>_<ReleaseId>_<time>``),
   stable across retries of the same delivery;
-- ``message``: the XML, named by its path inside the folder (``<ReleaseId>.xml``);
-- ``files``: each resource, named by its path inside the folder (``resources/...``).
+- ``files``: each resource, named by its path inside the folder (``resources/...``);
+- ``message``: the XML, named by its path inside the folder (``<ReleaseId>.xml``), last.
 
 Every file part carries a ``Content-MD5`` header. The body is streamed from the files on disk in
 64 KiB chunks with a known Content-Length, never read whole into memory. A 2xx answer's JSON
@@ -239,12 +239,7 @@ class ApiProtocol(Transport):
     ) -> str | None:
         opened: list[BinaryIO] = []
         try:
-            parts: list[tuple[str, Any]] = [
-                (
-                    "message",
-                    (_relative(message_path, folder), message, "application/xml", _md5_header(md5)),
-                )
-            ]
+            parts: list[tuple[str, Any]] = []
             for path, pending in sorted(files.items()):
                 source = pending.local.open("rb")
                 opened.append(source)
@@ -252,6 +247,9 @@ class ApiProtocol(Transport):
                 parts.append(
                     ("files", (_relative(path, folder), reader, None, _md5_header(pending.md5)))
                 )
+            # The message goes last, after the files it references, as on a file server.
+            message_part = (_relative(message_path, folder), message, "application/xml")
+            parts.append(("message", (*message_part, _md5_header(md5))))
             response = self._post_with_auth(folder, parts)
         finally:
             for source in opened:

@@ -119,7 +119,11 @@ def render_apple_package(
         sent = full if include_assets else album_xml(album, None)
         resources = asset_files.all() if include_assets else ()
     message = PackageFile(
-        folder + METADATA_FILE, "message", len(sent), hashlib.md5(sent).hexdigest(), data=sent
+        folder + METADATA_FILE,
+        "message",
+        len(sent),
+        hashlib.md5(sent, usedforsecurity=False).hexdigest(),
+        data=sent,
     )
     return Package(
         upc=release.upc,
@@ -162,20 +166,18 @@ class PackageAssets:
 
 def package_assets(root: Path, release: Release, folder: str) -> PackageAssets:
     cover = _resource(root, release.cover, folder + release.upc, ("cover",))
-    audio = tuple(
-        _resource(root, track.audio, f"{folder}{release.upc}_{disc:02}_{number:03}", loc)
-        for (disc, number), track, loc in zip(
-            track_positions(release.tracks),
-            release.tracks,
-            (("tracks", index, "audio") for index in range(len(release.tracks))),
-            strict=True,
-        )
-    )
-    return PackageAssets(cover, audio)
+    positions = track_positions(release.tracks)
+    audio = []
+    for index, (track, (disc, number)) in enumerate(zip(release.tracks, positions, strict=True)):
+        stem = f"{folder}{release.upc}_{disc:02}_{number:03}"
+        audio.append(_resource(root, track.audio, stem, ("tracks", index, "audio")))
+    return PackageAssets(cover, tuple(audio))
 
 
 def _resource(root: Path, value: str, stem: str, loc: Loc) -> PackageFile:
     path = root / value
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise RenderError(f"'{value}' is outside the repository", loc)
     try:
         kind = assets.sniff_type(path)
         extension = _EXTENSIONS.get(kind or "", path.suffix.lower().lstrip("."))

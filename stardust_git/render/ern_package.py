@@ -13,11 +13,9 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
 
 from lxml import etree
 
-from stardust_git import assets
 from stardust_git.catalog import Catalog, Loaded
 from stardust_git.models import Release, Target
 from stardust_git.render import (
@@ -39,6 +37,7 @@ from stardust_git.render.ern import (
     title_text,
 )
 from stardust_git.render.genres import GenreMappingError, GenreValue, genre_value
+from stardust_git.render.media import Asset, RenderAssetError, audio_asset, image_asset
 from stardust_git.render.parties import PartyRegistry
 
 BUILDERS: dict[str, Callable[[MessageView], etree._Element]] = {
@@ -50,11 +49,6 @@ FORMATS = {"3.8.2": "ern/3.8.2", "4.2": "ern/4.2", "4.3": "ern/4.3"}
 RESOURCES = "resources"
 AUDIO_EXTENSIONS = {"wav": "wav", "flac": "flac", "mp3": "mp3"}
 IMAGE_EXTENSIONS = {"jpeg": "jpg", "png": "png"}
-ProbeT = TypeVar("ProbeT")
-
-
-class RenderAssetError(RenderError):
-    """An asset that cannot go into the package (missing, outside the repository, corrupt)."""
 
 
 # --- identifiers and dates -----------------------------------------------------------------
@@ -147,8 +141,8 @@ def _recordings(
     views = []
     for sequence, (index, disc, number) in enumerate(_track_order(release), start=1):
         track = release.tracks[index]
-        path = _asset(catalog.root, track.audio, ("tracks", index, "audio"))
-        audio = _probe(assets.probe_audio, path, ("tracks", index, "audio"))
+        asset = audio_asset(catalog.root, track.audio, ("tracks", index, "audio"))
+        audio = asset.info
         name = f"{RESOURCES}/{release.upc}_{disc:02}_{number:03}.{AUDIO_EXTENSIONS[audio.kind]}"
         artists = registry.artists(track.artists or release.artists)
         views.append(
@@ -160,7 +154,7 @@ def _recordings(
                 track_index=index,
                 disc=disc,
                 number=number,
-                file=_resource(name, path, audio.bytes),
+                file=_resource(name, asset),
                 audio=audio,
                 title_text=title_text(track.title, track.version),
                 display_artist_name=display_artist_name(artists),
@@ -192,33 +186,15 @@ def _discs(recordings: tuple[RecordingView, ...]) -> tuple[tuple[RecordingView, 
 
 
 def _cover(root: Path, release: Release, sequence: int) -> CoverView:
-    path = _asset(root, release.cover, ("cover",))
-    image = _probe(assets.probe_image, path, ("cover",))
-    name = f"{RESOURCES}/{release.upc}.{IMAGE_EXTENSIONS[image.kind]}"
-    return CoverView(f"A{sequence}", f"T{sequence}", _resource(name, path, image.bytes), image)
+    asset = image_asset(root, release.cover, ("cover",))
+    name = f"{RESOURCES}/{release.upc}.{IMAGE_EXTENSIONS[asset.info.kind]}"
+    return CoverView(f"A{sequence}", f"T{sequence}", _resource(name, asset), asset.info)
 
 
-def _asset(root: Path, value: str, loc: tuple[str | int, ...]) -> Path:
-    base = root.resolve()
-    path = (base / value).resolve()
-    if Path(value).is_absolute() or not path.is_relative_to(base):
-        raise RenderAssetError(f"'{value}' is not inside the repository", loc)
-    return path
-
-
-def _probe(probe: Callable[[Path], ProbeT], path: Path, loc: tuple[str | int, ...]) -> ProbeT:
-    try:
-        return probe(path)
-    except assets.AssetError as error:
-        raise RenderAssetError(error.reason + f" ({path.name})", loc) from None
-
-
-def _resource(name: str, path: Path, size: int) -> PackageFile:
-    try:
-        md5 = assets.md5_file(path)
-    except assets.AssetError as error:
-        raise RenderAssetError(error.reason) from None
-    return PackageFile(name=name, kind="resource", size=size, md5=md5, source=path)
+def _resource(name: str, asset: Asset) -> PackageFile:
+    return PackageFile(
+        name=name, kind="resource", size=asset.info.bytes, md5=asset.md5, source=asset.path
+    )
 
 
 # --- rendering -----------------------------------------------------------------------------

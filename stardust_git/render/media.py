@@ -1,0 +1,72 @@
+"""The asset files of a release as a package needs them: checked path, technical details, MD5.
+
+Rendering the same release again (plan, validate, deliver, benchmarks) must not re-resolve and
+re-probe its files: each asset is remembered with its stat identity (device, inode, size, mtime),
+so a repeat costs one ``stat`` per file and any change to the file is noticed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from stardust_git import assets
+from stardust_git.render import RenderError
+
+InfoT = TypeVar("InfoT", assets.AudioInfo, assets.ImageInfo)
+Loc = tuple[str | int, ...]
+MAX_REMEMBERED = 65_536
+
+
+class RenderAssetError(RenderError):
+    """An asset that cannot go into the package (missing, outside the repository, corrupt)."""
+
+
+@dataclass(frozen=True)
+class Asset(Generic[InfoT]):
+    path: Path
+    info: InfoT
+    md5: str
+
+
+_remembered: dict[tuple[str, str], tuple[tuple[int, int, int, int], Asset]] = {}
+
+
+def audio_asset(root: Path, value: str, loc: Loc) -> Asset[assets.AudioInfo]:
+    return _asset(root, value, loc, assets.probe_audio)
+
+
+def image_asset(root: Path, value: str, loc: Loc) -> Asset[assets.ImageInfo]:
+    return _asset(root, value, loc, assets.probe_image)
+
+
+def _asset(root: Path, value: str, loc: Loc, probe: Callable[[Path], InfoT]) -> Asset[InfoT]:
+    key = (str(root), value)
+    try:
+        stat = os.stat(os.path.join(key[0], value))
+    except OSError:
+        stat = None
+    identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns) if stat else None
+    known = _remembered.get(key)
+    if known is not None and known[0] == identity:
+        return known[1]
+    asset = _probed(root, value, loc, probe)
+    if identity is not None:
+        if len(_remembered) >= MAX_REMEMBERED:
+            _remembered.clear()
+        _remembered[key] = (identity, asset)
+    return asset
+
+
+def _probed(root: Path, value: str, loc: Loc, probe: Callable[[Path], InfoT]) -> Asset[InfoT]:
+    base = root.resolve()
+    path = (base / value).resolve()
+    if Path(value).is_absolute() or not path.is_relative_to(base):
+        raise RenderAssetError(f"'{value}' is not inside the repository", loc)
+    try:
+        return Asset(path, probe(path), assets.md5_file(path))
+    except assets.AssetError as error:
+        raise RenderAssetError(f"'{value}': {error.reason}", loc) from None
