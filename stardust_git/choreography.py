@@ -32,7 +32,7 @@ def timestamp(moment: dt.datetime) -> str:
 
 
 def release_folder(package: Package, priority: str, placed_at: dt.datetime) -> str:
-    """``<P|N|L>_<ReleaseId>_<YYYYMMDDhhmmssnnn>``: the folder of one release-by-release delivery."""
+    """``<P|N|L>_<ReleaseId>_<YYYYMMDDhhmmssnnn>``: one release-by-release delivery's folder."""
     return f"{_priority(priority)}_{package.release_id}_{timestamp(placed_at)}"
 
 
@@ -116,7 +116,9 @@ def render_batch_manifest(
     delivery type and hash.
     """
     folders = folders or _release_folders(packages)
-    root = etree.Element(f"{{{MANIFEST_NAMESPACE}}}ManifestMessage", nsmap={"ech": MANIFEST_NAMESPACE})
+    root = etree.Element(
+        f"{{{MANIFEST_NAMESPACE}}}ManifestMessage", nsmap={"ech": MANIFEST_NAMESPACE}
+    )
     root.set("MessageSchemaVersionId", "ech/12")
     _manifest_header(root, packages, batch_id, placed_at)
     _text(root, "IsTestFlag", "true" if any(p.test for p in packages) else "false")
@@ -134,8 +136,10 @@ def _manifest_header(
     header = etree.SubElement(root, "MessageHeader")
     _text(header, "MessageThreadId", f"BATCH-{batch_id}")
     _text(header, "MessageId", f"BATCH-{batch_id}-{_digest(packages)[:8]}")
-    for tag, party in (("MessageSender", _first(packages, "sender")),
-                       ("MessageRecipient", _first(packages, "recipient"))):
+    for tag, party in (
+        ("MessageSender", _first(packages, "sender")),
+        ("MessageRecipient", _first(packages, "recipient")),
+    ):
         if party:
             _text(etree.SubElement(header, tag), "PartyId", party)
     utc = placed_at.astimezone(dt.UTC) if placed_at.tzinfo else placed_at.replace(tzinfo=dt.UTC)

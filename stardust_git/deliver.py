@@ -82,6 +82,8 @@ class Outcome:
     seconds: float = 0.0
     attempts: int = 0
     retries: int = 0
+    stage: str = ""
+    """Where a failure happened: render (the release), upload (the target) or breaker."""
 
 
 @dataclass
@@ -295,10 +297,15 @@ class _TargetRun:
         for planned in self.actions:
             if in_a_row >= threshold:
                 why = f"not attempted: {in_a_row} deliveries in a row failed at '{self.name}'"
-                outcomes.append(self._fail(planned, None, _now(), why, attempts=0))
+                outcomes.append(self._fail(planned, None, _now(), why, 0, "breaker"))
                 continue
             outcome = self._deliver([planned])[0]
-            in_a_row = in_a_row + 1 if outcome.status == "failed" else 0
+            if outcome.status != "failed":
+                in_a_row = 0
+            elif (
+                outcome.stage == "upload"
+            ):  # a release that cannot render says nothing of the target
+                in_a_row += 1
             outcomes.append(outcome)
         return outcomes
 
@@ -323,7 +330,7 @@ class _TargetRun:
         except Exception as exc:  # any failure is recorded; the run goes on
             error = self._describe(exc)
             return outcomes + [
-                self._fail(planned, package, started, error, self.attempts)
+                self._fail(planned, package, started, error, self.attempts, "upload")
                 for planned, package in packages
             ]
         seconds = time.monotonic() - clock
@@ -341,7 +348,8 @@ class _TargetRun:
             try:
                 packages.append((planned, self._render(planned)))
             except Exception as exc:  # recorded as a failed delivery
-                failed.append(self._fail(planned, None, started, self._describe(exc), 0))
+                error = self._describe(exc)
+                failed.append(self._fail(planned, None, started, error, 0, "render"))
         return packages, failed
 
     def _layout(self, packages: list[Package]) -> list[tuple[str, PackageFile]]:
@@ -464,6 +472,7 @@ class _TargetRun:
             attempts=self.attempts,
             status="success",
             fingerprint=package.fingerprint,
+            inputs=planned.inputs,
         )
 
     def _fail(
@@ -473,9 +482,10 @@ class _TargetRun:
         started: dt.datetime,
         error: str,
         attempts: int,
+        stage: str,
     ) -> Outcome:
         outcome = Outcome(
-            planned.upc, self.name, planned.action, "failed", error, attempts=attempts
+            planned.upc, self.name, planned.action, "failed", error, attempts=attempts, stage=stage
         )
         if not self.engine.options.dry_run:
             delivery = Delivery(

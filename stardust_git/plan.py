@@ -11,9 +11,11 @@ always examined, so a failure is retried by the next run.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +56,8 @@ class PlannedAction:
     """The release file at head."""
     package: Package | None = field(default=None, repr=False, compare=False)
     """The package the plan rendered to compare fingerprints (reused by deliver)."""
+    inputs: str = field(default="", repr=False, compare=False)
+    """Digest of what rendering reads (recorded in the receipt)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -141,7 +145,8 @@ def compute_plan(
     context = RenderContext(commit=head_commit, committed_at=git.committed_at(head_commit))
     plan = Plan(base=None, head=head_commit if head else None, context=context)
     scope = _scope(git, tree, base, head_commit if head else None, all_, plan, retry_failed)
-    catalog = load_catalog_from(tree, sorted(scope.paths))
+    digests: dict[str, str] = {}
+    catalog = load_catalog_from(tree, sorted(scope.paths), digests)
     plan.catalog = catalog
     for path in sorted(catalog.unreadable & scope.paths):
         plan.problems.append(f"{path}: does not validate (run stardust-git validate); skipped")
@@ -149,7 +154,10 @@ def compute_plan(
     upcs = {loaded.model.upc for loaded in releases} | set(scope.deleted)
     recorded = load_recorded(tree, None if scope.everything else upcs)
     _check_orphans(catalog, recorded, scope, plan)
-    planner = _Planner(git, catalog, recorded, scope, context, today or _utc_today(), targets)
+    inputs = RenderInputs(tree, catalog, digests)
+    planner = _Planner(
+        git, catalog, recorded, scope, context, inputs, today or _utc_today(), targets
+    )
     planner.prefetch_base(releases)
     for loaded in releases:
         planner.plan_release(loaded, plan)
@@ -286,8 +294,13 @@ def _paths_with_upcs(tree: Tree, upcs: set[str]) -> set[str]:
 # --- loading the catalog at a revision -----------------------------------------------------
 
 
-def load_catalog_from(tree: Tree, release_paths: list[str]) -> Catalog:
-    """Targets, genre maps and the given releases, as they are in ``tree``."""
+def load_catalog_from(
+    tree: Tree, release_paths: list[str], digests: dict[str, str] | None = None
+) -> Catalog:
+    """Targets, genre maps and the given releases, as they are in ``tree``.
+
+    ``digests`` receives a content digest of every file read.
+    """
     catalog = Catalog(root=tree.root)
     contents = tree.read(
         [p for p in tree.list(TARGETS_DIR) if p.count("/") == 1 and p.endswith(YAML_SUFFIXES)]
@@ -296,7 +309,91 @@ def load_catalog_from(tree: Tree, release_paths: list[str]) -> Catalog:
     )
     for path in sorted(contents):
         _load_into(catalog, path, contents[path])
+        if digests is not None:
+            digests[path] = hashlib.blake2b(contents[path], digest_size=16).hexdigest()
     return catalog
+
+
+# --- what rendering reads ------------------------------------------------------------------
+
+
+@cache
+def renderer_digest() -> str:
+    """The tool version and the renderer's own code and data: an upgrade renders again."""
+    import stardust_git
+
+    package = Path(stardust_git.__file__).parent
+    sources = [
+        *sorted((package / "render").rglob("*.py")),
+        *sorted((package / "data").iterdir()),
+        package / "vocabulary.py",
+        package / "assets.py",
+    ]
+    digest = hashlib.blake2b(stardust_git.__version__.encode(), digest_size=16)
+    for source in sources:
+        if source.is_file():
+            digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()
+
+
+class RenderInputs:
+    """Digests of everything one rendering reads: when they match the last successful
+    delivery's, the rendered content (and its fingerprint) cannot have changed."""
+
+    def __init__(self, tree: Tree, catalog: Catalog, digests: dict[str, str]) -> None:
+        self.tree = tree
+        self.catalog = catalog
+        self.digests = digests
+        self._asset_ids: dict[str, str] | None = None
+        self._dirty: set[str] = set()
+        self._targets: dict[str, str] = {}
+
+    def of(self, loaded: Loaded[Release], target_name: str) -> str:
+        release = loaded.model
+        digest = hashlib.blake2b(renderer_digest().encode(), digest_size=16)
+        digest.update(self.digests.get(loaded.path, loaded.path).encode())
+        digest.update(self._target(target_name).encode())
+        for asset in (release.cover, *(track.audio for track in release.tracks)):
+            digest.update(f"\0{asset}\0{self._asset(asset)}".encode())
+        return digest.hexdigest()
+
+    def _target(self, name: str) -> str:
+        if name not in self._targets:
+            loaded = self.catalog.targets[name]
+            parts = [loaded.path]
+            genre_map = self.catalog.genre_maps.get(loaded.model.genre_map or "")
+            if genre_map is not None:
+                parts.append(genre_map.path)
+                vocabulary = self.catalog.vocabularies.get(genre_map.model.vocabulary)
+                parts.append(vocabulary.path if vocabulary else "")
+                parts.append(self.catalog.taxonomy.path if self.catalog.taxonomy else "")
+            self._targets[name] = ",".join(self.digests.get(p, p) for p in parts)
+        return self._targets[name]
+
+    def _asset(self, path: str) -> str:
+        """The asset's git blob id; size and modification time for an uncommitted one."""
+        if self._asset_ids is None:
+            self._asset_ids, self._dirty = _blob_ids(self.tree)
+        if path in self._dirty or path not in self._asset_ids:
+            try:
+                stat = (self.tree.root / path).stat()
+            except OSError:
+                return "missing"
+            return f"{stat.st_size}:{stat.st_mtime_ns}"
+        return self._asset_ids[path]
+
+
+def _blob_ids(tree: Tree) -> tuple[dict[str, str], set[str]]:
+    """path -> blob id of every tracked file, and the paths changed in the working tree."""
+    git = tree.git
+    if tree.commit:
+        output = git.run("ls-tree", "-r", "-z", "--full-tree", tree.commit).stdout
+        entries = output.decode("utf-8", "surrogateescape").split("\0")
+        ids = {e.split("\t", 1)[1]: e.split(" ")[2].split("\t")[0] for e in entries if "\t" in e}
+        return ids, set()
+    output = git.run("ls-files", "-s", "-z").stdout.decode("utf-8", "surrogateescape")
+    ids = {e.split("\t", 1)[1]: e.split(" ")[1] for e in output.split("\0") if "\t" in e}
+    return ids, set(git.dirty_paths(["."]))
 
 
 def _load_into(catalog: Catalog, path: str, data: bytes) -> None:
@@ -394,10 +491,12 @@ class _Planner:
         recorded: RecordedState,
         scope: _Scope,
         context: RenderContext,
+        inputs: RenderInputs,
         today: dt.date,
         only_targets: list[str] | None,
     ) -> None:
         self.git = git
+        self.inputs = inputs
         self.catalog = catalog
         self.recorded = recorded
         self.scope = scope
@@ -446,7 +545,8 @@ class _Planner:
             return
         if action == "initial" and hold:
             reasons.append("due: deliver_after reached")
-        planned = PlannedAction(release.upc, name, action, reasons, loaded.path, package)
+        inputs = self.inputs.of(loaded, name)
+        planned = PlannedAction(release.upc, name, action, reasons, loaded.path, package, inputs)
         plan.actions.append(planned)
         if package is not None and receipt is not None:
             self._updates.append((planned, loaded, receipt.last_success()))  # type: ignore[arg-type]
@@ -491,6 +591,8 @@ class _Planner:
             return "initial", [self._why_initial(loaded, name, receipts)], None
         if last_ok.action == "takedown":
             return "update", ["reinstated after takedown"], None
+        if last_ok.inputs and last_ok.inputs == self.inputs.of(loaded, name):
+            return None  # nothing rendering reads has changed since the last delivery
         package = self._render(loaded, name, plan, frozenset())
         if package is None or package.fingerprint == last_ok.fingerprint:
             return None

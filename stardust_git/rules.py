@@ -9,6 +9,7 @@ when told the action.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,22 +32,32 @@ RULES: dict[str, str] = {
 # Which anchors each kind of reference points at (local names; ERN children are unqualified).
 _USES = {
     "party": {
-        "ArtistPartyReference", "ContributorPartyReference", "ReleaseLabelReference",
-        "CharacterPartyReference", "RightsControllerPartyReference", "RecordCompanyPartyReference",
+        "ArtistPartyReference",
+        "ContributorPartyReference",
+        "ReleaseLabelReference",
+        "CharacterPartyReference",
+        "RightsControllerPartyReference",
+        "RecordCompanyPartyReference",
     },
     "resource": {
-        "ReleaseResourceReference", "LinkedReleaseResourceReference", "DealResourceReference",
+        "ReleaseResourceReference",
+        "LinkedReleaseResourceReference",
+        "DealResourceReference",
         "ResourceGroupResourceReference",
     },
     "release": {
-        "DealReleaseReference", "ResourceGroupReleaseReference",
+        "DealReleaseReference",
+        "ResourceGroupReleaseReference",
         "ResourceGroupContentItemReleaseReference",
     },
     "technical": {"DealTechnicalResourceDetailsReference"},
 }
 _KIND_OF_USE = {tag: kind for kind, tags in _USES.items() for tag in tags}
-_RELEASE_USES = {"ReleaseResourceReference", "LinkedReleaseResourceReference",
-                 "ResourceGroupResourceReference"}
+_RELEASE_USES = {
+    "ReleaseResourceReference",
+    "LinkedReleaseResourceReference",
+    "ResourceGroupResourceReference",
+}
 _ISRC_PATHS = ("SoundRecordingEdition/ResourceId/ISRC", "ResourceId/ISRC", "SoundRecordingId/ISRC")
 
 
@@ -205,18 +216,21 @@ def _deal_terms(root: etree._Element) -> Iterator[tuple[tuple[str, ...], _Terms]
     for release_deal in root.iterfind("DealList/ReleaseDeal"):
         references = tuple(sorted(_texts(release_deal, "DealReleaseReference")))
         for terms in release_deal.iterfind("Deal/DealTerms"):
-            yield references, _Terms(
-                element=terms,
-                territories=tuple(_values(terms, "TerritoryCode")),
-                excluded=tuple(_values(terms, "ExcludedTerritoryCode")),
-                models=tuple(_values(terms, "CommercialModelType")),
-                uses=tuple(_values(terms, "UseType") + _values(terms, "Usage/UseType")),
-                periods=tuple(_period(p) for p in terms.iterfind("ValidityPeriod")),
-                takedown=terms.findtext("TakeDown", "").strip() == "true",
-                channel=(
-                    terms.findtext("IsPreOrderDeal", "").strip(),
-                    *_values(terms, "DistributionChannel/*"),
-                    *_values(terms, "ExcludedDistributionChannel/*"),
+            yield (
+                references,
+                _Terms(
+                    element=terms,
+                    territories=tuple(_values(terms, "TerritoryCode")),
+                    excluded=tuple(_values(terms, "ExcludedTerritoryCode")),
+                    models=tuple(_values(terms, "CommercialModelType")),
+                    uses=tuple(_values(terms, "UseType") + _values(terms, "Usage/UseType")),
+                    periods=tuple(_period(p) for p in terms.iterfind("ValidityPeriod")),
+                    takedown=terms.findtext("TakeDown", "").strip() == "true",
+                    channel=(
+                        terms.findtext("IsPreOrderDeal", "").strip(),
+                        *_values(terms, "DistributionChannel/*"),
+                        *_values(terms, "ExcludedDistributionChannel/*"),
+                    ),
                 ),
             )
 
@@ -235,10 +249,12 @@ def _overlapping_deals(root: etree._Element) -> Iterator[RuleProblem]:
                         periods[key].append((start or dt.date.min, end or dt.date.max, terms))
     for key, spans in periods.items():
         spans.sort(key=lambda span: (span[0], span[1]))
-        for before, after in zip(spans, spans[1:], strict=False):
+        for before, after in itertools.pairwise(spans):
             if after[0] <= before[1]:
-                place = key[1] if isinstance(key[1], str) else "worldwide except " + ", ".join(
-                    key[1][1:]
+                place = (
+                    key[1]
+                    if isinstance(key[1], str)
+                    else "worldwide except " + ", ".join(key[1][1:])
                 )
                 yield RuleProblem(
                     "BR-TERR-001",

@@ -15,13 +15,24 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 from pydantic import BaseModel
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import DTPHandler, FTPHandler, TLS_FTPHandler
+from pyftpdlib.servers import FTPServer
 
 from stardust_git.models.target import (
     AzureDelivery,
@@ -32,7 +43,7 @@ from stardust_git.models.target import (
 )
 from stardust_git.protocols import open_transport
 from stardust_git.protocols.base import Transport
-from tests.servers import AzureServer, FtpServer, S3Server, SftpServer
+from tests.servers import AzureServer, FtpServer, S3Server, SftpServer, write_tls_files
 
 HOST = "127.0.0.1"
 FILE_PROTOCOLS = ["sftp", "ftp", "ftps", "s3", "azure"]
@@ -65,16 +76,16 @@ class Endpoint:
     def transport(self, **changes: Any) -> Transport:
         return open_transport("dsp", self.settings.model_copy(update=changes), self.root)
 
-    def via_proxy(self, port: int) -> Transport:
+    def via_proxy(self, port: int, **changes: Any) -> Transport:
         """A transport that reaches the server through a proxy on HOST:port."""
         if self.protocol == "s3":
-            return self.transport(endpoint_url=f"http://{HOST}:{port}")
+            return self.transport(endpoint_url=f"http://{HOST}:{port}", **changes)
         if self.protocol == "azure":
             url = str(self.settings.account_url).replace(  # type: ignore[attr-defined]
                 f":{server_port(self)}/", f":{port}/"
             )
-            return self.transport(account_url=url, connection_string=None)
-        return self.transport(host=HOST, port=port)
+            return self.transport(account_url=url, **changes)
+        return self.transport(host=HOST, port=port, **changes)
 
 
 def server_port(endpoint: Endpoint) -> int:
@@ -215,6 +226,73 @@ def _azure_endpoint(
 
     env = {"TEST_AZURE_KEY": server.account_key}
     return Endpoint("azure", settings, tmp_path, server, read, names, env)
+
+
+def other_private_key() -> str:
+    """A fresh Ed25519 private key in OpenSSH format, which no test server knows."""
+    key = Ed25519PrivateKey.generate()
+    encoded = key.private_bytes(Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption())
+    return encoded.decode()
+
+
+def other_host_key() -> str:
+    """A fresh Ed25519 public key as a target pins it ("ssh-ed25519 AAAA...")."""
+    public = Ed25519PrivateKey.generate().public_key()
+    return public.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
+
+
+# -- an FTP server in this process, for faults the pyftpdlib command line cannot make --------
+
+INPROCESS_FTP_USER = "deliver"
+INPROCESS_FTP_PASSWORD = "inprocess-password"
+
+
+@dataclass(frozen=True)
+class InprocessFtp:
+    port: int
+    ca_file: Path | None
+
+
+@contextmanager
+def inprocess_ftp_server(
+    root: Path,
+    *,
+    tls: bool = False,
+    dtp_handler: type[DTPHandler] | None = None,
+    without_commands: tuple[str, ...] = (),
+) -> Iterator[InprocessFtp]:
+    """pyftpdlib serving ``root`` from a thread, optionally with its own data handler or with
+    some commands missing (answered "500 Command not understood", as by older servers)."""
+    authorizer = DummyAuthorizer()
+    authorizer.add_user(INPROCESS_FTP_USER, INPROCESS_FTP_PASSWORD, str(root), perm="elradfmwMT")
+    base = TLS_FTPHandler if tls else FTPHandler
+    attributes: dict[str, object] = {
+        "authorizer": authorizer,
+        "proto_cmds": {k: v for k, v in base.proto_cmds.items() if k not in without_commands},
+    }
+    if dtp_handler is not None:
+        attributes["dtp_handler"] = dtp_handler
+    ca_file = None
+    if tls:
+        files = write_tls_files(root.parent)
+        ca_file = files.ca_file
+        attributes |= {"certfile": str(files.cert_file), "keyfile": str(files.key_file)}
+        attributes |= {"tls_control_required": True, "tls_data_required": True}
+    server = FTPServer((HOST, 0), type("Handler", (base,), attributes))
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            server.serve_forever(timeout=0.02, blocking=False, handle_exit=False)
+
+    thread = threading.Thread(target=serve, daemon=True, name="inprocess-ftp")
+    thread.start()
+    try:
+        yield InprocessFtp(server.address[1], ca_file)
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close_all()
 
 
 # -- local files ----------------------------------------------------------------------------

@@ -71,6 +71,9 @@ class Delivery(_ReceiptModel):
     """Why a failed delivery failed (never a secret)."""
     fingerprint: str = ""
     """Hash of the rendered content without volatile header fields; "changed" compares it."""
+    inputs: str = ""
+    """Digest of everything the rendering read (release, target, genre map, asset ids, renderer
+    version): when it is unchanged, so is the fingerprint, and the plan need not render again."""
     acknowledgements: list[Acknowledgement] = []
     """Acknowledgements read back from the DSP, oldest first."""
 

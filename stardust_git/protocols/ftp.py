@@ -62,6 +62,8 @@ class FtpProtocol(Transport):
         super().__init__(target_name, settings, root)
         self._ftp: ftplib.FTP | None = None
         self._made_dirs: set[str] = set()
+        # Temporary files a dropped connection kept us from removing; removed on reconnect.
+        self._abandoned: set[str] = set()
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -92,7 +94,14 @@ class FtpProtocol(Transport):
                 ftp.close()
             raise
         self._ftp = ftp
+        self._remove_abandoned(ftp)
         return ftp
+
+    def _remove_abandoned(self, ftp: ftplib.FTP) -> None:
+        for temporary in sorted(self._abandoned):
+            with suppress(ftplib.error_perm):
+                ftp.delete(temporary)
+            self._abandoned.discard(temporary)
 
     def _new_session(self) -> ftplib.FTP:
         return ftplib.FTP(timeout=TIMEOUT_SECONDS, encoding="utf-8")
@@ -134,6 +143,8 @@ class FtpProtocol(Transport):
     # -- paths --------------------------------------------------------------------------------
 
     def _remote(self, remote_path: str) -> str:
+        if ".." in remote_path.split("/"):
+            raise PermanentError(f"{self.target_name}: refusing the remote path '{remote_path}'")
         return posixpath.join(self.settings.directory, remote_path.lstrip("/"))
 
     def location(self, remote_path: str) -> str:
@@ -184,6 +195,9 @@ class FtpProtocol(Transport):
                 with suppress(ftplib.Error, OSError, EOFError):
                     ftp.delete(temporary)
                 raise
+            except BaseException:
+                self._abandoned.add(temporary)
+                raise
 
     def _size(self, ftp: ftplib.FTP, path: str) -> int | None:
         """The size of ``path`` (SIZE, or the listing where SIZE is missing); None if absent."""
@@ -212,21 +226,18 @@ class FtpProtocol(Transport):
         except ftplib.error_perm as error:
             if not str(error).startswith(_NOT_IMPLEMENTED):
                 return {}
-        sizes: dict[str, int] = {}
         try:
             names = ftp.nlst(directory or ".")
         except ftplib.error_perm:
             return {}
-        for name in names:
-            size = self._size(ftp, name) if "/" in name else self._size_in(ftp, directory, name)
-            if size is not None:
-                sizes[posixpath.basename(name)] = size
+        ftp.voidcmd("TYPE I")
+        sizes: dict[str, int] = {}
+        for name in (posixpath.basename(name) for name in names):
+            with suppress(ftplib.error_perm):  # folders have no SIZE
+                size = ftp.size(posixpath.join(directory, name))
+                if size is not None:
+                    sizes[name] = size
         return sizes
-
-    def _size_in(self, ftp: ftplib.FTP, directory: str, name: str) -> int | None:
-        with suppress(ftplib.error_perm):
-            return ftp.size(posixpath.join(directory, name))
-        return None
 
     # -- queries ------------------------------------------------------------------------------
 

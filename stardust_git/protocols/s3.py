@@ -58,6 +58,8 @@ _PERMANENT_BOTO_ERRORS = (
     botocore.exceptions.PartialCredentialsError,
     botocore.exceptions.NoRegionError,
     botocore.exceptions.ParamValidationError,
+    botocore.exceptions.ProfileNotFound,
+    botocore.exceptions.ConfigParseError,
 )
 _PLAIN_MD5 = re.compile(r"[0-9a-f]{32}")
 

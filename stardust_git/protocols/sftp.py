@@ -43,7 +43,8 @@ _RSA_SIGNATURES = ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
 class _PinnedHostKey(paramiko.MissingHostKeyPolicy):
     """Accept exactly the pinned key; refuse any other before authentication starts."""
 
-    def __init__(self, key_type: str, key_blob: bytes) -> None:
+    def __init__(self, target_name: str, key_type: str, key_blob: bytes) -> None:
+        self.target_name = target_name
         self.key_type = key_type
         self.key_blob = key_blob
 
@@ -54,8 +55,8 @@ class _PinnedHostKey(paramiko.MissingHostKeyPolicy):
             return
         offered = f"{key.get_name()} SHA256:{key.fingerprint.removeprefix('SHA256:')}"
         raise PermanentError(
-            f"host key refused for {hostname}: the server offered {offered}, "
-            "which is not the host_key pinned in the target"
+            f"{self.target_name}: host key refused for {hostname}: the server offered {offered},"
+            " which is not the host_key pinned in the target (nothing was sent)"
         )
 
 
@@ -70,6 +71,8 @@ class SftpProtocol(Transport):
         self._client: paramiko.SSHClient | None = None
         self._sftp: paramiko.SFTPClient | None = None
         self._made_dirs: set[str] = set()
+        # Temporary files a dropped connection kept us from removing; removed on reconnect.
+        self._abandoned: set[str] = set()
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -95,16 +98,24 @@ class SftpProtocol(Transport):
                 return self._sftp
             self.close()
         try:
-            return self._open_session()
+            sftp = self._open_session()
         except BaseException:
             self.close()
             raise
+        self._remove_abandoned(sftp)
+        return sftp
+
+    def _remove_abandoned(self, sftp: paramiko.SFTPClient) -> None:
+        for temporary in sorted(self._abandoned):
+            with suppress(FileNotFoundError):
+                sftp.remove(temporary)
+            self._abandoned.discard(temporary)
 
     def _open_session(self) -> paramiko.SFTPClient:
         settings = self.settings
         key_type, key_blob = _parse_host_key(settings.host_key)
         client = paramiko.SSHClient()
-        client.set_missing_host_key_policy(_PinnedHostKey(key_type, key_blob))
+        client.set_missing_host_key_policy(_PinnedHostKey(self.target_name, key_type, key_blob))
         self._client = client
         client.connect(
             settings.host,
@@ -151,6 +162,8 @@ class SftpProtocol(Transport):
     # -- paths --------------------------------------------------------------------------------
 
     def _remote(self, remote_path: str) -> str:
+        if ".." in remote_path.split("/"):
+            raise PermanentError(f"{self.target_name}: refusing the remote path '{remote_path}'")
         return posixpath.join(self.settings.directory, remote_path.lstrip("/"))
 
     def location(self, remote_path: str) -> str:
@@ -204,9 +217,20 @@ class SftpProtocol(Transport):
                     )
                 _rename_over(sftp, temporary, final)
             except BaseException:
-                with suppress(Exception):
-                    sftp.remove(temporary)
+                self._discard(sftp, temporary)
                 raise
+
+    def _discard(self, sftp: paramiko.SFTPClient, temporary: str) -> None:
+        """Remove a temporary file after a failure, or remember it for the next connection."""
+        transport = self._client.get_transport() if self._client else None
+        try:
+            if transport is None or not transport.is_active():
+                raise EOFError
+            sftp.remove(temporary)
+        except FileNotFoundError:
+            pass
+        except (paramiko.SSHException, EOFError, OSError):
+            self._abandoned.add(temporary)
 
     def _write(
         self, sftp: paramiko.SFTPClient, source: BinaryIO, remote: str, progress: Progress | None

@@ -39,7 +39,8 @@ class PackageFile:
     """One file of a delivery."""
 
     name: str
-    """Path inside the delivery folder, e.g. ``resources/1234567890128_01_001.wav`` or ``1234567890128.xml``."""
+    """Path inside the delivery folder, e.g. ``resources/1234567890128_01_001.wav`` or
+    ``1234567890128.xml``."""
     kind: Literal["resource", "message", "manifest"]
     """``manifest``: a batch's BatchComplete file, made by :mod:`stardust_git.choreography`."""
     size: int

@@ -15,19 +15,17 @@ from stardust_git.catalog import Catalog, Loaded
 from stardust_git.errors import Diagnostics
 from stardust_git.models import Release
 from stardust_git.render import Action, RenderContext, RenderError
-from stardust_git.render.ern import MessageView
-from stardust_git.render.ern_package import (
-    RenderAssetError,
-    build_view,
-    render_date,
-    render_view,
-)
+from stardust_git.render.ern import MessageView, parse
+from stardust_git.render.ern_package import build_view, render_date, render_view
+from stardust_git.render.media import RenderAssetError
 
 ZERO_COMMIT = "0" * 40
 Loc = tuple[str | int, ...]
 
 
-def check_rendered_release(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagnostics) -> None:
+def check_rendered_release(
+    catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagnostics
+) -> None:
     """Render ``loaded`` for each of its ERN targets (initial; takedown too when the release is
     taken down) and report XSD and business-rule problems."""
     release = loaded.model
@@ -71,7 +69,7 @@ def _check_target(
         diagnostics.add(loaded.diagnostic(error.loc, message, rule=rule))
         return False
     what = f"target '{name}' (ERN {view.version}{', takedown' if action == 'takedown' else ''})"
-    root = xsd.parse_untrusted(xml)
+    root = parse(xml)
     for problem in xsd.validate_xml(root, view.version):
         loc = _field_of(problem.xpath, view, index)
         message = f"{what}: {problem.xpath}: {problem.message}"
@@ -83,7 +81,9 @@ def _check_target(
     return True
 
 
-_STEP = re.compile(r"/(SoundRecording|TrackRelease|Image|Deal|MessageHeader|ReleaseList)(?:\[(\d+)\])?")
+_STEP = re.compile(
+    r"/(SoundRecording|TrackRelease|Image|Deal|MessageHeader|ReleaseList)(?:\[(\d+)\])?"
+)
 
 
 def _field_of(xpath: str, view: MessageView, target_index: int) -> Loc:

@@ -46,8 +46,14 @@ def deal_views(
             start = min(start, ended_on)
         views.append(
             DealView(
-                territories, excluded, tuple(deal.commercial_models), tuple(deal.use_types),
-                start, end, deal.price_tier, ended=action == "takedown",
+                territories,
+                excluded,
+                tuple(deal.commercial_models),
+                tuple(deal.use_types),
+                start,
+                end,
+                deal.price_tier,
+                ended=action == "takedown",
             )
         )
     if withdrawn:
@@ -76,10 +82,14 @@ def _territories(deal: Deal, index: int) -> tuple[tuple[str, ...], tuple[str, ..
 def _withdrawn_view(
     release: Release, withdrawn: frozenset[str], ended_on: dt.date, today: dt.date
 ) -> DealView:
-    live_codes = {code for deal in release.deals if is_live(deal, today) for code in deal.territories}
+    live_codes = {
+        code for deal in release.deals if is_live(deal, today) for code in deal.territories
+    }
     clash = sorted(withdrawn & live_codes)
     if clash:
-        raise RenderError(f"territories {', '.join(clash)} are withdrawn but still have a live deal")
+        raise RenderError(
+            f"territories {', '.join(clash)} are withdrawn but still have a live deal"
+        )
     starts = [deal.start_date for deal in release.deals]
     return DealView(
         territories=tuple(sorted(withdrawn)),

@@ -2,14 +2,14 @@
 
 The deprecated UpdateIndicator and DealTerms/TakeDown are written only for targets that ask for
 them (``update_indicator: true``); otherwise a takedown is the same end-dated deals as in 4.x.
+Functions return compact XML text; every catalog value is escaped with ``x`` / ``xa``.
 """
 
 from __future__ import annotations
 
-from lxml import etree
+from functools import lru_cache
 
 from stardust_git import vocabulary
-from stardust_git.models.release import CopyrightLine
 from stardust_git.render.deals import ONE_DAY
 from stardust_git.render.ern import (
     WORLDWIDE,
@@ -21,100 +21,114 @@ from stardust_git.render.ern import (
     PartyView,
     RecordingView,
     avs,
-    c_line_text,
+    c_line,
     contributor_role,
     duration,
-    iso_date,
-    new_root,
-    p_line_text,
-    sub,
+    genre,
+    p_line,
+    root_start,
     territory,
+    x,
+    xa,
 )
-from stardust_git.render.genres import GenreValue
 
 VERSION = "3.8.2"
 SCHEMA_VERSION_ID = "ern/382"
+WORLDWIDE_DETAILS = f"<TerritoryCode>{WORLDWIDE}</TerritoryCode>"
 
 
-def build(view: MessageView) -> etree._Element:
-    root = new_root(
-        VERSION, MessageSchemaVersionId=SCHEMA_VERSION_ID, LanguageAndScriptCode=view.release.language
+def message(view: MessageView) -> str:
+    start = root_start(
+        VERSION,
+        MessageSchemaVersionId=SCHEMA_VERSION_ID,
+        LanguageAndScriptCode=view.release.language,
+        ReleaseProfileVersionId=view.target.release_profile,
     )
-    if view.target.release_profile:
-        root.set("ReleaseProfileVersionId", view.target.release_profile)
-    header(root, view)
+    indicator = ""
     if view.target.update_indicator:
-        indicator = "OriginalMessage" if view.action == "initial" else "UpdateMessage"
-        sub(root, "UpdateIndicator", indicator)
-    resources = sub(root, "ResourceList")
-    for recording in view.recordings:
-        sound_recording(resources, view, recording)
-    image(resources, view, view.cover)
-    releases = sub(root, "ReleaseList")
-    main_release(releases, view)
-    for recording in view.recordings:
-        track_release(releases, view, recording)
-    deal_list(root, view)
-    return root
+        value = "OriginalMessage" if view.action == "initial" else "UpdateMessage"
+        indicator = f"<UpdateIndicator>{value}</UpdateIndicator>"
+    return "".join(
+        (
+            start,
+            header(view),
+            indicator,
+            "<ResourceList>",
+            *(sound_recording(view, recording) for recording in view.recordings),
+            image(view, view.cover),
+            "</ResourceList>",
+            "<ReleaseList>",
+            main_release(view),
+            *(track_release(view, recording) for recording in view.recordings),
+            "</ReleaseList>",
+            deal_list(view),
+            "</ern:NewReleaseMessage>",
+        )
+    )
 
 
-def header(root: etree._Element, view: MessageView) -> None:
+def header(view: MessageView) -> str:
     target = view.target
-    element = sub(root, "MessageHeader")
-    sub(element, "MessageThreadId", view.thread_id)
-    sub(element, "MessageId", view.message_id)
-    for tag, party in (("MessageSender", target.sender), ("MessageRecipient", target.recipient)):
-        if party is None:
-            continue
-        messaging = sub(element, tag)
-        sub(messaging, "PartyId", party.party_id)
-        sub(sub(messaging, "PartyName"), "FullName", party.name)
-    sub(element, "MessageCreatedDateTime", view.created)
-    sub(element, "MessageControlType", target.message_control_type)
+    parties = "".join(
+        f"<{tag}><PartyId>{x(party.party_id)}</PartyId>"
+        f"<PartyName><FullName>{x(party.name)}</FullName></PartyName></{tag}>"
+        for tag, party in (("MessageSender", target.sender), ("MessageRecipient", target.recipient))
+        if party is not None
+    )
+    return (
+        "<MessageHeader>"
+        f"<MessageThreadId>{x(view.thread_id)}</MessageThreadId>"
+        f"<MessageId>{x(view.message_id)}</MessageId>"
+        f"{parties}"
+        f"<MessageCreatedDateTime>{view.created}</MessageCreatedDateTime>"
+        f"<MessageControlType>{target.message_control_type}</MessageControlType>"
+        "</MessageHeader>"
+    )
 
 
 # --- shared pieces -------------------------------------------------------------------------
 
 
-def party_name(parent: etree._Element, party: PartyView) -> None:
-    sub(sub(parent, "PartyName"), "FullName", party.name)
-    if party.isni:
-        sub(parent, "PartyId", party.isni, IsISNI="true")
-    if party.ipi:
-        sub(parent, "PartyId", party.ipi, Namespace="IPI")
+@lru_cache(maxsize=4096)
+def party_name(party: PartyView) -> str:
+    isni = f'<PartyId IsISNI="true">{x(party.isni)}</PartyId>' if party.isni else ""
+    ipi = f'<PartyId Namespace="IPI">{x(party.ipi)}</PartyId>' if party.ipi else ""
+    return f"<PartyName><FullName>{x(party.name)}</FullName></PartyName>{isni}{ipi}"
 
 
-def titles(parent: etree._Element, title: str, version: str | None, full: str) -> None:
+def titles(title: str, version: str | None, full: str) -> str:
     """A FormalTitle (title and version as SubTitle) and a DisplayTitle (the full string)."""
-    formal = sub(parent, "Title", TitleType="FormalTitle")
-    sub(formal, "TitleText", title)
-    if version:
-        sub(formal, "SubTitle", version, SubTitleType="Version")
-    sub(sub(parent, "Title", TitleType="DisplayTitle"), "TitleText", full)
+    subtitle = f'<SubTitle SubTitleType="Version">{x(version)}</SubTitle>' if version else ""
+    return (
+        f'<Title TitleType="FormalTitle"><TitleText>{x(title)}</TitleText>{subtitle}</Title>'
+        f'<Title TitleType="DisplayTitle"><TitleText>{x(full)}</TitleText></Title>'
+    )
 
 
-def reference_title(parent: etree._Element, title: str, version: str | None) -> None:
-    element = sub(parent, "ReferenceTitle")
-    sub(element, "TitleText", title)
-    if version:
-        sub(element, "SubTitle", version)
+def reference_title(title: str, version: str | None) -> str:
+    subtitle = f"<SubTitle>{x(version)}</SubTitle>" if version else ""
+    return f"<ReferenceTitle><TitleText>{x(title)}</TitleText>{subtitle}</ReferenceTitle>"
 
 
-def display_artists(
-    parent: etree._Element, view: MessageView, credits: tuple[ArtistCredit, ...]
-) -> None:
-    for sequence, credit in enumerate(credits, start=1):
-        element = sub(parent, "DisplayArtist", SequenceNumber=str(sequence))
-        party_name(element, credit.party)
-        avs(element, "ArtistRole", "ArtistRole", credit.role, VERSION, view.namespace)
+def display_artists(view: MessageView, credits: tuple[ArtistCredit, ...]) -> str:
+    return _display_artists(credits, view.namespace)
 
 
-def contributors(
-    parent: etree._Element, view: MessageView, credits: tuple[ContributorCredit, ...]
-) -> None:
+@lru_cache(maxsize=1024)
+def _display_artists(credits: tuple[ArtistCredit, ...], namespace: str) -> str:
+    return "".join(
+        f'<DisplayArtist SequenceNumber="{sequence}">{party_name(credit.party)}'
+        + avs("ArtistRole", "ArtistRole", credit.role, VERSION, namespace)
+        + "</DisplayArtist>"
+        for sequence, credit in enumerate(credits, start=1)
+    )
+
+
+def contributors(view: MessageView, credits: tuple[ContributorCredit, ...]) -> str:
     """ResourceContributors (performers, producers, engineers) come before the
     IndirectResourceContributors (composers, lyricists, publishers: roles on the work)."""
-    direct, indirect = [], []
+    direct: list[tuple[PartyView, list[str]]] = []
+    indirect: list[tuple[PartyView, list[str]]] = []
     for credit in credits:
         roles = dict.fromkeys(contributor_role(name, VERSION) for name in credit.roles)
         work_roles = [r for r in roles if vocabulary.is_indirect_contributor_role(r, VERSION)]
@@ -123,48 +137,39 @@ def contributors(
             direct.append((credit.party, other_roles))
         if work_roles:
             indirect.append((credit.party, work_roles))
-    for sequence, (party, roles) in enumerate(direct, start=1):
-        element = sub(parent, "ResourceContributor", SequenceNumber=str(sequence))
-        party_name(element, party)
-        for role in roles:
-            avs(element, "ResourceContributorRole", "ContributorRole", role, VERSION, view.namespace)
-    for sequence, (party, roles) in enumerate(indirect, start=1):
-        element = sub(parent, "IndirectResourceContributor", SequenceNumber=str(sequence))
-        party_name(element, party)
-        for role in roles:
-            sub(element, "IndirectResourceContributorRole", role)
+    direct_text = "".join(
+        f'<ResourceContributor SequenceNumber="{sequence}">{party_name(party)}'
+        + "".join(
+            avs("ResourceContributorRole", "ContributorRole", role, VERSION, view.namespace)
+            for role in roles
+        )
+        + "</ResourceContributor>"
+        for sequence, (party, roles) in enumerate(direct, start=1)
+    )
+    indirect_text = "".join(
+        f'<IndirectResourceContributor SequenceNumber="{sequence}">{party_name(party)}'
+        + "".join(
+            f"<IndirectResourceContributorRole>{role}</IndirectResourceContributorRole>"
+            for role in roles
+        )
+        + "</IndirectResourceContributor>"
+        for sequence, (party, roles) in enumerate(indirect, start=1)
+    )
+    return direct_text + indirect_text
 
 
-def p_line(parent: etree._Element, line: CopyrightLine) -> None:
-    element = sub(parent, "PLine")
-    sub(element, "Year", str(line.year))
-    sub(element, "PLineCompany", line.owner)
-    sub(element, "PLineText", p_line_text(line.year, line.owner))
+def parental_warning(view: MessageView, value: str) -> str:
+    return avs("ParentalWarningType", "ParentalWarningType", value, VERSION, view.namespace)
 
 
-def c_line(parent: etree._Element, line: CopyrightLine) -> None:
-    element = sub(parent, "CLine")
-    sub(element, "Year", str(line.year))
-    sub(element, "CLineCompany", line.owner)
-    sub(element, "CLineText", c_line_text(line.year, line.owner))
-
-
-def genre(parent: etree._Element, value: GenreValue) -> None:
-    element = sub(parent, "Genre")
-    sub(element, "GenreText", value.text)
-    if value.sub:
-        sub(element, "SubGenre", value.sub)
-
-
-def hashed_file(parent: etree._Element, name: str, md5: str) -> None:
+def hashed_file(name: str, md5: str) -> str:
     folder, _, file_name = name.rpartition("/")
-    element = sub(parent, "File")
-    sub(element, "FileName", file_name)
-    if folder:
-        sub(element, "FilePath", f"{folder}/")
-    hash_sum = sub(element, "HashSum")
-    sub(hash_sum, "HashSum", md5)
-    sub(hash_sum, "HashSumAlgorithmType", "MD5")
+    path = f"<FilePath>{x(folder)}/</FilePath>" if folder else ""
+    return (
+        f"<File><FileName>{x(file_name)}</FileName>{path}"
+        f"<HashSum><HashSum>{md5}</HashSum><HashSumAlgorithmType>MD5</HashSumAlgorithmType>"
+        "</HashSum></File>"
+    )
 
 
 def language(code: str) -> str | None:
@@ -178,201 +183,264 @@ def language(code: str) -> str | None:
 # --- resources -----------------------------------------------------------------------------
 
 
-def sound_recording(parent: etree._Element, view: MessageView, recording: RecordingView) -> None:
+def sound_recording(view: MessageView, recording: RecordingView) -> str:
     track = recording.track
-    element = sub(parent, "SoundRecording")
-    sub(element, "SoundRecordingType", "MusicalWorkSoundRecording")
-    sub(sub(element, "SoundRecordingId"), "ISRC", track.isrc)
-    if track.iswc:
-        sub(sub(element, "IndirectSoundRecordingId"), "ISWC", track.iswc)
-    sub(element, "ResourceReference", recording.reference)
-    reference_title(element, track.title, track.version)
+    work = (
+        f"<IndirectSoundRecordingId><ISWC>{track.iswc}</ISWC></IndirectSoundRecordingId>"
+        if track.iswc
+        else ""
+    )
     performance_language = language(recording.language)
-    if performance_language:
-        sub(element, "LanguageOfPerformance", performance_language)
-    sub(element, "Duration", duration(track.duration))
-    details = sub(element, "SoundRecordingDetailsByTerritory")
-    sub(details, "TerritoryCode", WORLDWIDE)
-    titles(details, track.title, track.version, recording.title_text)
-    display_artists(details, view, recording.artists)
-    contributors(details, view, recording.contributors)
-    sub(details, "DisplayArtistName", recording.display_artist_name)
-    sub(details, "LabelName", view.label.name)
-    p_line(details, view.release.p_line)
-    genre(details, recording.genre)
-    avs(details, "ParentalWarningType", "ParentalWarningType", recording.parental_warning,
-        VERSION, view.namespace)
-    technical_details(sub(details, "TechnicalSoundRecordingDetails"), view, recording)
+    spoken = (
+        f"<LanguageOfPerformance>{performance_language}</LanguageOfPerformance>"
+        if performance_language
+        else ""
+    )
+    return (
+        "<SoundRecording>"
+        "<SoundRecordingType>MusicalWorkSoundRecording</SoundRecordingType>"
+        f"<SoundRecordingId><ISRC>{track.isrc}</ISRC></SoundRecordingId>{work}"
+        f"<ResourceReference>{recording.reference}</ResourceReference>"
+        + reference_title(track.title, track.version)
+        + spoken
+        + f"<Duration>{duration(track.duration)}</Duration>"
+        "<SoundRecordingDetailsByTerritory>"
+        + WORLDWIDE_DETAILS
+        + titles(track.title, track.version, recording.title_text)
+        + display_artists(view, recording.artists)
+        + contributors(view, recording.contributors)
+        + f"<DisplayArtistName>{x(recording.display_artist_name)}</DisplayArtistName>"
+        f"<LabelName>{x(view.label.name)}</LabelName>"
+        + p_line(view.release.p_line.year, view.release.p_line.owner)
+        + genre(recording.genre)
+        + parental_warning(view, recording.parental_warning)
+        + technical_details(view, recording)
+        + "</SoundRecordingDetailsByTerritory>"
+        "</SoundRecording>"
+    )
 
 
-def technical_details(element: etree._Element, view: MessageView, recording: RecordingView) -> None:
+def technical_details(view: MessageView, recording: RecordingView) -> str:
     audio = recording.audio
-    sub(element, "TechnicalResourceDetailsReference", recording.technical_reference)
-    avs(element, "AudioCodecType", "AudioCodecType", audio.codec, VERSION, view.namespace)
-    sub(element, "NumberOfChannels", str(audio.channels))
-    sub(element, "SamplingRate", str(audio.sample_rate), UnitOfMeasure="Hz")
-    if audio.bits_per_sample:
-        sub(element, "BitsPerSample", str(audio.bits_per_sample))
-    if recording.track.preview_start is not None:
-        sub(element, "IsPreview", "false")
-        preview = sub(element, "PreviewDetails")
-        sub(preview, "StartPoint", str(recording.track.preview_start))
-        sub(preview, "ExpressionType", "Instructive")
-    hashed_file(element, recording.file.name, recording.file.md5)
+    bits = (
+        f"<BitsPerSample>{audio.bits_per_sample}</BitsPerSample>" if audio.bits_per_sample else ""
+    )
+    start = recording.track.preview_start
+    preview = (
+        "<IsPreview>false</IsPreview>"
+        f"<PreviewDetails><StartPoint>{start}</StartPoint>"
+        "<ExpressionType>Instructive</ExpressionType></PreviewDetails>"
+        if start is not None
+        else ""
+    )
+    return (
+        "<TechnicalSoundRecordingDetails>"
+        f"<TechnicalResourceDetailsReference>{recording.technical_reference}"
+        "</TechnicalResourceDetailsReference>"
+        + avs("AudioCodecType", "AudioCodecType", audio.codec, VERSION, view.namespace)
+        + f"<NumberOfChannels>{audio.channels}</NumberOfChannels>"
+        f'<SamplingRate UnitOfMeasure="Hz">{audio.sample_rate}</SamplingRate>'
+        f"{bits}{preview}"
+        + hashed_file(recording.file.name, recording.file.md5)
+        + "</TechnicalSoundRecordingDetails>"
+    )
 
 
-def image(parent: etree._Element, view: MessageView, cover: CoverView) -> None:
-    element = sub(parent, "Image")
-    sub(element, "ImageType", "FrontCoverImage")
-    image_id = sub(element, "ImageId")
-    sub(image_id, "ProprietaryId", f"{view.release.upc}_FrontCoverImage", Namespace=view.namespace)
-    sub(element, "ResourceReference", cover.reference)
-    details = sub(element, "ImageDetailsByTerritory")
-    sub(details, "TerritoryCode", WORLDWIDE)
-    c_line(details, view.release.c_line)
-    technical = sub(details, "TechnicalImageDetails")
-    sub(technical, "TechnicalResourceDetailsReference", cover.technical_reference)
-    sub(technical, "ImageCodecType", cover.image.codec)
-    sub(technical, "ImageHeight", str(cover.image.height), UnitOfMeasure="Pixel")
-    sub(technical, "ImageWidth", str(cover.image.width), UnitOfMeasure="Pixel")
-    hashed_file(technical, cover.file.name, cover.file.md5)
+def image(view: MessageView, cover: CoverView) -> str:
+    info = cover.image
+    return (
+        "<Image>"
+        "<ImageType>FrontCoverImage</ImageType>"
+        f'<ImageId><ProprietaryId Namespace="{xa(view.namespace)}">'
+        f"{view.release.upc}_FrontCoverImage</ProprietaryId></ImageId>"
+        f"<ResourceReference>{cover.reference}</ResourceReference>"
+        "<ImageDetailsByTerritory>"
+        + WORLDWIDE_DETAILS
+        + c_line(view.release.c_line.year, view.release.c_line.owner)
+        + "<TechnicalImageDetails>"
+        f"<TechnicalResourceDetailsReference>{cover.technical_reference}"
+        "</TechnicalResourceDetailsReference>"
+        f"<ImageCodecType>{info.codec}</ImageCodecType>"
+        f'<ImageHeight UnitOfMeasure="Pixel">{info.height}</ImageHeight>'
+        f'<ImageWidth UnitOfMeasure="Pixel">{info.width}</ImageWidth>'
+        + hashed_file(cover.file.name, cover.file.md5)
+        + "</TechnicalImageDetails>"
+        "</ImageDetailsByTerritory>"
+        "</Image>"
+    )
 
 
 # --- releases ------------------------------------------------------------------------------
 
 
-def main_release(parent: etree._Element, view: MessageView) -> None:
+def primary(reference: str) -> str:
+    return (
+        '<ReleaseResourceReference ReleaseResourceType="PrimaryResource">'
+        f"{reference}</ReleaseResourceReference>"
+    )
+
+
+def main_release(view: MessageView) -> str:
     release = view.release
-    element = sub(parent, "Release", IsMainRelease="true")
-    ids = sub(element, "ReleaseId")
-    sub(ids, "ICPN", release.upc, IsEan="true" if len(release.upc) == 13 else "false")
-    if release.catalog_number:
-        sub(ids, "CatalogNumber", release.catalog_number, Namespace=view.namespace)
-    sub(element, "ReleaseReference", view.release_reference)
-    reference_title(element, release.title, release.version)
-    references = sub(element, "ReleaseResourceReferenceList")
-    for recording in view.recordings:
-        sub(references, "ReleaseResourceReference", recording.reference,
-            ReleaseResourceType="PrimaryResource")
-    sub(references, "ReleaseResourceReference", view.cover.reference,
-        ReleaseResourceType="SecondaryResource")
-    release_type = release.effective_release_type()
-    avs(element, "ReleaseType", "ReleaseType", release_type, VERSION, view.namespace)
-    details = sub(element, "ReleaseDetailsByTerritory")
-    sub(details, "TerritoryCode", WORLDWIDE)
-    sub(details, "DisplayArtistName", view.display_artist_name)
-    sub(details, "LabelName", view.label.name)
-    titles(details, release.title, release.version, view.title_text)
-    display_artists(details, view, view.artists)
-    avs(details, "ParentalWarningType", "ParentalWarningType", release.parental_warning,
-        VERSION, view.namespace)
-    resource_group(details, view)
-    genre(details, view.genre)
-    sub(details, "ReleaseDate", iso_date(release.release_date))
-    if release.original_release_date:
-        sub(details, "OriginalReleaseDate", iso_date(release.original_release_date))
-    sub(element, "Duration", duration(release.duration))
-    p_line(element, release.p_line)
-    c_line(element, release.c_line)
-    sub(element, "GlobalReleaseDate", iso_date(release.release_date))
-    if release.original_release_date:
-        sub(element, "GlobalOriginalReleaseDate", iso_date(release.original_release_date))
+    is_ean = "true" if len(release.upc) == 13 else "false"
+    catalog_number = (
+        f'<CatalogNumber Namespace="{xa(view.namespace)}">{x(release.catalog_number)}'
+        "</CatalogNumber>"
+        if release.catalog_number
+        else ""
+    )
+    original = release.original_release_date
+    resources = "".join(primary(r.reference) for r in view.recordings) + (
+        '<ReleaseResourceReference ReleaseResourceType="SecondaryResource">'
+        f"{view.cover.reference}</ReleaseResourceReference>"
+    )
+    return (
+        '<Release IsMainRelease="true">'
+        f'<ReleaseId><ICPN IsEan="{is_ean}">{release.upc}</ICPN>{catalog_number}</ReleaseId>'
+        f"<ReleaseReference>{view.release_reference}</ReleaseReference>"
+        + reference_title(release.title, release.version)
+        + f"<ReleaseResourceReferenceList>{resources}</ReleaseResourceReferenceList>"
+        + avs(
+            "ReleaseType", "ReleaseType", release.effective_release_type(), VERSION, view.namespace
+        )
+        + "<ReleaseDetailsByTerritory>"
+        + WORLDWIDE_DETAILS
+        + f"<DisplayArtistName>{x(view.display_artist_name)}</DisplayArtistName>"
+        f"<LabelName>{x(view.label.name)}</LabelName>"
+        + titles(release.title, release.version, view.title_text)
+        + display_artists(view, view.artists)
+        + parental_warning(view, release.parental_warning)
+        + resource_group(view)
+        + genre(view.genre)
+        + f"<ReleaseDate>{release.release_date}</ReleaseDate>"
+        + (f"<OriginalReleaseDate>{original}</OriginalReleaseDate>" if original else "")
+        + "</ReleaseDetailsByTerritory>"
+        f"<Duration>{duration(release.duration)}</Duration>"
+        + p_line(release.p_line.year, release.p_line.owner)
+        + c_line(release.c_line.year, release.c_line.owner)
+        + f"<GlobalReleaseDate>{release.release_date}</GlobalReleaseDate>"
+        + (f"<GlobalOriginalReleaseDate>{original}</GlobalOriginalReleaseDate>" if original else "")
+        + "</Release>"
+    )
 
 
-def resource_group(parent: etree._Element, view: MessageView) -> None:
-    group = sub(parent, "ResourceGroup")
+def resource_group(view: MessageView) -> str:
     if len(view.discs) == 1:
-        sub(group, "SequenceNumber", "1")
-        content_items(group, view.discs[0])
-        return
-    for disc in view.discs:
-        disc_group = sub(group, "ResourceGroup")
-        sub(disc_group, "SequenceNumber", str(disc[0].disc))
-        content_items(disc_group, disc)
+        body = "<SequenceNumber>1</SequenceNumber>" + content_items(view.discs[0])
+    else:
+        body = "".join(
+            f"<ResourceGroup><SequenceNumber>{disc[0].disc}</SequenceNumber>"
+            f"{content_items(disc)}</ResourceGroup>"
+            for disc in view.discs
+        )
+    return f"<ResourceGroup>{body}</ResourceGroup>"
 
 
-def content_items(group: etree._Element, recordings: tuple[RecordingView, ...]) -> None:
-    for recording in recordings:
-        item = sub(group, "ResourceGroupContentItem")
-        sub(item, "SequenceNumber", str(recording.number))
-        sub(item, "ResourceType", "SoundRecording")
-        sub(item, "ReleaseResourceReference", recording.reference,
-            ReleaseResourceType="PrimaryResource")
+def content_items(recordings: tuple[RecordingView, ...]) -> str:
+    return "".join(
+        "<ResourceGroupContentItem>"
+        f"<SequenceNumber>{r.number}</SequenceNumber>"
+        "<ResourceType>SoundRecording</ResourceType>"
+        f"{primary(r.reference)}"
+        "</ResourceGroupContentItem>"
+        for r in recordings
+    )
 
 
-def track_release(parent: etree._Element, view: MessageView, recording: RecordingView) -> None:
+def track_release(view: MessageView, recording: RecordingView) -> str:
     track = recording.track
-    element = sub(parent, "Release")
-    sub(sub(element, "ReleaseId"), "ISRC", track.isrc)
-    sub(element, "ReleaseReference", recording.release_reference)
-    reference_title(element, track.title, track.version)
-    references = sub(element, "ReleaseResourceReferenceList")
-    sub(references, "ReleaseResourceReference", recording.reference,
-        ReleaseResourceType="PrimaryResource")
-    sub(element, "ReleaseType", "TrackRelease")
-    details = sub(element, "ReleaseDetailsByTerritory")
-    sub(details, "TerritoryCode", WORLDWIDE)
-    sub(details, "DisplayArtistName", recording.display_artist_name)
-    sub(details, "LabelName", view.label.name)
-    titles(details, track.title, track.version, recording.title_text)
-    display_artists(details, view, recording.artists)
-    avs(details, "ParentalWarningType", "ParentalWarningType", recording.parental_warning,
-        VERSION, view.namespace)
-    genre(details, recording.genre)
-    sub(element, "Duration", duration(track.duration))
+    return (
+        "<Release>"
+        f"<ReleaseId><ISRC>{track.isrc}</ISRC></ReleaseId>"
+        f"<ReleaseReference>{recording.release_reference}</ReleaseReference>"
+        + reference_title(track.title, track.version)
+        + f"<ReleaseResourceReferenceList>{primary(recording.reference)}"
+        "</ReleaseResourceReferenceList>"
+        "<ReleaseType>TrackRelease</ReleaseType>"
+        "<ReleaseDetailsByTerritory>"
+        + WORLDWIDE_DETAILS
+        + f"<DisplayArtistName>{x(recording.display_artist_name)}</DisplayArtistName>"
+        f"<LabelName>{x(view.label.name)}</LabelName>"
+        + titles(track.title, track.version, recording.title_text)
+        + display_artists(view, recording.artists)
+        + parental_warning(view, recording.parental_warning)
+        + genre(recording.genre)
+        + "</ReleaseDetailsByTerritory>"
+        f"<Duration>{duration(track.duration)}</Duration>"
+        "</Release>"
+    )
 
 
 # --- deals ---------------------------------------------------------------------------------
 
 
-def deal_list(root: etree._Element, view: MessageView) -> None:
+def deal_list(view: MessageView) -> str:
+    """Ended deals take the deprecated TakeDown form only when the target asks for it; a deal
+    without use types (a withdrawn territory of a release with no deals) cannot be written
+    otherwise and is left out."""
     takedown_form = view.target.update_indicator
-    deals = [d for d in view.deals if (d.ended and takedown_form) or d.use_types]
-    if not deals:
-        return
-    release_deal = sub(sub(root, "DealList"), "ReleaseDeal")
-    for reference in view.release_references:
-        sub(release_deal, "DealReleaseReference", reference)
-    for deal in deals:
-        terms = sub(sub(release_deal, "Deal"), "DealTerms")
-        if deal.ended and takedown_form:
-            takedown_terms(terms, view, deal)
-        else:
-            deal_terms(terms, view, deal)
-
-
-def deal_terms(element: etree._Element, view: MessageView, deal: DealView) -> None:
-    commercial_models(element, view, deal)
-    usage = sub(element, "Usage")
-    for use_type in deal.use_types:
-        avs(usage, "UseType", "UseType", use_type, VERSION, view.namespace)
-    territories(element, deal)
-    if deal.price_tier:
-        price = sub(element, "PriceInformation")
-        sub(price, "PriceType", deal.price_tier, Namespace=view.namespace)
-    period = sub(element, "ValidityPeriod")
-    sub(period, "StartDate", iso_date(deal.start))
-    if deal.end:
-        sub(period, "EndDate", iso_date(deal.end))
-
-
-def takedown_terms(element: etree._Element, view: MessageView, deal: DealView) -> None:
-    """The deprecated 3.8.2 form: TakeDown, effective the day after the deal's last day."""
-    commercial_models(element, view, deal)
-    sub(element, "TakeDown", "true")
-    territories(element, deal)
-    effective = deal.end + ONE_DAY if deal.end else deal.start
-    sub(sub(element, "ValidityPeriod"), "StartDate", iso_date(effective))
-
-
-def commercial_models(element: etree._Element, view: MessageView, deal: DealView) -> None:
-    for model in deal.commercial_models:
-        avs(element, "CommercialModelType", "CommercialModelType", model, VERSION, view.namespace)
-
-
-def territories(element: etree._Element, deal: DealView) -> None:
-    tag, codes = ("TerritoryCode", deal.territories) if deal.territories else (
-        "ExcludedTerritoryCode", deal.excluded
+    terms = [
+        takedown_terms(view, deal) if deal.ended and takedown_form else deal_terms(view, deal)
+        for deal in view.deals
+        if (deal.ended and takedown_form) or deal.use_types
+    ]
+    if not terms:
+        return ""
+    references = "".join(
+        f"<DealReleaseReference>{reference}</DealReleaseReference>"
+        for reference in view.release_references
     )
-    for code in dict.fromkeys(territory(code, VERSION) for code in codes):
-        sub(element, tag, code)
+    deals = "".join(f"<Deal>{text}</Deal>" for text in terms)
+    return f"<DealList><ReleaseDeal>{references}{deals}</ReleaseDeal></DealList>"
+
+
+def deal_terms(view: MessageView, deal: DealView) -> str:
+    uses = "".join(
+        avs("UseType", "UseType", use, VERSION, view.namespace) for use in deal.use_types
+    )
+    price = (
+        f'<PriceInformation><PriceType Namespace="{xa(view.namespace)}">{x(deal.price_tier)}'
+        "</PriceType></PriceInformation>"
+        if deal.price_tier
+        else ""
+    )
+    end = f"<EndDate>{deal.end}</EndDate>" if deal.end else ""
+    return (
+        "<DealTerms>"
+        + commercial_models(view, deal)
+        + f"<Usage>{uses}</Usage>"
+        + territories(deal)
+        + price
+        + f"<ValidityPeriod><StartDate>{deal.start}</StartDate>{end}</ValidityPeriod>"
+        "</DealTerms>"
+    )
+
+
+def takedown_terms(view: MessageView, deal: DealView) -> str:
+    """The deprecated 3.8.2 form: TakeDown, effective the day after the deal's last day."""
+    effective = deal.end + ONE_DAY if deal.end else deal.start
+    return (
+        "<DealTerms>"
+        + commercial_models(view, deal)
+        + "<TakeDown>true</TakeDown>"
+        + territories(deal)
+        + f"<ValidityPeriod><StartDate>{effective}</StartDate></ValidityPeriod>"
+        "</DealTerms>"
+    )
+
+
+def commercial_models(view: MessageView, deal: DealView) -> str:
+    return "".join(
+        avs("CommercialModelType", "CommercialModelType", model, VERSION, view.namespace)
+        for model in deal.commercial_models
+    )
+
+
+def territories(deal: DealView) -> str:
+    tag, codes = (
+        ("TerritoryCode", deal.territories)
+        if deal.territories
+        else ("ExcludedTerritoryCode", deal.excluded)
+    )
+    written = dict.fromkeys(territory(code, VERSION) for code in codes)
+    return "".join(f"<{tag}>{code}</{tag}>" for code in written)

@@ -2,52 +2,70 @@
 
 from __future__ import annotations
 
-from lxml import etree
-
 from stardust_git.render import ern4
-from stardust_git.render.ern import MessageView, RecordingView, avs, duration, sub
+from stardust_git.render.ern import MessageView, RecordingView, avs
 
 AVS_VERSION = "3"
 """The AvsVersionId of the allowed-value sets the 4.3 XSD imports."""
 
 
-def build(view: MessageView) -> etree._Element:
-    return ern4.build(view, sound_recording, AvsVersionId=AVS_VERSION)
+def message(view: MessageView) -> str:
+    return ern4.message(view, sound_recording, AvsVersionId=AVS_VERSION)
 
 
-def sound_recording(parent: etree._Element, view: MessageView, recording: RecordingView) -> None:
-    track = recording.track
-    element = sub(parent, "SoundRecording")
-    sub(element, "ResourceReference", recording.reference)
-    sub(element, "Type", "MusicalWorkSoundRecording")
-    edition(sub(element, "SoundRecordingEdition"), view, recording)
-    ern4.recording_credits(element, view, recording)
-    sub(element, "Duration", duration(track.duration))
-    ern4.parental_warning(element, view, recording.parental_warning)
-    sub(element, "LanguageOfPerformance", recording.language)
+def sound_recording(view: MessageView, recording: RecordingView) -> str:
+    return (
+        "<SoundRecording>"
+        f"<ResourceReference>{recording.reference}</ResourceReference>"
+        "<Type>MusicalWorkSoundRecording</Type>"
+        + edition(view, recording)
+        + ern4.recording_credits(view, recording)
+        + ern4.recording_tail(view, recording)
+        + "</SoundRecording>"
+    )
 
 
-def edition(element: etree._Element, view: MessageView, recording: RecordingView) -> None:
-    sub(sub(element, "ResourceId"), "ISRC", recording.track.isrc)
-    ern4.p_line(element, view.release.p_line)
-    details = sub(element, "TechnicalDetails")
-    sub(details, "TechnicalResourceDetailsReference", recording.technical_reference)
-    delivery_file(sub(details, "DeliveryFile"), view, recording)
-    if recording.track.preview_start is not None:
-        clip = sub(details, "ClipDetails")
-        sub(clip, "TechnicalResourceDetailsReference", f"{recording.technical_reference}C")
-        sub(clip, "ClipType", "Preview")
-        sub(sub(clip, "Timing"), "StartPoint", str(recording.track.preview_start))
-        sub(clip, "ExpressionType", "Instructive")
+def edition(view: MessageView, recording: RecordingView) -> str:
+    return (
+        "<SoundRecordingEdition>"
+        f"<ResourceId><ISRC>{recording.track.isrc}</ISRC></ResourceId>"
+        + ern4.release_p_line(view)
+        + "<TechnicalDetails>"
+        f"<TechnicalResourceDetailsReference>{recording.technical_reference}"
+        "</TechnicalResourceDetailsReference>"
+        + delivery_file(view, recording)
+        + clip(recording)
+        + "</TechnicalDetails>"
+        "</SoundRecordingEdition>"
+    )
 
 
-def delivery_file(element: etree._Element, view: MessageView, recording: RecordingView) -> None:
-    audio = recording.audio
-    sub(element, "Type", "AudioFile")
-    avs(element, "AudioCodecType", "AudioCodecType", audio.codec, view.version, view.namespace)
-    sub(element, "NumberOfChannels", str(audio.channels))
-    sub(element, "SamplingRate", str(audio.sample_rate), UnitOfMeasure="Hz")
-    if audio.bits_per_sample:
-        sub(element, "BitsPerSample", str(audio.bits_per_sample))
-    file = recording.file
-    ern4.hashed_file(element, file.name, file.md5, file.size)
+def delivery_file(view: MessageView, recording: RecordingView) -> str:
+    audio, file = recording.audio, recording.file
+    bits = (
+        f"<BitsPerSample>{audio.bits_per_sample}</BitsPerSample>" if audio.bits_per_sample else ""
+    )
+    return (
+        "<DeliveryFile>"
+        "<Type>AudioFile</Type>"
+        + avs("AudioCodecType", "AudioCodecType", audio.codec, view.version, view.namespace)
+        + f"<NumberOfChannels>{audio.channels}</NumberOfChannels>"
+        f'<SamplingRate UnitOfMeasure="Hz">{audio.sample_rate}</SamplingRate>'
+        f"{bits}" + ern4.hashed_file(file.name, file.md5, file.size) + "</DeliveryFile>"
+    )
+
+
+def clip(recording: RecordingView) -> str:
+    """Where the preview starts, when the catalog says."""
+    start = recording.track.preview_start
+    if start is None:
+        return ""
+    return (
+        "<ClipDetails>"
+        f"<TechnicalResourceDetailsReference>{recording.technical_reference}C"
+        "</TechnicalResourceDetailsReference>"
+        "<ClipType>Preview</ClipType>"
+        f"<Timing><StartPoint>{start}</StartPoint></Timing>"
+        "<ExpressionType>Instructive</ExpressionType>"
+        "</ClipDetails>"
+    )

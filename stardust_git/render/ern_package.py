@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from lxml import etree
-
 from stardust_git.catalog import Catalog, Loaded
 from stardust_git.models import Release, Target
 from stardust_git.render import (
@@ -24,26 +22,28 @@ from stardust_git.render import (
     PackageFile,
     RenderContext,
     RenderError,
+    ern42,
+    ern43,
+    ern382,
     target_of,
 )
-from stardust_git.render import ern382, ern42, ern43
 from stardust_git.render.deals import deal_views
 from stardust_git.render.ern import (
     CoverView,
     MessageView,
     RecordingView,
     display_artist_name,
-    serialize,
+    finish,
     title_text,
 )
 from stardust_git.render.genres import GenreMappingError, GenreValue, genre_value
-from stardust_git.render.media import Asset, RenderAssetError, audio_asset, image_asset
+from stardust_git.render.media import Asset, audio_asset, image_asset
 from stardust_git.render.parties import PartyRegistry
 
-BUILDERS: dict[str, Callable[[MessageView], etree._Element]] = {
-    "3.8.2": ern382.build,
-    "4.2": ern42.build,
-    "4.3": ern43.build,
+WRITERS: dict[str, Callable[[MessageView], str]] = {
+    "3.8.2": ern382.message,
+    "4.2": ern42.message,
+    "4.3": ern43.message,
 }
 FORMATS = {"3.8.2": "ern/3.8.2", "4.2": "ern/4.2", "4.3": "ern/4.3"}
 RESOURCES = "resources"
@@ -201,7 +201,7 @@ def _resource(name: str, asset: Asset) -> PackageFile:
 
 
 def render_view(view: MessageView) -> bytes:
-    return serialize(BUILDERS[view.version](view))
+    return finish(WRITERS[view.version](view))
 
 
 def render_ern_message(
@@ -238,9 +238,7 @@ def render_ern_package(
     if action == "update":
         # The resend rule moves live start dates to yesterday; the fingerprint ignores that, so
         # an update and the initial delivery of unchanged content fingerprint the same.
-        deals = deal_views(
-            view.release, action, render_date(context), withdrawn_territories, False
-        )
+        deals = deal_views(view.release, action, render_date(context), withdrawn_territories, False)
         content = xml if deals == view.deals else render_view(replace(view, deals=deals))
     target = view.target
     return Package(

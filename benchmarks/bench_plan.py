@@ -1,0 +1,257 @@
+"""Benchmark: `stardust-git plan` on a 10,000-release repository.
+
+Builds a catalog of N releases (benchmarks/generate_catalog.py when present, else the small
+generator below), delivers all of it once into a local target so every release has a receipt,
+edits one release's title, then times, as wall clock of the real CLI:
+
+- ``plan --base HEAD~1``: one changed release (target: under 2 s)
+- ``plan --all``: every release examined, every fingerprint recomputed (target: under 30 s)
+
+Results go to benchmarks/results/plan.json.
+
+    python benchmarks/bench_plan.py [--releases 10000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from stdnum import ean
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+RESULTS = BENCH_DIR / "results" / "plan.json"
+TARGETS = {"one-change": 2.0, "all": 30.0}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "Bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
+}
+TARGET_YAML = """\
+format: ern
+ern_version: "4.3"
+sender: {party_id: PADPIDA2025110101D, name: Bench Records}
+recipient: {party_id: PADPIDA2025110102B, name: Bench Outbox}
+message_control_type: TestMessage
+delivery:
+  protocol: local
+  directory: outbox/bench
+"""
+
+
+def git(root: Path, *args: str) -> str:
+    env = {**os.environ, **GIT_ENV}
+    done = subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"git {' '.join(args)} failed: {done.stderr}")
+    return done.stdout.strip()
+
+
+def upc_of(index: int) -> str:
+    body = f"9{index:011d}"
+    return body + ean.calc_check_digit(body)
+
+
+def release_text(index: int, upc: str) -> str:
+    tracks = "".join(
+        f"""  - isrc: QZBEN{(index * 2 + n) % 100:02d}{(index * 2 + n) // 100:05d}
+    title: Track {n + 1} of Release {index}
+    duration: 3
+    audio: assets/shared/0{n + 1}.wav
+"""
+        for n in range(2)
+    )
+    return f"""upc: "{upc}"
+title: Release {index}
+artists:
+  - {{name: Artist {index % 997}, role: MainArtist}}
+label: Bench Records
+release_date: 2024-07-01
+genre: ELECTRONIC
+language: en
+p_line: {{year: 2024, owner: Bench Records}}
+c_line: {{year: 2024, owner: Bench Records}}
+cover: assets/shared/cover.jpg
+tracks:
+{tracks}deals:
+  - territories: [Worldwide]
+    commercial_models: [SubscriptionModel]
+    use_types: [OnDemandStream]
+    start_date: 2024-07-01
+targets: [bench]
+"""
+
+
+def fallback_generate(root: Path, n: int) -> list[str]:
+    """Releases sharing one small set of assets (hashing real per-release audio is not the
+    point here; the asset module caches each file's MD5)."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from tests.media import write_jpeg, write_wav
+
+    write_jpeg(root / "assets" / "shared" / "cover.jpg", size=1400)
+    for n_track in (1, 2):
+        write_wav(root / "assets" / "shared" / f"0{n_track}.wav", seconds=3.0, seed=n_track)
+    paths = []
+    for index in range(n):
+        upc = upc_of(index)
+        relative = f"catalog/label-{index % 50:02d}/{upc}.yaml"
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(release_text(index, upc), encoding="utf-8")
+        paths.append(relative)
+    return paths
+
+
+def write_media(root: Path) -> None:
+    """Every referenced asset, as hard links to one cover and one audio file per format."""
+    import yaml
+
+    sys.path.insert(0, str(REPO_ROOT))
+    from tests.media import write_flac, write_jpeg, write_mp3, write_wav
+
+    originals = root / ".media"
+    writers = {
+        ".jpg": lambda p: write_jpeg(p, size=3000),
+        ".jpeg": lambda p: write_jpeg(p, size=3000),
+        ".wav": lambda p: write_wav(p, seconds=3.0),
+        ".flac": lambda p: write_flac(p, seconds=3.0),
+        ".mp3": lambda p: write_mp3(p, seconds=3.0),
+    }
+    for path in (root / "catalog").rglob("*.yaml"):
+        release = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for asset in [release["cover"], *(t["audio"] for t in release["tracks"])]:
+            target = root / asset
+            if target.exists():
+                continue
+            original = originals / f"original{target.suffix}"
+            if not original.exists():
+                writers[target.suffix](original)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(original, target)
+
+
+def deliver_locally(root: Path) -> None:
+    """Keep each target's rendering settings; deliver into outbox/<name> instead of a server."""
+    import yaml
+
+    for path in (root / "targets").glob("*.yaml"):
+        target = yaml.safe_load(path.read_text(encoding="utf-8"))
+        choreography = target["delivery"].get("choreography", "release-by-release")
+        target["delivery"] = {
+            "protocol": "local",
+            "directory": f"outbox/{path.stem}",
+            "choreography": choreography,
+        }
+        if target.pop("genre_strict", False):  # a strict map refuses some synthetic genres
+            target.pop("genre_map", None)
+        path.write_text(yaml.safe_dump(target, sort_keys=False), encoding="utf-8")
+
+
+def generate(root: Path, n: int) -> str:
+    """The shared generator when it exists, else ours; returns which one was used."""
+    shared = BENCH_DIR / "generate_catalog.py"
+    if shared.is_file():
+        spec = importlib.util.spec_from_file_location("generate_catalog", shared)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["generate_catalog"] = module
+        spec.loader.exec_module(module)
+        module.generate(root, n, seed=0)
+        write_media(root)
+        deliver_locally(root)
+        return "benchmarks/generate_catalog.py"
+    fallback_generate(root, n)
+    (root / "targets").mkdir(exist_ok=True)
+    (root / "targets" / "bench.yaml").write_text(TARGET_YAML, encoding="utf-8")
+    genres = (REPO_ROOT / "genre-maps" / "genres.yaml").read_text(encoding="utf-8")
+    (root / "genre-maps").mkdir(exist_ok=True)
+    (root / "genre-maps" / "genres.yaml").write_text(genres, encoding="utf-8")
+    return "bench_plan.py fallback"
+
+
+def timed(root: Path, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.perf_counter()
+    done = subprocess.run(["stardust-git", *args], cwd=root, capture_output=True, text=True)
+    return time.perf_counter() - started, done
+
+
+def first_release(root: Path) -> Path:
+    return min((root / "catalog").rglob("*.yaml"))
+
+
+def run(n: int, keep: Path | None) -> dict[str, object]:
+    workdir = keep or Path(tempfile.mkdtemp(prefix="bench-plan-"))
+    root = workdir / "catalog-repo"
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "--quiet", "--initial-branch=main")
+    (root / ".gitignore").write_text("outbox/\n.stardust-cache/\n.media/\n", encoding="utf-8")
+    generator = generate(root, n)
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "-m", f"{n} releases")
+    deliver_seconds, done = timed(root, "deliver", "--all", "--commit")
+    (workdir / "deliver.log").write_text(done.stderr, encoding="utf-8")
+    if done.returncode != 0:
+        raise SystemExit(f"deliver --all failed:\n{done.stderr[-3000:]}")
+    receipts = sum(1 for _ in (root / "receipts").rglob("*.json"))
+    edited = first_release(root)
+    text = edited.read_text(encoding="utf-8")
+    edited.write_text(re.sub(r"(?m)^title: (.*)$", r"title: \1 Edited", text, count=1))
+    git(root, "commit", "--quiet", "-am", "Edit one title")
+    one_seconds, one = timed(root, "plan", "--base", "HEAD~1", "--format", "json")
+    all_seconds, every = timed(root, "plan", "--all", "--format", "json")
+    for name, done in (("plan --base HEAD~1", one), ("plan --all", every)):
+        if done.returncode != 0:
+            raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
+    one_actions = json.loads(one.stdout)["actions"]
+    all_actions = json.loads(every.stdout)["actions"]
+    assert len(one_actions) == 1 and one_actions[0]["action"] == "update", one_actions
+    assert all_actions == one_actions, "plan --all must find exactly the one edited release"
+    return {
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "releases": n,
+        "receipts": receipts,
+        "generator": generator,
+        "deliver_all_seconds": round(deliver_seconds, 2),
+        "plan_one_change_seconds": round(one_seconds, 2),
+        "plan_all_seconds": round(all_seconds, 2),
+        "targets_seconds": {"plan_one_change": TARGETS["one-change"], "plan_all": TARGETS["all"]},
+        "within_targets": one_seconds < TARGETS["one-change"] and all_seconds < TARGETS["all"],
+        "repository": str(root) if keep else "(deleted)",
+        "workdir": str(workdir),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--releases", type=int, default=10_000)
+    parser.add_argument("--keep", type=Path, default=None, help="build the repository here")
+    args = parser.parse_args(argv)
+    result = run(args.releases, args.keep)
+    if args.keep is None:
+        shutil.rmtree(Path(str(result.pop("workdir"))), ignore_errors=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    return 0 if result["within_targets"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

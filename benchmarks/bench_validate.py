@@ -1,0 +1,274 @@
+"""Benchmark ``stardust-git validate`` on synthetic catalogs (assets excluded).
+
+    python benchmarks/bench_validate.py [--sizes 1000 10000] [--repeat 3] [--profile]
+
+For each size N: the wall time of ``validate --no-assets --no-render`` over the whole catalog as a
+subprocess (median of --repeat runs, releases/s), and an in-process breakdown (YAML parsing,
+model validation, cross-file rules). For the largest N: the wall time of validating ONE changed
+release as pre-commit runs it (``validate catalog/<label>/<upc>.yaml --no-assets``), with the
+facts cache removed (cold) and present (warm), median of 5. Results go to
+benchmarks/results/validate.json and are printed; --profile also writes a cProfile summary of
+the in-process full run to benchmarks/results/validate-profile.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from generate_catalog import generate
+
+from stardust_git.catalog import (
+    Catalog,
+    load_genres,
+    load_targets,
+    relative,
+    release_files,
+    validate_document,
+)
+from stardust_git.errors import Diagnostics
+from stardust_git.index import collect_facts, facts_of
+from stardust_git.models import Release
+from stardust_git.validate import (
+    ValidationOptions,
+    check_cross_file,
+    check_release_rules,
+    validate_catalog,
+)
+from stardust_git.yamlio import YamlLoadError, load_yaml_file
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BENCH_DIR.parent
+RESULTS_DIR = BENCH_DIR / "results"
+WORK_DIR = RESULTS_DIR / "tmp"
+RESULTS_FILE = RESULTS_DIR / "validate.json"
+PROFILE_FILE = RESULTS_DIR / "validate-profile.txt"
+CACHE_DIR = ".stardust-cache"
+SEED = 0
+ONE_FILE_RUNS = 5
+TARGET_FULL_SECONDS = {10_000: 20.0}
+TARGET_ONE_FILE_SECONDS = 1.0
+
+
+def stardust_git() -> str:
+    script = Path(sys.executable).parent / "stardust-git"
+    if not script.is_file():
+        raise SystemExit(f"stardust-git is not installed beside {sys.executable}")
+    return str(script)
+
+
+def timed_run(command: list[str], cwd: Path) -> float:
+    """Wall seconds of one subprocess; it must exit 0 (the synthetic catalog is valid)."""
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}{result.stderr}"
+        )
+    return elapsed
+
+
+def drop_cache(root: Path) -> None:
+    shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
+
+
+def catalog_for(n: int) -> Path:
+    root = WORK_DIR / f"catalog-{n}"
+    shutil.rmtree(root, ignore_errors=True)
+    started = time.perf_counter()
+    generate(root, n, SEED)
+    print(f"generated {n} releases in {time.perf_counter() - started:.1f} s: {root}")
+    return root
+
+
+# --- whole catalog ---------------------------------------------------------------------------
+
+
+def bench_full(root: Path, n: int, repeat: int) -> dict[str, Any]:
+    command = [stardust_git(), "validate", "--root", str(root), "--no-assets", "--no-render"]
+    runs = []
+    for _ in range(repeat):
+        drop_cache(root)
+        runs.append(timed_run(command, root))
+    wall = statistics.median(runs)
+    result: dict[str, Any] = {
+        "releases": n,
+        "wall_s": round(wall, 3),
+        "releases_per_s": round(n / wall, 1),
+        "runs_s": [round(r, 3) for r in runs],
+    }
+    if n in TARGET_FULL_SECONDS:
+        result["target_s"] = TARGET_FULL_SECONDS[n]
+        result["target_met"] = wall < TARGET_FULL_SECONDS[n]
+    return result
+
+
+def breakdown(root: Path) -> dict[str, float]:
+    """In-process seconds per stage of a full validation (imports already paid)."""
+    diagnostics = Diagnostics()
+    catalog = Catalog(root=root, diagnostics=diagnostics)
+    started = time.perf_counter()
+    load_targets(root, catalog)
+    load_genres(root, catalog)
+    config = time.perf_counter() - started
+    yaml_s = models_s = 0.0
+    for path in release_files(root):
+        shown = relative(root, path)
+        started = time.perf_counter()
+        try:
+            document = load_yaml_file(path, shown)
+        except YamlLoadError as error:
+            diagnostics.extend(error.diagnostics)
+            continue
+        parsed = time.perf_counter()
+        loaded = validate_document(document, Release, diagnostics)
+        models_s += time.perf_counter() - parsed
+        yaml_s += parsed - started
+        if loaded:
+            catalog.releases[shown] = loaded
+    started = time.perf_counter()
+    facts = {path: facts_of(path, loaded.model) for path, loaded in catalog.releases.items()}
+    others = collect_facts(root, facts, catalog.unreadable)
+    check_cross_file(catalog, list(facts.values()) + others, diagnostics)
+    for loaded in catalog.releases.values():
+        check_release_rules(catalog, loaded, diagnostics)
+    cross_s = time.perf_counter() - started
+    if diagnostics.errors:
+        raise SystemExit(f"the synthetic catalog is invalid: {diagnostics.errors[0].format()}")
+    stages = {"targets_and_genres_s": config, "yaml_s": yaml_s, "models_s": models_s}
+    stages["cross_file_s"] = cross_s
+    stages["total_s"] = sum(stages.values())
+    return {name: round(seconds, 3) for name, seconds in stages.items()}
+
+
+def profile_full(root: Path) -> str:
+    profiler = cProfile.Profile()
+    options = ValidationOptions(check_assets=False, check_render=False)
+    profiler.runcall(validate_catalog, root, None, options)
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(35)
+    stats.sort_stats("tottime").print_stats(25)
+    return out.getvalue()
+
+
+# --- one changed file, as pre-commit runs it --------------------------------------------------
+
+
+def bench_one_file(root: Path) -> dict[str, Any]:
+    names = sorted(relative(root, p) for p in release_files(root))
+    changed = root / names[len(names) // 2]
+    original = changed.read_bytes()
+    command = [stardust_git(), "validate", str(changed.relative_to(root)), "--no-assets"]
+    try:
+        cold = [_edit_and_run(changed, original, command, root, run, cold=True) for run in range(5)]
+        drop_cache(root)
+        timed_run(command, root)  # warms the cache, as the first commit of the day would
+        warm = [
+            _edit_and_run(changed, original, command, root, run, cold=False) for run in range(5)
+        ]
+    finally:
+        changed.write_bytes(original)
+    warm_median = statistics.median(warm)
+    return {
+        "file": changed.relative_to(root).as_posix(),
+        "cold_s": round(statistics.median(cold), 3),
+        "warm_s": round(warm_median, 3),
+        "cold_runs_s": [round(r, 3) for r in cold],
+        "warm_runs_s": [round(r, 3) for r in warm],
+        "target_s": TARGET_ONE_FILE_SECONDS,
+        "target_met": warm_median < TARGET_ONE_FILE_SECONDS,
+    }
+
+
+def _edit_and_run(
+    path: Path, original: bytes, command: list[str], root: Path, run: int, cold: bool
+) -> float:
+    """Change the file (a new comment line) the way an edit would, then validate it."""
+    path.write_bytes(original + f"# edit {run}\n".encode())
+    if cold:
+        drop_cache(root)
+    return timed_run(command, root)
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def environment() -> dict[str, Any]:
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "commit": commit or None,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def print_summary(results: dict[str, Any]) -> None:
+    print(f"\nvalidate --no-assets --no-render ({results['environment']['cpus']} CPUs)")
+    for row in results["full"]:
+        target = row.get("target_s")
+        verdict = (
+            f"  target < {target:g} s: {'met' if row['target_met'] else 'MISSED'}" if target else ""
+        )
+        print(
+            f"  {row['releases']:>6} releases  {row['wall_s']:7.2f} s  "
+            f"{row['releases_per_s']:8.1f} releases/s{verdict}"
+        )
+        stages = results["breakdown"][str(row["releases"])]
+        print(
+            "          in-process: "
+            + ", ".join(f"{name[:-2]} {seconds:.2f} s" for name, seconds in stages.items())
+        )
+    one = results["one_file"]
+    verdict = "met" if one["target_met"] else "MISSED"
+    print(
+        f"  one changed file in {results['one_file_catalog']} releases: "
+        f"cold {one['cold_s']:.2f} s, warm {one['warm_s']:.2f} s "
+        f"(target warm < {one['target_s']:g} s: {verdict})"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000])
+    parser.add_argument("--repeat", type=int, default=3, help="full runs per size (median)")
+    parser.add_argument("--profile", action="store_true", help="write a cProfile summary")
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {"environment": environment(), "full": [], "breakdown": {}}
+    for n in sorted(args.sizes):
+        root = catalog_for(n)
+        results["full"].append(bench_full(root, n, args.repeat))
+        results["breakdown"][str(n)] = breakdown(root)
+        if n == max(args.sizes):
+            results["one_file_catalog"] = n
+            results["one_file"] = bench_one_file(root)
+            if args.profile:
+                PROFILE_FILE.write_text(profile_full(root), encoding="utf-8")
+        shutil.rmtree(root)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    RESULTS_FILE.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print_summary(results)
+    print(f"\nwrote {RESULTS_FILE.relative_to(PROJECT_ROOT)}")
+    met = all(row.get("target_met", True) for row in results["full"])
+    return 0 if met and results["one_file"]["target_met"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Run every benchmarks/bench_*.py; each writes its results under benchmarks/results/.
+# Usage: benchmarks/run.sh [extra options passed to every benchmark]
+# PYTHON selects the interpreter that has stardust-git installed (default: python3).
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+PYTHON="${PYTHON:-python3}"
+mkdir -p results
+
+failed=()
+for bench in bench_*.py; do
+  [[ -e ${bench} ]] || continue
+  name="${bench%.py}"
+  echo "== ${name}"
+  # tee keeps the printed summary beside the JSON results; PIPESTATUS is the benchmark's status.
+  "${PYTHON}" "${bench}" "$@" 2>&1 | tee "results/${name#bench_}.log"
+  status=${PIPESTATUS[0]}
+  if [[ ${status} -ne 0 ]]; then
+    failed+=("${name} (exit ${status})")
+  fi
+done
+
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "benchmarks that failed or missed a target: ${failed[*]}" >&2
+  exit 1
+fi
+echo "all benchmarks met their targets; results in benchmarks/results/"

@@ -1,0 +1,126 @@
+"""S3 specifics against SeaweedFS, which checks signatures, Content-MD5 and part checksums."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from stardust_git.models.target import S3Delivery
+from stardust_git.protocols.base import PermanentError
+from stardust_git.protocols.s3 import S3Protocol
+from tests.servers import S3Server
+from tests.test_protocol_endpoints import MIB, md5_of, random_file
+
+
+def s3_settings(server: S3Server, bucket: str, **changes: object) -> S3Delivery:
+    fields: dict[str, object] = {
+        "protocol": "s3",
+        "bucket": bucket,
+        "prefix": "dsp/",
+        "region": server.region,
+        "endpoint_url": server.endpoint_url,
+        "access_key_id": "${TEST_S3_KEY_ID}",
+        "secret_access_key": "${TEST_S3_SECRET}",
+        "multipart_threshold_mib": 5,
+        "part_size_mib": 16,
+    }
+    return S3Delivery(**(fields | changes))
+
+
+@pytest.fixture
+def keys(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    monkeypatch.setenv("TEST_S3_KEY_ID", s3_server.access_key_id)
+    monkeypatch.setenv("TEST_S3_SECRET", s3_server.secret_access_key)
+    return s3_server
+
+
+def test_large_files_go_in_parts_small_ones_in_one_put_each_with_its_md5(
+    keys: S3Server, s3_bucket: str, tmp_path: Path
+):
+    large = random_file(tmp_path / "large.wav", 40 * MIB + 1)
+    small = random_file(tmp_path / "small.jpg", 3 * MIB)
+    with S3Protocol("dsp", s3_settings(keys, s3_bucket), tmp_path) as transport:
+        transport.put_file(large, "r/large.wav", md5_of(large))
+        transport.put_file(small, "r/small.jpg", md5_of(small))
+
+    client = keys.client()
+    large_head = client.head_object(Bucket=s3_bucket, Key="dsp/r/large.wav", ChecksumMode="ENABLED")
+    small_head = client.head_object(Bucket=s3_bucket, Key="dsp/r/small.jpg")
+    assert large_head["ETag"].strip('"').endswith("-3")  # 16 + 16 + 8 MiB parts
+    assert "ChecksumCRC32" in large_head  # each part was sent with a CRC32 the store checked
+    assert small_head["ETag"].strip('"') == md5_of(small)
+    assert large_head["Metadata"]["md5"] == md5_of(large)
+    body = client.get_object(Bucket=s3_bucket, Key="dsp/r/large.wav")["Body"].read()
+    assert body == large.read_bytes()
+
+
+def test_content_that_does_not_match_its_md5_is_refused_and_not_stored(
+    keys: S3Server, s3_bucket: str, tmp_path: Path
+):
+    with (
+        S3Protocol("dsp", s3_settings(keys, s3_bucket), tmp_path) as transport,
+        pytest.raises(PermanentError, match="BadDigest"),
+    ):
+        transport.put_bytes(b"<m/>", "m.xml", hashlib.md5(b"something else").hexdigest())
+    assert keys.client().list_objects_v2(Bucket=s3_bucket).get("KeyCount") == 0
+
+
+def test_a_missing_bucket_is_a_permanent_error(keys: S3Server, tmp_path: Path):
+    settings = s3_settings(keys, "no-such-bucket-here")
+    with pytest.raises(PermanentError, match="'no-such-bucket-here' not found"):
+        S3Protocol("dsp", settings, tmp_path).connect()
+
+
+def test_the_standard_credential_chain_is_used_without_keys_in_the_target(
+    keys: S3Server, s3_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    credentials = tmp_path / "aws-credentials"
+    credentials.write_text(
+        f"[dsp-profile]\naws_access_key_id = {keys.access_key_id}\n"
+        f"aws_secret_access_key = {keys.secret_access_key}\n"
+    )
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_PROFILE", "dsp-profile")
+    settings = s3_settings(keys, s3_bucket, access_key_id=None, secret_access_key=None)
+    with S3Protocol("dsp", settings, tmp_path) as transport:
+        transport.put_bytes(b"<m/>", "m.xml", hashlib.md5(b"<m/>").hexdigest())
+    monkeypatch.delenv("AWS_PROFILE")  # boto3's default session, used below, never knew it
+    body = keys.client().get_object(Bucket=s3_bucket, Key="dsp/m.xml")["Body"].read()
+    assert body == b"<m/>"
+
+
+def test_no_credentials_anywhere_is_a_clear_permanent_error(
+    keys: S3Server, s3_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    settings = s3_settings(keys, s3_bucket, access_key_id=None, secret_access_key=None)
+    with pytest.raises(PermanentError, match="Unable to locate credentials"):
+        S3Protocol("dsp", settings, tmp_path).connect()
+
+
+def test_server_side_encryption_is_requested(keys: S3Server, s3_bucket: str, tmp_path: Path):
+    settings = s3_settings(keys, s3_bucket, server_side_encryption="AES256")
+    with S3Protocol("dsp", settings, tmp_path) as transport:
+        transport.put_bytes(b"<m/>", "m.xml", hashlib.md5(b"<m/>").hexdigest())
+    head = keys.client().head_object(Bucket=s3_bucket, Key="dsp/m.xml")
+    assert head.get("ServerSideEncryption") == "AES256"
+
+
+def test_an_empty_prefix_delivers_at_the_bucket_root(
+    keys: S3Server, s3_bucket: str, tmp_path: Path
+):
+    with S3Protocol("dsp", s3_settings(keys, s3_bucket, prefix=""), tmp_path) as transport:
+        transport.put_bytes(b"<m/>", "r/m.xml", hashlib.md5(b"<m/>").hexdigest())
+        assert [f.path for f in transport.list("r")] == ["r/m.xml"]
+        assert transport.location("r") == f"s3://{s3_bucket}/r"
+    keys_found = [o["Key"] for o in keys.client().list_objects_v2(Bucket=s3_bucket)["Contents"]]
+    assert keys_found == ["r/m.xml"]

@@ -1,0 +1,191 @@
+"""SFTP against OpenSSH's sshd: the pinned host key, key types, passwords and the fast path."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import (
+    BestAvailableEncryption,
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+
+from stardust_git.models.target import SftpDelivery
+from stardust_git.protocols.base import PermanentError
+from stardust_git.protocols.sftp import SftpProtocol
+from tests.servers import SftpServer
+from tests.test_protocol_endpoints import (
+    MIB,
+    TcpProxy,
+    md5_of,
+    other_host_key,
+    random_file,
+)
+
+
+def sftp_settings(server: SftpServer, **changes: object) -> SftpDelivery:
+    fields: dict[str, object] = {
+        "protocol": "sftp",
+        "host": server.host,
+        "port": server.port,
+        "username": server.username,
+        "host_key": server.host_key,
+        "directory": str(server.data_dir / "inbox"),
+    }
+    if server.password is None:
+        fields["private_key"] = "${TEST_SFTP_KEY}"
+    else:
+        fields["password"] = "${TEST_SFTP_PASSWORD}"
+    return SftpDelivery(**(fields | changes))
+
+
+@pytest.fixture
+def key_login(sshd_server: SftpServer, monkeypatch: pytest.MonkeyPatch) -> SftpServer:
+    monkeypatch.setenv("TEST_SFTP_KEY", sshd_server.private_key_path.read_text())
+    return sshd_server
+
+
+@pytest.fixture
+def password_login(sshd_password_server: SftpServer, monkeypatch: pytest.MonkeyPatch):
+    assert sshd_password_server.password is not None
+    monkeypatch.setenv("TEST_SFTP_PASSWORD", sshd_password_server.password)
+    return sshd_password_server
+
+
+def server_log(server: SftpServer) -> str:
+    """sshd's log (tests.servers runs sshd -e with its output in the work directory)."""
+    time.sleep(0.2)  # sshd writes the line for a closed connection right after it closes
+    return (server.data_dir.parent / "sshd.log").read_text()
+
+
+def authentication_lines(log: str) -> list[str]:
+    words = ("Accepted", "Failed", "authenticating user", "Invalid user")
+    return [line for line in log.splitlines() if any(word in line for word in words)]
+
+
+def put_probe(settings: SftpDelivery, root: Path) -> None:
+    with SftpProtocol("dsp", settings, root) as transport:
+        transport.put_bytes(b"<m/>", "probe.xml", hashlib.md5(b"<m/>").hexdigest())
+
+
+@pytest.mark.parametrize("login", ["key_login", "password_login"])
+def test_another_host_key_is_refused_before_any_credential_is_sent(
+    login: str, request: pytest.FixtureRequest, tmp_path: Path
+):
+    server: SftpServer = request.getfixturevalue(login)
+    settings = sftp_settings(server, host_key=other_host_key())
+    with pytest.raises(PermanentError, match="host key refused") as refused:
+        put_probe(settings, tmp_path)
+    assert "nothing was sent" in str(refused.value)
+    assert list(server.data_dir.iterdir()) == []
+    assert authentication_lines(server_log(server)) == []
+
+
+def test_a_pinned_key_of_another_type_is_refused_too(key_login: SftpServer, tmp_path: Path):
+    rsa_public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    pinned = rsa_public.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
+    with pytest.raises(PermanentError, match="offered ssh-ed25519"):
+        put_probe(sftp_settings(key_login, host_key=pinned), tmp_path)
+    assert list(key_login.data_dir.iterdir()) == []
+
+
+def test_the_pinned_host_key_lets_the_delivery_through(key_login: SftpServer, tmp_path: Path):
+    put_probe(sftp_settings(key_login), tmp_path)
+    assert (key_login.data_dir / "inbox" / "probe.xml").read_bytes() == b"<m/>"
+    assert any("Accepted publickey" in line for line in authentication_lines(server_log(key_login)))
+
+
+def _private_key_text(kind: str, passphrase: bytes | None = None) -> tuple[str, str]:
+    """(private key text, authorized_keys line) for a new key of ``kind``."""
+    if kind == "rsa-pem":
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private_format = PrivateFormat.TraditionalOpenSSL
+    else:
+        key = ec.generate_private_key(ec.SECP256R1())
+        private_format = PrivateFormat.OpenSSH
+    encryption = BestAvailableEncryption(passphrase) if passphrase else NoEncryption()
+    text = key.private_bytes(Encoding.PEM, private_format, encryption).decode()
+    public = key.public_key().public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
+    return text, public
+
+
+@pytest.mark.parametrize("kind", ["rsa-pem", "ecdsa-openssh"])
+def test_rsa_and_ecdsa_private_keys_log_in(
+    kind: str, key_login: SftpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    text, public = _private_key_text(kind)
+    authorized_keys = key_login.data_dir.parent / "authorized_keys"
+    authorized_keys.write_text(authorized_keys.read_text() + public + "\n")
+    monkeypatch.setenv("OTHER_KEY", text)
+    put_probe(sftp_settings(key_login, private_key="${OTHER_KEY}"), tmp_path)
+    assert (key_login.data_dir / "inbox" / "probe.xml").read_bytes() == b"<m/>"
+
+
+def test_an_encrypted_key_needs_its_passphrase(
+    key_login: SftpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    text, public = _private_key_text("ecdsa-openssh", passphrase=b"open sesame")
+    authorized_keys = key_login.data_dir.parent / "authorized_keys"
+    authorized_keys.write_text(authorized_keys.read_text() + public + "\n")
+    monkeypatch.setenv("LOCKED_KEY", text)
+    monkeypatch.setenv("LOCKED_KEY_PASSPHRASE", "open sesame")
+    without = sftp_settings(key_login, private_key="${LOCKED_KEY}")
+    with pytest.raises(PermanentError, match="needs a passphrase"):
+        put_probe(without, tmp_path)
+    put_probe(without.model_copy(update={"passphrase": "${LOCKED_KEY_PASSPHRASE}"}), tmp_path)
+    assert (key_login.data_dir / "inbox" / "probe.xml").read_bytes() == b"<m/>"
+
+
+def test_password_login_delivers(password_login: SftpServer, tmp_path: Path):
+    put_probe(sftp_settings(password_login), tmp_path)
+    assert (password_login.data_dir / "inbox" / "probe.xml").read_bytes() == b"<m/>"
+
+
+def test_a_wrong_password_is_one_clear_error_and_one_login_attempt(
+    password_login: SftpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("TEST_SFTP_PASSWORD", "not-the-password")
+    with TcpProxy(password_login.port) as proxy:
+        settings = sftp_settings(password_login, port=proxy.port)
+        with pytest.raises(PermanentError) as refused:
+            put_probe(settings, tmp_path)
+    message = str(refused.value)
+    assert message == (
+        f"dsp: authentication refused for user '{password_login.username}' on "
+        f"{password_login.host}:{proxy.port}"
+    )
+    assert proxy.connections == 1
+    failed = [line for line in server_log(password_login).splitlines() if "Failed password" in line]
+    assert len(failed) == 1
+
+
+def test_small_request_sizes_for_strict_servers_deliver_identical_bytes(
+    key_login: SftpServer, tmp_path: Path
+):
+    audio = random_file(tmp_path / "a.wav", 3 * MIB + 7)
+    settings = sftp_settings(key_login, request_size=32768)
+    with SftpProtocol("dsp", settings, tmp_path) as transport:
+        transport.put_file(audio, "deep/er/a.wav", md5_of(audio))
+    assert (key_login.data_dir / "inbox" / "deep/er/a.wav").read_bytes() == audio.read_bytes()
+
+
+def test_the_fast_path_is_on_nodelay_and_aes_gcm(key_login: SftpServer, tmp_path: Path):
+    with SftpProtocol("dsp", sftp_settings(key_login), tmp_path) as transport:
+        transport.list("")
+        ssh = transport._client.get_transport()  # type: ignore[union-attr]
+        assert ssh.local_cipher == "aes128-gcm@openssh.com"
+        assert ssh.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+def test_a_path_leaving_the_delivery_folder_is_refused(key_login: SftpServer, tmp_path: Path):
+    transport = SftpProtocol("dsp", sftp_settings(key_login), tmp_path)
+    with transport, pytest.raises(PermanentError, match="refusing"):
+        transport.put_bytes(b"x", "../escape.xml", hashlib.md5(b"x").hexdigest())
+    assert not (key_login.data_dir / "escape.xml").exists()

