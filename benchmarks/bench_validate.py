@@ -250,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--repeat", type=int, default=3, help="full runs per size (median)")
     parser.add_argument("--profile", action="store_true", help="write a cProfile summary")
+    parser.add_argument("--output", type=Path, default=RESULTS_FILE, help="results JSON file")
     args = parser.parse_args(argv)
     results: dict[str, Any] = {"environment": environment(), "full": [], "breakdown": {}}
     for n in sorted(args.sizes):
@@ -262,10 +263,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.profile:
                 PROFILE_FILE.write_text(profile_full(root), encoding="utf-8")
         shutil.rmtree(root)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    RESULTS_FILE.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print_summary(results)
-    print(f"\nwrote {RESULTS_FILE.relative_to(PROJECT_ROOT)}")
+    print(f"\nwrote {args.output}")
     met = all(row.get("target_met", True) for row in results["full"])
     return 0 if met and results["one_file"]["target_met"] else 1
 

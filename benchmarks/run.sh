@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every benchmarks/bench_*.py; each writes its results under benchmarks/results/.
-# Usage: benchmarks/run.sh [extra options passed to every benchmark]
+# Usage: benchmarks/run.sh  (run a single benchmark directly for its options, e.g. --profile)
 # PYTHON selects the interpreter that has stardust-git installed (default: python3).
 set -uo pipefail
 
@@ -14,7 +14,7 @@ for bench in bench_*.py; do
   name="${bench%.py}"
   echo "== ${name}"
   # tee keeps the printed summary beside the JSON results; PIPESTATUS is the benchmark's status.
-  "${PYTHON}" "${bench}" "$@" 2>&1 | tee "results/${name#bench_}.log"
+  "${PYTHON}" "${bench}" 2>&1 | tee "results/${name#bench_}.log"
   status=${PIPESTATUS[0]}
   if [[ ${status} -ne 0 ]]; then
     failed+=("${name} (exit ${status})")

@@ -41,7 +41,13 @@ from stardust_git.models.receipt import Delivery, SentFile
 from stardust_git.plan import WATCHED, Plan, PlannedAction, compute_plan
 from stardust_git.protocols import open_transport
 from stardust_git.protocols.base import PermanentError, TransientError, Transport
-from stardust_git.receipts import merge_receipt_files, record_delivery, redact, secret_values
+from stardust_git.receipts import (
+    merge_receipt_files,
+    record_delivery,
+    redact,
+    secret_values,
+    update_retry_marker,
+)
 from stardust_git.render import Package, PackageFile, RenderContext
 
 MAX_TARGET_THREADS = 8
@@ -65,6 +71,8 @@ class DeliverOptions:
     remote: str = "origin"
     retry_wait: float = 1.0
     """Seconds before the first retry (doubled each time, with jitter)."""
+    batch_size: int = 250
+    """Releases per batch (batch choreography): a failure fails one batch, not the whole run."""
 
 
 @dataclass
@@ -219,9 +227,12 @@ class _Engine:
         return outcomes, sorted(self.receipts)
 
     def record(self, planned: PlannedAction, delivery: Delivery) -> None:
+        """Append to the receipt and keep the retry marker in step with the outcome."""
         path = record_delivery(self.root, planned.upc, planned.target, delivery)
+        failed = delivery.status == "failed"
+        marker = update_retry_marker(self.root, planned.upc, planned.target, planned.path, failed)
         with self.lock:
-            self.receipts.append(path)
+            self.receipts += [path, marker]
 
     def done(self, outcome: Outcome) -> None:
         with self.lock:
@@ -259,10 +270,14 @@ class _TargetRun:
         self.retries = 0
 
     def run(self) -> list[Outcome]:
+        """Deliver each release on its own, or in batches closed by a BatchComplete file."""
+        if self.target.delivery.choreography == "batch":
+            size = self.engine.options.batch_size
+            units = [self.actions[i : i + size] for i in range(0, len(self.actions), size)]
+        else:
+            units = [[planned] for planned in self.actions]
         try:
-            if self.target.delivery.choreography == "batch":
-                return self._run_batch()
-            return self._run_each()
+            return self._run_units(units)
         finally:
             if self.transport is not None:
                 self.transport.close()
@@ -288,32 +303,29 @@ class _TargetRun:
         if problems:
             raise UserError(f"{package.message.name} is not valid ERN {version}: {problems[0]}")
 
-    # --- release by release ------------------------------------------------------------------
+    # --- delivering ------------------------------------------------------------------------
 
-    def _run_each(self) -> list[Outcome]:
-        outcomes = []
+    def _run_units(self, units: list[list[PlannedAction]]) -> list[Outcome]:
+        """Deliver unit after unit; after ``breaker_threshold`` failed uploads in a row the
+        rest is recorded as failed without trying (a release that cannot render says nothing
+        about the target and does not count)."""
+        outcomes: list[Outcome] = []
         in_a_row = 0
         threshold = self.target.delivery.breaker_threshold
-        for planned in self.actions:
+        for index, unit in enumerate(units):
             if in_a_row >= threshold:
                 why = f"not attempted: {in_a_row} deliveries in a row failed at '{self.name}'"
-                outcomes.append(self._fail(planned, None, _now(), why, 0, "breaker"))
+                outcomes += [self._fail(p, None, _now(), why, 0, "breaker") for p in unit]
                 continue
-            outcome = self._deliver([planned])[0]
-            if outcome.status != "failed":
-                in_a_row = 0
-            elif (
-                outcome.stage == "upload"
-            ):  # a release that cannot render says nothing of the target
+            done = self._deliver(unit, index)
+            if any(o.stage == "upload" for o in done):
                 in_a_row += 1
-            outcomes.append(outcome)
+            elif any(o.status != "failed" for o in done):
+                in_a_row = 0
+            outcomes += done
         return outcomes
 
-    def _run_batch(self) -> list[Outcome]:
-        """All of this target's deliveries in one batch, closed by its BatchComplete file."""
-        return self._deliver(self.actions)
-
-    def _deliver(self, group: list[PlannedAction]) -> list[Outcome]:
+    def _deliver(self, group: list[PlannedAction], index: int) -> list[Outcome]:
         started = _now()
         clock = time.monotonic()
         packages, outcomes = self._render_all(group, started)
@@ -321,7 +333,7 @@ class _TargetRun:
             return outcomes
         self.attempts = self.retries = 0
         try:
-            layout = self._layout([package for _, package in packages])
+            layout = self._layout([package for _, package in packages], index)
             if self.engine.options.dry_run:
                 for _, package in packages:
                     self._check(package)
@@ -352,11 +364,14 @@ class _TargetRun:
                 failed.append(self._fail(planned, None, started, error, 0, "render"))
         return packages, failed
 
-    def _layout(self, packages: list[Package]) -> list[tuple[str, PackageFile]]:
+    def _layout(self, packages: list[Package], index: int) -> list[tuple[str, PackageFile]]:
         from stardust_git.choreography import layout
 
         choreography = self.target.delivery.choreography
-        return layout(packages, choreography, self.target.priority, placed_at(self.context))
+        moment = placed_at(self.context)
+        if choreography == "batch":  # the batches of one run differ by placement time (their id)
+            moment += dt.timedelta(milliseconds=index)
+        return layout(packages, choreography, self.target.priority, moment)
 
     def _describe(self, exc: Exception) -> str:
         text = exc.message if isinstance(exc, UserError) else str(exc)

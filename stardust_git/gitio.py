@@ -51,6 +51,7 @@ class Git:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._dirty: dict[tuple[str, ...], dict[str, str]] = {}
 
     def run(
         self,
@@ -138,21 +139,16 @@ class Git:
     def changed_files(self, base: str, head: str | None, paths: Sequence[str] = ()) -> list[Change]:
         """Paths that differ between commit ``base`` and ``head`` (None: the working tree).
 
-        Against the working tree, untracked files count as added.
+        Against the working tree: the commits from base to HEAD, plus whatever ``git status``
+        reports (untracked files included), in one scan of the working tree.
         """
-        args = ["diff", "--name-status", "--no-renames", "-z", base]
-        if head:
-            args.append(head)
+        args = ["diff", "--name-status", "--no-renames", "-z", base, head or "HEAD"]
         output = self.run(*args, "--", *paths).stdout.decode("utf-8", "surrogateescape")
         fields = output.split("\0")
-        changes = [Change(fields[i][:1], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
+        changes = {fields[i + 1]: fields[i][:1] for i in range(0, len(fields) - 1, 2)}
         if head is None:
-            changes += [Change("A", path) for path in self.untracked(paths)]
-        return changes
-
-    def untracked(self, paths: Sequence[str] = ()) -> list[str]:
-        output = self.run("ls-files", "--others", "--exclude-standard", "-z", "--", *paths).stdout
-        return [p for p in output.decode("utf-8", "surrogateescape").split("\0") if p]
+            changes.update(self.worktree_changes(paths or ["."]))
+        return [Change(status, path) for path, status in sorted(changes.items())]
 
     def list_files(self, rev: str, prefix: str) -> list[str]:
         """Every file path under folder ``prefix`` at ``rev`` (recursively), sorted."""
@@ -189,15 +185,55 @@ class Git:
     def read_file(self, rev: str, path: str) -> bytes | None:
         return self.read_files(rev, [path]).get(path)
 
+    def blob_ids(self, commit: str | None, paths: Sequence[str] | None = None) -> dict[str, str]:
+        """path -> blob id at ``commit`` (None: in the index), of ``paths`` (None: every file)."""
+        chunks = (
+            [None] if paths is None else [paths[i : i + 500] for i in range(0, len(paths), 500)]
+        )
+        ids: dict[str, str] = {}
+        for chunk in chunks:
+            spec = ["--", *chunk] if chunk is not None else []
+            if commit:
+                output = self.run("ls-tree", "-r", "-z", "--full-tree", commit, *spec).stdout
+                oid = 2  # <mode> blob <oid>\t<path>
+            else:
+                output = self.run("ls-files", "-s", "-z", *spec).stdout
+                oid = 1  # <mode> <oid> <stage>\t<path>
+            for entry in output.decode("utf-8", "surrogateescape").split("\0"):
+                if "\t" in entry:
+                    info, path = entry.split("\t", 1)
+                    ids[path] = info.split(" ")[oid]
+        return ids
+
     def current_branch(self) -> str | None:
         done = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
         return done.stdout.decode().strip() or None if done.returncode == 0 else None
 
     def dirty_paths(self, paths: Sequence[str]) -> list[str]:
         """Tracked files under ``paths`` with uncommitted changes, and untracked ones."""
-        output = self.run("status", "--porcelain", "-z", "--untracked-files=all", "--", *paths)
-        entries = output.stdout.decode("utf-8", "surrogateescape").split("\0")
-        return [entry[3:] for entry in entries if len(entry) > 3]
+        return list(self.worktree_changes(paths))
+
+    def worktree_changes(self, paths: Sequence[str]) -> dict[str, str]:
+        """path -> A, M or D for what ``git status`` reports under ``paths`` against HEAD.
+
+        Remembered per instance: a plan asks more than once and the scan is the slow part.
+        """
+        key = tuple(sorted(set(paths)))
+        if key not in self._dirty:
+            args = ["status", "--porcelain", "-z", "--no-renames", "--untracked-files=all"]
+            output = self.run(*args, "--", *key).stdout.decode("utf-8", "surrogateescape")
+            self._dirty[key] = {
+                entry[3:]: _status_letter(entry[:2])
+                for entry in output.split("\0")
+                if len(entry) > 3
+            }
+        return self._dirty[key]
+
+
+def _status_letter(code: str) -> str:
+    if "D" in code:
+        return "D"
+    return "A" if code in ("??", "A ", "AM") else "M"
 
 
 def has_identity(git: Git) -> bool:
@@ -214,15 +250,24 @@ BOT_IDENTITY = {
 
 
 def commit_paths(git: Git, paths: Sequence[str], message: str) -> str | None:
-    """Commit exactly ``paths``; the new commit id, or None when nothing changed."""
-    if not paths:
+    """Commit exactly ``paths`` (added, changed or removed); the new commit id, or None when
+    nothing changed. Paths go to git on stdin: a run may write tens of thousands."""
+    folders = sorted({p.split("/", 1)[0] for p in paths})
+    listed = git.run("ls-files", "-z", "--", *folders).stdout.decode("utf-8", "surrogateescape")
+    tracked = set(listed.split("\0"))
+    wanted = [p for p in dict.fromkeys(paths) if p in tracked or (git.root / p).exists()]
+    if not wanted:
         return None
-    git.run("add", "--", *paths)
-    staged = git.run("diff", "--cached", "--quiet", "--", *paths, check=False)
-    if staged.returncode == 0:
+    spec = "".join(f"{p}\0" for p in wanted).encode("utf-8", "surrogateescape")
+    from_stdin = ("--pathspec-from-file=-", "--pathspec-file-nul")
+    git.run("add", "--all", *from_stdin, input=spec)
+    staged = git.run("diff", "--cached", "--name-only", "-z").stdout.decode(
+        "utf-8", "surrogateescape"
+    )
+    if not set(staged.split("\0")) & set(wanted):
         return None
     env = {} if has_identity(git) else BOT_IDENTITY
-    git.run("commit", "--quiet", "--no-verify", "-m", message, "--", *paths, env=env)
+    git.run("commit", "--quiet", "--no-verify", "-m", message, *from_stdin, input=spec, env=env)
     return git.commit_of("HEAD")
 
 

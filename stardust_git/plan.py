@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import multiprocessing
+import os
 import re
-from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -28,18 +30,22 @@ from stardust_git.catalog import (
     Loaded,
     validate_document,
 )
-from stardust_git.errors import UserError
+from stardust_git.errors import Diagnostic, UserError
 from stardust_git.gitio import Change, Git, Tree
 from stardust_git.models import GenreMap, GenreTaxonomy, GenreVocabulary, Release, Target
 from stardust_git.models.receipt import Delivery, Receipt
-from stardust_git.receipts import RecordedState, failed_releases, load_recorded
+from stardust_git.receipts import RecordedState, load_recorded, pending_retries
 from stardust_git.render import Action, RenderContext
-from stardust_git.yamlio import YamlLoadError, load_yaml_text
+from stardust_git.yamlio import YamlDocument, YamlLoadError, load_yaml_text
 
 if TYPE_CHECKING:
     from stardust_git.render import Package
 
 ASSETS_DIR = "assets"
+PARALLEL_FROM = 500
+"""Release files parsed in worker processes from this many on."""
+ASSET_QUERY_LIMIT = 2000
+"""Up to this many assets are looked up by name; more, and the whole tree is listed."""
 WATCHED = (CATALOG_DIR, TARGETS_DIR, GENRES_DIR, ASSETS_DIR)
 _UPC_LINE = re.compile(rb"^upc:\s*['\"]?(\d{12,13})\b", re.MULTILINE)
 
@@ -153,8 +159,9 @@ def compute_plan(
     releases = sorted(catalog.releases.values(), key=lambda loaded: loaded.model.upc)
     upcs = {loaded.model.upc for loaded in releases} | set(scope.deleted)
     recorded = load_recorded(tree, None if scope.everything else upcs)
-    _check_orphans(catalog, recorded, scope, plan)
+    _check_orphans(tree, catalog, recorded, scope, plan)
     inputs = RenderInputs(tree, catalog, digests)
+    inputs.prepare(releases)
     planner = _Planner(
         git, catalog, recorded, scope, context, inputs, today or _utc_today(), targets
     )
@@ -200,9 +207,7 @@ def _scope(
     scope = _Scope(set(), everything=False, base_tree=Tree(git, span.base))
     _scope_from_changes(tree, changes, scope)
     if retry_failed:
-        retry = failed_releases(tree)
-        if retry:
-            scope.paths |= _paths_with_upcs(tree, retry)
+        scope.paths |= _paths_to_retry(tree)
     return scope
 
 
@@ -280,8 +285,22 @@ def _paths_using(tree: Tree, target_names: set[str], asset_paths: set[str]) -> s
     return {path for path, data in tree.read(paths).items() if pattern.search(data)}
 
 
+def _paths_to_retry(tree: Tree) -> set[str]:
+    """Release files whose last attempt at some target failed (from the retry markers)."""
+    pending = pending_retries(tree)
+    contents = tree.read(set(pending.values()))
+    found, moved = set(), set()
+    for upc, path in pending.items():
+        match = _UPC_LINE.search(contents.get(path, b""))
+        if match and match.group(1).decode() == upc:
+            found.add(path)
+        else:
+            moved.add(upc)
+    return found | (_paths_with_upcs(tree, moved) if moved else set())
+
+
 def _paths_with_upcs(tree: Tree, upcs: set[str]) -> set[str]:
-    """Release files whose ``upc:`` is one of ``upcs``."""
+    """Release files whose ``upc:`` is one of ``upcs`` (the release moved: search them all)."""
     paths = _release_paths(tree)
     found = set()
     for path, data in tree.read(paths).items():
@@ -307,11 +326,47 @@ def load_catalog_from(
         + [p for p in tree.list(GENRES_DIR) if p.endswith(YAML_SUFFIXES)]
         + release_paths
     )
-    for path in sorted(contents):
+    releases = [(p, contents[p]) for p in release_paths if p in contents]
+    for path in sorted(set(contents) - set(release_paths)):
         _load_into(catalog, path, contents[path])
-        if digests is not None:
-            digests[path] = hashlib.blake2b(contents[path], digest_size=16).hexdigest()
+    if len(releases) >= PARALLEL_FROM:
+        _load_releases_in_parallel(catalog, releases)
+    else:
+        for path, data in releases:
+            _load_into(catalog, path, data)
+    if digests is not None:
+        for path, data in contents.items():
+            digests[path] = hashlib.blake2b(data, digest_size=16).hexdigest()
     return catalog
+
+
+def _load_releases_in_parallel(catalog: Catalog, releases: list[tuple[str, bytes]]) -> None:
+    """Parse and validate release files on every CPU (YAML parsing is the slow part of a plan
+    over a whole catalog). Only the models come back: their documents keep no positions."""
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    size = max(1, len(releases) // (workers * 4) + 1)
+    chunks = [releases[i : i + size] for i in range(0, len(releases), size)]
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for results in pool.map(_parse_releases, chunks):
+            for path, model, problems in results:
+                catalog.diagnostics.extend(problems)
+                if model is None:
+                    catalog.unreadable.add(path)
+                else:
+                    catalog.releases[path] = Loaded(path, YamlDocument(path, None), model)
+
+
+def _parse_releases(
+    releases: list[tuple[str, bytes]],
+) -> list[tuple[str, Release | None, list[Diagnostic]]]:
+    found = []
+    for path, data in releases:
+        scratch = Catalog(root=Path("."))
+        loaded = _parse(path, data, Release, scratch)
+        found.append((path, loaded.model if loaded else None, scratch.diagnostics.items))
+    return found
 
 
 # --- what rendering reads ------------------------------------------------------------------
@@ -344,7 +399,7 @@ class RenderInputs:
         self.tree = tree
         self.catalog = catalog
         self.digests = digests
-        self._asset_ids: dict[str, str] | None = None
+        self._asset_ids: dict[str, str] = {}
         self._dirty: set[str] = set()
         self._targets: dict[str, str] = {}
 
@@ -353,7 +408,7 @@ class RenderInputs:
         digest = hashlib.blake2b(renderer_digest().encode(), digest_size=16)
         digest.update(self.digests.get(loaded.path, loaded.path).encode())
         digest.update(self._target(target_name).encode())
-        for asset in (release.cover, *(track.audio for track in release.tracks)):
+        for asset in _assets_of(release):
             digest.update(f"\0{asset}\0{self._asset(asset)}".encode())
         return digest.hexdigest()
 
@@ -370,10 +425,21 @@ class RenderInputs:
             self._targets[name] = ",".join(self.digests.get(p, p) for p in parts)
         return self._targets[name]
 
+    def prepare(self, releases: list[Loaded[Release]]) -> None:
+        """Look up the assets of ``releases`` in git at once: by name when they are few, the
+        whole tree when they are many."""
+        paths = sorted({a for loaded in releases for a in _assets_of(loaded.model)})
+        if not paths:
+            return
+        git, commit = self.tree.git, self.tree.commit
+        few = len(paths) <= ASSET_QUERY_LIMIT
+        self._asset_ids = git.blob_ids(commit, paths if few else None)
+        if commit is None:
+            folders = paths if few else sorted({p.split("/", 1)[0] for p in paths})
+            self._dirty = set(git.dirty_paths(folders))
+
     def _asset(self, path: str) -> str:
         """The asset's git blob id; size and modification time for an uncommitted one."""
-        if self._asset_ids is None:
-            self._asset_ids, self._dirty = _blob_ids(self.tree)
         if path in self._dirty or path not in self._asset_ids:
             try:
                 stat = (self.tree.root / path).stat()
@@ -383,17 +449,8 @@ class RenderInputs:
         return self._asset_ids[path]
 
 
-def _blob_ids(tree: Tree) -> tuple[dict[str, str], set[str]]:
-    """path -> blob id of every tracked file, and the paths changed in the working tree."""
-    git = tree.git
-    if tree.commit:
-        output = git.run("ls-tree", "-r", "-z", "--full-tree", tree.commit).stdout
-        entries = output.decode("utf-8", "surrogateescape").split("\0")
-        ids = {e.split("\t", 1)[1]: e.split(" ")[2].split("\t")[0] for e in entries if "\t" in e}
-        return ids, set()
-    output = git.run("ls-files", "-s", "-z").stdout.decode("utf-8", "surrogateescape")
-    ids = {e.split("\t", 1)[1]: e.split(" ")[1] for e in output.split("\0") if "\t" in e}
-    return ids, set(git.dirty_paths(["."]))
+def _assets_of(release: Release) -> list[str]:
+    return [release.cover, *(track.audio for track in release.tracks)]
 
 
 def _load_into(catalog: Catalog, path: str, data: bytes) -> None:
@@ -447,11 +504,13 @@ def _delivered_live(receipt: Receipt | None) -> Delivery | None:
     return last_ok if last_ok and last_ok.action != "takedown" else None
 
 
-def _check_orphans(catalog: Catalog, recorded: RecordedState, scope: _Scope, plan: Plan) -> None:
+def _check_orphans(
+    tree: Tree, catalog: Catalog, recorded: RecordedState, scope: _Scope, plan: Plan
+) -> None:
     """Delivered releases whose file is gone: refuse rather than take them down by accident."""
     present = {loaded.model.upc for loaded in catalog.releases.values()}
     if scope.everything:
-        present |= _upcs_of(catalog.unreadable, catalog)
+        present |= _upcs_of(tree, catalog.unreadable)
         candidates = set(recorded)
     else:
         candidates = set(scope.deleted)
@@ -466,19 +525,14 @@ def _check_orphans(catalog: Catalog, recorded: RecordedState, scope: _Scope, pla
         )
 
 
-def _upcs_of(paths: set[str], catalog: Catalog) -> set[str]:
+def _upcs_of(tree: Tree, paths: set[str]) -> set[str]:
+    """The UPCs named in files that do not validate (they are not deleted, only broken)."""
     found = set()
-    for path in paths:
-        try:
-            match = _UPC_LINE.search((catalog.root / path).read_bytes())
-        except OSError:
-            continue
+    for data in tree.read(sorted(paths)).values():
+        match = _UPC_LINE.search(data)
         if match:
             found.add(match.group(1).decode())
     return found
-
-
-Renderer = Callable[..., "Package"]
 
 
 class _Planner:

@@ -27,7 +27,7 @@ RecordedState = dict[str, dict[str, Receipt]]
 
 _SECRET_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _URL_USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)[^/\s@]+@", re.IGNORECASE)
-_FAILED = b'"status": "failed"'
+RETRY_DIR = f"{RECEIPTS_DIR}/.retry"
 
 
 def receipt_path(upc: str, target: str) -> str:
@@ -93,18 +93,36 @@ def _parse_all(contents: dict[str, bytes]) -> RecordedState:
     return dict(recorded)
 
 
-def failed_releases(tree: Tree) -> set[str]:
-    """UPCs whose latest attempt at some target failed (to retry them on every run).
+def retry_marker(upc: str, target: str) -> str:
+    """``receipts/.retry/<UPC>.<target>``: present while the last attempt there failed.
 
-    Only files that ever recorded a failure are parsed, so the scan stays cheap on large catalogs.
+    The receipt stays the record; the markers only let a plan narrowed to a diff find the
+    failures to retry by listing one small folder instead of reading every receipt.
     """
-    paths = [p for p in tree.list(RECEIPTS_DIR) if _split(p)]
-    suspects = {p: d for p, d in tree.read(paths).items() if _FAILED in d}
-    failed = set()
-    for upc, receipts in _parse_all(suspects).items():
-        if any(r.last() and r.last().status == "failed" for r in receipts.values()):  # type: ignore[union-attr]
-            failed.add(upc)
-    return failed
+    return f"{RETRY_DIR}/{upc}.{target}"
+
+
+def update_retry_marker(root: Path, upc: str, target: str, release_path: str, failed: bool) -> str:
+    """Create (failed) or remove (delivered) the marker; returns its path.
+
+    A marker holds the release file's path, so the plan finds the release without a search.
+    """
+    marker = retry_marker(upc, target)
+    if failed:
+        write_atomic(root / marker, f"{release_path}\n".encode())
+    else:
+        (root / marker).unlink(missing_ok=True)
+    return marker
+
+
+def pending_retries(tree: Tree) -> dict[str, str]:
+    """UPC -> release file path, of every release with a failed last attempt somewhere."""
+    markers = [p for p in tree.list(RETRY_DIR) if p.count("/") == 2]
+    pending = {}
+    for path, data in tree.read(markers).items():
+        upc = path.rsplit("/", 1)[1].split(".", 1)[0]
+        pending[upc] = data.decode("utf-8", "replace").strip()
+    return pending
 
 
 def merge_receipt_files(path: str, upstream: bytes | None, ours: bytes | None) -> bytes | None:
@@ -169,7 +187,7 @@ def check_deleted_releases(catalog: Catalog, diagnostics: Diagnostics) -> None:
     texts = [path.read_bytes() for path in release_files(catalog.root)]
     present = {match.group(1).decode() for text in texts for match in _UPC_LINE.finditer(text)}
     present |= {loaded.model.upc for loaded in catalog.releases.values()}
-    for upc_folder in sorted(p for p in folder.iterdir() if p.is_dir()):
+    for upc_folder in sorted(p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()):
         upc = upc_folder.name
         if upc in present or any(upc.encode() in text for text in texts):
             continue

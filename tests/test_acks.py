@@ -140,8 +140,10 @@ def shop(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mon
 
 def last_acks(root: Path, upc: str) -> list[tuple[str, str | None]]:
     receipt = read_receipt(root, upc, "shop")
-    assert receipt is not None and receipt.last() is not None
-    return [(ack.status, ack.file) for ack in receipt.last().acknowledgements]  # type: ignore[union-attr]
+    assert receipt is not None
+    last = receipt.last()
+    assert last is not None
+    return [(ack.status, ack.file) for ack in last.acknowledgements]
 
 
 def test_acknowledgements_are_matched_to_their_deliveries_and_recorded_once(shop):
@@ -157,11 +159,14 @@ def test_acknowledgements_are_matched_to_their_deliveries_and_recorded_once(shop
     report = collect_acknowledgements(root, now=NOW)
 
     assert sorted((a.upc, a.status) for a in report.recorded) == [
-        (OTHER_UPC, "ResourceCorrupt"),
         (UPC, "FileOK"),
+        (OTHER_UPC, "ResourceCorrupt"),
     ]
     assert last_acks(root, UPC) == [("FileOK", f"{FOLDER}/ACK_{UPC}_20250101123000.xml")]
-    other = read_receipt(root, OTHER_UPC, "shop").last().acknowledgements  # type: ignore[union-attr]
+    other_receipt = read_receipt(root, OTHER_UPC, "shop")
+    other_last = other_receipt.last() if other_receipt else None
+    assert other_last is not None
+    other = other_last.acknowledgements
     assert [(a.status, a.detail, a.message_id, a.received_at) for a in other] == [
         ("ResourceCorrupt", "bad audio", "ACK-2", NOW)
     ]

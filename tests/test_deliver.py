@@ -95,6 +95,12 @@ def test_a_failed_delivery_is_recorded_and_retried_by_the_next_run(repo: Repo) -
     assert [(o.target, o.status) for o in second.outcomes] == [("beta", "success")]
     history = read_receipt(repo.root, UPC, "beta").history  # type: ignore[union-attr]
     assert [d.status for d in history] == ["failed", "success"]
+    assert f"receipts/.retry/{UPC}.beta" in repo.git("show", "--name-only", "HEAD~2")
+    assert not (repo.root / "receipts" / ".retry").exists() or not any(
+        (repo.root / "receipts" / ".retry").iterdir()
+    )
+    assert repo.git("status", "--porcelain") == ""
+    assert compute_plan(repo.root, after_failure).actions == []
 
 
 def test_the_circuit_breaker_stops_a_failing_target_after_three_failures(repo: Repo) -> None:
@@ -208,6 +214,23 @@ def test_batch_choreography_writes_batch_complete_last(repo: Repo) -> None:
     files = sorted(batch.rglob("*"), key=lambda p: p.stat().st_mtime_ns)
     assert files[-1].name.startswith("BatchComplete_")
     assert {p.name for p in batch.iterdir() if p.is_dir()} == {UPC, OTHER}
+
+
+def test_a_large_batch_is_split_into_batches_of_its_own(repo: Repo) -> None:
+    repo.write("targets/alpha.yaml", repo.read("targets/alpha.yaml") + "  choreography: batch\n")
+    base = repo.commit("alpha takes batches")
+    for upc in UPCS[:3]:
+        repo.add_release(upc, targets=("alpha",))
+    repo.commit("Three releases")
+
+    result = run(repo, base=base, batch_size=2)
+
+    assert [o.status for o in result.outcomes] == ["success"] * 3
+    batches = delivered_folders(repo, "alpha")
+    assert len(batches) == 2
+    assert sorted(len([p for p in b.iterdir() if p.is_dir()]) for b in batches) == [1, 2]
+    completes = {p.name for b in batches for p in b.glob("BatchComplete_*.xml")}
+    assert len(completes) == 2
 
 
 def test_two_runs_racing_to_push_both_land_and_nothing_is_sent_twice(

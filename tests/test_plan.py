@@ -337,3 +337,74 @@ def test_detailed_exitcode_is_0_when_there_is_nothing_to_do(repo: Repo) -> None:
 
     assert done.returncode == 0, done.stderr
     assert "nothing to deliver" in done.stdout
+
+
+def test_new_audio_with_the_same_metadata_is_an_update(delivered: Repo) -> None:
+    from tests.media import write_wav
+
+    base = delivered.head()
+    write_wav(delivered.root / "assets" / UPC / "01.wav", seconds=3.0, rate=8000, seed=99)
+    delivered.commit("Remastered audio")
+
+    plan = compute_plan(delivered.root, base)
+
+    assert [(a.target, a.action) for a in plan.actions] == [("alpha", "update"), ("beta", "update")]
+    assert plan.actions[0].reasons[0].startswith("changed: rendered content")
+
+
+def test_a_changed_genre_map_replans_the_releases_of_its_targets(delivered: Repo) -> None:
+    project = Path(__file__).resolve().parents[1] / "genre-maps"
+    delivered.write("genre-maps/ddex43.yaml", (project / "ddex43.yaml").read_text())
+    vocabulary = (project / "vocabularies" / "ddex43.yaml").read_text()
+    delivered.write("genre-maps/vocabularies/ddex43.yaml", vocabulary)
+    target = delivered.read("targets/alpha.yaml")
+    delivered.write("targets/alpha.yaml", target + "genre_map: ddex43\n")
+    delivered.commit("alpha maps genres")
+    run_deliver(delivered, base=delivered.git("rev-parse", "HEAD~1"))
+    before = delivered.head()
+    mapping = delivered.read("genre-maps/ddex43.yaml")
+    delivered.write(
+        "genre-maps/ddex43.yaml", mapping.replace("ELECTRONIC: Electronic", "ELECTRONIC: Dance")
+    )
+    delivered.commit("Electronic is Dance at alpha")
+
+    plan = compute_plan(delivered.root, before)
+
+    assert [(a.upc, a.target, a.action) for a in plan.actions] == [(UPC, "alpha", "update")]
+
+
+def test_a_territory_dropped_from_the_deals_is_withdrawn_explicitly(repo: Repo) -> None:
+    base = repo.head()
+    path = repo.add_release(UPC, targets=("alpha",))
+    repo.write(path, repo.read(path).replace("[Worldwide]", "[US, CA]"))
+    repo.commit("North America")
+    run_deliver(repo, base=base)
+    before = repo.head()
+    repo.write(path, repo.read(path).replace("[US, CA]", "[US]"))
+    repo.commit("Not in Canada any more")
+
+    plan = compute_plan(repo.root, before)
+
+    (planned,) = plan.actions
+    assert (planned.action, planned.reasons) == ("update", ["changed: deals[0].territories"])
+    assert planned.package is not None
+    message = planned.package.message.data or b""
+    assert b"<TerritoryCode>CA</TerritoryCode>" in message
+
+
+def test_a_release_taken_down_and_restored_is_sent_again(delivered: Repo) -> None:
+    path = f"catalog/{UPC}.yaml"
+    live = delivered.read(path)
+    base = delivered.head()
+    delivered.write(path, live + "takedown: true\n")
+    delivered.commit("Down")
+    run_deliver(delivered, base=base)
+    before = delivered.head()
+    delivered.write(path, live)
+    delivered.commit("Back up")
+
+    plan = compute_plan(delivered.root, before)
+
+    assert {(a.action, tuple(a.reasons)) for a in plan.actions} == {
+        ("update", ("reinstated after takedown",))
+    }

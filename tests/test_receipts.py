@@ -14,15 +14,17 @@ from stardust_git.models import Target
 from stardust_git.models.receipt import Acknowledgement, Delivery, Receipt, SentFile
 from stardust_git.receipts import (
     dump_receipt,
-    failed_releases,
     load_recorded,
     merge_receipt_files,
     parse_receipt,
+    pending_retries,
     read_receipt,
     receipt_path,
     record_delivery,
     redact,
+    retry_marker,
     secret_values,
+    update_retry_marker,
 )
 from tests.gitrepo import make_catalog
 
@@ -101,18 +103,20 @@ def test_merging_two_runs_histories_keeps_both_in_time_order() -> None:
     assert merge_receipt_files("catalog/x.yaml", b"a", b"b") is None
 
 
-def test_failed_releases_are_those_whose_last_attempt_failed(tmp_path: Path) -> None:
+def test_retry_markers_follow_the_last_attempt(tmp_path: Path) -> None:
     repo = make_catalog(tmp_path)
-    record_delivery(repo.root, UPC, "alpha", delivery("failed", 0, error="boom"))
-    record_delivery(repo.root, UPC, "alpha", delivery("success", 1))
-    record_delivery(repo.root, "4006381333931", "alpha", delivery("success", 0))
+    record_delivery(repo.root, UPC, "alpha", delivery("success", 0))
     record_delivery(repo.root, "4006381333931", "beta", delivery("failed", 2, error="boom"))
-    record_delivery(repo.root, "5012345678900", "beta", delivery("success", 0))
+    update_retry_marker(repo.root, "4006381333931", "beta", "catalog/x.yaml", failed=True)
+    marker = update_retry_marker(repo.root, UPC, "alpha", "catalog/y.yaml", failed=False)
     tree = Tree(Git(repo.root), None)
 
-    assert failed_releases(tree) == {"4006381333931"}
-    assert set(load_recorded(tree)) == {UPC, "4006381333931", "5012345678900"}
+    assert marker == retry_marker(UPC, "alpha") == f"receipts/.retry/{UPC}.alpha"
+    assert pending_retries(tree) == {"4006381333931": "catalog/x.yaml"}
+    assert set(load_recorded(tree)) == {UPC, "4006381333931"}  # markers are not receipts
     assert set(load_recorded(tree, {UPC})[UPC]) == {"alpha"}
+    update_retry_marker(repo.root, "4006381333931", "beta", "catalog/x.yaml", failed=False)
+    assert pending_retries(tree) == {}
 
 
 def test_acknowledgements_round_trip(tmp_path: Path) -> None:

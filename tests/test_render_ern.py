@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from tests.media import write_flac, write_jpeg, write_mp3, write_png, write_wav
 from stardust_git import rules, xsd
 from stardust_git.catalog import Catalog
 from stardust_git.render import RenderError, render_message, render_package
 from stardust_git.render.genres import GenreMappingError, map_genre
+from tests.media import write_flac, write_jpeg, write_mp3, write_png, write_wav
 from tests.test_render_support import (
     ACTIONS,
     COMMIT,
@@ -114,7 +114,10 @@ def test_album_carries_everything_issue_3_lists() -> None:
     assert delivery.findtext("BitsPerSample") == "16"
     assert delivery.findtext("File/URI") == "resources/0885686123454_01_001.flac"
     audio = REPO_ROOT / "assets/0885686123454/01.flac"
-    assert delivery.findtext("File/HashSum/HashSumValue") == hashlib.md5(audio.read_bytes()).hexdigest()
+    assert (
+        delivery.findtext("File/HashSum/HashSumValue")
+        == hashlib.md5(audio.read_bytes()).hexdigest()
+    )
     # the producer is StudioProducer in 4.x, with the composer role on the same party
     assert texts(first, "Contributor/Role")[:2] == ["StudioProducer", "Composer"]
     featured = recordings[6]
@@ -139,7 +142,9 @@ def test_album_carries_everything_issue_3_lists() -> None:
     assert price.text == "1"
     party_names = texts(root, "PartyList/Party/PartyName/FullName")
     assert len(party_names) == len(set(party_names))  # Ada Moreno appears once
-    assert release.findtext("ReleaseLabelReference") in texts(root, "PartyList/Party/PartyReference")
+    assert release.findtext("ReleaseLabelReference") in texts(
+        root, "PartyList/Party/PartyReference"
+    )
 
 
 def test_3_8_2_writes_parties_inline_with_its_own_roles() -> None:
@@ -152,11 +157,18 @@ def test_3_8_2_writes_parties_inline_with_its_own_roles() -> None:
     indirect = details.find("IndirectResourceContributor")
     assert indirect.findtext("PartyName/FullName") == "Kid Sable"
     assert indirect.findtext("IndirectResourceContributorRole") == "ComposerLyricist"
-    assert details.findtext("TechnicalSoundRecordingDetails/File/FileName") == "4250123456789_01_001.mp3"
+    assert (
+        details.findtext("TechnicalSoundRecordingDetails/File/FileName")
+        == "4250123456789_01_001.mp3"
+    )
     assert details.findtext("TechnicalSoundRecordingDetails/File/FilePath") == "resources/"
     releases = root.findall("ReleaseList/Release")
     assert releases[0].get("IsMainRelease") == "true"
-    assert [r.findtext("ReleaseType") for r in releases] == ["Single", "TrackRelease", "TrackRelease"]
+    assert [r.findtext("ReleaseType") for r in releases] == [
+        "Single",
+        "TrackRelease",
+        "TrackRelease",
+    ]
     assert releases[2].findtext("ReleaseId/ISRC") == "DEXYZ2500102"
     assert root.find("UpdateIndicator") is None  # the target did not ask for it
 
@@ -207,7 +219,8 @@ from stardust_git.render import render_message
 catalog = example_catalog()
 for path in sorted(catalog.releases):
     for version in VERSIONS:
-        xml = render_message(catalog, catalog.releases[path], target_name(version), "initial", context())
+        loaded = catalog.releases[path]
+        xml = render_message(catalog, loaded, target_name(version), "initial", context())
         print(path, version, hashlib.sha256(xml).hexdigest())
 """
 
@@ -217,7 +230,9 @@ def test_another_process_renders_the_same_bytes() -> None:
     here = [
         f"{path} {version} "
         + hashlib.sha256(
-            render_message(catalog, catalog.releases[path], target_name(version), "initial", context())
+            render_message(
+                catalog, catalog.releases[path], target_name(version), "initial", context()
+            )
         ).hexdigest()
         for path in sorted(catalog.releases)
         for version in VERSIONS
@@ -263,8 +278,20 @@ def test_update_fingerprints_like_the_initial_delivery(catalog: Catalog) -> None
 def test_package_lists_renamed_resources_then_the_message(catalog: Catalog) -> None:
     tracks = [
         {"isrc": "USABC2500001", "title": "A", "duration": 1, "audio": "assets/t/01.wav"},
-        {"isrc": "USABC2500002", "title": "B", "duration": 1, "audio": "assets/t/03.flac", "disc": 2},
-        {"isrc": "USABC2500003", "title": "C", "duration": 1, "audio": "assets/t/04.mp3", "disc": 2},
+        {
+            "isrc": "USABC2500002",
+            "title": "B",
+            "duration": 1,
+            "audio": "assets/t/03.flac",
+            "disc": 2,
+        },
+        {
+            "isrc": "USABC2500003",
+            "title": "C",
+            "duration": 1,
+            "audio": "assets/t/04.mp3",
+            "disc": 2,
+        },
     ]
     loaded = make_release(release_data(tracks=tracks, cover="assets/t/cover.png"))
     package = render_package(catalog, loaded, "ern43", "initial", context())
@@ -275,12 +302,17 @@ def test_package_lists_renamed_resources_then_the_message(catalog: Catalog) -> N
         "resources/1234567890128.png",
         "1234567890128.xml",
     ]
-    assert package.files[1].md5 == hashlib.md5((catalog.root / "assets/t/03.flac").read_bytes()).hexdigest()
+    assert (
+        package.files[1].md5
+        == hashlib.md5((catalog.root / "assets/t/03.flac").read_bytes()).hexdigest()
+    )
     assert package.files[1].source == (catalog.root / "assets/t/03.flac").resolve()
     assert package.message.md5 == hashlib.md5(package.message.data).hexdigest()
     assert package.message.size == len(package.message.data)
     assert (package.format, package.release_id, package.sender) == (
-        "ern/4.3", "1234567890128", "PADPIDA2025110101D"
+        "ern/4.3",
+        "1234567890128",
+        "PADPIDA2025110101D",
     )
     root = tree(package.message.data)
     assert texts(root, ".//DeliveryFile/File/URI") == [f.name for f in package.files[:3]]
@@ -330,7 +362,7 @@ def test_update_is_the_full_message_with_live_deals_starting_in_the_past(
     update = tree(render(catalog, data, version, "update"))
     starts = [t.findtext("ValidityPeriod/StartDate") for t in deals_of(update)]
     assert starts == [str(TODAY - dt.timedelta(days=1)), str(TODAY + dt.timedelta(days=10))]
-    assert [t.findtext("ValidityPeriod/StartDate") for t in deals_of(initial)][0] == str(TODAY)
+    assert next(t.findtext("ValidityPeriod/StartDate") for t in deals_of(initial)) == str(TODAY)
     assert len(update.findall("ResourceList/SoundRecording")) == 2
     assert rules.check_message(update, "update", TODAY) == []
 
@@ -346,7 +378,9 @@ def test_ended_deals_render_as_ended(catalog: Catalog, version: str) -> None:
 def test_withdrawn_territories_get_an_explicit_ended_deal(catalog: Catalog, version: str) -> None:
     deal = {**release_data()["deals"][0], "territories": ["US", "CA"]}
     data = release_data(deals=[deal])
-    root = tree(render(catalog, data, version, "update", withdrawn_territories=frozenset({"MX", "JP"})))
+    root = tree(
+        render(catalog, data, version, "update", withdrawn_territories=frozenset({"MX", "JP"}))
+    )
     terms = deals_of(root)
     assert len(terms) == 2
     statement = terms[1]
@@ -363,7 +397,9 @@ def test_withdrawn_territories_get_an_explicit_ended_deal(catalog: Catalog, vers
 
 def test_withdrawn_territory_in_3_8_2_takedown_form(catalog: Catalog) -> None:
     catalog.targets["ern382"] = make_target("3.8.2", update_indicator=True)
-    root = tree(render(catalog, release_data(), "3.8.2", "update", withdrawn_territories=frozenset({"FR"})))
+    root = tree(
+        render(catalog, release_data(), "3.8.2", "update", withdrawn_territories=frozenset({"FR"}))
+    )
     statement = deals_of(root)[1]
     assert statement.findtext("TakeDown") == "true"
     assert texts(statement, "TerritoryCode") == ["FR"]
@@ -387,7 +423,10 @@ def test_a_takedown_without_deals_has_no_deal_list(catalog: Catalog) -> None:
 
 
 def test_values_a_version_lacks_become_user_defined(catalog: Catalog) -> None:
-    deal = {**release_data()["deals"][0], "use_types": ["OnDemandStream", "DubForOnDemandStreaming"]}
+    deal = {
+        **release_data()["deals"][0],
+        "use_types": ["OnDemandStream", "DubForOnDemandStreaming"],
+    }
     data = release_data(release_type="DjMix", deals=[deal])
     data["tracks"][0]["contributors"] = [{"name": "Ann", "role": "Presenter"}]
     root = tree(render(catalog, data, "3.8.2"))
@@ -417,7 +456,9 @@ def test_iso_numeric_territory_falls_back_to_alpha_2(catalog: Catalog) -> None:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_worldwide_with_exclusions_is_written_as_excluded_territories(catalog: Catalog, version: str) -> None:
+def test_worldwide_with_exclusions_is_written_as_excluded_territories(
+    catalog: Catalog, version: str
+) -> None:
     deal = {**release_data()["deals"][0], "excluded_territories": ["US", "CU"]}
     root = tree(render(catalog, release_data(deals=[deal]), version))
     terms = deals_of(root)[0]
@@ -434,8 +475,8 @@ def test_exclusions_from_a_region_cannot_be_written(catalog: Catalog) -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_xml_special_and_non_latin_text_round_trips(catalog: Catalog, version: str) -> None:
-    title = 'Rock & Roll <Live> "Ünïcødé" \'夜\' \u0645\u0631\u062d\u0628\u0627 &amp;'
-    data = release_data(title=title, label="A&B <Records>", version="Take \"2\"")
+    title = "Rock & Roll <Live> \"Ünïcødé\" '夜' \u0645\u0631\u062d\u0628\u0627 &amp;"
+    data = release_data(title=title, label="A&B <Records>", version='Take "2"')
     data["artists"] = [{"name": "Æsir & Co <x>", "role": "MainArtist"}]
     xml = render(catalog, data, version)
     assert_valid(xml, version)
@@ -513,7 +554,10 @@ def test_genres_follow_the_targets_genre_map() -> None:
     no_fallback = beatport.model_copy(update={"genre_strict": False})
     with pytest.raises(GenreMappingError, match="no fallback"):
         map_genre(catalog, no_fallback, "POP")
-    assert map_genre(catalog, amazon.model_copy(update={"genre_fallback": "Jazz"}), "POLKA_X") == "Jazz"
+    assert (
+        map_genre(catalog, amazon.model_copy(update={"genre_fallback": "Jazz"}), "POLKA_X")
+        == "Jazz"
+    )
 
 
 def test_mapped_genres_are_written_as_genre_and_sub_genre() -> None:

@@ -133,7 +133,9 @@ def releases(draw: st.DrawFn) -> dict[str, Any]:
         "language": draw(st.sampled_from(["en", "de", "pt-BR", "ja"])),
         "p_line": {"year": draw(st.integers(1950, 2026)), "owner": draw(TEXT)},
         "c_line": {"year": draw(st.integers(1950, 2026)), "owner": draw(TEXT)},
-        "parental_warning": draw(st.sampled_from(sorted(vocabulary.allowed("ParentalWarningType")))),
+        "parental_warning": draw(
+            st.sampled_from(sorted(vocabulary.allowed("ParentalWarningType")))
+        ),
         "cover": "assets/p/cover.jpg",
         "tracks": tracks,
         "deals": draw(st.lists(deals(), min_size=1, max_size=4)),
@@ -184,9 +186,7 @@ def test_valid_releases_render_xsd_valid(
     problems = xsd.validate_xml(xml, version)
     assert problems == [], "\n".join(f"{p.xpath}: {p.message}" for p in problems[:5])
     root = etree.fromstring(xml)
-    broken = [
-        p for p in rules.check_message(root, action, TODAY) if p.rule != "BR-TERR-001"
-    ]
+    broken = [p for p in rules.check_message(root, action, TODAY) if p.rule != "BR-TERR-001"]
     assert broken == []
     titles = {e.text for e in root.iter("TitleText")}
     assert data["title"] in titles

@@ -31,7 +31,9 @@ SENDER = {"party_id": "PADPIDA2025110101D", "name": "Indie Records"}
 RECIPIENT = {"party_id": "PADPIDA20251101063", "name": "Example DSP"}
 
 
-def context(commit: str = COMMIT, at: dt.datetime = COMMITTED_AT, today: dt.date | None = None) -> RenderContext:
+def context(
+    commit: str = COMMIT, at: dt.datetime = COMMITTED_AT, today: dt.date | None = None
+) -> RenderContext:
     return RenderContext(commit=commit, committed_at=at, today=today)
 
 

@@ -185,7 +185,8 @@ def endpoint_address(delivery: object) -> tuple[str, int] | None:
     if protocol in ("sftp", "ftp", "ftps"):
         return delivery.host, delivery.port  # type: ignore[attr-defined]
     if protocol == "s3":
-        url = delivery.endpoint_url or f"https://s3.{_aws_region(delivery)}.amazonaws.com"  # type: ignore[attr-defined]
+        aws = f"https://s3.{_aws_region(delivery)}.amazonaws.com"
+        url = delivery.endpoint_url or aws  # type: ignore[attr-defined]
         return _url_address(url)
     if protocol == "azure":
         return _url_address(_azure_url(delivery))

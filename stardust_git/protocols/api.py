@@ -124,7 +124,7 @@ class ApiProtocol(Transport):
 
     def _secrets(self) -> list[str]:
         auth = self.settings.auth
-        references = [value for value in self.settings.headers.values()]
+        references = list(self.settings.headers.values())
         if isinstance(auth, BearerAuth):
             references.append(auth.token)
         elif isinstance(auth, BasicAuth):

@@ -17,7 +17,7 @@ import posixpath
 import secrets
 import socket
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
@@ -72,11 +72,16 @@ class FtpProtocol(Transport):
             self._session()
 
     def close(self) -> None:
+        if self._ftp is not None:
+            with suppress(Exception):
+                self._ftp.quit()
+        self._drop()
+
+    def _drop(self) -> None:
+        """Close the connection without a goodbye (it failed: QUIT could wait for a timeout)."""
         ftp, self._ftp = self._ftp, None
         self._made_dirs.clear()
         if ftp is not None:
-            with suppress(Exception):
-                ftp.quit()
             with suppress(Exception):
                 ftp.close()
 
@@ -121,23 +126,23 @@ class FtpProtocol(Transport):
         try:
             yield
         except TransientError:
-            self.close()
+            self._drop()
             raise
         except PermanentError:
             raise
         except ftplib.error_perm as error:
             raise PermanentError(f"{self.target_name}: {action}: {_reason(error)}") from error
         except ssl.SSLCertVerificationError as error:
-            self.close()
+            self._drop()
             raise PermanentError(
                 f"{self.target_name}: {action}: the server certificate is not trusted "
                 f"({error.verify_message})"
             ) from error
         except (ftplib.error_temp, ftplib.error_reply, ftplib.error_proto) as error:
-            self.close()
+            self._drop()
             raise TransientError(f"{self.target_name}: {action}: {_reason(error)}") from error
         except (EOFError, OSError) as error:
-            self.close()
+            self._drop()
             raise TransientError(f"{self.target_name}: {action}: {_reason(error)}") from error
 
     # -- paths --------------------------------------------------------------------------------
@@ -180,9 +185,7 @@ class FtpProtocol(Transport):
             ftp = self._session()
             self._makedirs(ftp, posixpath.dirname(final))
             try:
-                ftp.storbinary(
-                    f"STOR {temporary}", source, self.settings.block_size, _counter(progress)
-                )
+                self._store(ftp, source, temporary, progress)
                 written = self._size(ftp, temporary)
                 if written != size:
                     raise TransientError(
@@ -198,6 +201,19 @@ class FtpProtocol(Transport):
             except BaseException:
                 self._abandoned.add(temporary)
                 raise
+
+    def _store(
+        self, ftp: ftplib.FTP, source: BinaryIO, remote: str, progress: Progress | None
+    ) -> None:
+        """STOR ``source`` as ``remote`` (ftplib's storbinary, with a faster send)."""
+        ftp.voidcmd("TYPE I")
+        with ftp.transfercmd(f"STOR {remote}") as conn:
+            if isinstance(conn, ssl.SSLSocket):
+                _send_blocks(conn, source, self.settings.block_size, progress)
+                conn.unwrap()  # a clean TLS close, or the server may take the file as cut
+            else:
+                _send_file(conn, source, self.settings.block_size, progress)
+        ftp.voidresp()
 
     def _size(self, ftp: ftplib.FTP, path: str) -> int | None:
         """The size of ``path`` (SIZE, or the listing where SIZE is missing); None if absent."""
@@ -299,10 +315,29 @@ def _rename_over(ftp: ftplib.FTP, source: str, target: str) -> None:
         ftp.rename(source, target)
 
 
-def _counter(progress: Progress | None) -> Callable[[bytes], None] | None:
-    if progress is None:
-        return None
-    return lambda block: progress(len(block))
+def _send_blocks(
+    conn: socket.socket, source: BinaryIO, block_size: int, progress: Progress | None
+) -> None:
+    while block := source.read(block_size):
+        conn.sendall(block)
+        if progress is not None:
+            progress(len(block))
+
+
+def _send_file(
+    conn: socket.socket, source: BinaryIO, block_size: int, progress: Progress | None
+) -> None:
+    """Plain data connections: the kernel copies file to socket (sendfile), block by block."""
+    try:
+        source.fileno()
+    except (AttributeError, OSError):  # generated content (BytesIO) has no file descriptor
+        _send_blocks(conn, source, block_size, progress)
+        return
+    offset = source.tell()
+    while sent := conn.sendfile(source, offset, block_size):
+        offset += sent
+        if progress is not None:
+            progress(sent)
 
 
 def _reason(error: BaseException) -> str:

@@ -167,7 +167,8 @@ class SftpProtocol(Transport):
         return posixpath.join(self.settings.directory, remote_path.lstrip("/"))
 
     def location(self, remote_path: str) -> str:
-        return f"sftp://{self.settings.host}:{self.settings.port}/{self._remote(remote_path).lstrip('/')}"
+        path = self._remote(remote_path).lstrip("/")
+        return f"sftp://{self.settings.host}:{self.settings.port}/{path}"
 
     def _makedirs(self, sftp: paramiko.SFTPClient, directory: str) -> None:
         if directory in ("", "/", ".") or directory in self._made_dirs:

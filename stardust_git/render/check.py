@@ -71,28 +71,30 @@ def _check_target(
     what = f"target '{name}' (ERN {view.version}{', takedown' if action == 'takedown' else ''})"
     root = parse(xml)
     for problem in xsd.validate_xml(root, view.version):
-        loc = _field_of(problem.xpath, view, index)
+        loc = field_of(problem.xpath, view, index)
         message = f"{what}: {problem.xpath}: {problem.message}"
         diagnostics.add(loaded.diagnostic(loc, message, rule="xsd"))
     for rule_problem in rules.check_message(root, action, render_date(context)):
-        loc = _field_of(rule_problem.path, view, index)
+        loc = field_of(rule_problem.path, view, index)
         message = f"{what}: {rule_problem.path}: {rule_problem.message}"
         diagnostics.add(loaded.diagnostic(loc, message, rule=rule_problem.rule))
     return True
 
 
 _STEP = re.compile(
-    r"/(SoundRecording|TrackRelease|Image|Deal|MessageHeader|ReleaseList)(?:\[(\d+)\])?"
+    r"/(SoundRecording|TrackRelease|Release|Image|Deal|MessageHeader)(?:\[(\d+)\])?(?=/|$)"
 )
 
 
-def _field_of(xpath: str, view: MessageView, target_index: int) -> Loc:
+def field_of(xpath: str, view: MessageView, target_index: int) -> Loc:
     """The release field an XML path is about: a track, the cover, a deal, the target entry."""
     match = _STEP.search(xpath)
     if match is None:
         return ()
     element, position = match.group(1), int(match.group(2) or 1) - 1
-    if element in ("SoundRecording", "TrackRelease") and position < len(view.recordings):
+    if element == "Release":  # 3.8.2 writes track releases as Release[2], Release[3] ...
+        element, position = "TrackRelease", position - 1
+    if element in ("SoundRecording", "TrackRelease") and 0 <= position < len(view.recordings):
         return ("tracks", view.recordings[position].track_index)
     if element == "Image":
         return ("cover",)

@@ -327,7 +327,3 @@ def display_artist_name(credits: tuple[ArtistCredit, ...]) -> str:
     if not main:
         return joined_names(featured)
     return joined_names(main) + (f" feat. {joined_names(featured)}" if featured else "")
-
-
-def iso_date(value: dt.date) -> str:
-    return value.isoformat()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -61,8 +62,13 @@ def _asset(root: Path, value: str, loc: Loc, probe: Callable[[Path], InfoT]) -> 
     return asset
 
 
+@lru_cache(maxsize=64)
+def _resolved_root(root: str) -> Path:
+    return Path(root).resolve()
+
+
 def _probed(root: Path, value: str, loc: Loc, probe: Callable[[Path], InfoT]) -> Asset[InfoT]:
-    base = root.resolve()
+    base = _resolved_root(str(root))
     path = (base / value).resolve()
     if Path(value).is_absolute() or not path.is_relative_to(base):
         raise RenderAssetError(f"'{value}' is not inside the repository", loc)
