@@ -100,6 +100,30 @@ def schemas(root: Path | None, check: bool) -> None:
     run(schemas_command, root=resolve_root(root), check=check)
 
 
+@cli.command()
+@click.argument("upc")
+@click.option("--target", "target", required=True, help="The target to render for (targets/NAME.yaml).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory to write the package into (default: ./out).",
+)
+@click.option(
+    "--action",
+    type=click.Choice(["initial", "update", "takedown"]),
+    default="initial",
+    show_default=True,
+    help="Which delivery to render.",
+)
+@root_option
+def render(upc: str, target: str, out: Path | None, action: str, root: Path | None) -> None:
+    """Write the exact package a delivery of UPC to the target would send."""
+    from stardust_git.commands.render import render_command
+
+    run(render_command, root=resolve_root(root), upc=upc, target=target, out=out, action=action)
+
+
 @cli.group()
 def genre() -> None:
     """Genre maps: what each map covers, and suggestions for the genres it misses."""

@@ -5,7 +5,11 @@ content changed (fingerprint) -> update; takedown requested or the target remove
 delivery -> takedown; the last attempt failed -> the same action again. The diff --base..--head
 only narrows which releases to examine (``all_`` examines every one); a changed target file,
 genre map or asset replans the releases that use it, and releases whose last attempt failed are
-always examined, so a failure is retried by the next run.
+always examined (found through the retry markers), so a failure is retried by the next run.
+
+Rendering is how "changed" is decided (the fingerprint against the last successful delivery's),
+but a release whose inputs (release file, target, genre map, asset blob ids, renderer code) have
+the same digest as at its last delivery cannot render differently and is not rendered again.
 """
 
 from __future__ import annotations

@@ -333,3 +333,8 @@ def check_genre_maps(catalog: Catalog, diagnostics: Diagnostics) -> None:
             if value not in entries:
                 message = f"'{value}' is not in vocabulary '{genre_map.vocabulary}'"
                 diagnostics.add(loaded.diagnostic(("mappings", code), message))
+
+
+# Rendering checks register themselves in RELEASE_CHECKS; they import this module, hence the end.
+from stardust_git.render import apple as _apple_check  # noqa: E402, F401
+from stardust_git.render import check as _render_check  # noqa: E402, F401

@@ -148,7 +148,12 @@ def schema_dir(version: str, *, base_url: str | None = None) -> Path:
     files = _files_of(version)
     local = os.environ.get(ENV_DIR)
     if local:
-        return _checked_local_dir(Path(local).expanduser() / FOLDERS[version], files)
+        directory = Path(local).expanduser() / FOLDERS[version]
+        with _lock:
+            if directory not in _verified_dirs:
+                _checked_local_dir(directory, files)
+                _verified_dirs.add(directory)
+        return directory
     directory = cache_root() / FOLDERS[version]
     with _lock:
         if directory not in _verified_dirs:

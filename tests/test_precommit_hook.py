@@ -8,11 +8,15 @@ hook's own virtualenv (about 20 s from PyPI, once per test session).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -68,23 +72,43 @@ def working_tree_files() -> list[str]:
     return sorted({name for name in listed.split("\0") if name and (REPO_ROOT / name).exists()})
 
 
+def shared_temp(factory: pytest.TempPathFactory, name: str) -> Path:
+    """A temporary path all pytest-xdist workers of this run share (one hook install, not two)."""
+    base = factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="module")
 def project_snapshot(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A git repository holding this working tree as one commit: (path, commit id)."""
-    snapshot = tmp_path_factory.mktemp("project")
-    for name in working_tree_files():
-        (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO_ROOT / name, snapshot / name, follow_symlinks=False)
-    git(snapshot, "init", "--quiet")
-    git(snapshot, "add", "--all")
-    git(snapshot, "commit", "--quiet", "--message", "snapshot of the working tree")
+    snapshot = shared_temp(tmp_path_factory, "pre-commit-project")
+    with file_lock(snapshot.with_name("pre-commit-project.lock")):
+        if not snapshot.is_dir():
+            building = Path(tempfile.mkdtemp(dir=snapshot.parent, prefix=".building-"))
+            for name in working_tree_files():
+                (building / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(REPO_ROOT / name, building / name, follow_symlinks=False)
+            git(building, "init", "--quiet")
+            git(building, "add", "--all")
+            git(building, "commit", "--quiet", "--message", "snapshot of the working tree")
+            building.rename(snapshot)
     return snapshot, git(snapshot, "rev-parse", "HEAD")
 
 
 @pytest.fixture(scope="module")
 def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One hook environment for the module: pre-commit installs it on first use."""
-    return tmp_path_factory.mktemp("pre-commit-home")
+    """One hook environment for the run; pre-commit locks its store against parallel installs."""
+    return shared_temp(tmp_path_factory, "pre-commit-home")
 
 
 @pytest.fixture
@@ -124,6 +148,7 @@ def edit(path: Path, old: str, new: str) -> None:
 # --- the published hook through pre-commit -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_hook_passes_a_good_release_edit(catalog_repo: Path, pre_commit_home: Path) -> None:
     edit(catalog_repo / RELEASE, "title: Summer Vibes EP", "title: Summer Vibes (EP)")
 
@@ -134,6 +159,7 @@ def test_hook_passes_a_good_release_edit(catalog_repo: Path, pre_commit_home: Pa
     assert "Traceback" not in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_hook_fails_a_broken_release_with_the_positioned_message(
     catalog_repo: Path, pre_commit_home: Path
 ) -> None:
@@ -147,6 +173,7 @@ def test_hook_fails_a_broken_release_with_the_positioned_message(
     assert "Traceback" not in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_hook_fails_a_broken_target(catalog_repo: Path, pre_commit_home: Path) -> None:
     target = f"targets/{release_targets(catalog_repo / RELEASE)[0]}.yaml"
     edit(catalog_repo / target, "delivery:", "delivery:\n  colour: blue")
@@ -157,6 +184,7 @@ def test_hook_fails_a_broken_target(catalog_repo: Path, pre_commit_home: Path) -
     assert re.search(rf"{re.escape(target)}:\d+:3: delivery\.colour: unknown field", result.stdout)
 
 
+@pytest.mark.slow
 def test_hook_ignores_files_outside_the_catalog(catalog_repo: Path, pre_commit_home: Path) -> None:
     (catalog_repo / "notes.yaml").write_text("not: [a, catalog, file\n", encoding="utf-8")
 
@@ -198,6 +226,7 @@ def test_project_config_works_offline() -> None:
     )
 
 
+@pytest.mark.slow
 def test_project_config_runs_on_the_example_catalog(
     project_snapshot: tuple[Path, str], pre_commit_home: Path
 ) -> None:

@@ -24,7 +24,7 @@ from stardust_git.protocols import open_transport
 from stardust_git.receipts import read_receipt
 from tests.gitrepo import git
 from tests.servers import ApiServer
-from tests.test_protocol_endpoints import DELIVERY_DIR, Endpoint, make_endpoint
+from tests.test_protocol_endpoints import DELIVERY_DIR, Endpoint, TcpProxy, make_endpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVED = {
@@ -155,10 +155,16 @@ def acknowledge_one(
 
 
 def check_on_server(
-    endpoint: Endpoint, root: Path, target: str, location: str, files: list[SentFile]
+    endpoint: Endpoint,
+    root: Path,
+    target: str,
+    location: str,
+    files: list[SentFile],
+    **changes: object,
 ) -> None:
-    transport = open_transport(target, endpoint.settings, root)
-    base = transport.location("")
+    """Every file of a receipt is on the server with its MD5 (``changes``: as delivered)."""
+    settings = endpoint.settings.model_copy(update=changes)
+    base = open_transport(target, settings, root).location("")
     assert location.startswith(base), (location, base)
     folder = location[len(base) :].strip("/")
     for sent in files:
@@ -242,3 +248,58 @@ def remove_remote(endpoint: Endpoint, name: str) -> None:
 def served_folder(endpoint: Endpoint) -> Path:
     base = endpoint.server.data_dir if endpoint.protocol == "sftp" else endpoint.server.root_dir
     return base / DELIVERY_DIR
+
+
+def point_target(root: Path, name: str, **changes: object) -> None:
+    """Change a target's delivery settings and commit (deliver wants a clean catalog)."""
+    path = root / "targets" / f"{name}.yaml"
+    target = yaml.safe_load(path.read_text())
+    target["delivery"] |= changes
+    path.write_text(yaml.safe_dump(target, sort_keys=False))
+    git(root, "commit", "--quiet", "-am", f"Point {name} elsewhere")
+
+
+def test_a_connection_dropped_mid_file_is_retried_by_the_engine_and_completes(
+    endpoints: dict[str, Endpoint],
+    http_api_server: ApiServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    root = tmp_path / "repo"
+    root.mkdir()
+    catalog_repository(root, endpoints, http_api_server, monkeypatch)
+    sftp = endpoints["spotify"]
+    with TcpProxy(sftp.server.port, cut_after=1 << 20) as proxy:
+        point_target(root, "spotify", port=proxy.port)
+        result = deliver(root, DeliverOptions(all_=True, retry_wait=0.01, targets=["spotify"]))
+    assert proxy.cuts == 1
+    assert [o.status for o in result.outcomes] == ["success"] * len(result.outcomes)
+    assert sum(o.retries for o in result.outcomes) == 1
+    for (_, target), receipt in receipts(root).items():
+        last = receipt.last()
+        assert last is not None
+        check_on_server(sftp, root, target, last.location, last.files, port=proxy.port)
+
+
+def test_a_wrong_password_fails_once_without_retries(
+    endpoints: dict[str, Endpoint],
+    http_api_server: ApiServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    root = tmp_path / "repo"
+    root.mkdir()
+    catalog_repository(root, endpoints, http_api_server, monkeypatch)
+    monkeypatch.setenv("WRONG_FTP_PASSWORD", "not-the-password")
+    ftp = endpoints["beatport"]
+    with TcpProxy(ftp.server.port) as proxy:
+        point_target(root, "beatport", port=proxy.port, password="${WRONG_FTP_PASSWORD}")
+        result = deliver(root, DeliverOptions(all_=True, retry_wait=0.01, targets=["beatport"]))
+    [outcome] = result.outcomes
+    assert (outcome.status, outcome.attempts, outcome.retries) == ("failed", 1, 0)
+    assert "login refused for user" in outcome.error and "not-the-password" not in outcome.error
+    assert proxy.connections == 1
+    [receipt] = receipts(root).values()
+    last = receipt.last()
+    assert last is not None and (last.status, last.attempts) == ("failed", 1)
+    assert ftp.names_remote() == []

@@ -9,7 +9,7 @@ import yaml
 
 from stardust_git.commands.target import run_target_test, target_test_command
 from stardust_git.errors import UserError
-from tests.servers import ApiServer
+from tests.servers import ApiServer, AzureServer
 from tests.test_protocol_endpoints import FILE_PROTOCOLS, Endpoint, make_endpoint
 
 STEPS = ["connect", "authenticate", "write", "list", "delete"]
@@ -145,3 +145,23 @@ def test_an_invalid_target_file_reports_its_problems(tmp_path: Path):
         run_target_test(tmp_path, "broken")
     assert invalid.value.message == "targets/broken.yaml is not valid"
     assert invalid.value.diagnostics
+
+
+def test_an_azure_connection_string_names_its_endpoint_and_never_shows_its_key(
+    azurite_server: AzureServer,
+    azure_container: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("SHOP_AZURE", azurite_server.connection_string)
+    delivery = {
+        "protocol": "azure",
+        "container": azure_container,
+        "connection_string": "${SHOP_AZURE}",
+    }
+    write_target(tmp_path, "blob-shop", delivery)
+    results = run_target_test(tmp_path, "blob-shop")
+    assert [(r.step, r.ok) for r in results] == [(step, True) for step in STEPS]
+    port = azurite_server.account_url.split(":")[2].split("/")[0]
+    assert results[0].detail == f"127.0.0.1:{port} reachable"
+    assert all(azurite_server.account_key not in r.detail for r in results)

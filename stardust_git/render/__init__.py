@@ -104,17 +104,21 @@ def render_package(
     action: Action,
     context: RenderContext,
     withdrawn_territories: frozenset[str] = frozenset(),
+    include_assets: bool = True,
 ) -> Package:
     """Everything one delivery of ``loaded`` to ``target_name`` sends: resources, then the message.
 
     ``withdrawn_territories``: territories an earlier delivery had a deal for and the catalog no
     longer has; the message states explicitly that each has no deal any more (ERN only).
+    ``include_assets``: False for a metadata-only Apple update (the assets are already there).
     """
     target = target_of(catalog, target_name)
     if target.format == "apple":
         from stardust_git.render.apple import render_apple_package
 
-        return render_apple_package(catalog, loaded, target_name, action, context)
+        return render_apple_package(
+            catalog, loaded, target_name, action, context, include_assets=include_assets
+        )
     from stardust_git.render.ern_package import render_ern_package
 
     return render_ern_package(catalog, loaded, target_name, action, context, withdrawn_territories)

@@ -1,0 +1,67 @@
+"""Reading the catalog at a revision, in one process or in parallel worker processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stardust_git.catalog import Catalog
+from stardust_git.gitio import Git, Tree
+from stardust_git.plan import _load_releases_in_parallel, load_catalog_from
+from tests.gitrepo import UPCS, make_catalog
+
+
+def test_parallel_loading_gives_the_same_releases_and_problems(tmp_path: Path) -> None:
+    repo = make_catalog(tmp_path)
+    for upc in UPCS:
+        repo.add_release(upc)
+    repo.write("catalog/broken.yaml", 'upc: "1234567890128"\ntitle: [unclosed\n')
+    repo.write("catalog/invalid.yaml", 'upc: "123"\ntitle: X\n')
+    commit = repo.commit("Four releases and two broken files")
+    tree = Tree(Git(repo.root), commit)
+    paths = tree.list("catalog")
+
+    in_one = load_catalog_from(tree, paths)
+    in_parallel = Catalog(root=repo.root)
+    _load_releases_in_parallel(in_parallel, list(tree.read(paths).items()))
+
+    assert (
+        sorted(in_parallel.releases)
+        == sorted(in_one.releases)
+        == sorted(f"catalog/{upc}.yaml" for upc in UPCS)
+    )
+    for path, loaded in in_one.releases.items():
+        assert in_parallel.releases[path].model == loaded.model
+    assert (
+        in_parallel.unreadable
+        == in_one.unreadable
+        == {
+            "catalog/broken.yaml",
+            "catalog/invalid.yaml",
+        }
+    )
+    assert sorted(d.format() for d in in_parallel.diagnostics.items) == sorted(
+        d.format() for d in in_one.diagnostics.items
+    )
+
+
+def test_a_revision_is_read_as_committed_not_as_in_the_working_tree(tmp_path: Path) -> None:
+    repo = make_catalog(tmp_path)
+    path = repo.add_release(UPCS[0], "Committed Title")
+    commit = repo.commit("Add")
+    repo.write(path, repo.read(path).replace("Committed Title", "Uncommitted Title"))
+    git = Git(repo.root)
+    digests: dict[str, str] = {}
+
+    at_commit = load_catalog_from(Tree(git, commit), [path], digests)
+    worktree = load_catalog_from(Tree(git, None), [path])
+
+    assert at_commit.releases[path].model.title == "Committed Title"
+    assert worktree.releases[path].model.title == "Uncommitted Title"
+    assert set(at_commit.targets) == {"alpha", "beta"}
+    assert at_commit.taxonomy is not None
+    assert set(digests) == {
+        path,
+        "targets/alpha.yaml",
+        "targets/beta.yaml",
+        "genre-maps/genres.yaml",
+    }
