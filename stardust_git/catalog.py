@@ -74,22 +74,35 @@ def find_root(start: Path | None = None) -> Path:
 
 def relative(root: Path, path: Path) -> str:
     """``path`` relative to ``root`` in POSIX form (how files are named in messages)."""
+    absolute = path if path.is_absolute() else Path.cwd() / path
+    if ".." not in absolute.parts and absolute.is_relative_to(root):
+        return absolute.relative_to(root).as_posix()  # no file system calls: 10,000 files
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: name the file as it was given
+        resolved = path.absolute()
+    try:
+        return resolved.relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
 
 
 def release_files(root: Path) -> list[Path]:
     """Every release file under catalog/, sorted."""
-    base = root / CATALOG_DIR
-    if not base.is_dir():
-        return []
-    found: list[Path] = []
-    for folder, dirs, files in os.walk(base):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(Path(folder) / name for name in files if name.endswith(YAML_SUFFIXES))
-    return sorted(found)
+    return [root / name for name in release_names(root)]
+
+
+def release_names(root: Path) -> list[str]:
+    """Every release file under catalog/ as a sorted POSIX path relative to ``root``.
+
+    Plain strings: building and sorting 10,000 Path objects costs more than reading the files.
+    """
+    names: list[str] = []
+    for folder, dirs, files in os.walk(root / CATALOG_DIR):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        prefix = Path(folder).relative_to(root).as_posix()
+        names.extend(f"{prefix}/{name}" for name in files if name.endswith(YAML_SUFFIXES))
+    return sorted(names)
 
 
 def target_files(root: Path) -> list[Path]:
@@ -127,17 +140,25 @@ def pydantic_diagnostics(
     """Turn a ValidationError into diagnostics pointing at file, line and field."""
     found = []
     for error in exc.errors(include_url=False):
-        loc = _data_loc(document.data, error["loc"])
+        loc = _data_loc(document.data, error["loc"], keep_missing=error["type"] == "missing")
+        if error["type"] in _TAG_ERRORS:
+            loc = (*loc, error["ctx"]["discriminator"].strip("'"))
         message = _message(error, model, loc)
         found.append(document.diagnostic(loc, message))
     return found
 
 
-def _data_loc(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+_TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")
+
+
+def _data_loc(
+    data: Any, loc: tuple[Any, ...], keep_missing: bool = False
+) -> tuple[str | int, ...]:
     """The part of a pydantic location that exists in the data.
 
-    Pydantic inserts union tags and validator names into locations; they are skipped. A missing
-    field's name is kept as the last part (its position falls back to the parent mapping).
+    Pydantic inserts union tags and validator names into locations; they are skipped. With
+    ``keep_missing`` a missing field's name is kept as the last part (its position falls back to
+    the parent mapping).
     """
     cleaned: list[str | int] = []
     node = data
@@ -148,15 +169,17 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             cleaned.append(part)
             node = node[part]
-        elif index == len(loc) - 1 and isinstance(part, str) and isinstance(node, dict):
+        elif keep_missing and index == len(loc) - 1 and isinstance(node, dict):
             cleaned.append(part)
     return tuple(cleaned)
 
 
 def _message(error: Any, model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
     kind = error["type"]
-    if kind == "missing":
+    if kind in ("missing", "union_tag_not_found"):
         return "required field is missing"
+    if kind == "union_tag_invalid":
+        return f"'{error['ctx']['tag']}' is not one of {error['ctx']['expected_tags']}"
     if kind == "extra_forbidden":
         return "unknown field" + _field_hint(model, loc)
     message = str(error["msg"])

@@ -22,7 +22,7 @@ INTERNAL_ERROR = 3
 
 root_option = click.option(
     "--root",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
     help="Catalog repository root (default: found from the current directory).",
 )
@@ -66,7 +66,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @root_option
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")

@@ -154,6 +154,11 @@ def compute_plan(
     tree = Tree(git, head_commit if head else None)
     context = RenderContext(commit=head_commit, committed_at=git.committed_at(head_commit))
     plan = Plan(base=None, head=head_commit if head else None, context=context)
+    if head and head_commit != git.resolve("HEAD"):
+        plan.notes.append(
+            f"--head {head} is not the checked-out commit: audio and artwork are read from "
+            "the working tree"
+        )
     scope = _scope(git, tree, base, head_commit if head else None, all_, plan, retry_failed)
     digests: dict[str, str] = {}
     catalog = load_catalog_from(tree, sorted(scope.paths), digests)

@@ -8,8 +8,10 @@ render checks, and returns every diagnostic found.
 from __future__ import annotations
 
 import difflib
+import gc
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,7 +80,8 @@ def validate_catalog(
     options = options or ValidationOptions()
     root = root.resolve()
     selected = _selected_releases(root, paths) if paths is not None else None
-    catalog = load_catalog(root, selected)
+    with _no_cyclic_gc():
+        catalog = load_catalog(root, selected)
     diagnostics = catalog.diagnostics
     loaded_facts = {path: facts_of(path, loaded.model) for path, loaded in catalog.releases.items()}
     others = collect_facts(root, loaded_facts, catalog.unreadable)
@@ -100,6 +103,18 @@ def validate_catalog(
     )
 
 
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Loading builds millions of acyclic objects; each full collection would walk them all."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _selected_releases(root: Path, paths: Iterable[Path]) -> list[Path]:
     """The release files among ``paths`` (directories expanded); other files load anyway."""
     selected = []
@@ -114,13 +129,17 @@ def check_cross_file(
     catalog: Catalog, everything: list[ReleaseFacts], diagnostics: Diagnostics
 ) -> None:
     """Unique UPCs; an ISRC on two releases carries the same title and duration."""
+    # Only the loaded releases' codes are looked up: a one-file run indexes 1 release, not all.
+    upcs = {loaded.model.upc for loaded in catalog.releases.values()}
+    isrcs = {track.isrc for loaded in catalog.releases.values() for track in loaded.model.tracks}
     by_upc: dict[str, list[str]] = defaultdict(list)
-    for fact in everything:
-        by_upc[fact.upc].append(fact.path)
     by_isrc: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
     for fact in everything:
+        if fact.upc in upcs:
+            by_upc[fact.upc].append(fact.path)
         for isrc, title, duration in fact.tracks:
-            by_isrc[isrc].append((fact.path, title, duration))
+            if isrc in isrcs:
+                by_isrc[isrc].append((fact.path, title, duration))
     for path, loaded in catalog.releases.items():
         release = loaded.model
         duplicates = [p for p in by_upc[release.upc] if p != path]

@@ -20,9 +20,9 @@ import yaml
 from stardust_git.errors import Diagnostic
 
 try:
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - PyYAML without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
 Loc = tuple[str | int, ...]
 
@@ -32,8 +32,23 @@ _FLOAT = re.compile(r"[-+]?([0-9][0-9_]*)?\.[0-9]+([eE][-+]?[0-9]+)?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_NUMBER_START = frozenset("0123456789+-.")
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_PLAIN_TAG = "tag:stardust-git,2024:plain"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Skips PyYAML's YAML 1.1 implicit resolution: _resolve_plain does ours, once, later."""
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:
+                return _STR_TAG
+            return _MERGE_TAG if value == "<<" else _PLAIN_TAG
+        return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
 
 
 @dataclass
@@ -201,6 +216,8 @@ def _resolve_plain(text: str) -> Any:
         return None
     if text in _BOOLS:
         return _BOOLS[text]
+    if text[0] not in _NUMBER_START:
+        return text  # most scalars are words: skip the number and date patterns
     if _INT.fullmatch(text):
         return int(text.replace("_", ""))
     if _FLOAT.fullmatch(text):
