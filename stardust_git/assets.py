@@ -9,11 +9,13 @@ validate and the renderers can probe the same file without paying twice.
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from stat import S_ISREG
 from typing import BinaryIO
 
 import mutagen
@@ -140,14 +142,15 @@ def _is_mp3_frame_header(head: bytes) -> bool:
 
 
 def _cache_key(path: Path) -> tuple[str, int, int]:
+    # os.stat follows links without resolving every path component: resolve() was a third of
+    # the time of validating a large catalog.
     try:
-        resolved = Path(path).resolve(strict=True)
-        stat = resolved.stat()
+        stat = os.stat(path)
     except OSError as error:
         raise AssetError(path, _os_reason(error)) from None
-    if not resolved.is_file():
+    if not S_ISREG(stat.st_mode):
         raise AssetError(path, "not a regular file")
-    return str(resolved), stat.st_size, stat.st_mtime_ns
+    return os.path.abspath(path), stat.st_size, stat.st_mtime_ns
 
 
 def clear_cache() -> None:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import difflib
 import gc
+import multiprocessing
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +26,7 @@ from stardust_git.catalog import (
     iter_yaml_paths,
     load_catalog,
     relative,
+    release_files,
 )
 from stardust_git.errors import Diagnostic, Diagnostics
 from stardust_git.index import ReleaseFacts, collect_facts, facts_of
@@ -76,16 +80,82 @@ class ValidationReport:
 def validate_catalog(
     root: Path, paths: Iterable[Path] | None = None, options: ValidationOptions | None = None
 ) -> ValidationReport:
-    """Validate the whole catalog, or only the release files among ``paths`` against the rest."""
+    """Validate the whole catalog, or only the release files among ``paths`` against the rest.
+
+    Large catalogs are split across the machine's cores: each worker loads and checks a share of
+    the release files; cross-file rules then run here on what the workers found.
+    """
     options = options or ValidationOptions()
     root = root.resolve()
-    selected = _selected_releases(root, paths) if paths is not None else None
-    with _no_cyclic_gc():
-        catalog = load_catalog(root, selected)
+    selected = _selected_releases(root, paths) if paths is not None else release_files(root)
+    workers = _worker_count(len(selected))
+    if workers > 1:
+        catalog = load_catalog(root, [])
+        shares = [selected[index::workers] for index in range(workers)]
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            results = list(pool.map(_check_share, [(root, share, options) for share in shares]))
+    else:
+        with _no_cyclic_gc():
+            catalog = load_catalog(root, selected)
+        results = [_check_loaded(catalog, options)]
     diagnostics = catalog.diagnostics
-    loaded_facts = {path: facts_of(path, loaded.model) for path, loaded in catalog.releases.items()}
+    checked: list[CheckedRelease] = []
+    for share in results:
+        diagnostics.extend(share.diagnostics)
+        checked.extend(share.releases)
+        catalog.unreadable |= share.unreadable
+    loaded_facts = {release.facts.path: release.facts for release in checked}
     others = collect_facts(root, loaded_facts, catalog.unreadable)
-    check_cross_file(catalog, list(loaded_facts.values()) + others, diagnostics)
+    diagnostics.extend(check_cross_file(checked, others))
+    check_targets(catalog, diagnostics)
+    check_genre_maps(catalog, diagnostics)
+    for catalog_check in CATALOG_CHECKS:
+        catalog_check(catalog, diagnostics)
+    files = len(checked) + len(catalog.unreadable) + len(catalog.targets)
+    return ValidationReport(diagnostics.sorted(), files, len(checked), options.strict, catalog)
+
+
+PARALLEL_MIN_RELEASES = 500
+
+
+def _worker_count(releases: int) -> int:
+    if releases < PARALLEL_MIN_RELEASES:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+@dataclass(frozen=True)
+class CheckedRelease:
+    """What cross-file rules need of a loaded release: its facts and where they are written."""
+
+    facts: ReleaseFacts
+    upc_at: tuple[int, int]
+    isrcs_at: tuple[tuple[int, int], ...]
+
+
+@dataclass
+class ShareResult:
+    """What checking one share of the release files found."""
+
+    diagnostics: list[Diagnostic]
+    releases: list[CheckedRelease]
+    unreadable: set[str]
+
+
+def _check_share(job: tuple[Path, list[Path], ValidationOptions]) -> ShareResult:
+    root, share, options = job
+    with _no_cyclic_gc():
+        catalog = load_catalog(root, share)
+    result = _check_loaded(catalog, options)
+    # Target and genre-map problems are reported once, by the parent process.
+    load_problems = [d for d in catalog.diagnostics.items if d.path.startswith(CATALOG_DIR)]
+    result.diagnostics = load_problems + result.diagnostics
+    return result
+
+
+def _check_loaded(catalog: Catalog, options: ValidationOptions) -> ShareResult:
+    """Per-release rules, assets and render checks of every loaded release."""
+    diagnostics = Diagnostics()
     for loaded in catalog.releases.values():
         check_release_rules(catalog, loaded, diagnostics)
         if options.check_assets:
@@ -93,14 +163,15 @@ def validate_catalog(
         if options.check_render:
             for check in RELEASE_CHECKS:
                 check(catalog, loaded, diagnostics)
-    check_targets(catalog, diagnostics)
-    check_genre_maps(catalog, diagnostics)
-    for catalog_check in CATALOG_CHECKS:
-        catalog_check(catalog, diagnostics)
-    files = len(catalog.releases) + len(catalog.unreadable) + len(catalog.targets)
-    return ValidationReport(
-        diagnostics.sorted(), files, len(catalog.releases), options.strict, catalog
-    )
+    releases = [_checked(loaded) for loaded in catalog.releases.values()]
+    return ShareResult(diagnostics.items, releases, set(catalog.unreadable))
+
+
+def _checked(loaded: Loaded[Release]) -> CheckedRelease:
+    tracks = loaded.model.tracks
+    locate = loaded.document.locate
+    isrcs_at = tuple(locate(("tracks", index, "isrc")) for index in range(len(tracks)))
+    return CheckedRelease(facts_of(loaded.path, loaded.model), locate(("upc",)), isrcs_at)
 
 
 @contextmanager
@@ -125,47 +196,55 @@ def _selected_releases(root: Path, paths: Iterable[Path]) -> list[Path]:
     return selected
 
 
-def check_cross_file(
-    catalog: Catalog, everything: list[ReleaseFacts], diagnostics: Diagnostics
-) -> None:
+def check_cross_file(checked: list[CheckedRelease], others: list[ReleaseFacts]) -> list[Diagnostic]:
     """Unique UPCs; an ISRC on two releases carries the same title and duration."""
-    # Only the loaded releases' codes are looked up: a one-file run indexes 1 release, not all.
-    upcs = {loaded.model.upc for loaded in catalog.releases.values()}
-    isrcs = {track.isrc for loaded in catalog.releases.values() for track in loaded.model.tracks}
+    # Only the checked releases' codes are looked up: a one-file run indexes 1 release, not all.
+    upcs = {release.facts.upc for release in checked}
+    isrcs = {isrc for release in checked for isrc, _, _ in release.facts.tracks}
     by_upc: dict[str, list[str]] = defaultdict(list)
     by_isrc: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
-    for fact in everything:
+    for fact in [release.facts for release in checked] + others:
         if fact.upc in upcs:
             by_upc[fact.upc].append(fact.path)
         for isrc, title, duration in fact.tracks:
             if isrc in isrcs:
                 by_isrc[isrc].append((fact.path, title, duration))
-    for path, loaded in catalog.releases.items():
-        release = loaded.model
-        duplicates = [p for p in by_upc[release.upc] if p != path]
+    found: list[Diagnostic] = []
+    for release in checked:
+        path, upc = release.facts.path, release.facts.upc
+        duplicates = [p for p in by_upc[upc] if p != path]
         if duplicates:
-            message = f"UPC {release.upc} is also used by {', '.join(sorted(duplicates))}"
-            diagnostics.add(loaded.diagnostic(("upc",), message))
-        for index, track in enumerate(release.tracks):
-            _check_isrc_elsewhere(loaded, index, by_isrc[track.isrc], diagnostics)
+            message = f"UPC {upc} is also used by {', '.join(sorted(duplicates))}"
+            found.append(Diagnostic(path, *release.upc_at, "upc", message))
+        for index, track in enumerate(release.facts.tracks):
+            field_name = f"tracks[{index}].isrc"
+            for message in _isrc_conflicts(path, track, by_isrc[track[0]]):
+                found.append(Diagnostic(path, *release.isrcs_at[index], field_name, message))
+    return found
 
 
-def _check_isrc_elsewhere(
-    loaded: Loaded[Release], index: int, uses: list[tuple[str, str, float]], diagnostics: Diagnostics
-) -> None:
-    track = loaded.model.tracks[index]
-    for path, title, duration in uses:
-        if path == loaded.path:
+def _isrc_conflicts(
+    path: str, track: tuple[str, str, float], uses: list[tuple[str, str, float]]
+) -> list[str]:
+    isrc, title, duration = track
+    conflicts = []
+    for other_path, other_title, other_duration in uses:
+        if other_path == path:
             continue
-        if title != track.title:
-            message = f"ISRC {track.isrc} is titled '{title}' in {path}, not '{track.title}'"
-            diagnostics.add(loaded.diagnostic(("tracks", index, "isrc"), message))
-        elif abs(duration - track.duration) > DURATION_TOLERANCE:
-            message = f"ISRC {track.isrc} lasts {duration:g} s in {path}, not {track.duration:g} s"
-            diagnostics.add(loaded.diagnostic(("tracks", index, "isrc"), message))
+        if other_title != title:
+            conflicts.append(
+                f"ISRC {isrc} is titled '{other_title}' in {other_path}, not '{title}'"
+            )
+        elif abs(other_duration - duration) > DURATION_TOLERANCE:
+            conflicts.append(
+                f"ISRC {isrc} lasts {other_duration:g} s in {other_path}, not {duration:g} s"
+            )
+    return conflicts
 
 
-def check_release_rules(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagnostics) -> None:
+def check_release_rules(
+    catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagnostics
+) -> None:
     """Rules within one release that need the rest of the repository (targets, genres)."""
     release = loaded.model
     _check_targets(catalog, loaded, diagnostics)
@@ -235,7 +314,11 @@ def check_assets(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagnos
 
 
 def _asset_path(
-    root: Path, loaded: Loaded[Release], loc: tuple[str | int, ...], value: str, diagnostics: Diagnostics
+    root: Path,
+    loaded: Loaded[Release],
+    loc: tuple[str | int, ...],
+    value: str,
+    diagnostics: Diagnostics,
 ) -> Path | None:
     def fail(message: str) -> None:
         diagnostics.add(loaded.diagnostic(loc, message))
@@ -256,7 +339,9 @@ def _asset_path(
     return resolved
 
 
-def _check_cover(catalog: Catalog, loaded: Loaded[Release], path: Path, diagnostics: Diagnostics) -> None:
+def _check_cover(
+    catalog: Catalog, loaded: Loaded[Release], path: Path, diagnostics: Diagnostics
+) -> None:
     loc = ("cover",)
     kind = assets.sniff_type(path)
     if kind not in IMAGE_KINDS:
@@ -273,7 +358,9 @@ def _check_cover(catalog: Catalog, loaded: Loaded[Release], path: Path, diagnost
         diagnostics.add(loaded.diagnostic(loc, message))
     needed, who = _cover_size_needed(catalog, loaded.model)
     if min(image.width, image.height) < needed:
-        message = f"cover art is {image.width}x{image.height}, {who} needs at least {needed}x{needed}"
+        message = (
+            f"cover art is {image.width}x{image.height}, {who} needs at least {needed}x{needed}"
+        )
         diagnostics.add(loaded.diagnostic(loc, message))
 
 
@@ -327,7 +414,9 @@ def check_targets(catalog: Catalog, diagnostics: Diagnostics) -> None:
                 )
                 diagnostics.add(loaded.diagnostic((role, "party_id"), message, severity="warning"))
         if target.genre_map and target.genre_map not in catalog.genre_maps:
-            message = f"unknown genre map '{target.genre_map}' (no genre-maps/{target.genre_map}.yaml)"
+            message = (
+                f"unknown genre map '{target.genre_map}' (no genre-maps/{target.genre_map}.yaml)"
+            )
             diagnostics.add(loaded.diagnostic(("genre_map",), message))
 
 

@@ -300,7 +300,10 @@ def test_the_reconcile_workflow_sends_what_is_due(tmp_path: Path) -> None:
         tmp_path / "runner-temp",
     )
 
-    assert [(r.name, r.returncode) for r in results] == [("Plan", 0), ("Deliver what is due", 0)]
+    assert [(r.name, r.returncode) for r in results] == [
+        ("Plan", 0),
+        ("Deliver what is due", 0),
+    ], results
     summary = (tmp_path / "runner-temp" / "summary.md").read_text()
     assert f"| {UPCS[0]} |" in summary and "Initial" in summary
     landed = git(tmp_path / "origin.git", "ls-tree", "-r", "--name-only", "main", "receipts")
