@@ -44,11 +44,11 @@ def run(command: Callable[..., int], **kwargs: Any) -> None:
         # The reader went away (`| head`): stop quietly, as other command-line tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+    except Exception as exc:  # the last line of defence: no traceback for users
         if os.environ.get("STARDUST_DEBUG"):
             raise
         click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
-        click.echo("this is a bug in stardust-git; rerun with STARDUST_DEBUG=1 for details", err=True)
+        click.echo("a bug in stardust-git; rerun with STARDUST_DEBUG=1 for details", err=True)
         sys.exit(INTERNAL_ERROR)
     sys.exit(code)
 
@@ -73,7 +73,11 @@ def cli() -> None:
 @click.option("--no-assets", is_flag=True, help="Skip the audio and artwork checks.")
 @click.option("--no-render", is_flag=True, help="Skip rendering and XSD validation.")
 def validate(
-    paths: tuple[Path, ...], root: Path | None, output: str, strict: bool, no_assets: bool,
+    paths: tuple[Path, ...],
+    root: Path | None,
+    output: str,
+    strict: bool,
+    no_assets: bool,
     no_render: bool,
 ) -> None:
     """Check the catalog (or only PATHS) offline; exit 1 on any error."""
@@ -100,9 +104,153 @@ def schemas(root: Path | None, check: bool) -> None:
     run(schemas_command, root=resolve_root(root), check=check)
 
 
+base_option = click.option(
+    "--base",
+    default=None,
+    metavar="REV",
+    help="Diff from this revision (narrows what is examined); none: examine everything.",
+)
+head_option = click.option(
+    "--head",
+    default=None,
+    metavar="REV",
+    help="The catalog and receipts at this revision (default: the working tree).",
+)
+all_option = click.option("--all", "all_", is_flag=True, help="Examine every release.")
+target_option = click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="NAME",
+    help="Only these targets (repeatable).",
+)
+
+
+@cli.command()
+@root_option
+@base_option
+@head_option
+@all_option
+@target_option
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "markdown", "json"]),
+    default="table",
+    help="table (default), markdown (a PR comment) or json (stable).",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to do, 2 when there are actions (1 on problems).",
+)
+def plan(
+    root: Path | None,
+    base: str | None,
+    head: str | None,
+    all_: bool,
+    targets: tuple[str, ...],
+    output: str,
+    detailed_exitcode: bool,
+) -> None:
+    """What a delivery run would send, and why."""
+    from stardust_git.commands.plan import plan_command
+
+    run(
+        plan_command,
+        root=resolve_root(root),
+        base=base,
+        head=head,
+        all_=all_,
+        output=output,
+        detailed_exitcode=detailed_exitcode,
+        targets=list(targets) or None,
+    )
+
+
+@cli.command()
+@root_option
+@base_option
+@head_option
+@all_option
+@target_option
+@click.option("--dry-run", is_flag=True, help="Render and validate only: send nothing.")
+@click.option("--commit", is_flag=True, help="Commit the receipts (message ends in [skip ci]).")
+@click.option(
+    "--push",
+    is_flag=True,
+    help="Sync with origin first, commit and push the receipts (fetch-rebase-retry).",
+)
+@click.option(
+    "--shard",
+    default=None,
+    metavar="I/N",
+    help="Deliver only this share of the plan (1/4 .. 4/4), by a stable hash of the UPC.",
+)
+def deliver(
+    root: Path | None,
+    base: str | None,
+    head: str | None,
+    all_: bool,
+    targets: tuple[str, ...],
+    dry_run: bool,
+    commit: bool,
+    push: bool,
+    shard: str | None,
+) -> None:
+    """Execute the plan, write receipts, optionally commit and push them."""
+    from stardust_git.commands.deliver import deliver_command
+
+    run(
+        deliver_command,
+        root=resolve_root(root),
+        base=base,
+        head=head,
+        all_=all_,
+        dry_run=dry_run,
+        commit=commit,
+        push=push,
+        shard=shard,
+        targets=list(targets) or None,
+    )
+
+
+@cli.command()
+@click.argument("upc", required=False)
+@root_option
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table")
+def status(upc: str | None, root: Path | None, output: str) -> None:
+    """Where each release stands per target, from the receipts."""
+    from stardust_git.commands.status import status_command
+
+    run(status_command, root=resolve_root(root), upc=upc, output=output)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--action",
+    default="stardust-git/stardust-git@v1",
+    show_default=True,
+    metavar="OWNER/REPO@REF",
+    help="The stardust-git action the workflows use.",
+)
+@click.option(
+    "--label",
+    default="Example Records",
+    show_default=True,
+    help="The label name in the example release and target.",
+)
+def init(directory: Path, action: str, label: str) -> None:
+    """Start a new catalog repository with workflows and pre-commit config."""
+    from stardust_git.commands.init import init_command
+
+    run(init_command, directory=directory, action=action, label=label)
+
+
 @cli.command()
 @click.argument("upc")
-@click.option("--target", "target", required=True, help="The target to render for (targets/NAME.yaml).")
+@click.option("--target", "target", required=True, help="The target to render for (NAME.yaml).")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -147,6 +295,39 @@ def suggest(map_name: str, root: Path | None) -> None:
     from stardust_git.commands.genre import genre_suggest_command
 
     run(genre_suggest_command, root=resolve_root(root), map_name=map_name)
+
+
+@cli.group()
+def target() -> None:
+    """Delivery targets."""
+
+
+@target.command("test")
+@click.argument("name")
+@root_option
+def target_test(name: str, root: Path | None) -> None:
+    """Connect, authenticate, write, list and delete a probe file on target NAME."""
+    from stardust_git.commands.target import target_test_command
+
+    run(target_test_command, root=resolve_root(root), name=name)
+
+
+@cli.command()
+@root_option
+@click.option("--target", "targets", multiple=True, help="Only this target (repeatable).")
+@click.option("--commit", is_flag=True, help="Commit the receipts that changed.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+def acks(root: Path | None, targets: tuple[str, ...], commit: bool, output: str) -> None:
+    """Read ACK_*.xml acknowledgements back from the targets into the receipts."""
+    from stardust_git.commands.acks import acks_command
+
+    run(
+        acks_command,
+        root=resolve_root(root),
+        targets=list(targets) or None,
+        commit=commit,
+        output=output,
+    )
 
 
 def main() -> None:
