@@ -48,7 +48,8 @@ def run(command: Callable[..., int], **kwargs: Any) -> None:
         if os.environ.get("STARDUST_DEBUG"):
             raise
         click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
-        click.echo("a bug in stardust-git; rerun with STARDUST_DEBUG=1 for details", err=True)
+        hint = "this is a bug in stardust-git; rerun with STARDUST_DEBUG=1 for details"
+        click.echo(hint, err=True)
         sys.exit(INTERNAL_ERROR)
     sys.exit(code)
 
