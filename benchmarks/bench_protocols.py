@@ -19,7 +19,6 @@ memory (VmHWM; target: under 150 MiB). Results go to benchmarks/results/protocol
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -42,14 +41,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(REPO_ROOT))  # for tests.servers, the test servers' launchers
 
-from stardust_git.models.target import (  # noqa: E402
-    ApiDelivery,
-    AzureDelivery,
-    FtpDelivery,
-    FtpsDelivery,
-    S3Delivery,
-    SftpDelivery,
-)
+from stardust_git.models.target import ApiDelivery, AzureDelivery, S3Delivery  # noqa: E402
 from stardust_git.protocols import open_transport  # noqa: E402
 from tests.servers import (  # noqa: E402
     AzureServer,
@@ -61,6 +53,12 @@ from tests.servers import (  # noqa: E402
     run_ftp,
     run_seaweedfs,
     run_sshd,
+)
+from tests.test_protocol_endpoints import (  # noqa: E402
+    ftp_settings,
+    md5_of,
+    random_file,
+    sftp_settings,
 )
 
 RESULTS = BENCH_DIR / "results" / "protocols.json"
@@ -139,15 +137,7 @@ class Side:
 
 
 def _sftp_side(server: SftpServer, work: Path) -> Side:
-    settings = SftpDelivery(
-        protocol="sftp",
-        host=server.host,
-        port=server.port,
-        username=server.username,
-        private_key="${BENCH_SFTP_KEY}",
-        host_key=server.host_key,
-        directory=str(server.data_dir),
-    )
+    settings = sftp_settings(server, directory=str(server.data_dir))
     batch = work / "sftp-batch"
 
     def native(source: Path) -> None:
@@ -160,23 +150,13 @@ def _sftp_side(server: SftpServer, work: Path) -> Side:
             ]
         )
 
-    env = {"BENCH_SFTP_KEY": server.private_key_path.read_text()}
+    env = {"TEST_SFTP_KEY": server.private_key_path.read_text()}
     return Side("sftp", settings, native, _emptier(server.data_dir), "OpenSSH sftp -b", env)
 
 
 def _ftp_side(server: FtpServer, work: Path) -> Side:
-    common: dict[str, Any] = {
-        "host": server.host,
-        "port": server.port,
-        "username": server.username,
-        "password": "${BENCH_FTP_PASSWORD}",
-    }
-    tls_options: list[str] = []
-    if server.tls:
-        settings: Any = FtpsDelivery(protocol="ftps", ca_file=str(server.ca_file), **common)
-        tls_options = ["--ssl-reqd", "--cacert", str(server.ca_file)]
-    else:
-        settings = FtpDelivery(protocol="ftp", **common)
+    settings = ftp_settings(server, directory="/")
+    tls_options = ["--ssl-reqd", "--cacert", str(server.ca_file)] if server.tls else []
     url = f"ftp://{server.host}:{server.port}/native-{_REMOTE_NAME}"
 
     def native(source: Path) -> None:
@@ -187,9 +167,8 @@ def _ftp_side(server: FtpServer, work: Path) -> Side:
             ]
         )
 
-    protocol = "ftps" if server.tls else "ftp"
-    env = {"BENCH_FTP_PASSWORD": server.password}
-    return Side(protocol, settings, native, _emptier(server.root_dir), "curl -T", env)
+    env = {"TEST_FTP_PASSWORD": server.password}
+    return Side(settings.protocol, settings, native, _emptier(server.root_dir), "curl -T", env)
 
 
 def _s3_side(server: S3Server, work: Path) -> Side:
@@ -325,22 +304,6 @@ def peak_memory(side: Side, source: Path, md5: str, root: Path) -> MemoryResult:
         raise SystemExit(f"{side.protocol}: the 1 GiB upload failed:\n{done.stderr[-2000:]}")
     before, peak, seconds = (float(value) for value in done.stdout.split()[-3:])
     return MemoryResult(side.protocol, source.stat().st_size / MIB, peak, before, seconds)
-
-
-def random_file(path: Path, size: int) -> Path:
-    with path.open("wb") as out:
-        left = size
-        while left > 0:
-            left -= out.write(os.urandom(min(MIB, left)))
-    return path
-
-
-def md5_of(path: Path) -> str:
-    digest = hashlib.md5()
-    with path.open("rb") as stream:
-        while chunk := stream.read(MIB):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @contextmanager

@@ -49,15 +49,17 @@ class GenreResolution:
 
 
 def resolve_genre(
-    taxonomy: GenreTaxonomy, genre_map: GenreMap, code: str, fallback: str | None = None
+    taxonomy: GenreTaxonomy | None, genre_map: GenreMap, code: str, fallback: str | None = None
 ) -> GenreResolution:
     """The genre's own mapping, else its nearest mapped ancestor's, else the fallback.
 
-    ``fallback`` (a target's ``genre_fallback``) overrides the map's own fallback.
+    ``fallback`` (a target's ``genre_fallback``) overrides the map's own fallback. Without a
+    taxonomy a genre has no ancestors. The renderers map through this too
+    (:func:`stardust_git.render.genres.map_genre`).
     """
     if code in genre_map.mappings:
         return GenreResolution(code, genre_map.mappings[code], "direct", code)
-    for ancestor in taxonomy.ancestors(code):
+    for ancestor in taxonomy.ancestors(code) if taxonomy else ():
         if ancestor in genre_map.mappings:
             return GenreResolution(code, genre_map.mappings[ancestor], "ancestor", ancestor)
     chosen = fallback or genre_map.fallback

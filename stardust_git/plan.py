@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import multiprocessing
 import os
 import re
@@ -35,7 +36,9 @@ from stardust_git.catalog import (
     validate_document,
 )
 from stardust_git.errors import Diagnostic, UserError
+from stardust_git.fileio import write_atomic
 from stardust_git.gitio import Change, Git, Tree
+from stardust_git.index import CACHE_DIR
 from stardust_git.models import GenreMap, GenreTaxonomy, GenreVocabulary, Release, Target
 from stardust_git.models.receipt import Delivery, Receipt
 from stardust_git.receipts import RecordedState, load_recorded, pending_retries
@@ -178,6 +181,7 @@ def compute_plan(
     for loaded in releases:
         planner.plan_release(loaded, plan)
     planner.finish(plan)
+    planner.known.save()
     plan.examined = len(releases)
     plan.actions.sort(key=lambda a: (a.upc, a.target))
     plan.held.sort(key=lambda h: (h.upc, h.target))
@@ -458,6 +462,58 @@ class RenderInputs:
         return self._asset_ids[path]
 
 
+class KnownFingerprints:
+    """Which input digests rendered to which fingerprint, cached in ``.stardust-cache/``.
+
+    After an upgrade of the renderer every digest changes while most renderings do not; this
+    remembers the fingerprints computed since, so the next plan does not render them all again
+    (the workflows keep the folder with actions/cache).
+    """
+
+    LIMIT = 500_000
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / CACHE_DIR / "fingerprints.json"
+        self.by_inputs: dict[str, str] = {}
+        self.added: dict[str, str] = {}
+        self._by_fingerprint: dict[str, set[str]] | None = None
+        try:
+            content = json.loads(self.path.read_text(encoding="utf-8"))
+            if content.get("version") == 1 and isinstance(content.get("entries"), dict):
+                self.by_inputs = content["entries"]
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def get(self, fingerprint: str) -> set[str]:
+        """The input digests known to render ``fingerprint``."""
+        return self._index().get(fingerprint, set())
+
+    def add(self, inputs: str, fingerprint: str) -> None:
+        self.added[inputs] = fingerprint
+        self._index().setdefault(fingerprint, set()).add(inputs)
+
+    def _index(self) -> dict[str, set[str]]:
+        if self._by_fingerprint is None:
+            self._by_fingerprint = {}
+            for inputs, known in self.by_inputs.items():
+                self._by_fingerprint.setdefault(known, set()).add(inputs)
+        return self._by_fingerprint
+
+    def save(self) -> None:
+        """Write what was learnt (atomically; a read-only checkout simply has no cache)."""
+        if not self.added:
+            return
+        entries = {**self.by_inputs, **self.added}
+        if len(entries) > self.LIMIT:
+            entries = dict(self.added)
+        data = json.dumps({"version": 1, "entries": entries}, sort_keys=True)
+        try:
+            write_atomic(self.path, data.encode())
+            (self.path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
+        except OSError:
+            return
+
+
 def _assets_of(release: Release) -> list[str]:
     return [release.cover, *(track.audio for track in release.tracks)]
 
@@ -560,6 +616,7 @@ class _Planner:
     ) -> None:
         self.git = git
         self.inputs = inputs
+        self.known = KnownFingerprints(catalog.root)
         self.catalog = catalog
         self.recorded = recorded
         self.scope = scope
@@ -654,10 +711,14 @@ class _Planner:
             return "initial", [self._why_initial(loaded, name, receipts)], None
         if last_ok.action == "takedown":
             return "update", ["reinstated after takedown"], None
-        if last_ok.inputs and last_ok.inputs == self.inputs.of(loaded, name):
-            return None  # nothing rendering reads has changed since the last delivery
+        inputs = self.inputs.of(loaded, name)
+        if inputs in (last_ok.inputs, *self.known.get(last_ok.fingerprint)):
+            return None  # these inputs are known to render what was delivered
         package = self._render(loaded, name, plan, frozenset())
-        if package is None or package.fingerprint == last_ok.fingerprint:
+        if package is None:
+            return None
+        self.known.add(inputs, package.fingerprint)
+        if package.fingerprint == last_ok.fingerprint:
             return None
         return "update", [], package  # the reason is added by finish()
 

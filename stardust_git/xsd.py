@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -24,6 +23,7 @@ from lxml import etree
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from stardust_git.errors import UserError
+from stardust_git.fileio import write_atomic
 
 ENV_DIR = "STARDUST_XSD_DIR"
 ENV_BASE_URL = "STARDUST_XSD_BASE_URL"
@@ -188,7 +188,7 @@ def _provision(directory: Path, files: list[SchemaFile], base_url: str | None) -
     wanted = [file for file in files if not _has_pinned_file(directory / file.name, file.sha256)]
     fetched = [(file, _fetch_verified(file, base_url)) for file in wanted]
     for file, data in fetched:
-        _write_atomically(directory / file.name, data)
+        write_atomic(directory / file.name, data)
 
 
 def _has_pinned_file(path: Path, sha256: str) -> bool:
@@ -246,22 +246,6 @@ def _is_transient(error: BaseException) -> bool:
     if isinstance(error, urllib.error.HTTPError):
         return error.code >= 500 or error.code == 429
     return isinstance(error, OSError | HTTPException)
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-    )
-    try:
-        with os.fdopen(handle, "wb") as temp_file:
-            temp_file.write(data)
-            temp_file.flush()
-            os.fsync(temp_file.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from stardust_git.acks import collect_acknowledgements, parse_ack
 from stardust_git.commands.acks import acks_command
@@ -16,7 +15,8 @@ from stardust_git.errors import UserError
 from stardust_git.models.receipt import Delivery
 from stardust_git.protocols import open_transport
 from stardust_git.receipts import read_receipt, record_delivery
-from tests.test_protocol_endpoints import FILE_PROTOCOLS, make_endpoint
+from tests.servers._process import free_port
+from tests.test_protocol_endpoints import FILE_PROTOCOLS, make_endpoint, write_target
 
 UPC = "1234567890128"
 OTHER_UPC = "5012345678900"
@@ -82,18 +82,6 @@ def test_a_file_without_a_status_is_not_an_acknowledgement():
 
 
 # -- against the targets ----------------------------------------------------------------------
-
-
-def write_target(root: Path, name: str, delivery: dict[str, object]) -> None:
-    target = {
-        "format": "ern",
-        "ern_version": "4.3",
-        "sender": {"party_id": "PADPIDA2014120301A", "name": "Indie Records"},
-        "recipient": {"party_id": "PADPIDA2011072101T", "name": "A Shop"},
-        "delivery": delivery,
-    }
-    (root / "targets").mkdir(parents=True, exist_ok=True)
-    (root / "targets" / f"{name}.yaml").write_text(yaml.safe_dump(target))
 
 
 def record(root: Path, upc: str, message_id: str, location: str) -> None:
@@ -199,11 +187,7 @@ def test_an_unreadable_acknowledgement_is_reported_and_the_others_recorded(shop)
 def test_an_unreachable_target_fails_the_command(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    import socket
-
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
+    port = free_port()
     write_target(
         tmp_path,
         "shop",

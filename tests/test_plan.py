@@ -11,6 +11,7 @@ import pytest
 
 from stardust_git.deliver import DeliverOptions, DeliverResult, deliver
 from stardust_git.plan import Plan, compute_plan
+from stardust_git.receipts import read_receipt
 from tests.gitrepo import UPCS, Repo, make_catalog
 
 UPC, OTHER = UPCS[0], UPCS[1]
@@ -408,3 +409,25 @@ def test_a_release_taken_down_and_restored_is_sent_again(delivered: Repo) -> Non
     assert {(a.action, tuple(a.reasons)) for a in plan.actions} == {
         ("update", ("reinstated after takedown",))
     }
+
+
+def test_fingerprints_of_new_inputs_are_remembered(delivered: Repo) -> None:
+    base = delivered.head()
+    path = f"catalog/{UPC}.yaml"
+    delivered.write(
+        path, "# a comment changes the file, not what it renders\n" + delivered.read(path)
+    )
+    delivered.commit("Comment")
+    cache = delivered.root / ".stardust-cache" / "fingerprints.json"
+
+    first = compute_plan(delivered.root, base)
+    learnt = json.loads(cache.read_text())["entries"]
+    second = compute_plan(delivered.root, base)
+
+    assert first.actions == second.actions == []
+    fingerprints = {
+        read_receipt(delivered.root, UPC, name).last_success().fingerprint  # type: ignore[union-attr]
+        for name in ("alpha", "beta")
+    }
+    assert len(learnt) == 2 and set(learnt.values()) == fingerprints
+    assert json.loads(cache.read_text())["entries"] == learnt

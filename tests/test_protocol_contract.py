@@ -12,26 +12,18 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from stardust_git.protocols.base import Transport
 from tests.test_protocol_endpoints import (
-    FILE_PROTOCOLS,
     MIB,
     Endpoint,
-    make_endpoint,
+    file_endpoint_fixture,
     md5_of,
     random_file,
 )
 
 RELEASE_FOLDER = "N_1234567890128_20250101120000000"
 
-
-@pytest.fixture(params=FILE_PROTOCOLS)
-def endpoint(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Endpoint:
-    return make_endpoint(request.param, request, tmp_path, monkeypatch)
+endpoint = file_endpoint_fixture()
 
 
 def deliver_release(transport: Transport, files: dict[str, Path], message: bytes) -> str:

@@ -47,6 +47,20 @@ def endpoints(
     return found
 
 
+@pytest.fixture
+def root(
+    endpoints: dict[str, Endpoint],
+    http_api_server: ApiServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """The example catalog's repository, delivering to ``endpoints`` and the HTTP API."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    catalog_repository(root, endpoints, http_api_server, monkeypatch)
+    return root
+
+
 def catalog_repository(
     root: Path, endpoints: dict[str, Endpoint], api: ApiServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -96,15 +110,8 @@ def wanted_pairs(root: Path) -> set[tuple[str, str]]:
 
 
 def test_every_example_release_reaches_every_kind_of_endpoint_with_receipts(
-    endpoints: dict[str, Endpoint],
-    http_api_server: ApiServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    root: Path, endpoints: dict[str, Endpoint], http_api_server: ApiServer
 ):
-    root = tmp_path / "repo"
-    root.mkdir()
-    catalog_repository(root, endpoints, http_api_server, monkeypatch)
-
     result = deliver(root, DeliverOptions(all_=True, retry_wait=0.01))
 
     assert [o for o in result.outcomes if o.status != "success"] == []
@@ -195,15 +202,9 @@ def check_api(api: ApiServer, delivered: dict[tuple[str, str], Receipt]) -> None
 
 
 def test_a_rerun_resumes_in_the_same_folder_without_sending_complete_files_again(
-    endpoints: dict[str, Endpoint],
-    http_api_server: ApiServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    root: Path, endpoints: dict[str, Endpoint]
 ):
     """As after a run that died before its receipts: the resources are there, the XML is not."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    catalog_repository(root, endpoints, http_api_server, monkeypatch)
     first = deliver(root, DeliverOptions(all_=True, retry_wait=0.01))
     assert [o for o in first.outcomes if o.status != "success"] == []
     checked = {"spotify": "sftp", "beatport": "ftp", "tidal": "azure"}
@@ -260,14 +261,8 @@ def point_target(root: Path, name: str, **changes: object) -> None:
 
 
 def test_a_connection_dropped_mid_file_is_retried_by_the_engine_and_completes(
-    endpoints: dict[str, Endpoint],
-    http_api_server: ApiServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    root: Path, endpoints: dict[str, Endpoint]
 ):
-    root = tmp_path / "repo"
-    root.mkdir()
-    catalog_repository(root, endpoints, http_api_server, monkeypatch)
     sftp = endpoints["spotify"]
     with TcpProxy(sftp.server.port, cut_after=1 << 20) as proxy:
         point_target(root, "spotify", port=proxy.port)
@@ -282,14 +277,8 @@ def test_a_connection_dropped_mid_file_is_retried_by_the_engine_and_completes(
 
 
 def test_a_wrong_password_fails_once_without_retries(
-    endpoints: dict[str, Endpoint],
-    http_api_server: ApiServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    root: Path, endpoints: dict[str, Endpoint], monkeypatch: pytest.MonkeyPatch
 ):
-    root = tmp_path / "repo"
-    root.mkdir()
-    catalog_repository(root, endpoints, http_api_server, monkeypatch)
     monkeypatch.setenv("WRONG_FTP_PASSWORD", "not-the-password")
     ftp = endpoints["beatport"]
     with TcpProxy(ftp.server.port) as proxy:

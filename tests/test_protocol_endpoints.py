@@ -1,5 +1,6 @@
 """Shared support for the protocol tests: one Endpoint per file-server protocol, a TCP proxy.
 
+(benchmarks/bench_protocols.py uses the settings builders and the local-file helpers too.)
 An Endpoint pairs a target's delivery settings (pointing at a real server from tests.servers)
 with the server's own view of what it holds, read without the transport under test: the
 server's directory for SFTP and FTP, the SDK clients for S3 and Azure. The TCP proxy stands
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from azure.core.exceptions import ResourceNotFoundError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
@@ -43,6 +45,7 @@ from stardust_git.models.target import (
 )
 from stardust_git.protocols import open_transport
 from stardust_git.protocols.base import Transport
+from stardust_git.protocols.ftp import FtpProtocol, FtpsProtocol
 from tests.servers import AzureServer, FtpServer, S3Server, SftpServer, write_tls_files
 
 HOST = "127.0.0.1"
@@ -113,6 +116,53 @@ def make_endpoint(
     return endpoint
 
 
+def file_endpoint_fixture() -> Any:
+    """An ``endpoint`` fixture over every file protocol; a module takes it as
+    ``endpoint = file_endpoint_fixture()``."""
+
+    @pytest.fixture(params=FILE_PROTOCOLS)
+    def endpoint(
+        request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> Endpoint:
+        return make_endpoint(request.param, request, tmp_path, monkeypatch)
+
+    return endpoint
+
+
+def sftp_settings(server: SftpServer, **changes: object) -> SftpDelivery:
+    """Settings for a test sshd, delivering into its ``inbox``: its key (``${TEST_SFTP_KEY}``),
+    or its password (``${TEST_SFTP_PASSWORD}``) where it takes only that."""
+    fields: dict[str, object] = {
+        "protocol": "sftp",
+        "host": server.host,
+        "port": server.port,
+        "username": server.username,
+        "host_key": server.host_key,
+        "directory": str(server.data_dir / "inbox"),
+    }
+    if server.password is None:
+        fields["private_key"] = "${TEST_SFTP_KEY}"
+    else:
+        fields["password"] = "${TEST_SFTP_PASSWORD}"
+    return SftpDelivery(**(fields | changes))
+
+
+def ftp_settings(server: FtpServer, **changes: object) -> FtpDelivery:
+    """Settings for a test FTP server (FTPS, trusting its CA, where it speaks TLS), delivering
+    into ``/inbox``, with the password ``${TEST_FTP_PASSWORD}``."""
+    fields: dict[str, object] = {
+        "host": server.host,
+        "port": server.port,
+        "username": server.username,
+        "password": "${TEST_FTP_PASSWORD}",
+        "directory": "/inbox",
+    }
+    if server.tls:
+        tls = {"protocol": "ftps", "ca_file": str(server.ca_file)}
+        return FtpsDelivery(**(fields | tls | changes))
+    return FtpDelivery(**(fields | {"protocol": "ftp"} | changes))
+
+
 def _files_under(folder: Path) -> Callable[[], list[str]]:
     def names() -> list[str]:
         if not folder.is_dir():
@@ -132,15 +182,7 @@ def _file_reader(folder: Path) -> Callable[[str], bytes | None]:
 
 def _sftp_endpoint(server: SftpServer, request: pytest.FixtureRequest, tmp_path: Path) -> Endpoint:
     folder = server.data_dir / DELIVERY_DIR
-    settings = SftpDelivery(
-        protocol="sftp",
-        host=server.host,
-        port=server.port,
-        username=server.username,
-        private_key="${TEST_SFTP_KEY}",
-        host_key=server.host_key,
-        directory=str(folder),
-    )
+    settings = sftp_settings(server, directory=str(folder))
     env = {"TEST_SFTP_KEY": server.private_key_path.read_text()}
     return Endpoint(
         "sftp", settings, tmp_path, server, _file_reader(folder), _files_under(folder), env
@@ -149,22 +191,16 @@ def _sftp_endpoint(server: SftpServer, request: pytest.FixtureRequest, tmp_path:
 
 def _ftp_endpoint(server: FtpServer, request: pytest.FixtureRequest, tmp_path: Path) -> Endpoint:
     folder = server.root_dir / DELIVERY_DIR
-    common: dict[str, Any] = {
-        "host": server.host,
-        "port": server.port,
-        "username": server.username,
-        "password": "${TEST_FTP_PASSWORD}",
-        "directory": f"/{DELIVERY_DIR}",
-    }
-    settings: BaseModel
-    if server.tls:
-        settings = FtpsDelivery(protocol="ftps", ca_file=str(server.ca_file), **common)
-    else:
-        settings = FtpDelivery(protocol="ftp", **common)
+    settings = ftp_settings(server, directory=f"/{DELIVERY_DIR}")
     env = {"TEST_FTP_PASSWORD": server.password}
-    protocol = "ftps" if server.tls else "ftp"
     return Endpoint(
-        protocol, settings, tmp_path, server, _file_reader(folder), _files_under(folder), env
+        settings.protocol,
+        settings,
+        tmp_path,
+        server,
+        _file_reader(folder),
+        _files_under(folder),
+        env,
     )
 
 
@@ -252,6 +288,16 @@ class InprocessFtp:
     port: int
     ca_file: Path | None
 
+    def transport(self, root: Path, password: str) -> Transport:
+        """An FTP transport (FTPS where the server has a CA) delivering into ``/inbox`` as
+        INPROCESS_FTP_USER with ``password`` (a ``${ENV}`` reference)."""
+        common = {"host": HOST, "port": self.port, "username": INPROCESS_FTP_USER}
+        common |= {"password": password, "directory": "/inbox"}
+        if self.ca_file is None:
+            return FtpProtocol("dsp", FtpDelivery(protocol="ftp", **common), root)
+        settings = FtpsDelivery(protocol="ftps", ca_file=str(self.ca_file), **common)
+        return FtpsProtocol("dsp", settings, root)
+
 
 @contextmanager
 def inprocess_ftp_server(
@@ -296,6 +342,19 @@ def inprocess_ftp_server(
 
 
 # -- local files ----------------------------------------------------------------------------
+
+
+def write_target(root: Path, name: str, delivery: dict[str, object]) -> None:
+    """``targets/<name>.yaml``: an ERN 4.3 target delivering by ``delivery``."""
+    target = {
+        "format": "ern",
+        "ern_version": "4.3",
+        "sender": {"party_id": "PADPIDA2014120301A", "name": "Indie Records"},
+        "recipient": {"party_id": "PADPIDA2011072101T", "name": "A Shop"},
+        "delivery": delivery,
+    }
+    (root / "targets").mkdir(parents=True, exist_ok=True)
+    (root / "targets" / f"{name}.yaml").write_text(yaml.safe_dump(target, sort_keys=False))
 
 
 def random_file(path: Path, size: int) -> Path:

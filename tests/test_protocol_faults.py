@@ -19,17 +19,13 @@ from pathlib import Path
 import pytest
 from pyftpdlib.handlers import DTPHandler, TLS_DTPHandler
 
-from stardust_git.models.target import FtpDelivery, FtpsDelivery
 from stardust_git.protocols.base import PermanentError, TransientError, Transport
-from stardust_git.protocols.ftp import FtpProtocol, FtpsProtocol
 from tests.test_protocol_endpoints import (
-    FILE_PROTOCOLS,
-    HOST,
     INPROCESS_FTP_PASSWORD,
-    INPROCESS_FTP_USER,
     MIB,
     Endpoint,
     TcpProxy,
+    file_endpoint_fixture,
     inprocess_ftp_server,
     make_endpoint,
     md5_of,
@@ -41,12 +37,7 @@ from tests.test_protocol_endpoints import (
 REMOTE = "N_1234567890128_20250101120000000/resources/1234567890128_01_001.wav"
 TEMPORARY_MARK = ".part-"
 
-
-@pytest.fixture(params=FILE_PROTOCOLS)
-def endpoint(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Endpoint:
-    return make_endpoint(request.param, request, tmp_path, monkeypatch)
+endpoint = file_endpoint_fixture()
 
 
 def put_with_retries(transport: Transport, local: Path, remote: str, attempts: int = 3) -> int:
@@ -115,15 +106,7 @@ def test_ftp_data_connection_dropped_mid_file_completes_on_retry(
     cut = _Cut(after=8 * MIB)
     dtp_base = TLS_DTPHandler if tls else DTPHandler
     with inprocess_ftp_server(served, tls=tls, dtp_handler=_dropping(dtp_base, cut)) as ftp:
-        port, ca_file = ftp.port, ftp.ca_file
-        common = {"host": HOST, "port": port, "username": INPROCESS_FTP_USER}
-        common |= {"password": "${DROP_FTP_PASSWORD}", "directory": "/inbox"}
-        transport: Transport
-        if tls:
-            settings = FtpsDelivery(protocol="ftps", ca_file=str(ca_file), **common)
-            transport = FtpsProtocol("dsp", settings, tmp_path)
-        else:
-            transport = FtpProtocol("dsp", FtpDelivery(protocol="ftp", **common), tmp_path)
+        transport = ftp.transport(tmp_path, "${DROP_FTP_PASSWORD}")
         try:
             attempts = put_with_retries(transport, audio, REMOTE)
         finally:

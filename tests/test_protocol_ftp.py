@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from stardust_git.models.target import FtpDelivery, FtpsDelivery
+from stardust_git.models.target import FtpDelivery
 from stardust_git.protocols.base import PermanentError
 from stardust_git.protocols.ftp import FtpProtocol, FtpsProtocol
 from tests.servers import FtpServer
 from tests.test_protocol_endpoints import (
-    HOST,
     INPROCESS_FTP_PASSWORD,
-    INPROCESS_FTP_USER,
     MIB,
+    ftp_settings,
     inprocess_ftp_server,
     md5_of,
     random_file,
@@ -28,19 +27,6 @@ def ftp_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INPROCESS_FTP_PASSWORD", INPROCESS_FTP_PASSWORD)
 
 
-def ftps_settings(server: FtpServer, **changes: object) -> FtpsDelivery:
-    fields: dict[str, object] = {
-        "protocol": "ftps",
-        "host": server.host,
-        "port": server.port,
-        "username": server.username,
-        "password": "${TEST_FTP_PASSWORD}",
-        "directory": "/inbox",
-        "ca_file": str(server.ca_file),
-    }
-    return FtpsDelivery(**(fields | changes))
-
-
 def server_log(server: FtpServer) -> str:
     return (server.root_dir.parent / "ftps.log").read_text()
 
@@ -49,7 +35,7 @@ def test_an_untrusted_certificate_is_refused_before_logging_in(
     ftps_server: FtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setenv("TEST_FTP_PASSWORD", ftps_server.password)
-    settings = ftps_settings(ftps_server, ca_file=None)  # the system store lacks the test CA
+    settings = ftp_settings(ftps_server, ca_file=None)  # the system store lacks the test CA
     with pytest.raises(PermanentError, match="certificate is not trusted"):
         FtpsProtocol("dsp", settings, tmp_path).connect()
     assert list(ftps_server.root_dir.iterdir()) == []
@@ -63,7 +49,7 @@ def test_a_relative_ca_file_is_found_from_the_repository_root(
     assert ftps_server.ca_file is not None
     (tmp_path / "certs").mkdir()
     shutil.copy(ftps_server.ca_file, tmp_path / "certs" / "dsp-ca.pem")
-    settings = ftps_settings(ftps_server, ca_file="certs/dsp-ca.pem")
+    settings = ftp_settings(ftps_server, ca_file="certs/dsp-ca.pem")
     with FtpsProtocol("dsp", settings, tmp_path) as transport:
         transport.put_bytes(b"<m/>", "m.xml", hashlib.md5(b"<m/>").hexdigest())
     assert (ftps_server.root_dir / "inbox" / "m.xml").read_bytes() == b"<m/>"
@@ -92,21 +78,14 @@ def test_servers_without_mlsd_or_size_still_verify_and_list(
     served = tmp_path / "served"
     served.mkdir()
     audio = random_file(tmp_path / "a.wav", 2 * MIB + 3)
-    with inprocess_ftp_server(served, tls=tls, without_commands=missing) as ftp:
-        common = {"host": HOST, "port": ftp.port, "username": INPROCESS_FTP_USER}
-        common |= {"password": "${INPROCESS_FTP_PASSWORD}", "directory": "/inbox"}
-        transport = (
-            FtpsProtocol(
-                "dsp", FtpsDelivery(protocol="ftps", ca_file=str(ftp.ca_file), **common), tmp_path
-            )
-            if tls
-            else FtpProtocol("dsp", FtpDelivery(protocol="ftp", **common), tmp_path)
-        )
-        with transport:
-            transport.put_file(audio, "rel/resources/a.wav", md5_of(audio))
-            found = transport.stat("rel/resources/a.wav")
-            listed = transport.list("rel/resources")
-            missing_file = transport.stat("rel/resources/none.wav")
+    with (
+        inprocess_ftp_server(served, tls=tls, without_commands=missing) as ftp,
+        ftp.transport(tmp_path, "${INPROCESS_FTP_PASSWORD}") as transport,
+    ):
+        transport.put_file(audio, "rel/resources/a.wav", md5_of(audio))
+        found = transport.stat("rel/resources/a.wav")
+        listed = transport.list("rel/resources")
+        missing_file = transport.stat("rel/resources/none.wav")
     assert found is not None and found.size == audio.stat().st_size
     assert [(f.path, f.size) for f in listed] == [("rel/resources/a.wav", audio.stat().st_size)]
     assert missing_file is None

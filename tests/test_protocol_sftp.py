@@ -27,23 +27,8 @@ from tests.test_protocol_endpoints import (
     md5_of,
     other_host_key,
     random_file,
+    sftp_settings,
 )
-
-
-def sftp_settings(server: SftpServer, **changes: object) -> SftpDelivery:
-    fields: dict[str, object] = {
-        "protocol": "sftp",
-        "host": server.host,
-        "port": server.port,
-        "username": server.username,
-        "host_key": server.host_key,
-        "directory": str(server.data_dir / "inbox"),
-    }
-    if server.password is None:
-        fields["private_key"] = "${TEST_SFTP_KEY}"
-    else:
-        fields["password"] = "${TEST_SFTP_PASSWORD}"
-    return SftpDelivery(**(fields | changes))
 
 
 @pytest.fixture

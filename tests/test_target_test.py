@@ -5,37 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from stardust_git.commands.target import run_target_test, target_test_command
 from stardust_git.errors import UserError
 from tests.servers import ApiServer, AzureServer
-from tests.test_protocol_endpoints import FILE_PROTOCOLS, Endpoint, make_endpoint
+from tests.servers._process import free_port
+from tests.test_protocol_endpoints import Endpoint, file_endpoint_fixture, write_target
 
 STEPS = ["connect", "authenticate", "write", "list", "delete"]
 
-
-def write_target(root: Path, name: str, delivery: dict[str, object]) -> None:
-    target = {
-        "format": "ern",
-        "ern_version": "4.3",
-        "sender": {"party_id": "PADPIDA2014120301A", "name": "Indie Records"},
-        "recipient": {"party_id": "PADPIDA2011072101T", "name": "A Shop"},
-        "delivery": delivery,
-    }
-    (root / "targets").mkdir(parents=True, exist_ok=True)
-    (root / "targets" / f"{name}.yaml").write_text(yaml.safe_dump(target, sort_keys=False))
+endpoint = file_endpoint_fixture()
 
 
 def verdicts(root: Path, name: str) -> list[tuple[str, bool | None]]:
     return [(result.step, result.ok) for result in run_target_test(root, name)]
-
-
-@pytest.fixture(params=FILE_PROTOCOLS)
-def endpoint(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Endpoint:
-    return make_endpoint(request.param, request, tmp_path, monkeypatch)
 
 
 def test_every_step_passes_and_the_probe_is_gone_afterwards(
@@ -81,11 +64,7 @@ def test_refused_credentials_fail_authenticate_and_skip_the_rest(
 
 
 def test_an_unreachable_host_fails_connect(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    import socket
-
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
+    port = free_port()
     delivery = {
         "protocol": "ftp",
         "host": "127.0.0.1",

@@ -35,6 +35,7 @@ import httpx
 
 from stardust_git.models.common import resolve_secret
 from stardust_git.models.target import ApiDelivery, BasicAuth, BearerAuth, OAuth2Auth
+from stardust_git.protocols._common import md5_base64
 from stardust_git.protocols.base import (
     PermanentError,
     Progress,
@@ -310,7 +311,7 @@ def _relative(path: str, folder: str) -> str:
 
 
 def _md5_header(md5: str) -> dict[str, str]:
-    return {"Content-MD5": base64.b64encode(bytes.fromhex(md5)).decode()}
+    return {"Content-MD5": md5_base64(md5)}
 
 
 def _response_id(response: httpx.Response) -> str | None:

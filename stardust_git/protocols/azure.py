@@ -12,7 +12,6 @@ batch marker last.
 
 from __future__ import annotations
 
-import io
 import posixpath
 import threading
 from collections.abc import Callable, Iterator
@@ -36,13 +35,8 @@ from azure.storage.blob import (
 
 from stardust_git.models.common import resolve_secret
 from stardust_git.models.target import AzureDelivery
-from stardust_git.protocols.base import (
-    PermanentError,
-    Progress,
-    RemoteFile,
-    TransientError,
-    Transport,
-)
+from stardust_git.protocols._common import StreamingTransport, by_path, listing_prefix, object_key
+from stardust_git.protocols.base import PermanentError, Progress, RemoteFile, TransientError
 
 MIB = 1 << 20
 SINGLE_PUT_BYTES = 8 * MIB
@@ -54,7 +48,7 @@ _TRANSIENT_STATUS = {408, 429}
 _TRANSIENT_CODES = {"OperationTimedOut", "ServerBusy", "InternalError"}
 
 
-class AzureProtocol(Transport):
+class AzureProtocol(StreamingTransport):
     """Delivery into an Azure Blob container under ``prefix``."""
 
     protocol = "azure"
@@ -134,24 +128,12 @@ class AzureProtocol(Transport):
     # -- names --------------------------------------------------------------------------------
 
     def _name(self, remote_path: str) -> str:
-        prefix = self.settings.prefix.lstrip("/")
-        path = remote_path.lstrip("/")
-        return posixpath.join(prefix, path) if prefix else path
+        return object_key(self.settings.prefix, remote_path)
 
     def location(self, remote_path: str) -> str:
         return f"azure://{self.settings.container}/{self._name(remote_path)}"
 
     # -- uploads ------------------------------------------------------------------------------
-
-    def put_file(
-        self, local: Path, remote_path: str, md5: str, progress: Progress | None = None
-    ) -> None:
-        size = local.stat().st_size
-        with local.open("rb") as source:
-            self._upload(source, size, remote_path, md5, progress)
-
-    def put_bytes(self, data: bytes, remote_path: str, md5: str) -> None:
-        self._upload(io.BytesIO(data), len(data), remote_path, md5, None)
 
     def _upload(
         self, source: BinaryIO, size: int, remote_path: str, md5: str, progress: Progress | None
@@ -185,21 +167,17 @@ class AzureProtocol(Transport):
         return RemoteFile(remote_path, int(found.size), _md5_hex(found))
 
     def list(self, remote_dir: str) -> list[RemoteFile]:
-        directory = self._name(remote_dir).rstrip("/")
-        prefix = f"{directory}/" if directory else ""
+        prefix = listing_prefix(self._name(remote_dir))
         with self._errors(f"list {remote_dir}"):
             items = list(self._blobs().walk_blobs(name_starts_with=prefix, delimiter="/"))
-        return sorted(
-            (
-                RemoteFile(
-                    posixpath.join(remote_dir, item.name[len(prefix) :]),
-                    int(item.size),
-                    _md5_hex(item),
-                )
-                for item in items
-                if isinstance(item, BlobProperties)
-            ),
-            key=lambda remote: remote.path,
+        return by_path(
+            RemoteFile(
+                posixpath.join(remote_dir, item.name[len(prefix) :]),
+                int(item.size),
+                _md5_hex(item),
+            )
+            for item in items
+            if isinstance(item, BlobProperties)
         )
 
     def read(self, remote_path: str) -> bytes:

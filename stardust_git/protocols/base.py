@@ -22,7 +22,7 @@ class TransientError(Exception):
 
 
 class PermanentError(Exception):
-    """A failure retrying cannot fix: bad credentials, permission denied, a refused host key, 4xx."""
+    """A failure retrying cannot fix: bad credentials, no permission, a refused host key, a 4xx."""
 
 
 @dataclass(frozen=True)

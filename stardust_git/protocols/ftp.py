@@ -14,7 +14,6 @@ from __future__ import annotations
 import ftplib
 import io
 import posixpath
-import secrets
 import socket
 import ssl
 from collections.abc import Iterator
@@ -24,13 +23,8 @@ from typing import BinaryIO
 
 from stardust_git.models.common import resolve_secret
 from stardust_git.models.target import FtpDelivery, FtpsDelivery
-from stardust_git.protocols.base import (
-    PermanentError,
-    Progress,
-    RemoteFile,
-    TransientError,
-    Transport,
-)
+from stardust_git.protocols._common import FileServerTransport, short_reason
+from stardust_git.protocols.base import PermanentError, Progress, RemoteFile, TransientError
 
 TIMEOUT_SECONDS = 60.0
 # Replies meaning "this command is not implemented here" (so fall back to another one).
@@ -52,7 +46,7 @@ class _FtpTls(ftplib.FTP_TLS):
         return conn, size
 
 
-class FtpProtocol(Transport):
+class FtpProtocol(FileServerTransport[ftplib.FTP]):
     """Delivery to a plain FTP server (passive mode)."""
 
     protocol = "ftp"
@@ -61,15 +55,8 @@ class FtpProtocol(Transport):
     def __init__(self, target_name: str, settings: object, root: Path) -> None:
         super().__init__(target_name, settings, root)
         self._ftp: ftplib.FTP | None = None
-        self._made_dirs: set[str] = set()
-        # Temporary files a dropped connection kept us from removing; removed on reconnect.
-        self._abandoned: set[str] = set()
 
     # -- connection ---------------------------------------------------------------------------
-
-    def connect(self) -> None:
-        with self._errors("connect"):
-            self._session()
 
     def close(self) -> None:
         if self._ftp is not None:
@@ -117,7 +104,7 @@ class FtpProtocol(Transport):
         except ftplib.error_perm as error:
             raise PermanentError(
                 f"{self.target_name}: login refused for user '{self.settings.username}' on "
-                f"{self.settings.host}:{self.settings.port}: {_reason(error)}"
+                f"{self.settings.host}:{self.settings.port}: {short_reason(error)}"
             ) from error
 
     @contextmanager
@@ -131,7 +118,7 @@ class FtpProtocol(Transport):
         except PermanentError:
             raise
         except ftplib.error_perm as error:
-            raise PermanentError(f"{self.target_name}: {action}: {_reason(error)}") from error
+            raise PermanentError(f"{self.target_name}: {action}: {short_reason(error)}") from error
         except ssl.SSLCertVerificationError as error:
             self._drop()
             raise PermanentError(
@@ -140,21 +127,12 @@ class FtpProtocol(Transport):
             ) from error
         except (ftplib.error_temp, ftplib.error_reply, ftplib.error_proto) as error:
             self._drop()
-            raise TransientError(f"{self.target_name}: {action}: {_reason(error)}") from error
+            raise TransientError(f"{self.target_name}: {action}: {short_reason(error)}") from error
         except (EOFError, OSError) as error:
             self._drop()
-            raise TransientError(f"{self.target_name}: {action}: {_reason(error)}") from error
+            raise TransientError(f"{self.target_name}: {action}: {short_reason(error)}") from error
 
-    # -- paths --------------------------------------------------------------------------------
-
-    def _remote(self, remote_path: str) -> str:
-        if ".." in remote_path.split("/"):
-            raise PermanentError(f"{self.target_name}: refusing the remote path '{remote_path}'")
-        return posixpath.join(self.settings.directory, remote_path.lstrip("/"))
-
-    def location(self, remote_path: str) -> str:
-        path = self._remote(remote_path).lstrip("/")
-        return f"{self.protocol}://{self.settings.host}:{self.settings.port}/{path}"
+    # -- uploads ------------------------------------------------------------------------------
 
     def _makedirs(self, ftp: ftplib.FTP, directory: str) -> None:
         if directory in ("", "/", ".") or directory in self._made_dirs:
@@ -165,44 +143,15 @@ class FtpProtocol(Transport):
             ftp.mkd(directory)
         self._made_dirs.add(directory)
 
-    # -- uploads ------------------------------------------------------------------------------
+    def _discard(self, ftp: ftplib.FTP, temporary: str, error: BaseException) -> None:
+        if isinstance(error, ftplib.error_perm | TransientError):
+            # The connection still works: take the partial file away.
+            with suppress(ftplib.Error, OSError, EOFError):
+                ftp.delete(temporary)
+        else:
+            self._abandoned.add(temporary)
 
-    def put_file(
-        self, local: Path, remote_path: str, md5: str, progress: Progress | None = None
-    ) -> None:
-        with local.open("rb") as source:
-            self._upload(source, local.stat().st_size, remote_path, progress)
-
-    def put_bytes(self, data: bytes, remote_path: str, md5: str) -> None:
-        self._upload(io.BytesIO(data), len(data), remote_path, None)
-
-    def _upload(
-        self, source: BinaryIO, size: int, remote_path: str, progress: Progress | None
-    ) -> None:
-        final = self._remote(remote_path)
-        temporary = f"{final}.part-{secrets.token_hex(4)}"
-        with self._errors(f"upload {remote_path}"):
-            ftp = self._session()
-            self._makedirs(ftp, posixpath.dirname(final))
-            try:
-                self._store(ftp, source, temporary, progress)
-                written = self._size(ftp, temporary)
-                if written != size:
-                    raise TransientError(
-                        f"{self.target_name}: {remote_path}: the server holds {written} of "
-                        f"{size} bytes after the upload"
-                    )
-                _rename_over(ftp, temporary, final)
-            except (ftplib.error_perm, TransientError):
-                # The connection still works: take the partial file away.
-                with suppress(ftplib.Error, OSError, EOFError):
-                    ftp.delete(temporary)
-                raise
-            except BaseException:
-                self._abandoned.add(temporary)
-                raise
-
-    def _store(
+    def _write(
         self, ftp: ftplib.FTP, source: BinaryIO, remote: str, progress: Progress | None
     ) -> None:
         """STOR ``source`` as ``remote`` (ftplib's storbinary, with a faster send)."""
@@ -214,6 +163,15 @@ class FtpProtocol(Transport):
             else:
                 _send_file(conn, source, self.settings.block_size, progress)
         ftp.voidresp()
+
+    def _rename_over(self, ftp: ftplib.FTP, source: str, target: str) -> None:
+        """RNFR/RNTO; where the server will not rename over a file, delete the old one first."""
+        try:
+            ftp.rename(source, target)
+        except ftplib.error_perm:
+            with suppress(ftplib.error_perm):
+                ftp.delete(target)
+            ftp.rename(source, target)
 
     def _size(self, ftp: ftplib.FTP, path: str) -> int | None:
         """The size of ``path`` (SIZE, or the listing where SIZE is missing); None if absent."""
@@ -305,16 +263,6 @@ class FtpsProtocol(FtpProtocol):
         ftp.prot_p()
 
 
-def _rename_over(ftp: ftplib.FTP, source: str, target: str) -> None:
-    """RNFR/RNTO; where the server will not rename over a file, delete the old one first."""
-    try:
-        ftp.rename(source, target)
-    except ftplib.error_perm:
-        with suppress(ftplib.error_perm):
-            ftp.delete(target)
-        ftp.rename(source, target)
-
-
 def _send_blocks(
     conn: socket.socket, source: BinaryIO, block_size: int, progress: Progress | None
 ) -> None:
@@ -338,7 +286,3 @@ def _send_file(
         offset += sent
         if progress is not None:
             progress(sent)
-
-
-def _reason(error: BaseException) -> str:
-    return (str(error) or type(error).__name__).splitlines()[0][:300]

@@ -13,7 +13,6 @@ standard chain (environment, profile, the web identity token GitHub Actions' OID
 
 from __future__ import annotations
 
-import base64
 import io
 import posixpath
 import re
@@ -31,6 +30,7 @@ from s3transfer.subscribers import BaseSubscriber
 
 from stardust_git.models.common import resolve_secret
 from stardust_git.models.target import S3Delivery
+from stardust_git.protocols._common import by_path, listing_prefix, md5_base64, object_key
 from stardust_git.protocols.base import (
     PermanentError,
     Progress,
@@ -162,9 +162,7 @@ class S3Protocol(Transport):
     # -- keys ---------------------------------------------------------------------------------
 
     def _key(self, remote_path: str) -> str:
-        path = remote_path.lstrip("/")
-        prefix = self.settings.prefix.lstrip("/")
-        return posixpath.join(prefix, path) if prefix else path
+        return object_key(self.settings.prefix, remote_path)
 
     def location(self, remote_path: str) -> str:
         return f"s3://{self.settings.bucket}/{self._key(remote_path)}"
@@ -195,7 +193,7 @@ class S3Protocol(Transport):
             Bucket=self.settings.bucket,
             Key=self._key(remote_path),
             Body=body,
-            ContentMD5=base64.b64encode(bytes.fromhex(md5)).decode(),
+            ContentMD5=md5_base64(md5),
             **self._object_args(md5),
         )
 
@@ -246,8 +244,7 @@ class S3Protocol(Transport):
         return RemoteFile(remote_path, int(head["ContentLength"]), md5)
 
     def list(self, remote_dir: str) -> list[RemoteFile]:
-        directory = self._key(remote_dir).rstrip("/")
-        prefix = f"{directory}/" if directory else ""
+        prefix = listing_prefix(self._key(remote_dir))
         found: list[RemoteFile] = []
         with self._errors(f"list {remote_dir}"):
             pages = (
@@ -265,7 +262,7 @@ class S3Protocol(Transport):
                             self._listed_md5(item.get("ETag")),
                         )
                     )
-        return sorted(found, key=lambda remote: remote.path)
+        return by_path(found)
 
     def _listed_md5(self, etag: str | None) -> str | None:
         # Under SSE-KMS an ETag is not the MD5 even for a single PUT.

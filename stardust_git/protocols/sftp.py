@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import io
 import posixpath
-import secrets
 import socket
 import stat as stat_mode
 from collections.abc import Iterator
@@ -25,13 +24,8 @@ import paramiko
 
 from stardust_git.models.common import resolve_secret
 from stardust_git.models.target import SftpDelivery
-from stardust_git.protocols.base import (
-    PermanentError,
-    Progress,
-    RemoteFile,
-    TransientError,
-    Transport,
-)
+from stardust_git.protocols._common import FileServerTransport, by_path, short_reason
+from stardust_git.protocols.base import PermanentError, Progress, RemoteFile, TransientError
 
 CONNECT_TIMEOUT_SECONDS = 20.0
 _CIPHERS_FIRST = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
@@ -60,7 +54,7 @@ class _PinnedHostKey(paramiko.MissingHostKeyPolicy):
         )
 
 
-class SftpProtocol(Transport):
+class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
     """Delivery to an SFTP server."""
 
     protocol = "sftp"
@@ -70,15 +64,8 @@ class SftpProtocol(Transport):
         super().__init__(target_name, settings, root)
         self._client: paramiko.SSHClient | None = None
         self._sftp: paramiko.SFTPClient | None = None
-        self._made_dirs: set[str] = set()
-        # Temporary files a dropped connection kept us from removing; removed on reconnect.
-        self._abandoned: set[str] = set()
 
     # -- connection ---------------------------------------------------------------------------
-
-    def connect(self) -> None:
-        with self._errors("connect"):
-            self._session()
 
     def close(self) -> None:
         sftp, client = self._sftp, self._client
@@ -154,21 +141,12 @@ class SftpProtocol(Transport):
                 f"'{self.settings.username}' on {self.settings.host}:{self.settings.port}"
             ) from error
         except (PermissionError, FileNotFoundError) as error:
-            raise PermanentError(f"{self.target_name}: {action}: {_reason(error)}") from error
+            raise PermanentError(f"{self.target_name}: {action}: {short_reason(error)}") from error
         except (paramiko.SSHException, EOFError, OSError) as error:
             self.close()
-            raise TransientError(f"{self.target_name}: {action}: {_reason(error)}") from error
+            raise TransientError(f"{self.target_name}: {action}: {short_reason(error)}") from error
 
-    # -- paths --------------------------------------------------------------------------------
-
-    def _remote(self, remote_path: str) -> str:
-        if ".." in remote_path.split("/"):
-            raise PermanentError(f"{self.target_name}: refusing the remote path '{remote_path}'")
-        return posixpath.join(self.settings.directory, remote_path.lstrip("/"))
-
-    def location(self, remote_path: str) -> str:
-        path = self._remote(remote_path).lstrip("/")
-        return f"sftp://{self.settings.host}:{self.settings.port}/{path}"
+    # -- uploads ------------------------------------------------------------------------------
 
     def _makedirs(self, sftp: paramiko.SFTPClient, directory: str) -> None:
         if directory in ("", "/", ".") or directory in self._made_dirs:
@@ -189,40 +167,8 @@ class SftpProtocol(Transport):
                 raise PermanentError(f"{self.target_name}: {directory} exists and is not a folder")
         self._made_dirs.add(directory)
 
-    # -- uploads ------------------------------------------------------------------------------
-
-    def put_file(
-        self, local: Path, remote_path: str, md5: str, progress: Progress | None = None
-    ) -> None:
-        with local.open("rb") as source:
-            self._upload(source, local.stat().st_size, remote_path, progress)
-
-    def put_bytes(self, data: bytes, remote_path: str, md5: str) -> None:
-        self._upload(io.BytesIO(data), len(data), remote_path, None)
-
-    def _upload(
-        self, source: BinaryIO, size: int, remote_path: str, progress: Progress | None
-    ) -> None:
-        final = self._remote(remote_path)
-        temporary = f"{final}.part-{secrets.token_hex(4)}"
-        with self._errors(f"upload {remote_path}"):
-            sftp = self._session()
-            self._makedirs(sftp, posixpath.dirname(final))
-            try:
-                self._write(sftp, source, temporary, progress)
-                written = sftp.stat(temporary).st_size
-                if written != size:
-                    raise TransientError(
-                        f"{self.target_name}: {remote_path}: the server holds {written} of "
-                        f"{size} bytes after the upload"
-                    )
-                _rename_over(sftp, temporary, final)
-            except BaseException:
-                self._discard(sftp, temporary)
-                raise
-
-    def _discard(self, sftp: paramiko.SFTPClient, temporary: str) -> None:
-        """Remove a temporary file after a failure, or remember it for the next connection."""
+    def _discard(self, sftp: paramiko.SFTPClient, temporary: str, error: BaseException) -> None:
+        """Remove the temporary file while the connection lives, else on the next connection."""
         transport = self._client.get_transport() if self._client else None
         try:
             if transport is None or not transport.is_active():
@@ -246,6 +192,20 @@ class SftpProtocol(Transport):
                 if progress is not None:
                     progress(len(chunk))
 
+    def _size(self, sftp: paramiko.SFTPClient, path: str) -> int | None:
+        return sftp.stat(path).st_size
+
+    def _rename_over(self, sftp: paramiko.SFTPClient, source: str, target: str) -> None:
+        """Rename, replacing ``target``: atomically where the server has posix-rename (OpenSSH)."""
+        try:
+            sftp.posix_rename(source, target)
+        except (PermissionError, ConnectionError, EOFError):
+            raise
+        except OSError:
+            with suppress(FileNotFoundError):
+                sftp.remove(target)
+            sftp.rename(source, target)
+
     # -- queries ------------------------------------------------------------------------------
 
     def stat(self, remote_path: str) -> RemoteFile | None:
@@ -264,13 +224,10 @@ class SftpProtocol(Transport):
                 entries = self._session().listdir_attr(self._remote(remote_dir))
             except FileNotFoundError:
                 return []
-        return sorted(
-            (
-                RemoteFile(posixpath.join(remote_dir, entry.filename), entry.st_size or 0)
-                for entry in entries
-                if stat_mode.S_ISREG(entry.st_mode or 0)
-            ),
-            key=lambda found: found.path,
+        return by_path(
+            RemoteFile(posixpath.join(remote_dir, entry.filename), entry.st_size or 0)
+            for entry in entries
+            if stat_mode.S_ISREG(entry.st_mode or 0)
         )
 
     def read(self, remote_path: str) -> bytes:
@@ -284,18 +241,6 @@ class SftpProtocol(Transport):
     def delete(self, remote_path: str) -> None:
         with self._errors(f"delete {remote_path}"):
             self._session().remove(self._remote(remote_path))
-
-
-def _rename_over(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
-    """Rename, replacing ``target``: atomically where the server has posix-rename (OpenSSH)."""
-    try:
-        sftp.posix_rename(source, target)
-    except (PermissionError, ConnectionError, EOFError):
-        raise
-    except OSError:
-        with suppress(FileNotFoundError):
-            sftp.remove(target)
-        sftp.rename(source, target)
 
 
 def _parse_host_key(host_key: str) -> tuple[str, bytes]:
@@ -326,7 +271,7 @@ def _fast_socket(host: str, port: int) -> socket.socket:
     try:
         sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_SECONDS)
     except OSError as error:
-        raise TransientError(f"cannot connect to {host}:{port}: {_reason(error)}") from error
+        raise TransientError(f"cannot connect to {host}:{port}: {short_reason(error)}") from error
     # Without it each small SSH packet waits for the peer's delayed ACK (Nagle).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
@@ -348,8 +293,3 @@ def _private_key(reference: str | None, passphrase_reference: str | None) -> par
         f"the private key in {reference} is not an Ed25519, ECDSA or RSA key paramiko can read"
         " (or its passphrase is wrong)"
     )
-
-
-def _reason(error: BaseException) -> str:
-    text = str(error) or type(error).__name__
-    return text.splitlines()[0][:300]

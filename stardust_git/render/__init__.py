@@ -137,6 +137,8 @@ def render_message(
     if target.format == "apple":
         package = render_package(catalog, loaded, target_name, action, context)
         return package.message.data or b""
-    from stardust_git.render.ern_package import render_ern_message
+    from stardust_git.render.ern_package import build_view, render_view
 
-    return render_ern_message(catalog, loaded, target_name, action, context, withdrawn_territories)
+    return render_view(
+        build_view(catalog, loaded, target_name, action, context, withdrawn_territories)
+    )

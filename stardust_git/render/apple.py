@@ -31,10 +31,10 @@ from lxml import etree
 from stardust_git import assets, validate, vocabulary
 from stardust_git.catalog import Catalog, Loaded
 from stardust_git.errors import Diagnostics
-from stardust_git.genre_tools import APPLE_MAP, map_name_for_target
+from stardust_git.genre_tools import APPLE_MAP
 from stardust_git.models import Artist, Deal, Release, Target, Track
 from stardust_git.render import Action, Package, PackageFile, RenderContext, RenderError, target_of
-from stardust_git.render.genres import GenreMappingError, map_genre
+from stardust_git.render.genres import genre_loc, map_genre, release_label
 
 NAMESPACE = "http://apple.com/itunes/importer"
 SPEC_VERSION = "music5.3"
@@ -292,28 +292,22 @@ def genre_code(
     target_name: str,
     loaded: Loaded[Release],
     code: str,
-    loc: Loc,
+    track_index: int | None = None,
 ) -> str:
-    """The Apple genre code for a canonical genre, through the target's map (strict or fallback).
+    """The Apple genre code for a canonical genre (the release's, or track ``track_index``'s),
+    through the target's map (strict or fallback).
 
     An apple target without ``genre_map`` uses the map called "apple".
     """
     target = catalog.targets[target_name].model
-    map_name = map_name_for_target(catalog, target)
-    if map_name is None:
+    label = release_label(loaded, target_name)
+    value = map_genre(catalog, target, code, label, track_index)
+    if value is None:
         raise RenderError(
             f"apple target '{target_name}' has no genre map: set genre_map, or add "
             f"genre-maps/{APPLE_MAP}.yaml",
-            loc,
+            genre_loc(track_index),
         )
-    try:
-        value = map_genre(catalog, target.model_copy(update={"genre_map": map_name}), code)
-    except GenreMappingError as error:
-        release = loaded.model
-        where = f"release {release.upc} ({loaded.path}), target '{target_name}'"
-        raise RenderError(f"{error.message}; {where}", loc) from None
-    if value is None:  # map_genre returns None only for a target without a map
-        raise RenderError(f"apple target '{target_name}' has no genre map", loc)
     return value
 
 
@@ -425,7 +419,7 @@ def album_xml(album_input: AlbumInput, asset_files: PackageAssets | None) -> byt
     )
     _add(album, "label_name", release.label)
     album_genre = genre_code(
-        album_input.catalog, album_input.target_name, album_input.loaded, release.genre, ("genre",)
+        album_input.catalog, album_input.target_name, album_input.loaded, release.genre
     )
     _add_genres(album, [album_genre])
     _add(album, "copyright_pline", f"{release.p_line.year} {release.p_line.owner}")
@@ -513,9 +507,8 @@ def _add_track(
         explicit_content(track.parental_warning or release.parental_warning),
     )
     if track.genre:
-        loc = ("tracks", index, "genre")
         code = genre_code(
-            album_input.catalog, album_input.target_name, album_input.loaded, track.genre, loc
+            album_input.catalog, album_input.target_name, album_input.loaded, track.genre, index
         )
         if code != album_genre:
             _add_genres(element, [code])

@@ -327,3 +327,81 @@ def display_artist_name(credits: tuple[ArtistCredit, ...]) -> str:
     if not main:
         return joined_names(featured)
     return joined_names(main) + (f" feat. {joined_names(featured)}" if featured else "")
+
+
+# --- fragments 3.8.2 and 4.x write alike -----------------------------------------------------
+
+
+def message_header(view: MessageView) -> str:
+    target = view.target
+    parties = "".join(
+        f"<{tag}><PartyId>{x(party.party_id)}</PartyId>"
+        f"<PartyName><FullName>{x(party.name)}</FullName></PartyName></{tag}>"
+        for tag, party in (("MessageSender", target.sender), ("MessageRecipient", target.recipient))
+        if party is not None
+    )
+    return (
+        "<MessageHeader>"
+        f"<MessageThreadId>{x(view.thread_id)}</MessageThreadId>"
+        f"<MessageId>{x(view.message_id)}</MessageId>"
+        f"{parties}"
+        f"<MessageCreatedDateTime>{view.created}</MessageCreatedDateTime>"
+        f"<MessageControlType>{target.message_control_type}</MessageControlType>"
+        "</MessageHeader>"
+    )
+
+
+def catalog_number(release: Release, namespace: str) -> str:
+    """The label's CatalogNumber in the sender's namespace; empty when the release has none."""
+    if not release.catalog_number:
+        return ""
+    return f'<CatalogNumber Namespace="{xa(namespace)}">{x(release.catalog_number)}</CatalogNumber>'
+
+
+def audio_format(audio: AudioInfo, version: str, namespace: str) -> str:
+    """Codec, channels, sampling rate and (when the format has one) bit depth."""
+    bits = (
+        f"<BitsPerSample>{audio.bits_per_sample}</BitsPerSample>" if audio.bits_per_sample else ""
+    )
+    return (
+        avs("AudioCodecType", "AudioCodecType", audio.codec, version, namespace)
+        + f"<NumberOfChannels>{audio.channels}</NumberOfChannels>"
+        f'<SamplingRate UnitOfMeasure="Hz">{audio.sample_rate}</SamplingRate>'
+        f"{bits}"
+    )
+
+
+def preview_details(recording: RecordingView) -> str:
+    """3.8.2 and 4.2: the full file is not a preview; PreviewDetails say where the preview
+    starts."""
+    start = recording.track.preview_start
+    if start is None:
+        return ""
+    return (
+        "<IsPreview>false</IsPreview>"
+        f"<PreviewDetails><StartPoint>{start}</StartPoint>"
+        "<ExpressionType>Instructive</ExpressionType></PreviewDetails>"
+    )
+
+
+def release_deal_list(view: MessageView, terms: list[str]) -> str:
+    """One ReleaseDeal every release shares, a Deal per DealTerms text; none: no DealList."""
+    if not terms:
+        return ""
+    references = "".join(
+        f"<DealReleaseReference>{reference}</DealReleaseReference>"
+        for reference in view.release_references
+    )
+    deals = "".join(f"<Deal>{text}</Deal>" for text in terms)
+    return f"<DealList><ReleaseDeal>{references}{deals}</ReleaseDeal></DealList>"
+
+
+def territories(deal: DealView, version: str) -> str:
+    """TerritoryCode list, or ExcludedTerritoryCode list meaning "worldwide except these"."""
+    tag, codes = (
+        ("TerritoryCode", deal.territories)
+        if deal.territories
+        else ("ExcludedTerritoryCode", deal.excluded)
+    )
+    written = dict.fromkeys(territory(code, version) for code in codes)
+    return "".join(f"<{tag}>{code}</{tag}>" for code in written)

@@ -20,14 +20,19 @@ from stardust_git.render.ern import (
     MessageView,
     PartyView,
     RecordingView,
+    audio_format,
     avs,
     c_line,
+    catalog_number,
     contributor_role,
     duration,
     genre,
+    message_header,
     p_line,
+    preview_details,
+    release_deal_list,
     root_start,
-    territory,
+    territories,
     x,
     xa,
 )
@@ -51,7 +56,7 @@ def message(view: MessageView) -> str:
     return "".join(
         (
             start,
-            header(view),
+            message_header(view),
             indicator,
             "<ResourceList>",
             *(sound_recording(view, recording) for recording in view.recordings),
@@ -64,25 +69,6 @@ def message(view: MessageView) -> str:
             deal_list(view),
             "</ern:NewReleaseMessage>",
         )
-    )
-
-
-def header(view: MessageView) -> str:
-    target = view.target
-    parties = "".join(
-        f"<{tag}><PartyId>{x(party.party_id)}</PartyId>"
-        f"<PartyName><FullName>{x(party.name)}</FullName></PartyName></{tag}>"
-        for tag, party in (("MessageSender", target.sender), ("MessageRecipient", target.recipient))
-        if party is not None
-    )
-    return (
-        "<MessageHeader>"
-        f"<MessageThreadId>{x(view.thread_id)}</MessageThreadId>"
-        f"<MessageId>{x(view.message_id)}</MessageId>"
-        f"{parties}"
-        f"<MessageCreatedDateTime>{view.created}</MessageCreatedDateTime>"
-        f"<MessageControlType>{target.message_control_type}</MessageControlType>"
-        "</MessageHeader>"
     )
 
 
@@ -221,26 +207,12 @@ def sound_recording(view: MessageView, recording: RecordingView) -> str:
 
 
 def technical_details(view: MessageView, recording: RecordingView) -> str:
-    audio = recording.audio
-    bits = (
-        f"<BitsPerSample>{audio.bits_per_sample}</BitsPerSample>" if audio.bits_per_sample else ""
-    )
-    start = recording.track.preview_start
-    preview = (
-        "<IsPreview>false</IsPreview>"
-        f"<PreviewDetails><StartPoint>{start}</StartPoint>"
-        "<ExpressionType>Instructive</ExpressionType></PreviewDetails>"
-        if start is not None
-        else ""
-    )
     return (
         "<TechnicalSoundRecordingDetails>"
         f"<TechnicalResourceDetailsReference>{recording.technical_reference}"
         "</TechnicalResourceDetailsReference>"
-        + avs("AudioCodecType", "AudioCodecType", audio.codec, VERSION, view.namespace)
-        + f"<NumberOfChannels>{audio.channels}</NumberOfChannels>"
-        f'<SamplingRate UnitOfMeasure="Hz">{audio.sample_rate}</SamplingRate>'
-        f"{bits}{preview}"
+        + audio_format(recording.audio, VERSION, view.namespace)
+        + preview_details(recording)
         + hashed_file(recording.file.name, recording.file.md5)
         + "</TechnicalSoundRecordingDetails>"
     )
@@ -283,12 +255,6 @@ def primary(reference: str) -> str:
 def main_release(view: MessageView) -> str:
     release = view.release
     is_ean = "true" if len(release.upc) == 13 else "false"
-    catalog_number = (
-        f'<CatalogNumber Namespace="{xa(view.namespace)}">{x(release.catalog_number)}'
-        "</CatalogNumber>"
-        if release.catalog_number
-        else ""
-    )
     original = release.original_release_date
     resources = "".join(primary(r.reference) for r in view.recordings) + (
         '<ReleaseResourceReference ReleaseResourceType="SecondaryResource">'
@@ -296,7 +262,9 @@ def main_release(view: MessageView) -> str:
     )
     return (
         '<Release IsMainRelease="true">'
-        f'<ReleaseId><ICPN IsEan="{is_ean}">{release.upc}</ICPN>{catalog_number}</ReleaseId>'
+        f'<ReleaseId><ICPN IsEan="{is_ean}">{release.upc}</ICPN>'
+        + catalog_number(release, view.namespace)
+        + "</ReleaseId>"
         f"<ReleaseReference>{view.release_reference}</ReleaseReference>"
         + reference_title(release.title, release.version)
         + f"<ReleaseResourceReferenceList>{resources}</ReleaseResourceReferenceList>"
@@ -384,14 +352,7 @@ def deal_list(view: MessageView) -> str:
         for deal in view.deals
         if (deal.ended and takedown_form) or deal.use_types
     ]
-    if not terms:
-        return ""
-    references = "".join(
-        f"<DealReleaseReference>{reference}</DealReleaseReference>"
-        for reference in view.release_references
-    )
-    deals = "".join(f"<Deal>{text}</Deal>" for text in terms)
-    return f"<DealList><ReleaseDeal>{references}{deals}</ReleaseDeal></DealList>"
+    return release_deal_list(view, terms)
 
 
 def deal_terms(view: MessageView, deal: DealView) -> str:
@@ -409,7 +370,7 @@ def deal_terms(view: MessageView, deal: DealView) -> str:
         "<DealTerms>"
         + commercial_models(view, deal)
         + f"<Usage>{uses}</Usage>"
-        + territories(deal)
+        + territories(deal, VERSION)
         + price
         + f"<ValidityPeriod><StartDate>{deal.start}</StartDate>{end}</ValidityPeriod>"
         "</DealTerms>"
@@ -423,7 +384,7 @@ def takedown_terms(view: MessageView, deal: DealView) -> str:
         "<DealTerms>"
         + commercial_models(view, deal)
         + "<TakeDown>true</TakeDown>"
-        + territories(deal)
+        + territories(deal, VERSION)
         + f"<ValidityPeriod><StartDate>{effective}</StartDate></ValidityPeriod>"
         "</DealTerms>"
     )
@@ -434,13 +395,3 @@ def commercial_models(view: MessageView, deal: DealView) -> str:
         avs("CommercialModelType", "CommercialModelType", model, VERSION, view.namespace)
         for model in deal.commercial_models
     )
-
-
-def territories(deal: DealView) -> str:
-    tag, codes = (
-        ("TerritoryCode", deal.territories)
-        if deal.territories
-        else ("ExcludedTerritoryCode", deal.excluded)
-    )
-    written = dict.fromkeys(territory(code, VERSION) for code in codes)
-    return "".join(f"<{tag}>{code}</{tag}>" for code in written)

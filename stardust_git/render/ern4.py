@@ -21,14 +21,17 @@ from stardust_git.render.ern import (
     RecordingView,
     avs,
     c_line,
+    catalog_number,
     contributor_role,
     display_artist_role,
     duration,
     genre,
     ipi_name_number,
+    message_header,
     p_line,
+    release_deal_list,
     root_start,
-    territory,
+    territories,
     x,
     xa,
 )
@@ -47,7 +50,7 @@ def message(view: MessageView, sound_recording: SoundRecordingWriter, **root_att
     return "".join(
         (
             start,
-            header(view),
+            message_header(view),
             party_list(view),
             "<ResourceList>",
             *(sound_recording(view, recording) for recording in view.recordings),
@@ -57,25 +60,6 @@ def message(view: MessageView, sound_recording: SoundRecordingWriter, **root_att
             deal_list(view),
             "</ern:NewReleaseMessage>",
         )
-    )
-
-
-def header(view: MessageView) -> str:
-    target = view.target
-    parties = "".join(
-        f"<{tag}><PartyId>{x(party.party_id)}</PartyId>"
-        f"<PartyName><FullName>{x(party.name)}</FullName></PartyName></{tag}>"
-        for tag, party in (("MessageSender", target.sender), ("MessageRecipient", target.recipient))
-        if party is not None
-    )
-    return (
-        "<MessageHeader>"
-        f"<MessageThreadId>{x(view.thread_id)}</MessageThreadId>"
-        f"<MessageId>{x(view.message_id)}</MessageId>"
-        f"{parties}"
-        f"<MessageCreatedDateTime>{view.created}</MessageCreatedDateTime>"
-        f"<MessageControlType>{target.message_control_type}</MessageControlType>"
-        "</MessageHeader>"
     )
 
 
@@ -217,12 +201,6 @@ def release_list(view: MessageView) -> str:
 
 def main_release(view: MessageView) -> str:
     release = view.release
-    catalog_number = (
-        f'<CatalogNumber Namespace="{xa(view.namespace)}">{x(release.catalog_number)}'
-        "</CatalogNumber>"
-        if release.catalog_number
-        else ""
-    )
     original = (
         f"<OriginalReleaseDate>{release.original_release_date}</OriginalReleaseDate>"
         if release.original_release_date
@@ -233,7 +211,9 @@ def main_release(view: MessageView) -> str:
         "<Release>"
         f"<ReleaseReference>{view.release_reference}</ReleaseReference>"
         + avs("ReleaseType", "ReleaseType", release_type, view.version, view.namespace)
-        + f"<ReleaseId><ICPN>{release.upc}</ICPN>{catalog_number}</ReleaseId>"
+        + f"<ReleaseId><ICPN>{release.upc}</ICPN>"
+        + catalog_number(release, view.namespace)
+        + "</ReleaseId>"
         + display_title(view.title_text, release.title, release.version)
         + display_artists(view, view.display_artist_name, view.artists)
         + f"<ReleaseLabelReference>{view.label.reference}</ReleaseLabelReference>"
@@ -294,14 +274,7 @@ def track_release(view: MessageView, recording: RecordingView) -> str:
 
 def deal_list(view: MessageView) -> str:
     """All releases share the deals (one ReleaseDeal); no deals at all: no DealList."""
-    if not view.deals:
-        return ""
-    references = "".join(
-        f"<DealReleaseReference>{reference}</DealReleaseReference>"
-        for reference in view.release_references
-    )
-    deals = "".join(f"<Deal>{deal_terms(view, deal)}</Deal>" for deal in view.deals)
-    return f"<DealList><ReleaseDeal>{references}{deals}</ReleaseDeal></DealList>"
+    return release_deal_list(view, [deal_terms(view, deal) for deal in view.deals])
 
 
 def deal_terms(view: MessageView, deal: DealView) -> str:
@@ -315,7 +288,7 @@ def deal_terms(view: MessageView, deal: DealView) -> str:
     )
     return (
         "<DealTerms>"
-        + territories(view, deal)
+        + territories(deal, version)
         + f"<ValidityPeriod><StartDate>{deal.start}</StartDate>{end}</ValidityPeriod>"
         + "".join(
             avs("CommercialModelType", "CommercialModelType", model, version, namespace)
@@ -325,14 +298,3 @@ def deal_terms(view: MessageView, deal: DealView) -> str:
         + price
         + "</DealTerms>"
     )
-
-
-def territories(view: MessageView, deal: DealView) -> str:
-    """TerritoryCode list, or ExcludedTerritoryCode list meaning "worldwide except these"."""
-    tag, codes = (
-        ("TerritoryCode", deal.territories)
-        if deal.territories
-        else ("ExcludedTerritoryCode", deal.excluded)
-    )
-    written = dict.fromkeys(territory(code, view.version) for code in codes)
-    return "".join(f"<{tag}>{code}</{tag}>" for code in written)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stardust_git.render import ern4
-from stardust_git.render.ern import MessageView, RecordingView, avs
+from stardust_git.render.ern import MessageView, RecordingView, audio_format, preview_details
 
 
 def message(view: MessageView) -> str:
@@ -25,31 +25,13 @@ def sound_recording(view: MessageView, recording: RecordingView) -> str:
 
 
 def technical_details(view: MessageView, recording: RecordingView) -> str:
-    audio, file = recording.audio, recording.file
-    bits = (
-        f"<BitsPerSample>{audio.bits_per_sample}</BitsPerSample>" if audio.bits_per_sample else ""
-    )
+    file = recording.file
     return (
         "<TechnicalDetails>"
         f"<TechnicalResourceDetailsReference>{recording.technical_reference}"
         "</TechnicalResourceDetailsReference>"
-        + avs("AudioCodecType", "AudioCodecType", audio.codec, view.version, view.namespace)
-        + f"<NumberOfChannels>{audio.channels}</NumberOfChannels>"
-        f'<SamplingRate UnitOfMeasure="Hz">{audio.sample_rate}</SamplingRate>'
-        f"{bits}"
-        + preview(recording)
+        + audio_format(recording.audio, view.version, view.namespace)
+        + preview_details(recording)
         + ern4.hashed_file(file.name, file.md5, file.size)
         + "</TechnicalDetails>"
-    )
-
-
-def preview(recording: RecordingView) -> str:
-    """The full file is not a preview; PreviewDetails say where the preview starts."""
-    start = recording.track.preview_start
-    if start is None:
-        return ""
-    return (
-        "<IsPreview>false</IsPreview>"
-        f"<PreviewDetails><StartPoint>{start}</StartPoint>"
-        "<ExpressionType>Instructive</ExpressionType></PreviewDetails>"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stardust_git.render import ern4
-from stardust_git.render.ern import MessageView, RecordingView, avs
+from stardust_git.render.ern import MessageView, RecordingView, audio_format
 
 AVS_VERSION = "3"
 """The AvsVersionId of the allowed-value sets the 4.3 XSD imports."""
@@ -41,17 +41,13 @@ def edition(view: MessageView, recording: RecordingView) -> str:
 
 
 def delivery_file(view: MessageView, recording: RecordingView) -> str:
-    audio, file = recording.audio, recording.file
-    bits = (
-        f"<BitsPerSample>{audio.bits_per_sample}</BitsPerSample>" if audio.bits_per_sample else ""
-    )
+    file = recording.file
     return (
         "<DeliveryFile>"
         "<Type>AudioFile</Type>"
-        + avs("AudioCodecType", "AudioCodecType", audio.codec, view.version, view.namespace)
-        + f"<NumberOfChannels>{audio.channels}</NumberOfChannels>"
-        f'<SamplingRate UnitOfMeasure="Hz">{audio.sample_rate}</SamplingRate>'
-        f"{bits}" + ern4.hashed_file(file.name, file.md5, file.size) + "</DeliveryFile>"
+        + audio_format(recording.audio, view.version, view.namespace)
+        + ern4.hashed_file(file.name, file.md5, file.size)
+        + "</DeliveryFile>"
     )
 
 

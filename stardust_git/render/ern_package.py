@@ -36,7 +36,7 @@ from stardust_git.render.ern import (
     finish,
     title_text,
 )
-from stardust_git.render.genres import GenreMappingError, GenreValue, genre_value
+from stardust_git.render.genres import GenreValue, genre_value, release_label
 from stardust_git.render.media import Asset, audio_asset, image_asset
 from stardust_git.render.parties import PartyRegistry
 
@@ -100,7 +100,8 @@ def build_view(
     registry = PartyRegistry()
     artists = registry.artists(release.artists)
     label = registry.party(release.label)
-    recordings = _recordings(catalog, target, release, registry)
+    genre_where = release_label(loaded, target_name)
+    recordings = _recordings(catalog, target, release, registry, genre_where)
     return MessageView(
         version=target.ern_version,
         target=target,
@@ -118,7 +119,7 @@ def build_view(
         recordings=recordings,
         discs=_discs(recordings),
         cover=_cover(catalog.root, release, len(recordings) + 1),
-        genre=genre_value(catalog, target, release.genre),
+        genre=genre_value(catalog, target, release.genre, genre_where),
         deals=deal_views(release, action, render_date(context), withdrawn, resend_in_past),
     )
 
@@ -136,7 +137,11 @@ def _track_order(release: Release) -> list[tuple[int, int, int]]:
 
 
 def _recordings(
-    catalog: Catalog, target: Target, release: Release, registry: PartyRegistry
+    catalog: Catalog,
+    target: Target,
+    release: Release,
+    registry: PartyRegistry,
+    genre_where: str,
 ) -> tuple[RecordingView, ...]:
     views = []
     for sequence, (index, disc, number) in enumerate(_track_order(release), start=1):
@@ -160,7 +165,7 @@ def _recordings(
                 display_artist_name=display_artist_name(artists),
                 artists=artists,
                 contributors=registry.contributors(track.contributors),
-                genre=_track_genre(catalog, target, release, index),
+                genre=_track_genre(catalog, target, release, index, genre_where),
                 parental_warning=track.parental_warning or release.parental_warning,
                 language=track.language or release.language,
             )
@@ -168,14 +173,13 @@ def _recordings(
     return tuple(views)
 
 
-def _track_genre(catalog: Catalog, target: Target, release: Release, index: int) -> GenreValue:
+def _track_genre(
+    catalog: Catalog, target: Target, release: Release, index: int, genre_where: str
+) -> GenreValue:
     track = release.tracks[index]
     if not track.genre:
-        return genre_value(catalog, target, release.genre)
-    try:
-        return genre_value(catalog, target, track.genre)
-    except GenreMappingError as error:
-        raise GenreMappingError(error.message, error.genre, ("tracks", index, "genre")) from None
+        return genre_value(catalog, target, release.genre, genre_where)
+    return genre_value(catalog, target, track.genre, genre_where, index)
 
 
 def _discs(recordings: tuple[RecordingView, ...]) -> tuple[tuple[RecordingView, ...], ...]:
@@ -202,18 +206,6 @@ def _resource(name: str, asset: Asset) -> PackageFile:
 
 def render_view(view: MessageView) -> bytes:
     return finish(WRITERS[view.version](view))
-
-
-def render_ern_message(
-    catalog: Catalog,
-    loaded: Loaded[Release],
-    target_name: str,
-    action: Action,
-    context: RenderContext,
-    withdrawn_territories: frozenset[str] = frozenset(),
-) -> bytes:
-    view = build_view(catalog, loaded, target_name, action, context, withdrawn_territories)
-    return render_view(view)
 
 
 def render_ern_package(
