@@ -566,3 +566,37 @@ def test_mapped_genres_are_written_as_genre_and_sub_genre() -> None:
     root = tree(render_message(catalog, loaded, "amazon", "initial", context()))
     genre = root.find("ReleaseList/Release/Genre")
     assert (genre.findtext("GenreText"), genre.findtext("SubGenre")) == ("Rap & Hip-Hop", "Trap")
+
+
+def test_an_apple_target_without_a_genre_map_maps_through_the_apple_map() -> None:
+    catalog = example_catalog()
+    apple = catalog.targets["apple"].model
+    assert apple.genre_map is None
+    assert map_genre(catalog, apple, "JUNGLE") == "DRUM-AND-BASS-00"  # its ancestor's value
+    assert map_genre(catalog, apple, "POLKA_X") == "POP-00"  # the map's fallback
+    strict = apple.model_copy(update={"genre_strict": True})
+    with pytest.raises(GenreMappingError) as raised:
+        map_genre(catalog, strict, "POLKA_X", "release 1234567890128 (catalog/x.yaml)", 2)
+    assert raised.value.loc == ("tracks", 2, "genre")
+    assert raised.value.message == (
+        "genre POLKA_X has no mapping in genre map 'apple' (nor has any parent genre) and the "
+        "target is strict; release 1234567890128 (catalog/x.yaml)"
+    )
+
+
+def test_an_unmappable_track_genre_is_reported_on_the_track_naming_the_release(
+    catalog: Catalog,
+) -> None:
+    example = example_catalog()
+    catalog.taxonomy, catalog.genre_maps = example.taxonomy, example.genre_maps
+    catalog.vocabularies = example.vocabularies
+    catalog.targets["ern43"] = make_target("4.3", genre_map="beatport", genre_strict=True)
+    data = release_data(genre="HOUSE")
+    data["tracks"][1]["genre"] = "POP"
+    with pytest.raises(GenreMappingError) as raised:
+        render(catalog, data, "4.3")
+    assert raised.value.loc == ("tracks", 1, "genre")
+    assert raised.value.message == (
+        "genre POP has no mapping in genre map 'beatport' (nor has any parent genre) and the "
+        "target is strict; release 1234567890128 (catalog/test.yaml), target 'ern43'"
+    )

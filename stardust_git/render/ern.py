@@ -371,6 +371,15 @@ def audio_format(audio: AudioInfo, version: str, namespace: str) -> str:
     )
 
 
+def image_format(image: ImageInfo) -> str:
+    """Codec and size of an image."""
+    return (
+        f"<ImageCodecType>{image.codec}</ImageCodecType>"
+        f'<ImageHeight UnitOfMeasure="Pixel">{image.height}</ImageHeight>'
+        f'<ImageWidth UnitOfMeasure="Pixel">{image.width}</ImageWidth>'
+    )
+
+
 def preview_details(recording: RecordingView) -> str:
     """3.8.2 and 4.2: the full file is not a preview; PreviewDetails say where the preview
     starts."""

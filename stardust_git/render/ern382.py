@@ -27,6 +27,7 @@ from stardust_git.render.ern import (
     contributor_role,
     duration,
     genre,
+    image_format,
     message_header,
     p_line,
     preview_details,
@@ -219,7 +220,6 @@ def technical_details(view: MessageView, recording: RecordingView) -> str:
 
 
 def image(view: MessageView, cover: CoverView) -> str:
-    info = cover.image
     return (
         "<Image>"
         "<ImageType>FrontCoverImage</ImageType>"
@@ -232,9 +232,7 @@ def image(view: MessageView, cover: CoverView) -> str:
         + "<TechnicalImageDetails>"
         f"<TechnicalResourceDetailsReference>{cover.technical_reference}"
         "</TechnicalResourceDetailsReference>"
-        f"<ImageCodecType>{info.codec}</ImageCodecType>"
-        f'<ImageHeight UnitOfMeasure="Pixel">{info.height}</ImageHeight>'
-        f'<ImageWidth UnitOfMeasure="Pixel">{info.width}</ImageWidth>'
+        + image_format(cover.image)
         + hashed_file(cover.file.name, cover.file.md5)
         + "</TechnicalImageDetails>"
         "</ImageDetailsByTerritory>"

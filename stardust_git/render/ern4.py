@@ -1,4 +1,4 @@
-"""The parts ERN 4.2 and 4.3 write alike: header, PartyList, image, releases and deals.
+"""The parts ERN 4.2 and 4.3 write alike: PartyList, image, releases and deals.
 
 4.x names parties, resources, releases and technical details by reference (P1, A1, R0, T1) and
 has no update flag: an update is the same full message, a takedown one whose deals have ended.
@@ -26,6 +26,7 @@ from stardust_git.render.ern import (
     display_artist_role,
     duration,
     genre,
+    image_format,
     ipi_name_number,
     message_header,
     p_line,
@@ -174,7 +175,6 @@ def recording_tail(view: MessageView, recording: RecordingView) -> str:
 
 
 def image(view: MessageView, cover: CoverView) -> str:
-    info = cover.image
     return (
         "<Image>"
         f"<ResourceReference>{cover.reference}</ResourceReference>"
@@ -185,9 +185,7 @@ def image(view: MessageView, cover: CoverView) -> str:
         "<TechnicalDetails>"
         f"<TechnicalResourceDetailsReference>{cover.technical_reference}"
         "</TechnicalResourceDetailsReference>"
-        f"<ImageCodecType>{info.codec}</ImageCodecType>"
-        f'<ImageHeight UnitOfMeasure="Pixel">{info.height}</ImageHeight>'
-        f'<ImageWidth UnitOfMeasure="Pixel">{info.width}</ImageWidth>'
+        f"{image_format(cover.image)}"
         f"{hashed_file(cover.file.name, cover.file.md5, cover.file.size)}"
         "</TechnicalDetails>"
         "</Image>"
