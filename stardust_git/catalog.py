@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from stardust_git.errors import Diagnostic, Diagnostics
 from stardust_git.models import GenreMap, GenreTaxonomy, GenreVocabulary, Release, Target
-from stardust_git.yamlio import YamlDocument, YamlLoadError, format_loc, load_yaml_file
+from stardust_git.yamlio import YamlDocument, YamlLoadError, load_yaml_file
 
 CATALOG_DIR = "catalog"
 TARGETS_DIR = "targets"
@@ -110,7 +110,9 @@ def target_files(root: Path) -> list[Path]:
     return sorted(p for p in base.iterdir() if p.suffix in YAML_SUFFIXES) if base.is_dir() else []
 
 
-def load_model(path: Path, shown: str, model: type[ModelT], diagnostics: Diagnostics) -> Loaded[ModelT] | None:
+def load_model(
+    path: Path, shown: str, model: type[ModelT], diagnostics: Diagnostics
+) -> Loaded[ModelT] | None:
     """Parse and validate one file; problems go to ``diagnostics`` and ``None`` is returned."""
     try:
         document = load_yaml_file(path, shown)
@@ -124,7 +126,9 @@ def validate_document(
     document: YamlDocument, model: type[ModelT], diagnostics: Diagnostics
 ) -> Loaded[ModelT] | None:
     if not isinstance(document.data, dict):
-        diagnostics.error(document.path, "expected a mapping of fields at the top level", line=1, col=1)
+        diagnostics.error(
+            document.path, "expected a mapping of fields at the top level", line=1, col=1
+        )
         return None
     try:
         instance = model.model_validate(document.data)
@@ -151,9 +155,7 @@ def pydantic_diagnostics(
 _TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")
 
 
-def _data_loc(
-    data: Any, loc: tuple[Any, ...], keep_missing: bool = False
-) -> tuple[str | int, ...]:
+def _data_loc(data: Any, loc: tuple[Any, ...], keep_missing: bool = False) -> tuple[str | int, ...]:
     """The part of a pydantic location that exists in the data.
 
     Pydantic inserts union tags and validator names into locations; they are skipped. With
@@ -163,10 +165,9 @@ def _data_loc(
     cleaned: list[str | int] = []
     node = data
     for index, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            cleaned.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
             cleaned.append(part)
             node = node[part]
         elif keep_missing and index == len(loc) - 1 and isinstance(node, dict):

@@ -177,7 +177,7 @@ def deliver(root: Path, options: DeliverOptions, reporter: Reporter | None = Non
     result.outcomes, result.receipts = engine.run(actions)
     if (options.commit or options.push) and result.receipts and not options.dry_run:
         message = _commit_message(result.outcomes)
-        result.commit = commit_paths(git, sorted(result.receipts), message)
+        result.commit = commit_paths(git, sorted(result.receipts + engine.markers), message)
     if branch and not options.dry_run:
         resolve = merge_receipt_files
         result.push_attempts = push_with_retry(git, options.remote, branch, resolve)
@@ -211,6 +211,7 @@ class _Engine:
         self.reporter = reporter
         self.lock = threading.Lock()
         self.receipts: list[str] = []
+        self.markers: list[str] = []
 
     def run(self, actions: list[PlannedAction]) -> tuple[list[Outcome], list[str]]:
         by_target: dict[str, list[PlannedAction]] = {}
@@ -232,7 +233,9 @@ class _Engine:
         failed = delivery.status == "failed"
         marker = update_retry_marker(self.root, planned.upc, planned.target, planned.path, failed)
         with self.lock:
-            self.receipts += [path, marker]
+            self.receipts.append(path)
+            if marker:
+                self.markers.append(marker)
 
     def done(self, outcome: Outcome) -> None:
         with self.lock:

@@ -55,12 +55,28 @@ class Diagnostics:
     def add(self, diagnostic: Diagnostic) -> None:
         self.items.append(diagnostic)
 
-    def error(self, path: str, message: str, *, line: int = 0, col: int = 0, field: str = "",
-              rule: str = "") -> None:
+    def error(
+        self,
+        path: str,
+        message: str,
+        *,
+        line: int = 0,
+        col: int = 0,
+        field: str = "",
+        rule: str = "",
+    ) -> None:
         self.items.append(Diagnostic(path, line, col, field, message, "error", rule))
 
-    def warning(self, path: str, message: str, *, line: int = 0, col: int = 0, field: str = "",
-                rule: str = "") -> None:
+    def warning(
+        self,
+        path: str,
+        message: str,
+        *,
+        line: int = 0,
+        col: int = 0,
+        field: str = "",
+        rule: str = "",
+    ) -> None:
         self.items.append(Diagnostic(path, line, col, field, message, "warning", rule))
 
     def extend(self, other: Diagnostics | list[Diagnostic]) -> None:

@@ -96,10 +96,14 @@ def _summarise(data: bytes) -> dict[str, Any] | None:
         document = load_yaml_text(data.decode("utf-8"), "").data
         upc = str(document["upc"])
         tracks = [
-            [str(t["isrc"]).replace("-", "").upper(), str(t["title"]), parse_duration(t["duration"])]
+            [
+                str(t["isrc"]).replace("-", "").upper(),
+                str(t["title"]),
+                parse_duration(t["duration"]),
+            ]
             for t in document.get("tracks") or []
         ]
-    except Exception:  # noqa: BLE001 - a broken file simply has no facts to offer
+    except Exception:
         return None
     return {"upc": upc, "tracks": tracks}
 

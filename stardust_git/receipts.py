@@ -102,16 +102,21 @@ def retry_marker(upc: str, target: str) -> str:
     return f"{RETRY_DIR}/{upc}.{target}"
 
 
-def update_retry_marker(root: Path, upc: str, target: str, release_path: str, failed: bool) -> str:
-    """Create (failed) or remove (delivered) the marker; returns its path.
+def update_retry_marker(
+    root: Path, upc: str, target: str, release_path: str, failed: bool
+) -> str | None:
+    """Create (failed) or remove (delivered) the marker; its path when that changed anything.
 
     A marker holds the release file's path, so the plan finds the release without a search.
     """
     marker = retry_marker(upc, target)
     if failed:
         write_atomic(root / marker, f"{release_path}\n".encode())
-    else:
-        (root / marker).unlink(missing_ok=True)
+        return marker
+    try:
+        (root / marker).unlink()
+    except FileNotFoundError:
+        return None
     return marker
 
 

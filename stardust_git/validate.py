@@ -444,8 +444,8 @@ def check_genre_maps(catalog: Catalog, diagnostics: Diagnostics) -> None:
 
 
 # Rendering checks register themselves in RELEASE_CHECKS; they import this module, hence the end.
+from stardust_git.receipts import check_deleted_releases  # noqa: E402
 from stardust_git.render import apple as _apple_check  # noqa: E402, F401
 from stardust_git.render import check as _render_check  # noqa: E402, F401
-from stardust_git.receipts import check_deleted_releases  # noqa: E402
 
 CATALOG_CHECKS.append(check_deleted_releases)

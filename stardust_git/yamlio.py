@@ -1,10 +1,10 @@
 """Safe YAML loading that remembers where every value came from.
 
-PyYAML's C composer builds the node graph; we construct plain Python values from it ourselves so that
-we can record the line and column of every key and item, refuse duplicate keys, and stop alias bombs
-after a bounded number of nodes instead of expanding them. Scalars follow YAML 1.2's core schema for
-booleans (only true/false), so a territory code ``NO`` stays the string "NO", and numbers with a
-leading zero stay strings, so an EAN-13 such as ``0885686123458`` keeps its zero.
+PyYAML's C composer builds the node graph; we construct plain Python values from it ourselves so
+that we can record the line and column of every key and item, refuse duplicate keys, and stop
+alias bombs after a bounded number of nodes instead of expanding them. Scalars follow YAML 1.2's
+core schema for booleans (only true/false), so a territory code ``NO`` stays the string "NO", and
+numbers with a leading zero stay strings, so an EAN-13 such as ``0885686123458`` keeps its zero.
 """
 
 from __future__ import annotations
@@ -67,7 +67,9 @@ class YamlDocument:
                 return position
         return (1, 1)
 
-    def diagnostic(self, loc: Loc, message: str, severity: str = "error", rule: str = "") -> Diagnostic:
+    def diagnostic(
+        self, loc: Loc, message: str, severity: str = "error", rule: str = ""
+    ) -> Diagnostic:
         line, col = self.locate(loc)
         return Diagnostic(self.path, line, col, format_loc(loc), message, severity, rule)  # type: ignore[arg-type]
 
@@ -97,9 +99,13 @@ def load_yaml_file(path: Path, display_path: str | None = None) -> YamlDocument:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise YamlLoadError([Diagnostic(shown, 1, 1, "", f"not UTF-8 text ({exc.reason})")]) from None
+        raise YamlLoadError(
+            [Diagnostic(shown, 1, 1, "", f"not UTF-8 text ({exc.reason})")]
+        ) from None
     except OSError as exc:
-        raise YamlLoadError([Diagnostic(shown, 0, 0, "", f"cannot read file: {exc.strerror}")]) from None
+        raise YamlLoadError(
+            [Diagnostic(shown, 0, 0, "", f"cannot read file: {exc.strerror}")]
+        ) from None
     return load_yaml_text(text, shown)
 
 
@@ -170,7 +176,9 @@ class _Builder:
                 continue
             if key in result:
                 first_line = self.positions[(*loc, key)][0]
-                self._problem(key_node, f"duplicate key '{key}' (first defined on line {first_line})")
+                self._problem(
+                    key_node, f"duplicate key '{key}' (first defined on line {first_line})"
+                )
                 continue
             self.positions[(*loc, key)] = _position(key_node)
             result[key] = self.build(value_node, (*loc, key))

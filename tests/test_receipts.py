@@ -107,16 +107,17 @@ def test_retry_markers_follow_the_last_attempt(tmp_path: Path) -> None:
     repo = make_catalog(tmp_path)
     record_delivery(repo.root, UPC, "alpha", delivery("success", 0))
     record_delivery(repo.root, "4006381333931", "beta", delivery("failed", 2, error="boom"))
-    update_retry_marker(repo.root, "4006381333931", "beta", "catalog/x.yaml", failed=True)
-    marker = update_retry_marker(repo.root, UPC, "alpha", "catalog/y.yaml", failed=False)
+    marker = update_retry_marker(repo.root, "4006381333931", "beta", "catalog/x.yaml", True)
+    untouched = update_retry_marker(repo.root, UPC, "alpha", "catalog/y.yaml", failed=False)
     tree = Tree(Git(repo.root), None)
 
-    assert marker == retry_marker(UPC, "alpha") == f"receipts/.retry/{UPC}.alpha"
+    assert marker == retry_marker("4006381333931", "beta") == "receipts/.retry/4006381333931.beta"
+    assert untouched is None
     assert pending_retries(tree) == {"4006381333931": "catalog/x.yaml"}
     assert set(load_recorded(tree)) == {UPC, "4006381333931"}  # markers are not receipts
     assert set(load_recorded(tree, {UPC})[UPC]) == {"alpha"}
-    update_retry_marker(repo.root, "4006381333931", "beta", "catalog/x.yaml", failed=False)
-    assert pending_retries(tree) == {}
+    removed = update_retry_marker(repo.root, "4006381333931", "beta", "catalog/x.yaml", False)
+    assert removed == marker and pending_retries(tree) == {}
 
 
 def test_acknowledgements_round_trip(tmp_path: Path) -> None:

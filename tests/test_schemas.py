@@ -38,7 +38,7 @@ def test_schemas_check_flags_an_edited_schema(tmp_path) -> None:
     assert result.returncode == 1
     assert "schemas/release.schema.json: out of date" in result.stdout
     rewrite = subprocess.run(
-        command[:-3] + ["--root", str(tmp_path)], capture_output=True, text=True
+        [*command[:-3], "--root", str(tmp_path)], capture_output=True, text=True
     )
     assert rewrite.returncode == 0
     assert stale_schemas(tmp_path) == []

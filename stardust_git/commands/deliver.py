@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from stardust_git.deliver import (
@@ -48,14 +49,14 @@ class RichReporter(Reporter):
         self.task = self.progress.add_task("deliver", total=0)
 
     def note(self, text: str) -> None:
-        self.progress.console.print(text)
+        self.progress.console.print(escape(text))
 
     def start(self, total: int) -> None:
         self.progress.update(self.task, total=total)
         self.progress.start()
 
     def done(self, outcome: Outcome) -> None:
-        line = describe_outcome(outcome)
+        line = escape(describe_outcome(outcome))
         self.progress.console.print(f"[red]{line}[/red]" if outcome.status == "failed" else line)
         self.progress.advance(self.task)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from stardust_git.plan import Plan, compute_plan
@@ -71,25 +72,25 @@ def print_table(plan: Plan) -> None:
         for planned in plan.actions:
             table.add_row(
                 planned.upc,
-                titles.get(planned.upc, ""),
-                planned.target,
+                escape(titles.get(planned.upc, "")),
+                escape(planned.target),
                 ACTION_TITLES[planned.action],
-                "; ".join(planned.reasons),
+                escape("; ".join(planned.reasons)),
             )
         for held in plan.held:
             table.add_row(
                 held.upc,
-                titles.get(held.upc, ""),
-                held.target,
+                escape(titles.get(held.upc, "")),
+                escape(held.target),
                 f"held ({ACTION_TITLES[held.action]})",
                 f"deliver_after {held.until}",
                 style="dim",
             )
         console.print(table)
     for note in plan.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {escape(note)}")
     for problem in plan.problems:
-        console.print(f"[red]problem:[/red] {problem}")
+        console.print(f"[red]problem:[/red] {escape(problem)}")
     console.print(summary(plan))
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from stardust_git.status import StatusRow, release_status
@@ -48,10 +49,10 @@ def print_rows(rows: list[StatusRow]) -> None:
     for row in rows:
         status = f"[{_STYLES.get(row.status, 'white')}]{row.status}[/]"
         if row.error:
-            status += f"\n{row.error}"
+            status += f"\n{escape(row.error)}"
         table.add_row(
             row.upc,
-            row.title,
+            escape(row.title),
             row.target,
             row.wanted,
             status,

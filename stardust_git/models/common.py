@@ -78,7 +78,9 @@ _DPID = re.compile(r"PADPIDA[0-9A-Z]{10,11}")
 
 def _check_party_id(value: str) -> str:
     if not _DPID.fullmatch(value):
-        raise _fail("party_id", "'{v}' is not a DDEX party id (PADPIDA + 10 or 11 characters)", v=value)
+        raise _fail(
+            "party_id", "'{v}' is not a DDEX party id (PADPIDA + 10 or 11 characters)", v=value
+        )
     return value
 
 

@@ -72,4 +72,4 @@ class GenreMap(StrictModel):
     fallback: str | None = None
     """Vocabulary code used when a genre and all its ancestors are unmapped."""
     mappings: dict[GenreCode, str] = {}
-    """Canonical genre code -> vocabulary code. Unmapped genres use their nearest mapped ancestor."""
+    """Canonical genre -> vocabulary code; an unmapped genre uses its nearest mapped ancestor."""

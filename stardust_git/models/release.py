@@ -145,7 +145,7 @@ class Deal(StrictModel):
     start_date: dt.date
     """First day of the deal."""
     end_date: dt.date | None = None
-    """Last day of the deal; open-ended when absent. An end date in the past takes the release down."""
+    """Last day of the deal; open-ended when absent. A past end date takes the release down."""
     price_tier: str | None = None
     """Wholesale price tier for stores that sell downloads (Apple)."""
 

@@ -28,7 +28,8 @@ def _check_host_key(value: str) -> str:
         valid = False
     if not valid:
         raise PydanticCustomError(
-            "host_key", "expected a public host key such as 'ssh-ed25519 AAAA...' (as in known_hosts)"
+            "host_key",
+            "expected a public host key such as 'ssh-ed25519 AAAA...' (as in known_hosts)",
         )
     return value.strip()
 
@@ -241,7 +242,13 @@ class ApiDelivery(DeliveryBase):
 
 
 Delivery = Annotated[
-    LocalDelivery | FtpDelivery | FtpsDelivery | SftpDelivery | S3Delivery | AzureDelivery | ApiDelivery,
+    LocalDelivery
+    | FtpDelivery
+    | FtpsDelivery
+    | SftpDelivery
+    | S3Delivery
+    | AzureDelivery
+    | ApiDelivery,
     Field(discriminator="protocol"),
 ]
 
@@ -284,7 +291,9 @@ class Target(StrictModel):
     def _format_fields(self) -> Target:
         if self.format == "ern":
             missing = [
-                name for name in ("ern_version", "sender", "recipient") if getattr(self, name) is None
+                name
+                for name in ("ern_version", "sender", "recipient")
+                if getattr(self, name) is None
             ]
             if missing:
                 raise PydanticCustomError(
