@@ -43,12 +43,13 @@ from stardust_git.catalog import (
     validate_document,
 )
 from stardust_git.errors import Diagnostics
-from stardust_git.index import collect_facts, facts_of
+from stardust_git.index import collect_facts
 from stardust_git.models import Release
 from stardust_git.validate import (
     ValidationOptions,
     check_cross_file,
     check_release_rules,
+    checked_release,
     validate_catalog,
 )
 from stardust_git.yamlio import YamlLoadError, load_yaml_file
@@ -174,9 +175,10 @@ def _run_stages(root: Path, stages: Stages) -> None:
         if loaded:
             catalog.releases[shown] = loaded
     with stages.timing("cross_file"):
-        facts = {path: facts_of(path, loaded.model) for path, loaded in catalog.releases.items()}
+        checked = [checked_release(loaded) for loaded in catalog.releases.values()]
+        facts = {release.facts.path: release.facts for release in checked}
         others = collect_facts(root, facts, catalog.unreadable)
-        check_cross_file(catalog, list(facts.values()) + others, diagnostics)
+        diagnostics.extend(check_cross_file(checked, others))
         for loaded in catalog.releases.values():
             check_release_rules(catalog, loaded, diagnostics)
     if diagnostics.errors:

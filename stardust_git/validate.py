@@ -163,11 +163,12 @@ def _check_loaded(catalog: Catalog, options: ValidationOptions) -> ShareResult:
         if options.check_render:
             for check in RELEASE_CHECKS:
                 check(catalog, loaded, diagnostics)
-    releases = [_checked(loaded) for loaded in catalog.releases.values()]
+    releases = [checked_release(loaded) for loaded in catalog.releases.values()]
     return ShareResult(diagnostics.items, releases, set(catalog.unreadable))
 
 
-def _checked(loaded: Loaded[Release]) -> CheckedRelease:
+def checked_release(loaded: Loaded[Release]) -> CheckedRelease:
+    """The facts of a loaded release with the positions cross-file errors point at."""
     tracks = loaded.model.tracks
     locate = loaded.document.locate
     isrcs_at = tuple(locate(("tracks", index, "isrc")) for index in range(len(tracks)))
