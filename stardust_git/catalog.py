@@ -7,7 +7,6 @@ Layout (relative to the repository root): ``catalog/**/*.yaml`` one release each
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from stardust_git.errors import Diagnostic, Diagnostics
+from stardust_git.errors import Diagnostic, Diagnostics, closest, did_you_mean
 from stardust_git.models import GenreMap, GenreTaxonomy, GenreVocabulary, Release, Target
 from stardust_git.yamlio import YamlDocument, YamlLoadError, load_yaml_file
 
@@ -53,6 +52,9 @@ class Catalog:
     genre_maps: dict[str, Loaded[GenreMap]] = field(default_factory=dict)
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     unreadable: set[str] = field(default_factory=set)
+    release_upcs: set[str] = field(default_factory=set)
+    """UPCs of every release file this run has already summarised (loaded or from the facts
+    index), so later checks need not read catalog/ again."""
 
     def release_by_upc(self, upc: str) -> Loaded[Release] | None:
         for loaded in self.releases.values():
@@ -190,8 +192,7 @@ def _message(error: Any, model: type[BaseModel], loc: tuple[str | int, ...]) -> 
 def _field_hint(model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
     name = loc[-1] if loc else ""
     fields = _fields_at(model, loc[:-1])
-    close = difflib.get_close_matches(str(name), fields, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return did_you_mean(closest(str(name), fields))
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:

@@ -7,6 +7,8 @@ which prints them and exits 1. Anything else that escapes is a bug and exits 3.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -95,6 +97,17 @@ class Diagnostics:
 
     def __len__(self) -> int:
         return len(self.items)
+
+
+def closest(value: str, choices: Iterable[str]) -> str | None:
+    """The choice most like ``value`` (difflib ratio at least 0.6), for "did you mean" hints."""
+    found = difflib.get_close_matches(value, list(choices), n=1)
+    return found[0] if found else None
+
+
+def did_you_mean(suggestion: str | None) -> str:
+    """``"; did you mean 'X'?"`` to end a message with, or nothing without a suggestion."""
+    return f"; did you mean '{suggestion}'?" if suggestion else ""
 
 
 class UserError(Exception):

@@ -17,7 +17,7 @@ from typing import Literal
 import yaml
 
 from stardust_git.catalog import Catalog, Loaded
-from stardust_git.errors import UserError
+from stardust_git.errors import UserError, closest, did_you_mean
 from stardust_git.models import GenreMap, GenreTaxonomy, GenreVocabulary, Release, Target
 
 #: The map an apple target uses when it names none (if genre-maps/apple.yaml exists).
@@ -138,8 +138,7 @@ def require_map(catalog: Catalog, map_name: str) -> Loaded[GenreMap]:
     loaded = catalog.genre_maps.get(map_name)
     if loaded is not None:
         return loaded
-    close = difflib.get_close_matches(map_name, list(catalog.genre_maps), n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
+    hint = did_you_mean(closest(map_name, catalog.genre_maps))
     known = ", ".join(sorted(catalog.genre_maps)) or "none"
     raise UserError(f"unknown genre map '{map_name}' (known: {known}){hint}")
 

@@ -189,12 +189,16 @@ def check_deleted_releases(catalog: Catalog, diagnostics: Diagnostics) -> None:
     folder = catalog.root / RECEIPTS_DIR
     if not folder.is_dir():
         return
-    texts = [path.read_bytes() for path in release_files(catalog.root)]
-    present = {match.group(1).decode() for text in texts for match in _UPC_LINE.finditer(text)}
-    present |= {loaded.model.upc for loaded in catalog.releases.values()}
+    known = catalog.release_upcs | {loaded.model.upc for loaded in catalog.releases.values()}
+    texts: list[bytes] | None = None  # read only when a receipt's UPC is not already known
     for upc_folder in sorted(p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()):
         upc = upc_folder.name
-        if upc in present or any(upc.encode() in text for text in texts):
+        if upc in known:
+            continue
+        if texts is None:
+            texts = [path.read_bytes() for path in release_files(catalog.root)]
+            known |= {m.group(1).decode() for text in texts for m in _UPC_LINE.finditer(text)}
+        if upc in known or any(upc.encode() in text for text in texts):
             continue
         for path in sorted(upc_folder.glob("*.json")):
             shown = receipt_path(upc, path.stem)

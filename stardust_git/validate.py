@@ -7,7 +7,6 @@ render checks, and returns every diagnostic found.
 
 from __future__ import annotations
 
-import difflib
 import gc
 import multiprocessing
 import os
@@ -28,7 +27,7 @@ from stardust_git.catalog import (
     relative,
     release_files,
 )
-from stardust_git.errors import Diagnostic, Diagnostics
+from stardust_git.errors import Diagnostic, Diagnostics, closest, did_you_mean
 from stardust_git.index import ReleaseFacts, collect_facts, facts_of
 from stardust_git.models import Release
 from stardust_git.models.common import party_id_check_character
@@ -107,6 +106,7 @@ def validate_catalog(
     loaded_facts = {release.facts.path: release.facts for release in checked}
     others = collect_facts(root, loaded_facts, catalog.unreadable)
     diagnostics.extend(check_cross_file(checked, others))
+    catalog.release_upcs = {facts.upc for facts in [*loaded_facts.values(), *others]}
     check_targets(catalog, diagnostics)
     check_genre_maps(catalog, diagnostics)
     for catalog_check in CATALOG_CHECKS:
@@ -264,8 +264,7 @@ def _check_targets(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagn
     for index, name in enumerate(loaded.model.targets):
         if name in catalog.targets or name in broken:
             continue
-        close = difflib.get_close_matches(name, list(catalog.targets), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(closest(name, catalog.targets))
         message = f"unknown target '{name}' (no targets/{name}.yaml){hint}"
         diagnostics.add(loaded.diagnostic(("targets", index), message))
     if len(set(loaded.model.targets)) != len(loaded.model.targets):
@@ -282,8 +281,7 @@ def _check_genres(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagno
             uses.append((("tracks", index, "genre"), track.genre))
     for loc, code in uses:
         if code not in known:
-            close = difflib.get_close_matches(code, list(known), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(closest(code, known))
             message = f"unknown genre '{code}' (not in genre-maps/genres.yaml){hint}"
             diagnostics.add(loaded.diagnostic(loc, message))
 

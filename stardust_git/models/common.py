@@ -13,7 +13,7 @@ from stdnum import ean, isni, isrc
 from stdnum.iso7064 import mod_37_36
 
 from stardust_git import vocabulary
-from stardust_git.errors import UserError
+from stardust_git.errors import UserError, did_you_mean
 
 
 class StrictModel(BaseModel):
@@ -96,9 +96,8 @@ def party_id_check_character(value: str) -> str | None:
 
 def _check_territory(value: str) -> str:
     if not vocabulary.is_territory(value):
-        hint = vocabulary.suggest(value, "TerritoryCode")
-        extra = f"; did you mean '{hint}'?" if hint else ""
-        raise _fail("territory", "'{v}' is not a DDEX territory code" + extra, v=value)
+        hint = did_you_mean(vocabulary.suggest(value, "TerritoryCode"))
+        raise _fail("territory", "'{v}' is not a DDEX territory code" + hint, v=value)
     return value
 
 
@@ -126,9 +125,8 @@ def _check_currency(value: str) -> str:
 def _vocab_check(set_name: str, check, kind: str):  # type: ignore[no-untyped-def]
     def validate(value: str) -> str:
         if not check(value):
-            hint = vocabulary.suggest(value, set_name)
-            extra = f"; did you mean '{hint}'?" if hint else ""
-            raise _fail(kind, "'{v}' is not a DDEX " + set_name + extra, v=value)
+            hint = did_you_mean(vocabulary.suggest(value, set_name))
+            raise _fail(kind, "'{v}' is not a DDEX " + set_name + hint, v=value)
         return value
 
     return validate

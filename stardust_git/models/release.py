@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from stardust_git.errors import did_you_mean
 from stardust_git.models.common import (
     ICPN,
     IPI,
@@ -92,10 +93,9 @@ class Contributor(StrictModel):
         from stardust_git import vocabulary
 
         if not vocabulary.known_contributor_role(role):
-            hint = vocabulary.suggest(role, "ContributorRole")
-            extra = f"; did you mean '{hint}'?" if hint else ""
+            hint = did_you_mean(vocabulary.suggest(role, "ContributorRole"))
             raise PydanticCustomError(
-                "role", "'{v}' is not a DDEX contributor role" + extra, {"v": role}
+                "role", "'{v}' is not a DDEX contributor role" + hint, {"v": role}
             )
         return role
 
