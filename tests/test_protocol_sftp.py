@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from stardust_git.models.target import SftpDelivery
+from stardust_git.protocols import sftp as sftp_module
+from stardust_git.protocols._sftp_channel import FastSendChannel
 from stardust_git.protocols.base import PermanentError
 from stardust_git.protocols.sftp import SftpProtocol
 from tests.servers import SftpServer
@@ -167,6 +169,50 @@ def test_the_fast_path_is_on_nodelay_and_aes_gcm(key_login: SftpServer, tmp_path
         ssh = transport._client.get_transport()  # type: ignore[union-attr]
         assert ssh.local_cipher == "aes128-gcm@openssh.com"
         assert ssh.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+def lean_channel(transport: SftpProtocol) -> FastSendChannel:
+    channel = transport._sftp.get_channel()  # type: ignore[union-attr]
+    assert isinstance(channel, FastSendChannel), "the lean send path is off with this paramiko"
+    return channel
+
+
+def test_the_lean_send_path_carries_the_upload_byte_for_byte(key_login: SftpServer, tmp_path: Path):
+    audio = random_file(tmp_path / "a.flac", 5 * MIB + 3)
+    with SftpProtocol("dsp", sftp_settings(key_login), tmp_path) as transport:
+        transport.put_file(audio, "r/a.flac", md5_of(audio))
+        packets = lean_channel(transport).packets_sent_lean
+    # 32 KiB SSH packets at most: the 5 MiB went through the lean path, not paramiko's.
+    assert packets >= (5 * MIB) // (32 * 1024)
+    assert (key_login.data_dir / "inbox/r/a.flac").read_bytes() == audio.read_bytes()
+
+
+def test_key_re_exchanges_in_the_middle_of_an_upload_keep_the_file_intact(
+    key_login: SftpServer, tmp_path: Path
+):
+    audio = random_file(tmp_path / "a.flac", 12 * MIB + 5)
+    with SftpProtocol("dsp", sftp_settings(key_login), tmp_path) as transport:
+        transport.connect()
+        ssh = transport._client.get_transport()  # type: ignore[union-attr]
+        first_keys = ssh.packetizer._Packetizer__block_engine_out
+        # paramiko re-keys after REKEY_BYTES sent (512 MiB); 2 MiB makes it happen mid-file.
+        ssh.packetizer.REKEY_BYTES = 2 * MIB
+        transport.put_file(audio, "r/a.flac", md5_of(audio))
+        assert ssh.packetizer._Packetizer__block_engine_out is not first_keys
+        assert lean_channel(transport).packets_sent_lean > 0
+    assert (key_login.data_dir / "inbox/r/a.flac").read_bytes() == audio.read_bytes()
+
+
+def test_without_aes_gcm_paramiko_sends_the_data_itself(
+    key_login: SftpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(sftp_module, "_CIPHERS_FIRST", ("aes128-ctr",))
+    audio = random_file(tmp_path / "a.flac", 2 * MIB + 1)
+    with SftpProtocol("dsp", sftp_settings(key_login), tmp_path) as transport:
+        transport.put_file(audio, "r/a.flac", md5_of(audio))
+        assert transport._client.get_transport().local_cipher == "aes128-ctr"  # type: ignore[union-attr]
+        assert lean_channel(transport).packets_sent_lean == 0
+    assert (key_login.data_dir / "inbox/r/a.flac").read_bytes() == audio.read_bytes()
 
 
 def test_a_path_leaving_the_delivery_folder_is_refused(key_login: SftpServer, tmp_path: Path):
