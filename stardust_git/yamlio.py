@@ -97,16 +97,32 @@ def load_yaml_file(path: Path, display_path: str | None = None) -> YamlDocument:
     """Read and parse ``path``; raise :class:`YamlLoadError` with positioned diagnostics."""
     shown = display_path or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise YamlLoadError(
-            [Diagnostic(shown, 1, 1, "", f"not UTF-8 text ({exc.reason})")]
-        ) from None
+        data = path.read_bytes()
     except OSError as exc:
         raise YamlLoadError(
             [Diagnostic(shown, 0, 0, "", f"cannot read file: {exc.strerror}")]
         ) from None
-    return load_yaml_text(text, shown)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlLoadError([_not_utf8(shown, data, exc)]) from None
+    # As read_text() would: universal newlines.
+    return load_yaml_text(text.replace("\r\n", "\n").replace("\r", "\n"), shown)
+
+
+def _not_utf8(shown: str, data: bytes, error: UnicodeDecodeError) -> Diagnostic:
+    """Where the first byte that is not UTF-8 stands, as the line and column an editor shows."""
+    line_start = data.rfind(b"\n", 0, error.start) + 1
+    line = data.count(b"\n", 0, error.start) + 1
+    column = len(data[line_start : error.start].decode("utf-8", "replace")) + 1
+    byte = data[error.start]
+    return Diagnostic(
+        shown,
+        line,
+        column,
+        "",
+        f"not UTF-8 text: byte 0x{byte:02x} ({error.reason}); save the file as UTF-8",
+    )
 
 
 def load_yaml_text(text: str, display_path: str) -> YamlDocument:

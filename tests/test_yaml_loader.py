@@ -256,7 +256,21 @@ def test_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     with pytest.raises(YamlLoadError) as caught:
         load_yaml_file(path, "catalog/latin1.yaml")
 
-    assert only_line(caught.value).startswith("catalog/latin1.yaml:1:1: not UTF-8 text")
+    assert only_line(caught.value) == (
+        "catalog/latin1.yaml:1:11: not UTF-8 text: byte 0xe9 (invalid continuation byte);"
+        " save the file as UTF-8"
+    )
+
+
+def test_the_bad_byte_is_placed_in_characters_after_good_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.yaml"
+    path.write_bytes("a: Müller\r\nb: Straße ".encode() + b"\xff\n")
+
+    with pytest.raises(YamlLoadError) as caught:
+        load_yaml_file(path, "catalog/mixed.yaml")
+
+    # "b: Straße " is 10 characters (11 bytes): the 0xff is the 11th character of line 2.
+    assert only_line(caught.value).startswith("catalog/mixed.yaml:2:11: not UTF-8 text: byte 0xff")
 
 
 def test_missing_file_is_a_diagnostic_not_an_exception(tmp_path: Path) -> None:
