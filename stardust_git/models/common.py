@@ -116,12 +116,6 @@ def _check_language(value: str) -> str:
     return value
 
 
-def _check_currency(value: str) -> str:
-    if not pycountry.currencies.get(alpha_3=value):
-        raise _fail("currency", "'{v}' is not an ISO 4217 currency code", v=value)
-    return value
-
-
 def _vocab_check(set_name: str, check, kind: str):  # type: ignore[no-untyped-def]
     def validate(value: str) -> str:
         if not check(value):
@@ -152,7 +146,6 @@ IPI = Annotated[str, AfterValidator(_check_ipi)]
 PartyId = Annotated[str, AfterValidator(_check_party_id), Field(examples=["PADPIDA2014120301A"])]
 Territory = Annotated[str, AfterValidator(_check_territory), Field(examples=["Worldwide", "US"])]
 Language = Annotated[str, AfterValidator(_check_language), Field(examples=["en", "pt-BR"])]
-Currency = Annotated[str, AfterValidator(_check_currency), Field(examples=["USD"])]
 CommercialModel = Annotated[
     str, AfterValidator(_vocab_check("CommercialModelType", vocabulary.is_commercial_model, "deal"))
 ]
