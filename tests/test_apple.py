@@ -26,7 +26,7 @@ from stardust_git.render.apple import (
     render_apple_package,
     xsd_problems,
 )
-from tests.media import write_jpeg, write_wav
+from tests.media import write_flac, write_jpeg, write_mp3, write_wav
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden" / "apple"
@@ -252,8 +252,13 @@ def test_validate_accepts_every_example_apple_package(monkeypatch: pytest.Monkey
 
     report = validate.validate_catalog(REPO_ROOT)
 
-    assert [d.format() for d in report.diagnostics if "apple target" in d.message] == []
+    assert [d.format() for d in report.diagnostics if d.severity == "error"] == []
     assert report.releases == len(EXAMPLES)
+    # The contract EP's WAVs are 8 kHz mono on purpose (a small repository): Apple may refuse them.
+    assert [(d.path, d.field, d.severity) for d in report.diagnostics if "apple" in d.message] == [
+        (EXAMPLES["1234567890128"], "tracks[0].audio", "warning"),
+        (EXAMPLES["1234567890128"], "tracks[1].audio", "warning"),
+    ]
 
 
 # --- small catalogs in tmp_path --------------------------------------------------------------
@@ -314,7 +319,7 @@ def _tmp_catalog(
     shutil.copytree(REPO_ROOT / "genre-maps", root / "genre-maps")
     (root / "assets").mkdir(parents=True, exist_ok=True)
     shutil.copy(cover, root / "assets" / "cover.jpg")
-    write_wav(root / "assets" / "01.wav", seconds=1.0)
+    write_wav(root / "assets" / "01.wav", seconds=1.0, rate=44100, channels=2)
     settings = {"format": "apple", "provider": "IndieRecords", **target}
     _write_yaml(
         root / "targets/shop.yaml",
@@ -509,12 +514,14 @@ def test_the_check_finds_a_file_that_changed_after_rendering(
     catalog = _tmp_catalog(tmp_path, cover_3000)
     package = _render_tmp(catalog)
 
-    write_wav(tmp_path / "assets/01.wav", seconds=1.0, freq=880.0)  # same size, new content
+    # Same size, new content.
+    write_wav(tmp_path / "assets/01.wav", seconds=1.0, rate=44100, channels=2, freq=880.0)
     problems = file_problems(_xml(package), package)
 
+    size = 44 + 44100 * 2 * 2
     assert len(problems) == 1
-    assert problems[0].startswith(f"{UPC}_01_001.wav: the file has 16044 bytes, MD5 ")
-    assert problems[0].endswith(f"metadata.xml states 16044 bytes, MD5 {package.resources[1].md5}")
+    assert problems[0].startswith(f"{UPC}_01_001.wav: the file has {size} bytes, MD5 ")
+    assert problems[0].endswith(f"metadata.xml states {size} bytes, MD5 {package.resources[1].md5}")
 
 
 def test_the_check_finds_files_missing_from_the_package(tmp_path: Path, cover_3000: Path) -> None:
@@ -582,3 +589,52 @@ def test_the_xsd_rejects_what_the_renderer_does_not_emit(examples: Catalog) -> N
 
     assert any("upc" in problem for problem in xsd_problems(root))
     assert any("cleared_for_sale" in problem for problem in xsd_problems(takedown))
+
+
+def test_lossy_audio_is_refused_for_apple(tmp_path: Path, cover_3000: Path) -> None:
+    write_mp3(tmp_path / "assets" / "02.mp3", seconds=1.0)
+    release = _release(tracks=[_track(1), _track(2, audio="assets/02.mp3")])
+    catalog = _tmp_catalog(tmp_path, cover_3000, release)
+
+    assert _check(catalog) == [
+        (
+            _line(tmp_path, "audio: assets/02.mp3"),
+            "tracks[1].audio",
+            "apple target 'shop': Apple takes lossless audio only (WAV or FLAC); this is MP3",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rate", "channels", "bits", "shortfall"),
+    [
+        (22050, 2, 16, "22050 Hz"),
+        (44100, 1, 16, "mono"),
+        (8000, 1, 8, "8000 Hz, 8-bit, mono"),
+    ],
+)
+def test_audio_below_apple_quality_is_a_warning_naming_what_falls_short(
+    tmp_path: Path, cover_3000: Path, rate: int, channels: int, bits: int, shortfall: str
+) -> None:
+    catalog = _tmp_catalog(tmp_path, cover_3000)
+    write_wav(tmp_path / "assets" / "01.wav", seconds=1.0, rate=rate, channels=channels, bits=bits)
+    diagnostics = Diagnostics()
+
+    check_apple_packages(catalog, catalog.releases["catalog/release.yaml"], diagnostics)
+
+    assert diagnostics.errors == []
+    assert [(d.field, d.message) for d in diagnostics.warnings] == [
+        (
+            "tracks[0].audio",
+            f"apple target 'shop': {shortfall}: Apple asks for stereo at 44.1 kHz or more and"
+            " 16-bit or more, and may reject this audio",
+        )
+    ]
+
+
+def test_hi_res_flac_passes_the_apple_audio_check(tmp_path: Path, cover_3000: Path) -> None:
+    write_flac(tmp_path / "assets" / "02.flac", seconds=1.0, rate=96000, bits=24)
+    release = _release(tracks=[_track(1, audio="assets/02.flac")])
+    catalog = _tmp_catalog(tmp_path, cover_3000, release)
+
+    assert _check(catalog) == []

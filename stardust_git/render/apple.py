@@ -43,6 +43,10 @@ SCHEMA_RESOURCE = "data/apple-music5.3.xsd"
 METADATA_FILE = "metadata.xml"
 MAX_TRACKS = 500
 MIN_COVER_EDGE = 3000
+# Apple's audio requirements: lossless masters, 44.1 kHz or more, 16-bit or more, stereo.
+LOSSLESS_CODECS = frozenset({"PCM", "FLAC"})
+MIN_SAMPLE_RATE = 44_100
+MIN_BITS_PER_SAMPLE = 16
 VENDOR_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*")
 
 Loc = tuple[str | int, ...]
@@ -630,6 +634,33 @@ def cover_problems(path: Path, min_edge: int = MIN_COVER_EDGE) -> list[str]:
     return problems
 
 
+def audio_problems(path: Path) -> tuple[list[str], list[str]]:
+    """(errors, warnings) of one track's audio against Apple's requirements.
+
+    Lossy audio is refused outright. Below 44.1 kHz, 16-bit or stereo is only a warning: the
+    package is well-formed, but Apple's ingestion checks the masters and may reject it.
+    """
+    try:
+        audio = assets.probe_audio(path)
+    except assets.AssetError:
+        return [], []  # the asset check reports an unreadable file once, for every target
+    if audio.codec not in LOSSLESS_CODECS:
+        return [f"Apple takes lossless audio only (WAV or FLAC); this is {audio.codec}"], []
+    shortfalls = []
+    if audio.sample_rate < MIN_SAMPLE_RATE:
+        shortfalls.append(f"{audio.sample_rate} Hz")
+    if audio.bits_per_sample is not None and audio.bits_per_sample < MIN_BITS_PER_SAMPLE:
+        shortfalls.append(f"{audio.bits_per_sample}-bit")
+    if audio.channels != 2:
+        shortfalls.append("mono" if audio.channels == 1 else f"{audio.channels} channels")
+    if not shortfalls:
+        return [], []
+    return [], [
+        f"{', '.join(shortfalls)}: Apple asks for stereo at 44.1 kHz or more and 16-bit or more,"
+        " and may reject this audio"
+    ]
+
+
 def check_apple_packages(
     catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagnostics
 ) -> None:
@@ -640,6 +671,24 @@ def check_apple_packages(
             continue
         for loc, problem in apple_release_problems(catalog, loaded, name, ("targets", index)):
             diagnostics.add(loaded.diagnostic(loc, f"apple target '{name}': {problem}"))
+        if not loaded.model.takedown:
+            _check_apple_audio(catalog, loaded, name, diagnostics)
+
+
+def _check_apple_audio(
+    catalog: Catalog, loaded: Loaded[Release], target_name: str, diagnostics: Diagnostics
+) -> None:
+    for index, track in enumerate(loaded.model.tracks):
+        errors, warnings = audio_problems(catalog.root / track.audio)
+        loc = ("tracks", index, "audio")
+        for problem in errors:
+            diagnostics.add(loaded.diagnostic(loc, f"apple target '{target_name}': {problem}"))
+        for problem in warnings:
+            diagnostics.add(
+                loaded.diagnostic(
+                    loc, f"apple target '{target_name}': {problem}", severity="warning"
+                )
+            )
 
 
 def apple_release_problems(
