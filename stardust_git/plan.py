@@ -15,14 +15,8 @@ the same digest as at its last delivery cannot render differently and is not ren
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-import multiprocessing
-import os
 import re
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,26 +27,21 @@ from stardust_git.catalog import (
     YAML_SUFFIXES,
     Catalog,
     Loaded,
-    validate_document,
 )
-from stardust_git.errors import Diagnostic, UserError
-from stardust_git.fileio import write_atomic
+from stardust_git.errors import UserError
+from stardust_git.fingerprints import KnownFingerprints, RenderInputs
 from stardust_git.gitio import Change, Git, Tree
-from stardust_git.index import CACHE_DIR
-from stardust_git.models import GenreMap, GenreTaxonomy, GenreVocabulary, Release, Target
+from stardust_git.models import GenreMap, Release, Target
 from stardust_git.models.receipt import Delivery, Receipt
 from stardust_git.receipts import RecordedState, load_recorded, pending_retries
 from stardust_git.render import Action, RenderContext
-from stardust_git.yamlio import YamlDocument, YamlLoadError, load_yaml_text
+from stardust_git.revision import load_catalog_from
+from stardust_git.yamlio import YamlLoadError, load_yaml_text
 
 if TYPE_CHECKING:
     from stardust_git.render import Package
 
 ASSETS_DIR = "assets"
-PARALLEL_FROM = 500
-"""Release files parsed in worker processes from this many on."""
-ASSET_QUERY_LIMIT = 2000
-"""Up to this many assets are looked up by name; more, and the whole tree is listed."""
 WATCHED = (CATALOG_DIR, TARGETS_DIR, GENRES_DIR, ASSETS_DIR)
 _UPC_LINE = re.compile(rb"^upc:\s*['\"]?(\d{12,13})\b", re.MULTILINE)
 
@@ -321,243 +310,6 @@ def _paths_with_upcs(tree: Tree, upcs: set[str]) -> set[str]:
         if match and match.group(1).decode() in upcs:
             found.add(path)
     return found
-
-
-# --- loading the catalog at a revision -----------------------------------------------------
-
-
-def load_catalog_from(
-    tree: Tree, release_paths: list[str], digests: dict[str, str] | None = None
-) -> Catalog:
-    """Targets, genre maps and the given releases, as they are in ``tree``.
-
-    ``digests`` receives a content digest of every file read.
-    """
-    catalog = Catalog(root=tree.root)
-    contents = tree.read(
-        [p for p in tree.list(TARGETS_DIR) if p.count("/") == 1 and p.endswith(YAML_SUFFIXES)]
-        + [p for p in tree.list(GENRES_DIR) if p.endswith(YAML_SUFFIXES)]
-        + release_paths
-    )
-    releases = [(p, contents[p]) for p in release_paths if p in contents]
-    for path in sorted(set(contents) - set(release_paths)):
-        _load_into(catalog, path, contents[path])
-    if len(releases) >= PARALLEL_FROM:
-        _load_releases_in_parallel(catalog, releases)
-    else:
-        for path, data in releases:
-            _load_into(catalog, path, data)
-    if digests is not None:
-        for path, data in contents.items():
-            digests[path] = hashlib.blake2b(data, digest_size=16).hexdigest()
-    return catalog
-
-
-def _load_releases_in_parallel(catalog: Catalog, releases: list[tuple[str, bytes]]) -> None:
-    """Parse and validate release files on every CPU (YAML parsing is the slow part of a plan
-    over a whole catalog). Only the models come back: their documents keep no positions."""
-    workers = max(1, min(os.cpu_count() or 1, 8))
-    size = max(1, len(releases) // (workers * 4) + 1)
-    chunks = [releases[i : i + size] for i in range(0, len(releases), size)]
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for results in pool.map(_parse_releases, chunks):
-            for path, model, problems in results:
-                catalog.diagnostics.extend(problems)
-                if model is None:
-                    catalog.unreadable.add(path)
-                else:
-                    catalog.releases[path] = Loaded(path, YamlDocument(path, None), model)
-
-
-def _parse_releases(
-    releases: list[tuple[str, bytes]],
-) -> list[tuple[str, Release | None, list[Diagnostic]]]:
-    found = []
-    for path, data in releases:
-        scratch = Catalog(root=Path("."))
-        loaded = _parse(path, data, Release, scratch)
-        found.append((path, loaded.model if loaded else None, scratch.diagnostics.items))
-    return found
-
-
-# --- what rendering reads ------------------------------------------------------------------
-
-
-@cache
-def renderer_digest() -> str:
-    """The tool version and the renderer's own code and data: an upgrade renders again."""
-    import stardust_git
-
-    package = Path(stardust_git.__file__).parent
-    sources = [
-        *sorted((package / "render").rglob("*.py")),
-        *sorted((package / "data").iterdir()),
-        package / "vocabulary.py",
-        package / "assets.py",
-    ]
-    digest = hashlib.blake2b(stardust_git.__version__.encode(), digest_size=16)
-    for source in sources:
-        if source.is_file():
-            digest.update(source.name.encode() + b"\0" + source.read_bytes())
-    return digest.hexdigest()
-
-
-class RenderInputs:
-    """Digests of everything one rendering reads: when they match the last successful
-    delivery's, the rendered content (and its fingerprint) cannot have changed."""
-
-    def __init__(self, tree: Tree, catalog: Catalog, digests: dict[str, str]) -> None:
-        self.tree = tree
-        self.catalog = catalog
-        self.digests = digests
-        self._asset_ids: dict[str, str] = {}
-        self._dirty: set[str] = set()
-        self._targets: dict[str, str] = {}
-
-    def of(self, loaded: Loaded[Release], target_name: str) -> str:
-        release = loaded.model
-        digest = hashlib.blake2b(renderer_digest().encode(), digest_size=16)
-        digest.update(self.digests.get(loaded.path, loaded.path).encode())
-        digest.update(self._target(target_name).encode())
-        for asset in _assets_of(release):
-            digest.update(f"\0{asset}\0{self._asset(asset)}".encode())
-        return digest.hexdigest()
-
-    def _target(self, name: str) -> str:
-        if name not in self._targets:
-            loaded = self.catalog.targets[name]
-            parts = [loaded.path]
-            genre_map = self.catalog.genre_maps.get(loaded.model.genre_map or "")
-            if genre_map is not None:
-                parts.append(genre_map.path)
-                vocabulary = self.catalog.vocabularies.get(genre_map.model.vocabulary)
-                parts.append(vocabulary.path if vocabulary else "")
-                parts.append(self.catalog.taxonomy.path if self.catalog.taxonomy else "")
-            self._targets[name] = ",".join(self.digests.get(p, p) for p in parts)
-        return self._targets[name]
-
-    def prepare(self, releases: list[Loaded[Release]]) -> None:
-        """Look up the assets of ``releases`` in git at once: by name when they are few, the
-        whole tree when they are many."""
-        paths = sorted({a for loaded in releases for a in _assets_of(loaded.model)})
-        if not paths:
-            return
-        git, commit = self.tree.git, self.tree.commit
-        few = len(paths) <= ASSET_QUERY_LIMIT
-        self._asset_ids = git.blob_ids(commit, paths if few else None)
-        if commit is None:
-            folders = paths if few else sorted({p.split("/", 1)[0] for p in paths})
-            self._dirty = set(git.dirty_paths(folders))
-
-    def _asset(self, path: str) -> str:
-        """The asset's git blob id; size and modification time for an uncommitted one."""
-        if path in self._dirty or path not in self._asset_ids:
-            try:
-                stat = (self.tree.root / path).stat()
-            except OSError:
-                return "missing"
-            return f"{stat.st_size}:{stat.st_mtime_ns}"
-        return self._asset_ids[path]
-
-
-class KnownFingerprints:
-    """Which input digests rendered to which fingerprint, cached in ``.stardust-cache/``.
-
-    After an upgrade of the renderer every digest changes while most renderings do not; this
-    remembers the fingerprints computed since, so the next plan does not render them all again
-    (the workflows keep the folder with actions/cache).
-    """
-
-    LIMIT = 500_000
-
-    def __init__(self, root: Path) -> None:
-        self.path = root / CACHE_DIR / "fingerprints.json"
-        self.by_inputs: dict[str, str] = {}
-        self.added: dict[str, str] = {}
-        self._by_fingerprint: dict[str, set[str]] | None = None
-        try:
-            content = json.loads(self.path.read_text(encoding="utf-8"))
-            if content.get("version") == 1 and isinstance(content.get("entries"), dict):
-                self.by_inputs = content["entries"]
-        except (OSError, ValueError, AttributeError):
-            pass
-
-    def get(self, fingerprint: str) -> set[str]:
-        """The input digests known to render ``fingerprint``."""
-        return self._index().get(fingerprint, set())
-
-    def add(self, inputs: str, fingerprint: str) -> None:
-        self.added[inputs] = fingerprint
-        self._index().setdefault(fingerprint, set()).add(inputs)
-
-    def _index(self) -> dict[str, set[str]]:
-        if self._by_fingerprint is None:
-            self._by_fingerprint = {}
-            for inputs, known in self.by_inputs.items():
-                self._by_fingerprint.setdefault(known, set()).add(inputs)
-        return self._by_fingerprint
-
-    def save(self) -> None:
-        """Write what was learnt (atomically; a read-only checkout simply has no cache)."""
-        if not self.added:
-            return
-        entries = {**self.by_inputs, **self.added}
-        if len(entries) > self.LIMIT:
-            entries = dict(self.added)
-        data = json.dumps({"version": 1, "entries": entries}, sort_keys=True)
-        try:
-            write_atomic(self.path, data.encode())
-            (self.path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
-        except OSError:
-            return
-
-
-def _assets_of(release: Release) -> list[str]:
-    return [release.cover, *(track.audio for track in release.tracks)]
-
-
-def _load_into(catalog: Catalog, path: str, data: bytes) -> None:
-    parts = path.split("/")
-    if parts[0] == TARGETS_DIR:
-        model, store = Target, catalog.targets
-    elif parts[0] == GENRES_DIR:
-        _load_genre_file(catalog, path, data)
-        return
-    else:
-        model, store = Release, catalog.releases
-    loaded = _parse(path, data, model, catalog)
-    if loaded is None:
-        catalog.unreadable.add(path)
-    else:
-        store[Path(path).stem if model is Target else path] = loaded  # type: ignore[index]
-
-
-def _load_genre_file(catalog: Catalog, path: str, data: bytes) -> None:
-    parts = path.split("/")
-    if parts[1:] == ["genres.yaml"]:
-        catalog.taxonomy = _parse(path, data, GenreTaxonomy, catalog)
-    elif len(parts) == 3 and parts[1] == "vocabularies":
-        loaded = _parse(path, data, GenreVocabulary, catalog)
-        if loaded:
-            catalog.vocabularies[Path(path).stem] = loaded
-    elif len(parts) == 2:
-        loaded = _parse(path, data, GenreMap, catalog)
-        if loaded:
-            catalog.genre_maps[Path(path).stem] = loaded
-
-
-def _parse(path: str, data: bytes, model: type, catalog: Catalog) -> Loaded[Any] | None:
-    try:
-        document = load_yaml_text(data.decode("utf-8"), path)
-    except UnicodeDecodeError:
-        catalog.diagnostics.error(path, "not UTF-8 text", line=1, col=1)
-        return None
-    except YamlLoadError as exc:
-        catalog.diagnostics.extend(exc.diagnostics)
-        return None
-    return validate_document(document, model, catalog.diagnostics)
 
 
 # --- deciding ------------------------------------------------------------------------------

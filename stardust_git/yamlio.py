@@ -102,12 +102,17 @@ def load_yaml_file(path: Path, display_path: str | None = None) -> YamlDocument:
         raise YamlLoadError(
             [Diagnostic(shown, 0, 0, "", f"cannot read file: {exc.strerror}")]
         ) from None
+    # As read_text() would: universal newlines.
+    text = decode_utf8(data, shown).replace("\r\n", "\n").replace("\r", "\n")
+    return load_yaml_text(text, shown)
+
+
+def decode_utf8(data: bytes, shown: str) -> str:
+    """``data`` as text; :class:`YamlLoadError` placing the first byte that is not UTF-8."""
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise YamlLoadError([_not_utf8(shown, data, exc)]) from None
-    # As read_text() would: universal newlines.
-    return load_yaml_text(text.replace("\r\n", "\n").replace("\r", "\n"), shown)
 
 
 def _not_utf8(shown: str, data: bytes, error: UnicodeDecodeError) -> Diagnostic:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from stardust_git.catalog import Catalog
 from stardust_git.gitio import Git, Tree
-from stardust_git.plan import _load_releases_in_parallel, load_catalog_from
+from stardust_git.revision import _load_releases_in_parallel, load_catalog_from
 from tests.gitrepo import UPCS, make_catalog
 
 
@@ -65,3 +65,20 @@ def test_a_revision_is_read_as_committed_not_as_in_the_working_tree(tmp_path: Pa
         "targets/beta.yaml",
         "genre-maps/genres.yaml",
     }
+
+
+def test_a_committed_file_that_is_not_utf8_is_placed_at_its_bad_byte(tmp_path: Path) -> None:
+    repo = make_catalog(tmp_path)
+    (repo.root / "catalog").mkdir(exist_ok=True)
+    (repo.root / "catalog/latin1.yaml").write_bytes(
+        'upc: "1234567890128"\ntitle: Café\n'.encode("latin-1")
+    )
+    tree = Tree(Git(repo.root), repo.commit("A Latin-1 file"))
+
+    catalog = load_catalog_from(tree, ["catalog/latin1.yaml"])
+
+    assert catalog.unreadable == {"catalog/latin1.yaml"}
+    assert [d.format() for d in catalog.diagnostics.items] == [
+        "catalog/latin1.yaml:2:11: not UTF-8 text: byte 0xe9 (invalid continuation byte);"
+        " save the file as UTF-8"
+    ]
