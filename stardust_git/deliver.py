@@ -155,6 +155,17 @@ class Reporter:
     def done(self, outcome: Outcome) -> None:
         """One delivery finished (called from the target's thread, under a lock)."""
 
+    def file_started(self, target: str, remote_path: str, size: int) -> None:
+        """A file of ``size`` bytes starts going to ``target`` (once, not again on a retry)."""
+
+    def file_progress(self, target: str, nbytes: int) -> None:
+        """``nbytes`` more of a file went to ``target``; negative when a retry takes back what a
+        failed attempt had sent. Called per chunk, from any thread, under a lock: keep it cheap."""
+
+    def file_done(self, target: str, remote_path: str, size: int, seconds: float) -> None:
+        """All of a file arrived, ``seconds`` after it started (for the api protocol, whose files
+        go with their message, that includes the wait for it). Skipped files are not reported."""
+
 
 def deliver(root: Path, options: DeliverOptions, reporter: Reporter | None = None) -> DeliverResult:
     """Plan, deliver every action of this shard, write receipts; commit and push when asked."""
@@ -242,6 +253,56 @@ class _Engine:
             self.reporter.done(outcome)
 
 
+class _FileProgress:
+    """One file's way to the reporter: the ``progress`` callback its transport calls per chunk
+    (from any of the transport's threads). It counts at most the file's size (a protocol that
+    sends a part again must not push the bar past the end), takes back a failed attempt's bytes
+    when the next one begins, and reports the file done once its put returned and all its bytes
+    went (for the api protocol, that is while its message is sent)."""
+
+    def __init__(self, engine: _Engine, target: str, remote_path: str, size: int) -> None:
+        self.lock = engine.lock
+        self.reporter = engine.reporter
+        self.target = target
+        self.remote_path = remote_path
+        self.size = size
+        self.sent = 0
+        self.began: float | None = None
+        self.put_returned = False
+        self.finished = False
+
+    def begin_attempt(self) -> None:
+        with self.lock:
+            if self.began is None:
+                self.began = time.monotonic()
+                self.reporter.file_started(self.target, self.remote_path, self.size)
+            elif self.sent:
+                self.reporter.file_progress(self.target, -self.sent)
+                self.sent = 0
+
+    def __call__(self, nbytes: int) -> None:
+        with self.lock:
+            if self.finished:
+                return
+            counted = max(-self.sent, min(nbytes, self.size - self.sent))
+            if counted:
+                self.sent += counted
+                self.reporter.file_progress(self.target, counted)
+            self._finish_when_complete()
+
+    def returned(self) -> None:
+        """The put returned: the file is there, or (api) queued for its message's request."""
+        with self.lock:
+            self.put_returned = self.began is not None
+            self._finish_when_complete()
+
+    def _finish_when_complete(self) -> None:
+        if self.put_returned and self.sent == self.size and not self.finished:
+            self.finished = True
+            seconds = time.monotonic() - (self.began or 0.0)
+            self.reporter.file_done(self.target, self.remote_path, self.size, seconds)
+
+
 def placed_at(context: RenderContext) -> dt.datetime:
     """When a delivery's folder says it was placed: the commit's time, plus milliseconds taken
     from the commit id. A rerun of the same commit reuses the folder (and resumes in it); two
@@ -271,6 +332,8 @@ class _TargetRun:
         self.connected = False
         self.attempts = 0
         self.retries = 0
+        self.remote_facts: dict[str, dict[str, str]] = {}
+        """Message remote path -> what the transport said after sending it (receipt_extras)."""
 
     def run(self) -> list[Outcome]:
         """Deliver each release on its own, or in batches closed by a BatchComplete file."""
@@ -385,8 +448,18 @@ class _TargetRun:
     # --- uploading ---------------------------------------------------------------------------
 
     def _upload(self, layout: list[tuple[str, PackageFile]]) -> None:
+        self.remote_facts = {}
         for remote_path, package_file in layout:
-            self._with_retry(lambda r=remote_path, f=package_file: self._put(r, f))
+            sent = _FileProgress(self.engine, self.name, remote_path, package_file.size)
+            self._with_retry(lambda r=remote_path, f=package_file, s=sent: self._put(r, f, s))
+            sent.returned()
+            if package_file.kind == "message":
+                self.remote_facts[remote_path] = self._receipt_extras()
+
+    def _receipt_extras(self) -> dict[str, str]:
+        assert self.transport is not None
+        extras = self.transport.receipt_extras()
+        return {key: redact(value, self.secrets) for key, value in extras.items()}
 
     def _with_retry(self, action: Callable[[], None]) -> None:
         wait = self.engine.options.retry_wait
@@ -417,7 +490,7 @@ class _TargetRun:
             self.connected = False
             self.transport.close()
 
-    def _put(self, remote_path: str, package_file: PackageFile) -> None:
+    def _put(self, remote_path: str, package_file: PackageFile, sent: _FileProgress) -> None:
         transport = self.transport
         assert transport is not None
         if package_file.kind == "resource":
@@ -425,15 +498,18 @@ class _TargetRun:
             same_md5 = there is not None and there.md5 in (None, package_file.md5)
             if there is not None and there.size == package_file.size and same_md5:
                 return
+        sent.begin_attempt()
         if package_file.source is not None:
-            transport.put_file(package_file.source, remote_path, package_file.md5)
+            transport.put_file(package_file.source, remote_path, package_file.md5, sent)
         else:
-            transport.put_bytes(package_file.data or b"", remote_path, package_file.md5)
+            data = package_file.data or b""
+            transport.put_bytes(data, remote_path, package_file.md5)
+            sent(len(data))
 
     # --- receipts ----------------------------------------------------------------------------
 
     def _location(self, layout: list[tuple[str, PackageFile]], package: Package) -> str:
-        message = next((r for r, f in layout if f is package.message), "")
+        message = _message_path(layout, package)
         folder = message.rsplit("/", 1)[0] if "/" in message else ""
         if self.transport is None:
             self.transport = open_transport(self.name, self.target.delivery, self.engine.root)
@@ -491,6 +567,7 @@ class _TargetRun:
             status="success",
             fingerprint=package.fingerprint,
             inputs=planned.inputs,
+            remote=self.remote_facts.get(_message_path(layout, package), {}),
         )
 
     def _fail(
@@ -524,6 +601,10 @@ class _TargetRun:
             self.engine.record(planned, delivery)
         self.engine.done(outcome)
         return outcome
+
+
+def _message_path(layout: list[tuple[str, PackageFile]], package: Package) -> str:
+    return next((remote for remote, file in layout if file is package.message), "")
 
 
 def describe_outcome(outcome: Outcome) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from stardust_git.catalog import Catalog, load_catalog, release_files
@@ -31,6 +31,8 @@ class StatusRow:
     attempts: int = 0
     acknowledgement: str = ""
     error: str = ""
+    remote: dict[str, str] = field(default_factory=dict)
+    """What the DSP's side said about the last delivery (an HTTP API's delivery id)."""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -98,4 +100,5 @@ def _row(upc: str, title: str, target: str, wanted: str, receipt: Receipt | None
         last.attempts,
         ack,
         last.error or "",
+        dict(last.remote),
     )

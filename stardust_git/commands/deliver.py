@@ -5,9 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
+from rich.console import Console, Group
+from rich.live import Live
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 
 from stardust_git.deliver import (
     DeliverOptions,
@@ -19,6 +29,10 @@ from stardust_git.deliver import (
     is_interactive,
     parse_shard,
 )
+
+MIB = 1 << 20
+#: Files at least this large get a line of their own in plain logs when they arrive.
+LARGE_FILE_BYTES = 8 * MIB
 
 
 class PlainReporter(Reporter):
@@ -33,35 +47,59 @@ class PlainReporter(Reporter):
     def done(self, outcome: Outcome) -> None:
         click.echo(describe_outcome(outcome), err=True)
 
+    def file_done(self, target: str, remote_path: str, size: int, seconds: float) -> None:
+        if size >= LARGE_FILE_BYTES:  # no line per chunk or per small file: CI logs stay short
+            line = f"  {target}: {remote_path} {size / 1_000_000:.1f} MB in {seconds:.1f} s"
+            click.echo(line, err=True)
+
 
 class RichReporter(Reporter):
-    """A progress bar on a terminal, with the same lines printed above it."""
+    """On a terminal: a bar of deliveries and a bytes bar per target, the lines printed above."""
 
     def __init__(self) -> None:
-        self.progress = Progress(
+        console = Console(stderr=True, highlight=False)
+        self.deliveries = Progress(
             TextColumn("[bold]deliver"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=Console(stderr=True, highlight=False),
-            transient=True,
+            console=console,
         )
-        self.task = self.progress.add_task("deliver", total=0)
+        self.uploads = Progress(
+            TextColumn("  {task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=console,
+        )
+        self.task = self.deliveries.add_task("deliver", total=0)
+        self.by_target: dict[str, TaskID] = {}
+        self.bytes_wanted: dict[str, int] = {}
+        self.live = Live(Group(self.deliveries, self.uploads), console=console, transient=True)
 
     def note(self, text: str) -> None:
-        self.progress.console.print(escape(text))
+        self.live.console.print(escape(text))
 
     def start(self, total: int) -> None:
-        self.progress.update(self.task, total=total)
-        self.progress.start()
+        self.deliveries.update(self.task, total=total)
+        self.live.start()
 
     def done(self, outcome: Outcome) -> None:
         line = escape(describe_outcome(outcome))
-        self.progress.console.print(f"[red]{line}[/red]" if outcome.status == "failed" else line)
-        self.progress.advance(self.task)
+        self.live.console.print(f"[red]{line}[/red]" if outcome.status == "failed" else line)
+        self.deliveries.advance(self.task)
+
+    def file_started(self, target: str, remote_path: str, size: int) -> None:
+        if target not in self.by_target:
+            self.by_target[target] = self.uploads.add_task(escape(target), total=0)
+        self.bytes_wanted[target] = self.bytes_wanted.get(target, 0) + size
+        self.uploads.update(self.by_target[target], total=self.bytes_wanted[target])
+
+    def file_progress(self, target: str, nbytes: int) -> None:
+        self.uploads.advance(self.by_target[target], nbytes)
 
     def stop(self) -> None:
-        self.progress.stop()
+        self.live.stop()
 
 
 def deliver_command(

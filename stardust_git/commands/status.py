@@ -13,6 +13,17 @@ from rich.table import Table
 from stardust_git.status import StatusRow, release_status
 
 _STYLES = {"success": "green", "failed": "red", "pending": "yellow"}
+_COLUMNS = (
+    "UPC",
+    "Release",
+    "Target",
+    "Wanted",
+    "Status",
+    "Last action",
+    "When",
+    "Commit",
+    "Acknowledgement",
+)
 
 
 def status_command(root: Path, upc: str | None = None, output: str = "table") -> int:
@@ -33,24 +44,15 @@ def print_rows(rows: list[StatusRow]) -> None:
     if not rows:
         console.print("no releases with targets, no receipts")
         return
+    with_remote = any(row.remote for row in rows)  # only protocols that say anything have it
     table = Table()
-    for column in (
-        "UPC",
-        "Release",
-        "Target",
-        "Wanted",
-        "Status",
-        "Last action",
-        "When",
-        "Commit",
-        "Acknowledgement",
-    ):
+    for column in (*_COLUMNS, *(["Remote"] if with_remote else [])):
         table.add_column(column, overflow="fold")
     for row in rows:
         status = f"[{_STYLES.get(row.status, 'white')}]{row.status}[/]"
         if row.error:
             status += f"\n{escape(row.error)}"
-        table.add_row(
+        cells = [
             row.upc,
             escape(row.title),
             row.target,
@@ -60,5 +62,8 @@ def print_rows(rows: list[StatusRow]) -> None:
             row.when,
             row.commit,
             row.acknowledgement,
-        )
+        ]
+        if with_remote:
+            cells.append(escape("\n".join(f"{key}: {value}" for key, value in row.remote.items())))
+        table.add_row(*cells)
     console.print(table)

@@ -76,6 +76,10 @@ class Delivery(_ReceiptModel):
     version): when it is unchanged, so is the fingerprint, and the plan need not render again."""
     acknowledgements: list[Acknowledgement] = []
     """Acknowledgements read back from the DSP, oldest first."""
+    remote: dict[str, str] = Field(default={}, exclude_if=lambda facts: not facts)
+    """What the DSP's side said about the delivery, e.g. ``api_delivery_id`` (the id an HTTP
+    API assigned); never a secret. Left out of the file when empty, so receipts written before
+    it existed keep their bytes."""
 
 
 class Receipt(_ReceiptModel):
