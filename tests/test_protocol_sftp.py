@@ -22,7 +22,7 @@ from stardust_git.protocols import sftp as sftp_module
 from stardust_git.protocols._sftp_channel import FastSendChannel
 from stardust_git.protocols.base import PermanentError
 from stardust_git.protocols.sftp import SftpProtocol
-from tests.servers import SftpServer
+from tests.servers import SftpServer, run_sshd
 from tests.test_protocol_endpoints import (
     MIB,
     TcpProxy,
@@ -213,6 +213,37 @@ def test_without_aes_gcm_paramiko_sends_the_data_itself(
         assert transport._client.get_transport().local_cipher == "aes128-ctr"  # type: ignore[union-attr]
         assert lean_channel(transport).packets_sent_lean == 0
     assert (key_login.data_dir / "inbox/r/a.flac").read_bytes() == audio.read_bytes()
+
+
+def sessions_started(log: str) -> int:
+    """SFTP sessions sshd started (one per channel; LogLevel VERBOSE logs each)."""
+    return sum("Starting session: forced-command" in line for line in log.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("streams", "max_sessions", "sessions"),
+    [(4, None, 4), (1, None, 1), (4, 2, 2), (4, 1, 1)],
+)
+def test_a_large_file_goes_in_parts_over_as_many_sessions_as_allowed(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    streams: int,
+    max_sessions: int | None,
+    sessions: int,
+):
+    (tmp_path / "sshd").mkdir()
+    audio = random_file(tmp_path / "a.flac", 40 * MIB + 7)
+    with run_sshd(tmp_path / "sshd", max_sessions=max_sessions) as server:
+        monkeypatch.setenv("TEST_SFTP_KEY", server.private_key_path.read_text())
+        settings = sftp_settings(server, streams=streams)
+        with SftpProtocol("dsp", settings, tmp_path) as transport:
+            transport.put_file(audio, "r/a.flac", md5_of(audio))
+            transport.put_file(audio, "r/again.flac", md5_of(audio))  # the sessions are reused
+        delivered = server.data_dir / "inbox/r"
+        assert (delivered / "a.flac").read_bytes() == audio.read_bytes()
+        assert (delivered / "again.flac").read_bytes() == audio.read_bytes()
+        assert sorted(path.name for path in delivered.iterdir()) == ["a.flac", "again.flac"]
+        assert sessions_started(server_log(server)) == sessions
 
 
 def test_a_path_leaving_the_delivery_folder_is_refused(key_login: SftpServer, tmp_path: Path):

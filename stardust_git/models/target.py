@@ -118,6 +118,11 @@ class SftpDelivery(DeliveryBase):
     """Remote directory to deliver into."""
     request_size: int = Field(default=261_120, ge=4096, le=261_120)
     """Bytes per SFTP write request (some servers accept no more than 32768)."""
+    streams: int = Field(default=4, ge=1, le=16)
+    """SFTP sessions, on the one SSH connection, that upload parts of a large file at once.
+    Each has its own flow-control window, which is what limits a single session on a
+    long-distance link; 1 sends every file whole. A server that refuses extra sessions gets as
+    many as it accepts."""
 
     @model_validator(mode="after")
     def _one_credential(self) -> SftpDelivery:

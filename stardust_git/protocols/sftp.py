@@ -4,19 +4,25 @@ The host key is checked right after the key exchange, before the client authenti
 byte of content: every key is refused except the one pinned in the target (``host_key``), compared
 byte for byte. Speed on a fast link comes from three settings paramiko leaves off by default
 (issue 6, measured): TCP_NODELAY on the socket, aes128-gcm first in the cipher list, and
-pipelined write requests of ``request_size`` bytes; and from a leaner send path for the channel's
-data (:mod:`stardust_git.protocols._sftp_channel`). Pipelined writes report a failure only when
-the file is closed, so the size on the server is checked before the temporary file is renamed.
+pipelined write requests of ``request_size`` bytes; from a leaner send path for the channel's
+data (:mod:`stardust_git.protocols._sftp_channel`); and, for large files, from ``streams``
+sessions on the one connection each writing its part of the temporary file in place: every
+session has its own flow-control window (2 MiB on OpenSSH), which is what holds one session back,
+on loopback as on a long-distance link. Pipelined writes report a failure only when the file is
+closed, so the size on the server is checked before the temporary file is renamed.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import os
 import posixpath
 import socket
 import stat as stat_mode
+import threading
 from collections.abc import Iterator
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
@@ -30,6 +36,8 @@ from stardust_git.protocols._sftp_channel import FastSendChannel, lean_path_avai
 from stardust_git.protocols.base import PermanentError, Progress, RemoteFile, TransientError
 
 CONNECT_TIMEOUT_SECONDS = 20.0
+PART_MIN_BYTES = 8 << 20
+"""A file is split across sessions in parts of at least this many bytes."""
 _CIPHERS_FIRST = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 _KEY_CLASSES = (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey)
 # Host key algorithms that an "ssh-rsa" key in known_hosts format can be offered under.
@@ -66,16 +74,21 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
         super().__init__(target_name, settings, root)
         self._client: paramiko.SSHClient | None = None
         self._sftp: paramiko.SFTPClient | None = None
+        # More sessions on the same connection, for the parts of large files (``streams``).
+        self._part_sessions: list[paramiko.SFTPClient] = []
+        self._sessions_refused = False
 
     # -- connection ---------------------------------------------------------------------------
 
     def close(self) -> None:
         sftp, client = self._sftp, self._client
         self._sftp = self._client = None
+        sessions, self._part_sessions = self._part_sessions, []
         self._made_dirs.clear()
-        if sftp is not None:
-            with suppress(Exception):
-                sftp.close()
+        for session in (sftp, *sessions):
+            if session is not None:
+                with suppress(Exception):
+                    session.close()
         if client is not None:
             with suppress(Exception):
                 client.close()
@@ -120,11 +133,7 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
             auth_timeout=CONNECT_TIMEOUT_SECONDS,
             transport_factory=_transport_factory(key_type),
         )
-        self._sftp = client.open_sftp()
-        channel = self._sftp.get_channel()
-        channel.settimeout(CONNECT_TIMEOUT_SECONDS * 3)
-        if lean_path_available(channel):
-            self._sftp.sock = FastSendChannel(channel)
+        self._sftp = _open_sftp(client)
         return self._sftp
 
     @contextmanager
@@ -187,6 +196,30 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
     def _write(
         self, sftp: paramiko.SFTPClient, source: BinaryIO, remote: str, progress: Progress | None
     ) -> None:
+        size = _file_size(source)
+        sessions = self._sessions_for(sftp, size or 0)
+        if size is None or len(sessions) == 1:
+            self._write_whole(sftp, source, remote, progress)
+            return
+        with sftp.open(remote, "wb"):
+            pass  # created empty; each session writes its part in place
+        bounds = [size * index // len(sessions) for index in range(len(sessions) + 1)]
+        stop = threading.Event()
+        with ThreadPoolExecutor(max_workers=len(sessions)) as pool:
+            parts = [
+                pool.submit(
+                    self._write_part, session, source, remote, bounds[i : i + 2], progress, stop
+                )
+                for i, session in enumerate(sessions)
+            ]
+            wait(parts, return_when=FIRST_EXCEPTION)
+            stop.set()  # after a failure the other parts stop at their next request
+        for part in parts:
+            part.result()
+
+    def _write_whole(
+        self, sftp: paramiko.SFTPClient, source: BinaryIO, remote: str, progress: Progress | None
+    ) -> None:
         request_size = self.settings.request_size
         with sftp.open(remote, "wb", bufsize=0) as target:
             # paramiko splits writes into MAX_REQUEST_SIZE requests (32 KiB by default).
@@ -196,6 +229,44 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
                 target.write(chunk)
                 if progress is not None:
                     progress(len(chunk))
+
+    def _write_part(
+        self,
+        session: paramiko.SFTPClient,
+        source: BinaryIO,
+        remote: str,
+        bounds: list[int],
+        progress: Progress | None,
+        stop: threading.Event,
+    ) -> None:
+        """Write bytes ``bounds[0]`` to ``bounds[1]`` of ``source`` at the same offsets of
+        ``remote``, through ``session``; read with pread, so the parts share no file position."""
+        request_size = self.settings.request_size
+        position, end = bounds
+        with session.open(remote, "r+b", bufsize=0) as target:
+            target.MAX_REQUEST_SIZE = request_size
+            target.set_pipelined(True)
+            target.seek(position)
+            while position < end and not stop.is_set():
+                chunk = os.pread(source.fileno(), min(request_size, end - position), position)
+                if not chunk:
+                    raise TransientError(f"{self.target_name}: {remote}: the file shrank")
+                target.write(chunk)
+                position += len(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+
+    def _sessions_for(self, sftp: paramiko.SFTPClient, size: int) -> list[paramiko.SFTPClient]:
+        """The sessions to send ``size`` bytes through: one per ``PART_MIN_BYTES`` up to
+        ``streams``, opening more on the connection as needed while the server allows it."""
+        wanted = max(1, min(self.settings.streams, size // PART_MIN_BYTES))
+        while len(self._part_sessions) < wanted - 1 and not self._sessions_refused:
+            assert self._client is not None
+            try:
+                self._part_sessions.append(_open_sftp(self._client))
+            except paramiko.ChannelException:
+                self._sessions_refused = True  # e.g. OpenSSH's MaxSessions; not asked again
+        return [sftp, *self._part_sessions[: wanted - 1]]
 
     def _size(self, sftp: paramiko.SFTPClient, path: str) -> int | None:
         return sftp.stat(path).st_size
@@ -246,6 +317,23 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
     def delete(self, remote_path: str) -> None:
         with self._errors(f"delete {remote_path}"):
             self._session().remove(self._remote(remote_path))
+
+
+def _open_sftp(client: paramiko.SSHClient) -> paramiko.SFTPClient:
+    sftp = client.open_sftp()
+    channel = sftp.get_channel()
+    channel.settimeout(CONNECT_TIMEOUT_SECONDS * 3)
+    if lean_path_available(channel):
+        sftp.sock = FastSendChannel(channel)
+    return sftp
+
+
+def _file_size(source: BinaryIO) -> int | None:
+    """The size of a file on disk (which parts can be read from at once); None in memory."""
+    try:
+        return os.fstat(source.fileno()).st_size
+    except (OSError, io.UnsupportedOperation):
+        return None
 
 
 def _parse_host_key(host_key: str) -> tuple[str, bytes]:

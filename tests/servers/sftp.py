@@ -41,8 +41,13 @@ class SftpServer:
 
 
 @contextmanager
-def run_sshd(workdir: Path, *, password: str | None = None) -> Iterator[SftpServer]:
+def run_sshd(
+    workdir: Path, *, password: str | None = None, max_sessions: int | None = None
+) -> Iterator[SftpServer]:
     """Run sshd in workdir; with a password it accepts only that password, else only the key.
+
+    Its log (``sshd.log`` in workdir) has a line per SFTP session and per file closed, with the
+    bytes written through it. ``max_sessions`` caps the SFTP sessions of one connection.
 
     Password login needs root: sshd checks the password against /etc/shadow, so sshd runs in a
     private mount namespace where a one-line shadow file is mounted over /etc/shadow. The real
@@ -64,7 +69,14 @@ def run_sshd(workdir: Path, *, password: str | None = None) -> Iterator[SftpServ
     port = free_port()
     config = workdir / "sshd_config"
     config.write_text(
-        _config_text(port, host_key_path, authorized_keys, data_dir, password_login=bool(password))
+        _config_text(
+            port,
+            host_key_path,
+            authorized_keys,
+            data_dir,
+            password_login=bool(password),
+            max_sessions=max_sessions,
+        )
     )
     argv = [sshd, "-D", "-e", "-f", str(config)]
     if password:
@@ -98,7 +110,13 @@ def _public_key_file(private_key_path: Path) -> Path:
 
 
 def _config_text(
-    port: int, host_key: Path, authorized_keys: Path, data_dir: Path, *, password_login: bool
+    port: int,
+    host_key: Path,
+    authorized_keys: Path,
+    data_dir: Path,
+    *,
+    password_login: bool,
+    max_sessions: int | None,
 ) -> str:
     method = "password" if password_login else "publickey"
     lines = [
@@ -115,7 +133,10 @@ def _config_text(
         "StrictModes no",
         "Subsystem sftp internal-sftp",
         f"ForceCommand internal-sftp -d {data_dir}",
+        "LogLevel VERBOSE",
     ]
+    if max_sessions is not None:
+        lines.append(f"MaxSessions {max_sessions}")
     return "\n".join(lines) + "\n"
 
 
