@@ -190,8 +190,9 @@ def test_the_lean_send_path_carries_the_upload_byte_for_byte(key_login: SftpServ
 def test_key_re_exchanges_in_the_middle_of_an_upload_keep_the_file_intact(
     key_login: SftpServer, tmp_path: Path
 ):
-    audio = random_file(tmp_path / "a.flac", 12 * MIB + 5)
-    with SftpProtocol("dsp", sftp_settings(key_login), tmp_path) as transport:
+    # Three parts over three sessions, all of them sending while the keys change.
+    audio = random_file(tmp_path / "a.flac", 24 * MIB + 5)
+    with SftpProtocol("dsp", sftp_settings(key_login, streams=3), tmp_path) as transport:
         transport.connect()
         ssh = transport._client.get_transport()  # type: ignore[union-attr]
         first_keys = ssh.packetizer._Packetizer__block_engine_out
