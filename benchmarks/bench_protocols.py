@@ -2,8 +2,8 @@
 
 In one run, with the real test servers of tests/servers (sshd, pyftpdlib, SeaweedFS, Azurite,
 the HTTP API), each comparison uploads the same file (200 MiB by default) ``--runs`` times per
-side, the two sides alternating, and compares the medians of wall-clock time (connect, log in,
-upload, close):
+side after one unmeasured warm-up each (first connections, caches), the two sides alternating,
+and compares the medians of wall-clock time (connect, log in, upload, close):
 
 - our SFTP against OpenSSH's ``sftp -b`` (target: at least 1.3x as fast)
 - our FTP and FTPS against ``curl -T`` (at least 0.95x)
@@ -13,7 +13,7 @@ upload, close):
 Then, for every protocol, a fresh process delivers a 1 GiB file and reports its peak resident
 memory (VmHWM; target: under 150 MiB). Results go to benchmarks/results/protocols.json.
 
-    python benchmarks/bench_protocols.py [--size-mib 200] [--runs 3] [--rss-mib 1024]
+    python benchmarks/bench_protocols.py [--size-mib 200] [--runs 5] [--rss-mib 1024]
 """
 
 from __future__ import annotations
@@ -255,11 +255,14 @@ def compare(side: Side, source: Path, md5: str, runs: int, root: Path) -> Compar
         TARGETS[side.protocol],
         size_mib=source.stat().st_size / MIB,
     )
+    order = [
+        ("ours", lambda: _ours(side, source, md5, root)),
+        ("theirs", lambda: side.native(source)),
+    ]
+    for _, upload in order:  # one unmeasured warm-up each: first connections, caches, imports
+        side.clean()
+        upload()
     for run in range(runs):
-        order = [
-            ("ours", lambda: _ours(side, source, md5, root)),
-            ("theirs", lambda: side.native(source)),
-        ]
         for which, upload in order if run % 2 == 0 else order[::-1]:
             side.clean()
             started = time.perf_counter()
@@ -371,7 +374,7 @@ def print_table(comparisons: list[Comparison], memory: list[MemoryResult]) -> No
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rss-mib", type=int, default=1024)
     parser.add_argument("--only", nargs="*", help="protocols to run (default: all)")
     args, _ = parser.parse_known_args()

@@ -18,11 +18,14 @@ import posixpath
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import boto3
 import botocore.exceptions
+import botocore.loaders
+import botocore.session
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from s3transfer.manager import TransferManager
@@ -107,7 +110,10 @@ class S3Protocol(Transport):
 
     def _new_client(self) -> Any:
         settings = self.settings
+        core = botocore.session.get_session()
+        core.register_component("data_loader", _shared_loader())
         session = boto3.session.Session(
+            botocore_session=core,
             aws_access_key_id=resolve_secret(settings.access_key_id),
             aws_secret_access_key=resolve_secret(settings.secret_access_key),
             region_name=settings.region,
@@ -293,3 +299,10 @@ def _etag_md5(etag: str | None) -> str | None:
     """The MD5 an ETag stands for, when it is one (single-part upload without KMS)."""
     value = (etag or "").strip('"').lower()
     return value if _PLAIN_MD5.fullmatch(value) else None
+
+
+@cache
+def _shared_loader() -> botocore.loaders.Loader:
+    """One loader of botocore's service models for the process: a fresh session would parse the
+    S3 model again for every connection (about 70 ms each). Credentials stay per session."""
+    return botocore.loaders.create_loader()
