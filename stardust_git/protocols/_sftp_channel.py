@@ -65,6 +65,7 @@ class FastSendChannel:
     def __init__(self, channel: paramiko.Channel) -> None:
         self._channel = channel
         self._transport = channel.get_transport()
+        self._state = _State(self._transport.packetizer)  # the transport keeps one packetizer
         self.packets_sent_lean = 0
         """Packets this path encrypted and sent itself (the tests check it is not zero)."""
 
@@ -94,9 +95,8 @@ class FastSendChannel:
         transport = self._transport
         self._hold_clear_to_send()
         try:
-            packetizer = transport.packetizer
-            if _can_encrypt(packetizer):
-                self._encrypt_and_send(packetizer, piece)
+            if _can_encrypt(self._state):
+                self._encrypt_and_send(piece)
                 self.packets_sent_lean += 1
             else:
                 message = paramiko.Message()
@@ -122,8 +122,9 @@ class FastSendChannel:
             if time.monotonic() > started + transport.clear_to_send_timeout:
                 raise paramiko.SSHException("the key exchange timed out")
 
-    def _encrypt_and_send(self, packetizer: paramiko.Packetizer, piece: memoryview) -> None:
-        state = _State(packetizer)
+    def _encrypt_and_send(self, piece: memoryview) -> None:
+        state = self._state
+        packetizer = state.packetizer
         payload_size = 9 + len(piece)  # message number, channel, length, data
         block_size = state["block_size_out"]
         # RFC 5647: at least 4 bytes of padding; the length field is not encrypted, so not counted.
@@ -140,24 +141,23 @@ class FastSendChannel:
             state["sequence_number_out"] = (state["sequence_number_out"] + 1) & 0xFFFFFFFF
             _send_all(packetizer, state["socket"], length, ciphertext)
             state["keepalive_last"] = time.time()
-            _count_and_maybe_rekey(packetizer, state, len(length) + len(ciphertext))
+            _count_and_maybe_rekey(state, len(length) + len(ciphertext))
 
 
 class _State:
     """Reads and writes a Packetizer's private (name-mangled) attributes by their plain names."""
 
     def __init__(self, packetizer: paramiko.Packetizer) -> None:
-        self._packetizer = packetizer
+        self.packetizer = packetizer
 
     def __getitem__(self, name: str) -> Any:
-        return getattr(self._packetizer, _PRIVATE + name)
+        return getattr(self.packetizer, _PRIVATE + name)
 
     def __setitem__(self, name: str, value: object) -> None:
-        setattr(self._packetizer, _PRIVATE + name, value)
+        setattr(self.packetizer, _PRIVATE + name, value)
 
 
-def _can_encrypt(packetizer: paramiko.Packetizer) -> bool:
-    state = _State(packetizer)
+def _can_encrypt(state: _State) -> bool:
     return (
         state["aead_out"]
         and state["block_engine_out"] is not None
@@ -181,8 +181,9 @@ def _send_all(packetizer: paramiko.Packetizer, sock: socket.socket, *parts: byte
             views[0] = views[0][sent:]
 
 
-def _count_and_maybe_rekey(packetizer: paramiko.Packetizer, state: _State, size: int) -> None:
+def _count_and_maybe_rekey(state: _State, size: int) -> None:
     """paramiko's accounting after a packet: past its limits it asks for a key re-exchange."""
+    packetizer = state.packetizer
     state["sent_bytes"] += size
     state["sent_packets"] += 1
     past_limit = (

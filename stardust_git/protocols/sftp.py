@@ -221,10 +221,7 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
         self, sftp: paramiko.SFTPClient, source: BinaryIO, remote: str, progress: Progress | None
     ) -> None:
         request_size = self.settings.request_size
-        with sftp.open(remote, "wb", bufsize=0) as target:
-            # paramiko splits writes into MAX_REQUEST_SIZE requests (32 KiB by default).
-            target.MAX_REQUEST_SIZE = request_size
-            target.set_pipelined(True)
+        with self._pipelined(sftp, remote, "wb") as target:
             while chunk := source.read(request_size):
                 target.write(chunk)
                 if progress is not None:
@@ -243,9 +240,7 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
         ``remote``, through ``session``; read with pread, so the parts share no file position."""
         request_size = self.settings.request_size
         position, end = bounds
-        with session.open(remote, "r+b", bufsize=0) as target:
-            target.MAX_REQUEST_SIZE = request_size
-            target.set_pipelined(True)
+        with self._pipelined(session, remote, "r+b") as target:
             target.seek(position)
             while position < end and not stop.is_set():
                 chunk = os.pread(source.fileno(), min(request_size, end - position), position)
@@ -255,6 +250,17 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
                 position += len(chunk)
                 if progress is not None:
                     progress(len(chunk))
+
+    @contextmanager
+    def _pipelined(
+        self, session: paramiko.SFTPClient, remote: str, mode: str
+    ) -> Iterator[paramiko.SFTPFile]:
+        """``remote`` opened for pipelined writes of ``request_size`` bytes each."""
+        with session.open(remote, mode, bufsize=0) as target:
+            # paramiko splits writes into MAX_REQUEST_SIZE requests (32 KiB by default).
+            target.MAX_REQUEST_SIZE = self.settings.request_size
+            target.set_pipelined(True)
+            yield target
 
     def _sessions_for(self, sftp: paramiko.SFTPClient, size: int) -> list[paramiko.SFTPClient]:
         """The sessions to send ``size`` bytes through: one per ``PART_MIN_BYTES`` up to
