@@ -1,11 +1,26 @@
 #!/usr/bin/env bash
-# Install what the tests and benchmarks need: Debian packages (OpenSSH, openssl, curl, Node.js),
-# the project with its dev extras into ${PYTHON:-python3}, and the node tools in ./node_modules.
+# Install stardust-git into a virtual environment at ./.venv (made from pyproject.toml alone).
+#   bash scripts/setup.sh --tool    the tool only: .venv with the package and its dependencies
+#   bash scripts/setup.sh           everything the tests and benchmarks need: Debian packages
+#                                   (OpenSSH, openssl, curl, Node.js), .venv with the dev extras,
+#                                   the node tools in ./node_modules
+#   bash scripts/setup.sh --fresh   as above, but the .venv is deleted and built anew first (CI)
 # Idempotent: each step checks first and does nothing when its part is already in place.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-PYTHON="${PYTHON:-python3}"
+BASE_PYTHON="${BASE_PYTHON:-python3}"
+VENV=.venv
+PYTHON="${VENV}/bin/python"
+TOOL_ONLY=0
+FRESH=0
+for arg in "$@"; do
+  case "${arg}" in
+    --tool) TOOL_ONLY=1 ;;
+    --fresh) FRESH=1 ;;
+    *) echo "setup: unknown option ${arg} (use --tool or --fresh)" >&2; exit 2 ;;
+  esac
+done
 APT_PACKAGES=(openssh-server openssh-client openssl curl)
 
 step() { printf 'setup: %s\n' "$*"; }
@@ -46,7 +61,7 @@ prepare_sshd_runtime_dir() {
 # Exit 0 when this checkout is installed editable with the entry points and every requirement
 # (dependencies and the dev extra) that pyproject.toml names, so pip can be skipped.
 python_install_is_current() {
-  "${PYTHON}" -I - <<'PY'
+  "${PYTHON}" -I - "$1" <<'PY'
 import json, sys, tomllib
 from importlib import metadata
 from pathlib import Path
@@ -68,7 +83,10 @@ wanted_entry_points = {
 installed_entry_points = {(ep.group, ep.name, ep.value) for ep in dist.entry_points}
 if not wanted_entry_points <= installed_entry_points:
     sys.exit(1)
-for line in project["dependencies"] + project["optional-dependencies"]["dev"]:
+wanted = project["dependencies"]
+if sys.argv[1] == "dev":
+    wanted = wanted + project["optional-dependencies"]["dev"]
+for line in wanted:
     requirement = Requirement(line)
     try:
         installed = metadata.version(requirement.name)
@@ -79,14 +97,29 @@ for line in project["dependencies"] + project["optional-dependencies"]["dev"]:
 PY
 }
 
-install_python_packages() {
-  if python_install_is_current; then
-    step "pip: stardust-git[dev] already installed editable in $("${PYTHON}" -c 'import sys; print(sys.prefix)')"
+make_venv() {
+  if [[ ${FRESH} -eq 1 && -d ${VENV} ]]; then
+    step "venv: deleting ${VENV} to build it anew"
+    rm -rf "${VENV}"
+  fi
+  if [[ -x ${PYTHON} ]]; then
     return
   fi
-  step "pip: installing -e .[dev] into $("${PYTHON}" -c 'import sys; print(sys.prefix)')"
+  step "venv: creating ${VENV} with $(command -v "${BASE_PYTHON}")"
+  "${BASE_PYTHON}" -m venv "${VENV}"
+}
+
+# $1: "tool" (the package and its dependencies) or "dev" (with the dev extra)
+install_python_packages() {
+  local spec=.
+  [[ $1 == dev ]] && spec='.[dev]'
+  if python_install_is_current "$1"; then
+    step "pip: stardust-git (${1}) already installed editable in ${VENV}"
+    return
+  fi
+  step "pip: installing -e ${spec} into ${VENV}"
   PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
-    "${PYTHON}" -m pip install -qq -e '.[dev]'
+    "${PYTHON}" -m pip install -qq -e "${spec}"
 }
 
 install_node_packages() {
@@ -105,8 +138,14 @@ install_node_packages() {
   printf '%s\n' "${manifest_hash}" >"${stamp}"
 }
 
+make_venv
+if [[ ${TOOL_ONLY} -eq 1 ]]; then
+  install_python_packages tool
+  step "done: ${VENV}/bin/stardust-git"
+  exit 0
+fi
 install_apt_packages
 prepare_sshd_runtime_dir
-install_python_packages
+install_python_packages dev
 install_node_packages
-step "done"
+step "done: ${VENV}/bin/stardust-git, ${VENV}/bin/python -m pytest"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -13,5 +14,7 @@ SAMPLES_DIR = SHARED / "ddex-samples"
 # Set before any test imports the product, and inherited by the CLI subprocesses tests start.
 os.environ.setdefault("STARDUST_XSD_DIR", str(XSD_DIR))
 os.environ.setdefault("COLUMNS", "200")
+# The CLI subprocesses run the `stardust-git` of the environment running the tests (.venv/bin).
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
 
 pytest_plugins = ["tests.servers"]
