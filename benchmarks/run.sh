@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Run every benchmarks/bench_*.py; each writes its results under benchmarks/results/.
 # Usage: benchmarks/run.sh  (run a single benchmark directly for its options, e.g. --profile)
-# PYTHON selects the interpreter that has stardust-git installed (default: python3).
+# PYTHON selects the interpreter that has stardust-git installed (default: ../.venv/bin/python,
+# made by scripts/setup.sh).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
-PYTHON="${PYTHON:-python3}"
+PYTHON="${PYTHON:-$(pwd)/../.venv/bin/python}"
 mkdir -p results
 
 failed=()
