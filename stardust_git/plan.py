@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ from stardust_git.catalog import (
     Catalog,
     Loaded,
 )
-from stardust_git.errors import UserError
+from stardust_git.errors import Diagnostic, UserError
 from stardust_git.fingerprints import KnownFingerprints, RenderInputs
 from stardust_git.gitio import Change, Git, Tree
 from stardust_git.models import GenreMap, Release, Target
@@ -39,6 +40,8 @@ from stardust_git.revision import load_catalog_from
 from stardust_git.yamlio import YamlLoadError, load_yaml_text
 
 if TYPE_CHECKING:
+    from stardust_git.checks.conflicts import Orphan
+    from stardust_git.index import ReleaseFacts
     from stardust_git.render import Package
 
 ASSETS_DIR = "assets"
@@ -60,6 +63,8 @@ class PlannedAction:
     """The package the plan rendered to compare fingerprints (reused by deliver)."""
     inputs: str = field(default="", repr=False, compare=False)
     """Digest of what rendering reads (recorded in the receipt)."""
+    blocked: str = field(default="", compare=False)
+    """Why the gate stopped this delivery (the located errors); empty when it may go."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +98,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     """Things that block a correct plan (an invalid release, a delivered release deleted)."""
+    blocked: list[PlannedAction] = field(default_factory=list)
+    """Deliveries the gate stopped (not in ``actions``); deliver records each as failed."""
     examined: int = 0
     catalog: Catalog | None = field(default=None, repr=False)
     context: RenderContext | None = field(default=None, repr=False)
@@ -131,11 +138,14 @@ def compute_plan(
     today: dt.date | None = None,
     targets: list[str] | None = None,
     retry_failed: bool = True,
+    gate_packages: bool = True,
 ) -> Plan:
     """Plan the deliveries from ``base`` to ``head`` (None: the working tree).
 
     ``targets`` restricts the plan to those targets; ``today`` judges ``deliver_after`` (UTC today
-    when None). Without ``base`` and without ``all_`` every release is examined.
+    when None). Without ``base`` and without ``all_`` every release is examined. Every delivery
+    passes the gate; ``gate_packages`` also renders and checks its package (deliver checks each
+    package itself, just before sending it).
     """
     git = Git(root)
     if not git.is_repository():
@@ -171,6 +181,8 @@ def compute_plan(
         planner.plan_release(loaded, plan)
     planner.finish(plan)
     planner.known.save()
+    if plan.actions:
+        gate_plan(plan, tree, gate_packages)
     plan.examined = len(releases)
     plan.actions.sort(key=lambda a: (a.upc, a.target))
     plan.held.sort(key=lambda h: (h.upc, h.target))
@@ -179,6 +191,114 @@ def compute_plan(
 
 def _utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
+
+
+# --- the gate ------------------------------------------------------------------------------
+
+
+def gate_plan(plan: Plan, tree: Tree, render: bool) -> None:
+    """Run the gate on every release the plan would send; move what fails to ``plan.blocked``.
+
+    Catalog-level conflicts (one UPC in two files, a live UPC whose file now holds another)
+    block the releases involved; the gate's errors block the release they are reported on.
+    """
+    from stardust_git.checks import conflicts
+
+    catalog, context = plan.catalog, plan.context
+    assert catalog is not None and context is not None
+    held = conflicts.release_upcs(tree)
+    errors: dict[str, list[Diagnostic]] = defaultdict(list)
+    for orphan in conflicts.find_orphans(tree, held):
+        _note_orphan(plan, catalog, orphan, errors)
+    paths = {planned.path for planned in plan.actions}
+    upcs = {catalog.releases[path].model.upc for path in paths}
+    others = conflicts.same_upc_elsewhere(upcs, paths, held)
+    for diagnostic in _gate_diagnostics(plan, catalog, context, others, render):
+        if diagnostic.severity == "error":
+            errors[diagnostic.path].append(diagnostic)
+    _block(plan, errors)
+
+
+def _note_orphan(
+    plan: Plan, catalog: Catalog, orphan: Orphan, errors: dict[str, list[Diagnostic]]
+) -> None:
+    loaded = catalog.releases.get(orphan.path or "")
+    if loaded is not None:
+        errors[loaded.path].append(loaded.diagnostic(("upc",), orphan.message, rule="rekeyed"))
+    elif not any(orphan.upc in problem for problem in plan.problems):
+        where = orphan.path or f"receipts/{orphan.upc}"
+        plan.problems.append(f"{where}: {orphan.message}")
+
+
+def _gate_diagnostics(
+    plan: Plan,
+    catalog: Catalog,
+    context: RenderContext,
+    others: list[ReleaseFacts],
+    render: bool,
+) -> list[Diagnostic]:
+    from stardust_git.checks import run_gate
+
+    by_path: dict[str, list[PlannedAction]] = defaultdict(list)
+    for planned in plan.actions:
+        by_path[planned.path].append(planned)
+    found: list[Diagnostic] = []
+    packages = _packages(catalog, context, by_path, found) if render else None
+    extra = {"render"} if render else set()
+    for sends_assets in (True, False):
+        chosen = [
+            catalog.releases[path]
+            for path, todo in sorted(by_path.items())
+            if any(p.action != "takedown" for p in todo) == sends_assets
+        ]
+        needs = extra | ({"assets"} if sends_assets else set())
+        found += run_gate(
+            catalog, chosen, needs=needs, context=context, packages=packages, others=others
+        ).items
+    return sorted(set(found))
+
+
+def _packages(
+    catalog: Catalog,
+    context: RenderContext,
+    by_path: dict[str, list[PlannedAction]],
+    found: list[Diagnostic],
+) -> dict[str, list[Package]]:
+    """The package of every delivery: the one the plan rendered, or rendered now."""
+    from stardust_git.render import render_package
+
+    packages: dict[str, list[Package]] = defaultdict(list)
+    for path, todo in by_path.items():
+        loaded = catalog.releases[path]
+        for planned in todo:
+            package = planned.package
+            if package is None or package.action != planned.action:
+                try:
+                    package = render_package(
+                        catalog, loaded, planned.target, planned.action, context
+                    )
+                except UserError as exc:
+                    loc = getattr(exc, "loc", ())
+                    message = f"cannot render for target '{planned.target}': {exc.message}"
+                    found.append(loaded.diagnostic(loc, message, rule="render"))
+                    continue
+            packages[path].append(package)
+    return packages
+
+
+def _block(plan: Plan, errors: dict[str, list[Diagnostic]]) -> None:
+    """Move the deliveries of releases with errors from ``plan.actions`` to ``plan.blocked``."""
+    for found in errors.values():
+        plan.problems += [diagnostic.format() for diagnostic in sorted(set(found))]
+    kept = []
+    for planned in plan.actions:
+        found = errors.get(planned.path)
+        if found:
+            planned.blocked = "; ".join(d.format() for d in sorted(set(found)))
+            plan.blocked.append(planned)
+        else:
+            kept.append(planned)
+    plan.actions = kept
 
 
 # --- which releases to examine -------------------------------------------------------------

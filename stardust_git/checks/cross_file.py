@@ -49,7 +49,10 @@ def check_cross_file(checked: list[CheckedRelease], others: list[ReleaseFacts]) 
         path, upc = release.facts.path, release.facts.upc
         duplicates = [p for p in by_upc[upc] if p != path]
         if duplicates:
-            message = f"UPC {upc} is also used by {', '.join(sorted(duplicates))}"
+            message = (
+                f"UPC {upc} is also used by {', '.join(sorted(duplicates))}: a UPC names one "
+                "release, in one file; give one of them its own UPC (or remove the copy)"
+            )
             found.append(Diagnostic(path, *release.upc_at, "upc", message))
         for index, track in enumerate(release.facts.tracks):
             field_name = f"tracks[{index}].isrc"

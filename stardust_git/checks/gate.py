@@ -147,6 +147,22 @@ def run_catalog_checks(run: GateRun, diagnostics: Diagnostics) -> None:
             check.run(run, diagnostics)
 
 
+def check_packages(
+    catalog: Catalog,
+    loaded: Loaded[Release],
+    packages: Sequence[Package],
+    context: RenderContext,
+) -> Diagnostics:
+    """The checks of rendered packages (those that need rendering), on ``packages`` of one
+    release: what deliver runs on each package just before sending it."""
+    run = GateRun(catalog, ALL_NEEDS, context, {loaded.path: packages})
+    diagnostics = Diagnostics()
+    for check in RELEASE_CHECKS:
+        if "render" in check.needs:
+            check.run(run, loaded, diagnostics)
+    return diagnostics
+
+
 def run_gate(
     catalog: Catalog,
     releases: Iterable[Loaded[Release]],
