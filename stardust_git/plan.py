@@ -204,19 +204,54 @@ def gate_plan(plan: Plan, tree: Tree, render: bool) -> None:
     """
     from stardust_git.checks import conflicts
 
-    catalog, context = plan.catalog, plan.context
-    assert catalog is not None and context is not None
+    catalog = plan.catalog
+    assert catalog is not None
     held = conflicts.release_upcs(tree)
-    errors: dict[str, list[Diagnostic]] = defaultdict(list)
-    for orphan in conflicts.find_orphans(tree, held):
-        _note_orphan(plan, catalog, orphan, errors)
+    orphans = conflicts.find_orphans(tree, held)
     paths = {planned.path for planned in plan.actions}
     upcs = {catalog.releases[path].model.upc for path in paths}
     others = conflicts.same_upc_elsewhere(upcs, paths, held)
-    for diagnostic in _gate_diagnostics(plan, catalog, context, others, render):
+    errors = _gate_errors(plan, plan.actions, orphans, others, render)
+    unplaced = [path for path in errors if not catalog.releases[path].document.positions]
+    if unplaced:  # loaded in parallel, without positions: parse those again to place the errors
+        _place(catalog, tree, unplaced)
+        again = [planned for planned in plan.actions if planned.path in unplaced]
+        errors.update(_gate_errors(plan, again, orphans, others, render))
+    _block(plan, errors)
+
+
+def _gate_errors(
+    plan: Plan,
+    actions: list[PlannedAction],
+    orphans: list[Orphan],
+    others: list[ReleaseFacts],
+    render: bool,
+) -> dict[str, list[Diagnostic]]:
+    """Release path -> the errors that block its deliveries."""
+    catalog, context = plan.catalog, plan.context
+    assert catalog is not None and context is not None
+    paths = {planned.path for planned in actions}
+    errors: dict[str, list[Diagnostic]] = defaultdict(list)
+    for orphan in orphans:
+        _note_orphan(plan, catalog, orphan, errors)
+    for diagnostic in _gate_diagnostics(actions, catalog, context, others, render):
         if diagnostic.severity == "error":
             errors[diagnostic.path].append(diagnostic)
-    _block(plan, errors)
+    for path, found in errors.items():
+        if path not in paths:  # an orphan's file with nothing to send, a target file
+            shown = [d.format() for d in sorted(set(found))]
+            plan.problems += [line for line in shown if line not in plan.problems]
+    return {path: found for path, found in errors.items() if path in paths}
+
+
+def _place(catalog: Catalog, tree: Tree, paths: list[str]) -> None:
+    for path, data in tree.read(paths).items():
+        try:
+            document = load_yaml_text(data.decode("utf-8"), path)
+        except (YamlLoadError, UnicodeDecodeError):
+            continue
+        loaded = catalog.releases[path]
+        catalog.releases[path] = Loaded(path, document, loaded.model)
 
 
 def _note_orphan(
@@ -231,7 +266,7 @@ def _note_orphan(
 
 
 def _gate_diagnostics(
-    plan: Plan,
+    actions: list[PlannedAction],
     catalog: Catalog,
     context: RenderContext,
     others: list[ReleaseFacts],
@@ -240,7 +275,7 @@ def _gate_diagnostics(
     from stardust_git.checks import run_gate
 
     by_path: dict[str, list[PlannedAction]] = defaultdict(list)
-    for planned in plan.actions:
+    for planned in actions:
         by_path[planned.path].append(planned)
     found: list[Diagnostic] = []
     packages = _packages(catalog, context, by_path, found) if render else None

@@ -186,6 +186,28 @@ def test_plan_reports_a_broken_asset_and_leaves_the_release_out(repo: Repo) -> N
     assert f"problem: {path}:{line}:5: tracks[0].audio: truncated WAV" in done.stderr
 
 
+def test_a_large_plan_still_places_the_gate_errors(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Release files parsed in worker processes come back without positions; the errors of the
+    ones the gate stops are placed all the same."""
+    from stardust_git import revision
+    from stardust_git.plan import compute_plan
+
+    monkeypatch.setattr(revision, "PARALLEL_FROM", 1)
+    path = repo.add_release(UPC)
+    repo.add_release(OTHER)
+    _truncated_audio(repo, UPC)
+    repo.commit("Two releases")
+
+    plan = compute_plan(repo.root, all_=True, gate_packages=False)
+
+    line = line_of(repo, path, "    audio")
+    assert {(a.upc, a.target) for a in plan.blocked} == {(UPC, "alpha"), (UPC, "beta")}
+    assert f"{path}:{line}:5: tracks[0].audio: truncated WAV" in plan.blocked[0].blocked
+    assert {a.upc for a in plan.actions} == {OTHER}
+
+
 @pytest.mark.parametrize("dry_run", [True, False])
 def test_a_package_that_fails_its_xsd_is_not_sent(repo: Repo, dry_run: bool) -> None:
     beta = repo.read("targets/beta.yaml")
