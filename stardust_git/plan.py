@@ -200,7 +200,7 @@ def gate_plan(plan: Plan, tree: Tree, render: bool) -> None:
     """Run the gate on every release the plan would send; move what fails to ``plan.blocked``.
 
     Catalog-level conflicts (one UPC in two files, a live UPC whose file now holds another)
-    block the releases involved; the gate's errors block the release they are reported on.
+    and the release's own errors block all its deliveries; a package's errors block that one.
     """
     from stardust_git.checks import conflicts
 
@@ -212,12 +212,16 @@ def gate_plan(plan: Plan, tree: Tree, render: bool) -> None:
     upcs = {catalog.releases[path].model.upc for path in paths}
     others = conflicts.same_upc_elsewhere(upcs, paths, held)
     errors = _gate_errors(plan, plan.actions, orphans, others, render)
-    unplaced = [path for path in errors if not catalog.releases[path].document.positions]
+    unplaced = {path for path, _ in errors if not catalog.releases[path].document.positions}
     if unplaced:  # loaded in parallel, without positions: parse those again to place the errors
-        _place(catalog, tree, unplaced)
+        _place(catalog, tree, sorted(unplaced))
         again = [planned for planned in plan.actions if planned.path in unplaced]
         errors.update(_gate_errors(plan, again, orphans, others, render))
     _block(plan, errors)
+
+
+#: (release path, target) -> errors; target "" for errors that block every target.
+GateErrors = dict[tuple[str, str], list[Diagnostic]]
 
 
 def _gate_errors(
@@ -226,22 +230,22 @@ def _gate_errors(
     orphans: list[Orphan],
     others: list[ReleaseFacts],
     render: bool,
-) -> dict[str, list[Diagnostic]]:
-    """Release path -> the errors that block its deliveries."""
+) -> GateErrors:
+    """The errors that block the deliveries of ``actions``."""
     catalog, context = plan.catalog, plan.context
     assert catalog is not None and context is not None
     paths = {planned.path for planned in actions}
-    errors: dict[str, list[Diagnostic]] = defaultdict(list)
+    errors: GateErrors = defaultdict(list)
     for orphan in orphans:
         _note_orphan(plan, catalog, orphan, errors)
-    for diagnostic in _gate_diagnostics(actions, catalog, context, others, render):
+    for key, diagnostic in _gate_diagnostics(actions, catalog, context, others, render):
         if diagnostic.severity == "error":
-            errors[diagnostic.path].append(diagnostic)
-    for path, found in errors.items():
+            errors[(diagnostic.path, key[1])].append(diagnostic)
+    for (path, _), found in errors.items():
         if path not in paths:  # an orphan's file with nothing to send, a target file
             shown = [d.format() for d in sorted(set(found))]
             plan.problems += [line for line in shown if line not in plan.problems]
-    return {path: found for path, found in errors.items() if path in paths}
+    return {key: found for key, found in errors.items() if key[0] in paths}
 
 
 def _place(catalog: Catalog, tree: Tree, paths: list[str]) -> None:
@@ -254,12 +258,11 @@ def _place(catalog: Catalog, tree: Tree, paths: list[str]) -> None:
         catalog.releases[path] = Loaded(path, document, loaded.model)
 
 
-def _note_orphan(
-    plan: Plan, catalog: Catalog, orphan: Orphan, errors: dict[str, list[Diagnostic]]
-) -> None:
+def _note_orphan(plan: Plan, catalog: Catalog, orphan: Orphan, errors: GateErrors) -> None:
     loaded = catalog.releases.get(orphan.path or "")
     if loaded is not None:
-        errors[loaded.path].append(loaded.diagnostic(("upc",), orphan.message, rule="rekeyed"))
+        diagnostic = loaded.diagnostic(("upc",), orphan.message, rule="rekeyed")
+        errors[(loaded.path, "")].append(diagnostic)
     elif not any(orphan.upc in problem for problem in plan.problems):
         where = orphan.path or f"receipts/{orphan.upc}"
         plan.problems.append(f"{where}: {orphan.message}")
@@ -271,63 +274,59 @@ def _gate_diagnostics(
     context: RenderContext,
     others: list[ReleaseFacts],
     render: bool,
-) -> list[Diagnostic]:
+) -> list[tuple[tuple[str, str], Diagnostic]]:
+    """((path, target), diagnostic) of the release checks (target "") and, with ``render``, of
+    each delivery's package."""
     from stardust_git.checks import run_gate
 
     by_path: dict[str, list[PlannedAction]] = defaultdict(list)
     for planned in actions:
         by_path[planned.path].append(planned)
-    found: list[Diagnostic] = []
-    packages = _packages(catalog, context, by_path, found) if render else None
-    extra = {"render"} if render else set()
+    found: list[tuple[tuple[str, str], Diagnostic]] = []
     for sends_assets in (True, False):
         chosen = [
             catalog.releases[path]
             for path, todo in sorted(by_path.items())
             if any(p.action != "takedown" for p in todo) == sends_assets
         ]
-        needs = extra | ({"assets"} if sends_assets else set())
-        found += run_gate(
-            catalog, chosen, needs=needs, context=context, packages=packages, others=others
-        ).items
-    return sorted(set(found))
+        needs = {"assets"} if sends_assets else set()
+        gated = run_gate(catalog, chosen, needs=needs, context=context, others=others)
+        found += [((d.path, ""), d) for d in gated.items]
+    if render:
+        for planned in actions:
+            found += [
+                ((planned.path, planned.target), d)
+                for d in _package_check(planned, catalog, context)
+            ]
+    return found
 
 
-def _packages(
-    catalog: Catalog,
-    context: RenderContext,
-    by_path: dict[str, list[PlannedAction]],
-    found: list[Diagnostic],
-) -> dict[str, list[Package]]:
-    """The package of every delivery: the one the plan rendered, or rendered now."""
+def _package_check(
+    planned: PlannedAction, catalog: Catalog, context: RenderContext
+) -> list[Diagnostic]:
+    """The package of one delivery checked: the one the plan rendered, or rendered now."""
+    from stardust_git.checks import check_packages
     from stardust_git.render import render_package
 
-    packages: dict[str, list[Package]] = defaultdict(list)
-    for path, todo in by_path.items():
-        loaded = catalog.releases[path]
-        for planned in todo:
-            package = planned.package
-            if package is None or package.action != planned.action:
-                try:
-                    package = render_package(
-                        catalog, loaded, planned.target, planned.action, context
-                    )
-                except UserError as exc:
-                    loc = getattr(exc, "loc", ())
-                    message = f"cannot render for target '{planned.target}': {exc.message}"
-                    found.append(loaded.diagnostic(loc, message, rule="render"))
-                    continue
-            packages[path].append(package)
-    return packages
+    loaded = catalog.releases[planned.path]
+    package = planned.package
+    if package is None or package.action != planned.action:
+        try:
+            package = render_package(catalog, loaded, planned.target, planned.action, context)
+        except UserError as exc:
+            message = f"cannot render for target '{planned.target}': {exc.message}"
+            return [loaded.diagnostic(getattr(exc, "loc", ()), message, rule="render")]
+    return check_packages(catalog, loaded, [package], context).items
 
 
-def _block(plan: Plan, errors: dict[str, list[Diagnostic]]) -> None:
-    """Move the deliveries of releases with errors from ``plan.actions`` to ``plan.blocked``."""
+def _block(plan: Plan, errors: GateErrors) -> None:
+    """Move the deliveries with errors from ``plan.actions`` to ``plan.blocked``."""
     for found in errors.values():
-        plan.problems += [diagnostic.format() for diagnostic in sorted(set(found))]
+        shown = [diagnostic.format() for diagnostic in sorted(set(found))]
+        plan.problems += [line for line in shown if line not in plan.problems]
     kept = []
     for planned in plan.actions:
-        found = errors.get(planned.path)
+        found = errors.get((planned.path, ""), []) + errors.get((planned.path, planned.target), [])
         if found:
             planned.blocked = "; ".join(d.format() for d in sorted(set(found)))
             plan.blocked.append(planned)

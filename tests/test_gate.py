@@ -208,6 +208,20 @@ def test_a_large_plan_still_places_the_gate_errors(
     assert {a.upc for a in plan.actions} == {OTHER}
 
 
+def test_plan_leaves_out_a_package_that_fails_its_xsd(repo: Repo) -> None:
+    beta = repo.read("targets/beta.yaml")
+    repo.write("targets/beta.yaml", beta + "release_profile: NotAProfile\n")
+    path = repo.add_release(UPC)
+    repo.commit("A target whose messages do not validate")
+
+    done = cli(repo, "plan", "--all", "--format", "json")
+
+    assert done.returncode == 1
+    planned = [(a["upc"], a["target"]) for a in json.loads(done.stdout)["actions"]]
+    assert planned == [(UPC, "alpha")]
+    assert f"problem: {path}:" in done.stderr and "target 'beta' (ERN 4.2)" in done.stderr
+
+
 @pytest.mark.parametrize("dry_run", [True, False])
 def test_a_package_that_fails_its_xsd_is_not_sent(repo: Repo, dry_run: bool) -> None:
     beta = repo.read("targets/beta.yaml")
@@ -319,3 +333,27 @@ def test_the_deleted_release_check_ignores_a_upc_in_a_comment(delivered: Repo) -
 
     assert done.returncode == 1
     assert f"receipts/{UPC}/alpha.json: release {UPC} was delivered to 'alpha'" in done.stdout
+
+
+def test_plan_checks_the_packages_it_rendered_without_rendering_them_again(
+    delivered: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stardust_git.render
+    from stardust_git.plan import compute_plan
+
+    path = f"catalog/{UPC}.yaml"
+    delivered.write(path, delivered.read(path).replace("Summer Vibes", "Winter Vibes"))
+    delivered.commit("Retitle")
+    rendered: list[tuple[str, str]] = []
+    real = stardust_git.render.render_package
+
+    def counting(catalog, loaded, target, action, *args, **kwargs):  # type: ignore[no-untyped-def]
+        rendered.append((target, action))
+        return real(catalog, loaded, target, action, *args, **kwargs)
+
+    monkeypatch.setattr(stardust_git.render, "render_package", counting)
+
+    plan = compute_plan(delivered.root, "HEAD~1")
+
+    assert [(a.target, a.action) for a in plan.actions] == [("alpha", "update"), ("beta", "update")]
+    assert sorted(rendered) == [("alpha", "update"), ("beta", "update")]

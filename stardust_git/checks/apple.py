@@ -4,6 +4,7 @@ XML, and the release's artwork and audio against Apple's requirements."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -28,6 +29,8 @@ from stardust_git.render.apple import (
     Loc,
     render_apple_package,
 )
+
+_validate_lock = threading.Lock()
 
 
 @cache
@@ -67,9 +70,10 @@ def package_problems(package: Package) -> list[str]:
 
 def xsd_problems(document: etree._Element) -> list[str]:
     validator = schema()
-    if validator.validate(document):
-        return []
-    return [f"{METADATA_FILE} line {e.line}: {e.message}" for e in validator.error_log]
+    with _validate_lock:  # the error log lives on the schema: deliver checks in many threads
+        if validator.validate(document):
+            return []
+        return [f"{METADATA_FILE} line {e.line}: {e.message}" for e in validator.error_log]
 
 
 def vendor_id_problems(document: etree._Element, package: Package) -> list[str]:
