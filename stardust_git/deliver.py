@@ -6,6 +6,11 @@ retried with exponential backoff and jitter, permanent ones are not; after
 ``delivery.breaker_threshold`` consecutive failed deliveries the rest of that target's share of
 the plan is recorded as failed without trying (a circuit breaker). A failed delivery never stops
 the others: the run exits 1 at the end.
+
+Nothing goes out unchecked: the plan gates every release it would send (stardust_git.checks), each
+package passes the package checks (XSD, business rules, Apple) just before its upload, and a run
+stops before sending anything when an ERN XSD it needs cannot be had. A delivery the gate stops is
+recorded as failed at stage "gate" (retried by the next run).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from stardust_git.catalog import CATALOG_DIR, RECEIPTS_DIR, Catalog, release_names
+from stardust_git.catalog import RECEIPTS_DIR, Catalog, release_names
 from stardust_git.errors import Diagnostics, UserError
 from stardust_git.index import ReleaseFacts
 from stardust_git.models.receipt import Delivery, Receipt
@@ -106,7 +106,3 @@ def _report_if_live(upc: str, upc_folder: Path, diagnostics: Diagnostics) -> Non
         if live is not None:
             message = orphan_message(upc, [path.stem], live.commit)
             diagnostics.error(shown, message, rule="deleted-release")
-
-
-def is_release_path(path: str) -> bool:
-    return path.startswith(CATALOG_DIR + "/")
