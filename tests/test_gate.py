@@ -16,8 +16,8 @@ import pytest
 
 from stardust_git import checks
 from stardust_git.receipts import read_receipt, retry_marker
-from tests.gitrepo import UPCS, Repo, make_catalog, write_assets
-from tests.media import write_jpeg, write_wav
+from tests.gitrepo import REPO_ROOT, UPCS, Repo, make_catalog, write_assets
+from tests.media import write_jpeg, write_mp3, write_wav
 
 UPC, OTHER, THIRD = UPCS[0], UPCS[1], UPCS[2]
 
@@ -357,3 +357,31 @@ def test_plan_checks_the_packages_it_rendered_without_rendering_them_again(
 
     assert [(a.target, a.action) for a in plan.actions] == [("alpha", "update"), ("beta", "update")]
     assert sorted(rendered) == [("alpha", "update"), ("beta", "update")]
+
+
+def test_deliver_stops_an_apple_package_apple_would_refuse(repo: Repo) -> None:
+    """The Apple package checks run in deliver too: Apple takes no MP3 (other shops do)."""
+    repo.write(
+        "targets/apple.yaml",
+        "format: apple\nprovider: IndieRecords\ngenre_map: apple\ndelivery:\n"
+        "  protocol: local\n  directory: outbox/apple\n",
+    )
+    for name in ("apple.yaml", "vocabularies/apple.yaml"):
+        repo.write(f"genre-maps/{name}", (REPO_ROOT / "genre-maps" / name).read_text())
+    path = repo.add_release(UPC, targets=("alpha", "apple"))
+    write_jpeg(repo.root / "assets" / UPC / "cover.jpg", size=3000)
+    write_mp3(repo.root / "assets" / UPC / "01.mp3", seconds=3.0)
+    repo.write(path, repo.read(path).replace("/01.wav", "/01.mp3"))
+    repo.commit("A release for Apple with MP3 audio")
+
+    done = cli(repo, "deliver", "--all", "--commit")
+
+    assert done.returncode == 1
+    line = line_of(repo, path, "    audio")
+    assert (
+        f"{UPC} -> apple (initial): {path}:{line}:5: tracks[0].audio: apple target 'apple': "
+        "Apple takes lossless audio only (WAV or FLAC); this is MP3"
+    ) in done.stderr
+    assert not (repo.root / "outbox" / "apple").exists()
+    assert sent(repo, UPC), "alpha still got it"
+    assert read_receipt(repo.root, UPC, "apple").last().status == "failed"  # type: ignore[union-attr]

@@ -53,7 +53,7 @@ def _text(element: etree._Element, path: str) -> str:
     return (found.text or "") if found is not None else ""
 
 
-def package_problems(package: Package) -> list[str]:
+def package_problems(package: Package, reread: bool = True) -> list[str]:
     """What is wrong with a rendered package: XSD, files against the XML, vendor id, tracks."""
     try:
         document = etree.fromstring(package.message.data or b"", _parser())
@@ -61,7 +61,7 @@ def package_problems(package: Package) -> list[str]:
         return [f"{METADATA_FILE} is not well-formed: {error}"]
     problems = xsd_problems(document)
     problems += vendor_id_problems(document, package)
-    problems += file_problems(document, package)
+    problems += file_problems(document, package, reread)
     track_count = len(_find(document, "a:album/a:tracks/a:track"))
     if track_count > MAX_TRACKS:
         problems.append(f"{track_count} tracks; Apple takes at most {MAX_TRACKS} per album")
@@ -89,9 +89,9 @@ def vendor_id_problems(document: etree._Element, package: Package) -> list[str]:
     return problems
 
 
-def file_problems(document: etree._Element, package: Package) -> list[str]:
+def file_problems(document: etree._Element, package: Package, reread: bool = True) -> list[str]:
     """Every file the XML names is in the package, with the size and MD5 the XML states, and
-    is still that file on disk; the package sends no file the XML does not name."""
+    is still that file on disk (``reread``); the package sends no file the XML does not name."""
     sent = {file.name.rsplit("/", 1)[-1]: file for file in package.resources}
     named = _find(document, "a:album/a:artwork_files/a:file") + _find(
         document, "a:album/a:tracks/a:track/a:audio_file"
@@ -103,7 +103,7 @@ def file_problems(document: etree._Element, package: Package) -> list[str]:
         if file is None:
             problems.append(f"{name} is named in {METADATA_FILE} but not in the package")
             continue
-        problems += _file_matches(name, element, file)
+        problems += _file_matches(name, element, file, reread)
     problems += [f"{name} is in the package but not named in {METADATA_FILE}" for name in sent]
     return problems
 
@@ -112,12 +112,12 @@ def _reason(error: Exception) -> str:
     return error.reason if isinstance(error, assets.AssetError) else str(error)
 
 
-def _file_matches(name: str, element: etree._Element, file: PackageFile) -> list[str]:
+def _file_matches(name: str, element: etree._Element, file: PackageFile, reread: bool) -> list[str]:
     stated_size, stated_md5 = _text(element, "a:size"), _text(element, "a:checksum")
     problems = []
     if stated_size != str(file.size) or stated_md5 != file.md5:
         problems.append(f"{name}: {METADATA_FILE} states {stated_size} bytes, MD5 {stated_md5}")
-    if file.source is not None:
+    if reread and file.source is not None:
         try:
             size, md5 = file.source.stat().st_size, assets.md5_file(file.source)
         except (OSError, assets.AssetError) as error:
@@ -216,9 +216,13 @@ def apple_release_problems(
 
 
 def _problems_of(
-    catalog: Catalog, loaded: Loaded[Release], package: Package, target_loc: Loc
+    catalog: Catalog,
+    loaded: Loaded[Release],
+    package: Package,
+    target_loc: Loc,
+    reread: bool = True,
 ) -> list[tuple[Loc, str]]:
-    found = [(target_loc, problem) for problem in package_problems(package)]
+    found = [(target_loc, problem) for problem in package_problems(package, reread)]
     if package.action != "takedown" and package.resources:
         edge = max(MIN_COVER_EDGE, catalog.targets[package.target].model.cover_min_size)
         cover = catalog.root / loaded.model.cover
@@ -233,7 +237,9 @@ def check_apple_package(
     name = package.target
     targets = loaded.model.targets
     target_loc: Loc = ("targets", targets.index(name)) if name in targets else ("targets",)
-    for loc, problem in _problems_of(catalog, loaded, package, target_loc):
+    # The package was rendered just now, its files hashed: reading every file again would double
+    # the disk reads of a delivery (the transports check each upload's size and MD5).
+    for loc, problem in _problems_of(catalog, loaded, package, target_loc, reread=False):
         diagnostics.add(loaded.diagnostic(loc, f"apple target '{name}': {problem}"))
     if package.action != "takedown" and package.resources:
         _check_apple_audio(catalog, loaded, name, diagnostics)
