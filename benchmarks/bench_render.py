@@ -44,7 +44,6 @@ PROJECT_ROOT = BENCH_DIR.parent
 RESULTS_FILE = BENCH_DIR / "results" / "render.json"
 os.environ.setdefault("STARDUST_XSD_DIR", str(PROJECT_ROOT.parent / "shared" / "ddex-xsd"))
 
-import stardust_git.render.check  # noqa: E402, F401  (registers the render check in validate)
 from stardust_git import rules, xsd  # noqa: E402
 from stardust_git.catalog import Catalog, load_catalog, validate_document  # noqa: E402
 from stardust_git.errors import Diagnostics  # noqa: E402

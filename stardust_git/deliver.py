@@ -6,6 +6,11 @@ retried with exponential backoff and jitter, permanent ones are not; after
 ``delivery.breaker_threshold`` consecutive failed deliveries the rest of that target's share of
 the plan is recorded as failed without trying (a circuit breaker). A failed delivery never stops
 the others: the run exits 1 at the end.
+
+Nothing goes out unchecked: the plan gates every release it would send (stardust_git.checks), each
+package passes the package checks (XSD, business rules, Apple) just before its upload, and a run
+stops before sending anything when an ERN XSD it needs cannot be had. A delivery the gate stops is
+recorded as failed at stage "gate" (retried by the next run).
 """
 
 from __future__ import annotations
@@ -91,7 +96,7 @@ class Outcome:
     attempts: int = 0
     retries: int = 0
     stage: str = ""
-    """Where a failure happened: render (the release), upload (the target) or breaker."""
+    """Where a failure happened: render or gate (the release), upload (the target) or breaker."""
 
 
 @dataclass
@@ -177,12 +182,20 @@ def deliver(root: Path, options: DeliverOptions, reporter: Reporter | None = Non
     if not options.dry_run and options.head is None:
         _refuse_uncommitted(git)
     plan = compute_plan(
-        root, options.base, options.head, options.all_, options.today, options.targets
+        root,
+        options.base,
+        options.head,
+        options.all_,
+        options.today,
+        options.targets,
+        gate_packages=False,  # each package is gated just before it is sent
     )
     result = DeliverResult(plan)
     for problem in plan.problems:
         report.note(f"problem: {problem}")
-    actions = [a for a in plan.actions if in_shard(a.upc, options.shard)]
+    todo = sorted(plan.actions + plan.blocked, key=lambda a: (a.upc, a.target))
+    actions = [a for a in todo if in_shard(a.upc, options.shard)]
+    _require_schemas(plan, actions)
     report.start(len(actions))
     engine = _Engine(root, plan, options, report)
     result.outcomes, result.receipts = engine.run(actions)
@@ -193,6 +206,26 @@ def deliver(root: Path, options: DeliverOptions, reporter: Reporter | None = Non
         resolve = merge_receipt_files
         result.push_attempts = push_with_retry(git, options.remote, branch, resolve)
     return result
+
+
+def _require_schemas(plan: Plan, actions: list[PlannedAction]) -> None:
+    """Every ERN XSD the run needs, before anything is sent: no message goes unvalidated."""
+    from stardust_git.xsd import get_schema
+
+    assert plan.catalog is not None
+    versions = set()
+    for planned in actions:
+        target = plan.catalog.targets.get(planned.target)
+        if target is not None and target.model.format == "ern" and not planned.blocked:
+            versions.add(target.model.ern_version)
+    for version in sorted(v for v in versions if v):
+        try:
+            get_schema(version)
+        except UserError as exc:
+            raise UserError(
+                f"nothing was sent: every message is validated against its XSD before it is "
+                f"sent, and the ERN {version} XSD is not available: {exc.message}"
+            ) from None
 
 
 def _refuse_uncommitted(git: Git) -> None:
@@ -358,16 +391,13 @@ class _TargetRun:
         loaded = self.catalog.releases[planned.path]
         return render_package(self.catalog, loaded, self.name, planned.action, self.context)
 
-    def _check(self, package: Package) -> None:
-        """Dry run: the message must be valid against its XSD."""
-        kind, _, version = package.format.partition("/")
-        if kind != "ern":
-            return
-        from stardust_git.xsd import validate_xml
+    def _gate(self, planned: PlannedAction, package: Package) -> str:
+        """The located errors of a package about to be sent (empty when it may go)."""
+        from stardust_git.checks import check_packages
 
-        problems = validate_xml(package.message.data or b"", version)
-        if problems:
-            raise UserError(f"{package.message.name} is not valid ERN {version}: {problems[0]}")
+        loaded = self.catalog.releases[planned.path]
+        found = check_packages(self.catalog, loaded, [package], self.context)
+        return "; ".join(d.format() for d in found.sorted() if d.severity == "error")
 
     # --- delivering ------------------------------------------------------------------------
 
@@ -400,10 +430,7 @@ class _TargetRun:
         self.attempts = self.retries = 0
         try:
             layout = self._layout([package for _, package in packages], index)
-            if self.engine.options.dry_run:
-                for _, package in packages:
-                    self._check(package)
-            else:
+            if not self.engine.options.dry_run:
                 self._upload(layout)
         except Exception as exc:  # any failure is recorded; the run goes on
             error = self._describe(exc)
@@ -423,11 +450,20 @@ class _TargetRun:
         packages: list[tuple[PlannedAction, Package]] = []
         failed = []
         for planned in group:
+            if planned.blocked:
+                failed.append(self._fail(planned, None, started, planned.blocked, 0, "gate"))
+                continue
             try:
-                packages.append((planned, self._render(planned)))
+                package = self._render(planned)
+                problems = self._gate(planned, package)
             except Exception as exc:  # recorded as a failed delivery
                 error = self._describe(exc)
                 failed.append(self._fail(planned, None, started, error, 0, "render"))
+                continue
+            if problems:
+                failed.append(self._fail(planned, package, started, problems, 0, "gate"))
+            else:
+                packages.append((planned, package))
         return packages, failed
 
     def _layout(self, packages: list[Package], index: int) -> list[tuple[str, PackageFile]]:

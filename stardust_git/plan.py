@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ from stardust_git.catalog import (
     Catalog,
     Loaded,
 )
-from stardust_git.errors import UserError
+from stardust_git.errors import Diagnostic, UserError
 from stardust_git.fingerprints import KnownFingerprints, RenderInputs
 from stardust_git.gitio import Change, Git, Tree
 from stardust_git.models import GenreMap, Release, Target
@@ -39,6 +40,8 @@ from stardust_git.revision import load_catalog_from
 from stardust_git.yamlio import YamlLoadError, load_yaml_text
 
 if TYPE_CHECKING:
+    from stardust_git.checks.conflicts import Orphan
+    from stardust_git.index import ReleaseFacts
     from stardust_git.render import Package
 
 ASSETS_DIR = "assets"
@@ -60,6 +63,8 @@ class PlannedAction:
     """The package the plan rendered to compare fingerprints (reused by deliver)."""
     inputs: str = field(default="", repr=False, compare=False)
     """Digest of what rendering reads (recorded in the receipt)."""
+    blocked: str = field(default="", compare=False)
+    """Why the gate stopped this delivery (the located errors); empty when it may go."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +98,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     """Things that block a correct plan (an invalid release, a delivered release deleted)."""
+    blocked: list[PlannedAction] = field(default_factory=list)
+    """Deliveries the gate stopped (not in ``actions``); deliver records each as failed."""
     examined: int = 0
     catalog: Catalog | None = field(default=None, repr=False)
     context: RenderContext | None = field(default=None, repr=False)
@@ -131,11 +138,14 @@ def compute_plan(
     today: dt.date | None = None,
     targets: list[str] | None = None,
     retry_failed: bool = True,
+    gate_packages: bool = True,
 ) -> Plan:
     """Plan the deliveries from ``base`` to ``head`` (None: the working tree).
 
     ``targets`` restricts the plan to those targets; ``today`` judges ``deliver_after`` (UTC today
-    when None). Without ``base`` and without ``all_`` every release is examined.
+    when None). Without ``base`` and without ``all_`` every release is examined. Every delivery
+    passes the gate; ``gate_packages`` also renders and checks its package (deliver checks each
+    package itself, just before sending it).
     """
     git = Git(root)
     if not git.is_repository():
@@ -171,6 +181,8 @@ def compute_plan(
         planner.plan_release(loaded, plan)
     planner.finish(plan)
     planner.known.save()
+    if plan.actions:
+        gate_plan(plan, tree, gate_packages)
     plan.examined = len(releases)
     plan.actions.sort(key=lambda a: (a.upc, a.target))
     plan.held.sort(key=lambda h: (h.upc, h.target))
@@ -179,6 +191,148 @@ def compute_plan(
 
 def _utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
+
+
+# --- the gate ------------------------------------------------------------------------------
+
+
+def gate_plan(plan: Plan, tree: Tree, render: bool) -> None:
+    """Run the gate on every release the plan would send; move what fails to ``plan.blocked``.
+
+    Catalog-level conflicts (one UPC in two files, a live UPC whose file now holds another)
+    and the release's own errors block all its deliveries; a package's errors block that one.
+    """
+    from stardust_git.checks import conflicts
+
+    catalog = plan.catalog
+    assert catalog is not None
+    held = conflicts.release_upcs(tree)
+    orphans = conflicts.find_orphans(tree, held)
+    paths = {planned.path for planned in plan.actions}
+    upcs = {catalog.releases[path].model.upc for path in paths}
+    others = conflicts.same_upc_elsewhere(upcs, paths, held)
+    errors = _gate_errors(plan, plan.actions, orphans, others, render)
+    unplaced = {path for path, _ in errors if not catalog.releases[path].document.positions}
+    if unplaced:  # loaded in parallel, without positions: parse those again to place the errors
+        _place(catalog, tree, sorted(unplaced))
+        again = [planned for planned in plan.actions if planned.path in unplaced]
+        errors.update(_gate_errors(plan, again, orphans, others, render))
+    _block(plan, errors)
+
+
+#: (release path, target) -> errors; target "" for errors that block every target.
+GateErrors = dict[tuple[str, str], list[Diagnostic]]
+
+
+def _gate_errors(
+    plan: Plan,
+    actions: list[PlannedAction],
+    orphans: list[Orphan],
+    others: list[ReleaseFacts],
+    render: bool,
+) -> GateErrors:
+    """The errors that block the deliveries of ``actions``."""
+    catalog, context = plan.catalog, plan.context
+    assert catalog is not None and context is not None
+    paths = {planned.path for planned in actions}
+    errors: GateErrors = defaultdict(list)
+    for orphan in orphans:
+        _note_orphan(plan, catalog, orphan, errors)
+    for key, diagnostic in _gate_diagnostics(actions, catalog, context, others, render):
+        if diagnostic.severity == "error":
+            errors[(diagnostic.path, key[1])].append(diagnostic)
+    for (path, _), found in errors.items():
+        if path not in paths:  # an orphan's file with nothing to send, a target file
+            shown = [d.format() for d in sorted(set(found))]
+            plan.problems += [line for line in shown if line not in plan.problems]
+    return {key: found for key, found in errors.items() if key[0] in paths}
+
+
+def _place(catalog: Catalog, tree: Tree, paths: list[str]) -> None:
+    for path, data in tree.read(paths).items():
+        try:
+            document = load_yaml_text(data.decode("utf-8"), path)
+        except (YamlLoadError, UnicodeDecodeError):
+            continue
+        loaded = catalog.releases[path]
+        catalog.releases[path] = Loaded(path, document, loaded.model)
+
+
+def _note_orphan(plan: Plan, catalog: Catalog, orphan: Orphan, errors: GateErrors) -> None:
+    loaded = catalog.releases.get(orphan.path or "")
+    if loaded is not None:
+        diagnostic = loaded.diagnostic(("upc",), orphan.message, rule="rekeyed")
+        errors[(loaded.path, "")].append(diagnostic)
+    elif not any(orphan.upc in problem for problem in plan.problems):
+        where = orphan.path or f"receipts/{orphan.upc}"
+        plan.problems.append(f"{where}: {orphan.message}")
+
+
+def _gate_diagnostics(
+    actions: list[PlannedAction],
+    catalog: Catalog,
+    context: RenderContext,
+    others: list[ReleaseFacts],
+    render: bool,
+) -> list[tuple[tuple[str, str], Diagnostic]]:
+    """((path, target), diagnostic) of the release checks (target "") and, with ``render``, of
+    each delivery's package."""
+    from stardust_git.checks import run_gate
+
+    by_path: dict[str, list[PlannedAction]] = defaultdict(list)
+    for planned in actions:
+        by_path[planned.path].append(planned)
+    found: list[tuple[tuple[str, str], Diagnostic]] = []
+    for sends_assets in (True, False):
+        chosen = [
+            catalog.releases[path]
+            for path, todo in sorted(by_path.items())
+            if any(p.action != "takedown" for p in todo) == sends_assets
+        ]
+        needs = {"assets"} if sends_assets else set()
+        gated = run_gate(catalog, chosen, needs=needs, context=context, others=others)
+        found += [((d.path, ""), d) for d in gated.items]
+    if render:
+        for planned in actions:
+            found += [
+                ((planned.path, planned.target), d)
+                for d in _package_check(planned, catalog, context)
+            ]
+    return found
+
+
+def _package_check(
+    planned: PlannedAction, catalog: Catalog, context: RenderContext
+) -> list[Diagnostic]:
+    """The package of one delivery checked: the one the plan rendered, or rendered now."""
+    from stardust_git.checks import check_packages
+    from stardust_git.render import render_package
+
+    loaded = catalog.releases[planned.path]
+    package = planned.package
+    if package is None or package.action != planned.action:
+        try:
+            package = render_package(catalog, loaded, planned.target, planned.action, context)
+        except UserError as exc:
+            message = f"cannot render for target '{planned.target}': {exc.message}"
+            return [loaded.diagnostic(getattr(exc, "loc", ()), message, rule="render")]
+    return check_packages(catalog, loaded, [package], context).items
+
+
+def _block(plan: Plan, errors: GateErrors) -> None:
+    """Move the deliveries with errors from ``plan.actions`` to ``plan.blocked``."""
+    for found in errors.values():
+        shown = [diagnostic.format() for diagnostic in sorted(set(found))]
+        plan.problems += [line for line in shown if line not in plan.problems]
+    kept = []
+    for planned in plan.actions:
+        found = errors.get((planned.path, ""), []) + errors.get((planned.path, planned.target), [])
+        if found:
+            planned.blocked = "; ".join(d.format() for d in sorted(set(found)))
+            plan.blocked.append(planned)
+        else:
+            kept.append(planned)
+    plan.actions = kept
 
 
 # --- which releases to examine -------------------------------------------------------------

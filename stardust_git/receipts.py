@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from stardust_git.catalog import RECEIPTS_DIR, Catalog, release_files
-from stardust_git.errors import Diagnostics, UserError
+from stardust_git.catalog import RECEIPTS_DIR
+from stardust_git.errors import UserError
 from stardust_git.fileio import write_atomic
 from stardust_git.gitio import Tree
 from stardust_git.models.receipt import Delivery, Receipt
@@ -179,40 +179,3 @@ def redact(text: str, secrets: list[str]) -> str:
         if len(secret) >= 4:
             text = text.replace(secret, "***")
     return _URL_USERINFO.sub(r"\1***@", text)
-
-
-_UPC_LINE = re.compile(rb"^upc:\s*['\"]?(\d{12,13})\b", re.MULTILINE)
-
-
-def check_deleted_releases(catalog: Catalog, diagnostics: Diagnostics) -> None:
-    """A release delivered (and not taken down) must keep its file: no accidental takedowns."""
-    folder = catalog.root / RECEIPTS_DIR
-    if not folder.is_dir():
-        return
-    known = catalog.release_upcs | {loaded.model.upc for loaded in catalog.releases.values()}
-    texts: list[bytes] | None = None  # read only when a receipt's UPC is not already known
-    for upc_folder in sorted(p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()):
-        upc = upc_folder.name
-        if upc in known:
-            continue
-        if texts is None:
-            texts = [path.read_bytes() for path in release_files(catalog.root)]
-            known |= {m.group(1).decode() for text in texts for m in _UPC_LINE.finditer(text)}
-        if upc in known or any(upc.encode() in text for text in texts):
-            continue
-        for path in sorted(upc_folder.glob("*.json")):
-            shown = receipt_path(upc, path.stem)
-            try:
-                receipt = parse_receipt(path.read_bytes(), shown)
-            except UserError as exc:
-                diagnostics.error(shown, exc.message)
-                continue
-            last_ok = receipt.last_success()
-            if last_ok and last_ok.action != "takedown":
-                diagnostics.error(
-                    shown,
-                    f"release {upc} was delivered to '{path.stem}' (commit {last_ok.commit[:12]}) "
-                    "but no file in catalog/ has this UPC any more: a delivered release is never "
-                    "deleted; restore its file and set `takedown: true` to take it down",
-                    rule="deleted-release",
-                )

@@ -225,5 +225,6 @@ def test_one_file_run_checks_that_file_against_the_rest_of_the_catalog(tmp_path:
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         f"{CONTROL_RELEASE}:3:1: upc: UPC 1234567890128 is also used by"
-        " catalog/corpus/0885686123454.yaml"
+        " catalog/corpus/0885686123454.yaml: a UPC names one release, in one file; give one"
+        " of them its own UPC (or remove the copy)"
     ]

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-import stardust_git.render.check
-from stardust_git import rules, validate, xsd
+from stardust_git import checks, rules, xsd
+from stardust_git.checks.ern import field_of
 from stardust_git.render import render_message
-from stardust_git.render.check import field_of
 from stardust_git.render.ern_package import build_view
 from stardust_git.validate import validate_catalog
 from tests.test_render_support import (
@@ -181,8 +180,10 @@ def release_diagnostics(repo: Path, rule: str) -> list:
     return [d for d in report.diagnostics if d.rule == rule]
 
 
-def test_render_check_is_registered() -> None:
-    assert stardust_git.render.check.check_rendered_release in validate.RELEASE_CHECKS
+def test_render_checks_are_in_the_registry_and_need_rendering() -> None:
+    needs = {check.name: check.needs for check in checks.RELEASE_CHECKS}
+    assert needs["ern"] == {"render"} and needs["apple"] == {"render"}
+    assert needs["business-rules"] == frozenset()
 
 
 def test_example_catalog_validates_without_render_problems(repo: Path) -> None:

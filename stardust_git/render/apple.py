@@ -7,7 +7,7 @@ download deal runs, cleared for stream where a streaming deal runs. A takedown c
 product for neither and sends no files; a metadata-only update (``include_assets=False``) sends
 the XML without its file elements.
 
-Importing this module registers :func:`check_apple_packages` in ``validate.RELEASE_CHECKS``.
+The checks of a rendered package (XSD, files, vendor id) live in :mod:`stardust_git.checks.apple`.
 
 The XML has no volatile field, so the fingerprint is the SHA-256 of the full rendering (with the
 file elements, whatever ``include_assets`` says): a changed asset changes it, a re-render does not.
@@ -22,15 +22,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 
 import pycountry
 from lxml import etree
 
-from stardust_git import assets, validate, vocabulary
+from stardust_git import assets, vocabulary
 from stardust_git.catalog import Catalog, Loaded
-from stardust_git.errors import Diagnostics
 from stardust_git.genre_tools import APPLE_MAP
 from stardust_git.models import Artist, Deal, Release, Target, Track
 from stardust_git.render import Action, Package, PackageFile, RenderContext, RenderError, target_of
@@ -521,199 +519,3 @@ def _add_track(
     if track.preview_start is not None:
         _add(element, "preview", starttime=str(track.preview_start))
     _add_credits(element, track_credits(release, track))
-
-
-# --- checks ----------------------------------------------------------------------------------
-
-
-@cache
-def schema() -> etree.XMLSchema:
-    """The packaged XSD of what this module emits."""
-    data = files("stardust_git").joinpath(SCHEMA_RESOURCE).read_bytes()
-    return etree.XMLSchema(etree.fromstring(data, _parser()))
-
-
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-
-
-def _find(element: etree._Element, path: str) -> list[etree._Element]:
-    return element.findall(path, {"a": NAMESPACE})
-
-
-def _text(element: etree._Element, path: str) -> str:
-    found = element.find(path, {"a": NAMESPACE})
-    return (found.text or "") if found is not None else ""
-
-
-def package_problems(package: Package) -> list[str]:
-    """What is wrong with a rendered package: XSD, files against the XML, vendor id, tracks."""
-    try:
-        document = etree.fromstring(package.message.data or b"", _parser())
-    except etree.XMLSyntaxError as error:
-        return [f"{METADATA_FILE} is not well-formed: {error}"]
-    problems = xsd_problems(document)
-    problems += vendor_id_problems(document, package)
-    problems += file_problems(document, package)
-    track_count = len(_find(document, "a:album/a:tracks/a:track"))
-    if track_count > MAX_TRACKS:
-        problems.append(f"{track_count} tracks; Apple takes at most {MAX_TRACKS} per album")
-    return problems
-
-
-def xsd_problems(document: etree._Element) -> list[str]:
-    validator = schema()
-    if validator.validate(document):
-        return []
-    return [f"{METADATA_FILE} line {e.line}: {e.message}" for e in validator.error_log]
-
-
-def vendor_id_problems(document: etree._Element, package: Package) -> list[str]:
-    vendor_id = _text(document, "a:album/a:vendor_id")
-    problems = []
-    if not VENDOR_ID.fullmatch(vendor_id):
-        problems.append(
-            f"vendor_id '{vendor_id}' must be letters, digits and underscores,"
-            " not starting with an underscore"
-        )
-    if package.message.name != f"{vendor_id}.itmsp/{METADATA_FILE}":
-        problems.append(f"{package.message.name} is not in the folder {vendor_id}.itmsp/")
-    return problems
-
-
-def file_problems(document: etree._Element, package: Package) -> list[str]:
-    """Every file the XML names is in the package, with the size and MD5 the XML states, and
-    is still that file on disk; the package sends no file the XML does not name."""
-    sent = {file.name.rsplit("/", 1)[-1]: file for file in package.resources}
-    named = _find(document, "a:album/a:artwork_files/a:file") + _find(
-        document, "a:album/a:tracks/a:track/a:audio_file"
-    )
-    problems = []
-    for element in named:
-        name = _text(element, "a:file_name")
-        file = sent.pop(name, None)
-        if file is None:
-            problems.append(f"{name} is named in {METADATA_FILE} but not in the package")
-            continue
-        problems += _file_matches(name, element, file)
-    problems += [f"{name} is in the package but not named in {METADATA_FILE}" for name in sent]
-    return problems
-
-
-def _file_matches(name: str, element: etree._Element, file: PackageFile) -> list[str]:
-    stated_size, stated_md5 = _text(element, "a:size"), _text(element, "a:checksum")
-    problems = []
-    if stated_size != str(file.size) or stated_md5 != file.md5:
-        problems.append(f"{name}: {METADATA_FILE} states {stated_size} bytes, MD5 {stated_md5}")
-    if file.source is not None:
-        try:
-            size, md5 = file.source.stat().st_size, assets.md5_file(file.source)
-        except (OSError, assets.AssetError) as error:
-            return [*problems, f"{name}: cannot read {file.source}: {_reason(error)}"]
-        if (size, md5) != (int(stated_size or -1), stated_md5):
-            problems.append(
-                f"{name}: the file has {size} bytes, MD5 {md5}; {METADATA_FILE} states"
-                f" {stated_size} bytes, MD5 {stated_md5}"
-            )
-    return problems
-
-
-def cover_problems(path: Path, min_edge: int = MIN_COVER_EDGE) -> list[str]:
-    """Apple artwork: square and at least ``min_edge`` pixels on each side."""
-    try:
-        image = assets.probe_image(path)
-    except assets.AssetError as error:
-        return [f"cover art: {error.reason}"]
-    problems = []
-    if image.width != image.height:
-        problems.append(f"cover art must be square for Apple, it is {image.width}x{image.height}")
-    if min(image.width, image.height) < min_edge:
-        problems.append(
-            f"cover art is {image.width}x{image.height}, Apple needs at least {min_edge}x{min_edge}"
-        )
-    return problems
-
-
-def audio_problems(path: Path) -> tuple[list[str], list[str]]:
-    """(errors, warnings) of one track's audio against Apple's requirements.
-
-    Lossy audio is refused outright. Below 44.1 kHz, 16-bit or stereo is only a warning: the
-    package is well-formed, but Apple's ingestion checks the masters and may reject it.
-    """
-    try:
-        audio = assets.probe_audio(path)
-    except assets.AssetError:
-        return [], []  # the asset check reports an unreadable file once, for every target
-    if audio.codec not in LOSSLESS_CODECS:
-        return [f"Apple takes lossless audio only (WAV or FLAC); this is {audio.codec}"], []
-    shortfalls = []
-    if audio.sample_rate < MIN_SAMPLE_RATE:
-        shortfalls.append(f"{audio.sample_rate} Hz")
-    if audio.bits_per_sample is not None and audio.bits_per_sample < MIN_BITS_PER_SAMPLE:
-        shortfalls.append(f"{audio.bits_per_sample}-bit")
-    if audio.channels != 2:
-        shortfalls.append("mono" if audio.channels == 1 else f"{audio.channels} channels")
-    if not shortfalls:
-        return [], []
-    return [], [
-        f"{', '.join(shortfalls)}: Apple asks for stereo at 44.1 kHz or more and 16-bit or more,"
-        " and may reject this audio"
-    ]
-
-
-def check_apple_packages(
-    catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagnostics
-) -> None:
-    """validate: render the release for each apple target it lists and check the package."""
-    for index, name in enumerate(loaded.model.targets):
-        target = catalog.targets.get(name)
-        if target is None or target.model.format != "apple":
-            continue
-        for loc, problem in apple_release_problems(catalog, loaded, name, ("targets", index)):
-            diagnostics.add(loaded.diagnostic(loc, f"apple target '{name}': {problem}"))
-        if not loaded.model.takedown:
-            _check_apple_audio(catalog, loaded, name, diagnostics)
-
-
-def _check_apple_audio(
-    catalog: Catalog, loaded: Loaded[Release], target_name: str, diagnostics: Diagnostics
-) -> None:
-    for index, track in enumerate(loaded.model.tracks):
-        errors, warnings = audio_problems(catalog.root / track.audio)
-        loc = ("tracks", index, "audio")
-        for problem in errors:
-            diagnostics.add(loaded.diagnostic(loc, f"apple target '{target_name}': {problem}"))
-        for problem in warnings:
-            diagnostics.add(
-                loaded.diagnostic(
-                    loc, f"apple target '{target_name}': {problem}", severity="warning"
-                )
-            )
-
-
-def apple_release_problems(
-    catalog: Catalog, loaded: Loaded[Release], target_name: str, target_loc: Loc
-) -> list[tuple[Loc, str]]:
-    """(release field, problem) for the package ``loaded`` renders to for ``target_name``."""
-    release = loaded.model
-    action: Action = "takedown" if release.takedown else "initial"
-    try:
-        package = render_apple_package(catalog, loaded, target_name, action, _check_context())
-    except RenderError as error:
-        return [(error.loc or target_loc, error.message)]
-    found = [(target_loc, problem) for problem in package_problems(package)]
-    if action != "takedown":
-        edge = max(MIN_COVER_EDGE, catalog.targets[target_name].model.cover_min_size)
-        cover = catalog.root / release.cover
-        found += [(("cover",), problem) for problem in cover_problems(cover, edge)]
-    return found
-
-
-def _check_context() -> RenderContext:
-    now = dt.datetime.now(dt.UTC)
-    return RenderContext(commit="0" * 40, committed_at=now, today=now.date())
-
-
-# Importing this module registers the check, as stardust_git.render.check does for ERN targets.
-if check_apple_packages not in validate.RELEASE_CHECKS:
-    validate.RELEASE_CHECKS.append(check_apple_packages)

@@ -1,20 +1,21 @@
-"""The render check of ``validate``: every release x ERN target rendered, XSD-validated and
-checked against the business rules, each problem reported on the release file.
-
-Importing this module registers :func:`check_rendered_release` in ``validate.RELEASE_CHECKS``.
-Schemas are compiled once per process (:func:`stardust_git.xsd.get_schema` caches them).
+"""The ERN checks: a release rendered for each of its ERN targets (or the package about to be
+sent), XSD-validated and checked against the business rules, each problem reported on the release
+file. Schemas are compiled once per process (:func:`stardust_git.xsd.get_schema` caches them).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
-from stardust_git import rules, validate, xsd
+from lxml import etree
+
+from stardust_git import rules, xsd
 from stardust_git.catalog import Catalog, Loaded
 from stardust_git.errors import Diagnostics
 from stardust_git.models import Release
-from stardust_git.render import Action, RenderContext, RenderError
+from stardust_git.render import Action, Package, RenderContext, RenderError
 from stardust_git.render.ern import MessageView, parse
 from stardust_git.render.ern_package import build_view, render_date, render_view
 from stardust_git.render.media import RenderAssetError
@@ -29,8 +30,6 @@ def check_rendered_release(
     """Render ``loaded`` for each of its ERN targets (initial; takedown too when the release is
     taken down) and report XSD and business-rule problems."""
     release = loaded.model
-    for problem in rules.check_release(release):
-        diagnostics.add(loaded.diagnostic(problem.loc, problem.message, rule=problem.rule))
     context = _validation_context()
     actions: list[Action] = ["initial", "takedown"] if release.takedown else ["initial"]
     for name in dict.fromkeys(release.targets):
@@ -43,9 +42,37 @@ def check_rendered_release(
                 break
 
 
+def check_ern_package(
+    catalog: Catalog,
+    loaded: Loaded[Release],
+    package: Package,
+    context: RenderContext,
+    diagnostics: Diagnostics,
+) -> None:
+    """The message of a package about to be sent, against its XSD and the business rules."""
+    name = package.target
+    targets = loaded.model.targets
+    index = targets.index(name) if name in targets else 0
+    version = package.format.partition("/")[2]
+
+    def view() -> MessageView | None:
+        try:
+            return build_view(catalog, loaded, name, package.action, context)
+        except RenderError:
+            return None
+
+    xml = package.message.data or b""
+    what = _what(name, version, package.action)
+    _report(loaded, what, xml, version, package.action, context, index, view, diagnostics)
+
+
 def _validation_context() -> RenderContext:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     return RenderContext(commit=ZERO_COMMIT, committed_at=now)
+
+
+def _what(name: str, version: str, action: Action) -> str:
+    return f"target '{name}' (ERN {version}{', takedown' if action == 'takedown' else ''})"
 
 
 def _check_target(
@@ -68,17 +95,38 @@ def _check_target(
         message = f"cannot render for target '{name}': {error.message}"
         diagnostics.add(loaded.diagnostic(error.loc, message, rule=rule))
         return False
-    what = f"target '{name}' (ERN {view.version}{', takedown' if action == 'takedown' else ''})"
-    root = parse(xml)
-    for problem in xsd.validate_xml(root, view.version):
-        loc = field_of(problem.xpath, view, index)
-        message = f"{what}: {problem.xpath}: {problem.message}"
-        diagnostics.add(loaded.diagnostic(loc, message, rule="xsd"))
-    for rule_problem in rules.check_message(root, action, render_date(context)):
-        loc = field_of(rule_problem.path, view, index)
-        message = f"{what}: {rule_problem.path}: {rule_problem.message}"
-        diagnostics.add(loaded.diagnostic(loc, message, rule=rule_problem.rule))
+    what = _what(name, view.version, action)
+    _report(loaded, what, xml, view.version, action, context, index, lambda: view, diagnostics)
     return True
+
+
+def _report(
+    loaded: Loaded[Release],
+    what: str,
+    xml: bytes,
+    version: str,
+    action: Action,
+    context: RenderContext,
+    index: int,
+    view: Callable[[], MessageView | None],
+    diagnostics: Diagnostics,
+) -> None:
+    """XSD and rule problems of one message, each on the release field it is about (the view,
+    needed only to place a problem, is built only when there is one)."""
+    try:
+        root = parse(xml)
+    except etree.XMLSyntaxError as error:
+        diagnostics.add(loaded.diagnostic((), f"{what}: not well-formed XML: {error}", rule="xsd"))
+        return
+    found = [(problem.xpath, problem.message, "xsd") for problem in xsd.validate_xml(root, version)]
+    found += [
+        (problem.path, problem.message, problem.rule)
+        for problem in rules.check_message(root, action, render_date(context))
+    ]
+    shown = view() if found else None
+    for xpath, message, rule in found:
+        loc = field_of(xpath, shown, index) if shown else ()
+        diagnostics.add(loaded.diagnostic(loc, f"{what}: {xpath}: {message}", rule=rule))
 
 
 _STEP = re.compile(
@@ -103,11 +151,3 @@ def field_of(xpath: str, view: MessageView, target_index: int) -> Loc:
     if element == "MessageHeader":
         return ("targets", target_index)
     return ()
-
-
-def register() -> None:
-    if check_rendered_release not in validate.RELEASE_CHECKS:
-        validate.RELEASE_CHECKS.append(check_rendered_release)
-
-
-register()

@@ -1,0 +1,116 @@
+"""Assets: the files a release names exist inside the repository, are decoded and measured, and
+match the metadata (cover size for every target, audio duration)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stardust_git import assets
+from stardust_git.catalog import Catalog, Loaded
+from stardust_git.errors import Diagnostics
+from stardust_git.models import Release
+
+AUDIO_KINDS = {"wav", "flac", "mp3"}
+IMAGE_KINDS = {"jpeg", "png"}
+DURATION_TOLERANCE = 1.0
+DEFAULT_COVER_SIZE = 1400
+
+
+def check_assets(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagnostics) -> None:
+    """Files exist inside the repository, are what they claim, and match the metadata."""
+    release = loaded.model
+    cover = _asset_path(catalog.root, loaded, ("cover",), release.cover, diagnostics)
+    if cover:
+        _check_cover(catalog, loaded, cover, diagnostics)
+    for index, track in enumerate(release.tracks):
+        loc = ("tracks", index, "audio")
+        audio = _asset_path(catalog.root, loaded, loc, track.audio, diagnostics)
+        if audio:
+            _check_audio(loaded, index, audio, diagnostics)
+
+
+def _asset_path(
+    root: Path,
+    loaded: Loaded[Release],
+    loc: tuple[str | int, ...],
+    value: str,
+    diagnostics: Diagnostics,
+) -> Path | None:
+    def fail(message: str) -> None:
+        diagnostics.add(loaded.diagnostic(loc, message))
+
+    candidate = Path(value)
+    if candidate.is_absolute() or value.startswith(("/", "\\")):
+        return fail(f"'{value}' must be a path relative to the repository root")
+    if ".." in candidate.parts:
+        return fail(f"'{value}' must not contain '..'")
+    path = root / candidate
+    if not path.exists():
+        return fail(f"'{value}' does not exist")
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root):
+        return fail(f"'{value}' is a link that leads outside the repository")
+    if not resolved.is_file():
+        return fail(f"'{value}' is not a file")
+    return resolved
+
+
+def _check_cover(
+    catalog: Catalog, loaded: Loaded[Release], path: Path, diagnostics: Diagnostics
+) -> None:
+    loc = ("cover",)
+    kind = assets.sniff_type(path)
+    if kind not in IMAGE_KINDS:
+        found = f"a {kind.upper()} file" if kind else "not a JPEG or PNG image"
+        diagnostics.add(loaded.diagnostic(loc, f"'{loaded.model.cover}' is {found}, not an image"))
+        return
+    try:
+        image = assets.probe_image(path)
+    except assets.AssetError as exc:
+        diagnostics.add(loaded.diagnostic(loc, exc.reason))
+        return
+    if image.width != image.height:
+        message = f"cover art must be square, it is {image.width}x{image.height}"
+        diagnostics.add(loaded.diagnostic(loc, message))
+    needed, who = _cover_size_needed(catalog, loaded.model)
+    if min(image.width, image.height) < needed:
+        message = (
+            f"cover art is {image.width}x{image.height}, {who} needs at least {needed}x{needed}"
+        )
+        diagnostics.add(loaded.diagnostic(loc, message))
+
+
+def _cover_size_needed(catalog: Catalog, release: Release) -> tuple[int, str]:
+    sizes = [
+        (catalog.targets[name].model.cover_min_size, f"target '{name}'")
+        for name in release.targets
+        if name in catalog.targets
+    ]
+    return max(sizes, default=(DEFAULT_COVER_SIZE, "the default"))
+
+
+def _check_audio(loaded: Loaded[Release], index: int, path: Path, diagnostics: Diagnostics) -> None:
+    track = loaded.model.tracks[index]
+    loc = ("tracks", index, "audio")
+    kind = assets.sniff_type(path)
+    if kind not in AUDIO_KINDS:
+        found = f"a {kind.upper()} file" if kind else "not a WAV, FLAC or MP3 file"
+        diagnostics.add(loaded.diagnostic(loc, f"'{track.audio}' is {found}, not audio"))
+        return
+    extension = path.suffix.lower().lstrip(".")
+    if extension and extension not in _EXTENSIONS[kind]:
+        message = f"'{track.audio}' holds {kind.upper()} audio but its name ends in .{extension}"
+        diagnostics.add(loaded.diagnostic(loc, message, severity="warning"))
+    try:
+        audio = assets.probe_audio(path)
+    except assets.AssetError as exc:
+        diagnostics.add(loaded.diagnostic(loc, exc.reason))
+        return
+    if abs(audio.duration - track.duration) > DURATION_TOLERANCE:
+        message = (
+            f"declared duration {track.duration:g} s but the audio lasts {audio.duration:.2f} s"
+        )
+        diagnostics.add(loaded.diagnostic(("tracks", index, "duration"), message))
+
+
+_EXTENSIONS = {"wav": {"wav", "wave"}, "flac": {"flac"}, "mp3": {"mp3"}}

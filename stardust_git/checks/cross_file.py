@@ -1,0 +1,80 @@
+"""Rules across release files: one UPC per release file; an ISRC on two releases carries the
+same title and duration."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from stardust_git.catalog import Loaded
+from stardust_git.errors import Diagnostic
+from stardust_git.index import ReleaseFacts, facts_of
+from stardust_git.models import Release
+
+DURATION_TOLERANCE = 1.0
+
+
+@dataclass(frozen=True)
+class CheckedRelease:
+    """What cross-file rules need of a loaded release: its facts and where they are written."""
+
+    facts: ReleaseFacts
+    upc_at: tuple[int, int]
+    isrcs_at: tuple[tuple[int, int], ...]
+
+
+def checked_release(loaded: Loaded[Release]) -> CheckedRelease:
+    """The facts of a loaded release with the positions cross-file errors point at."""
+    tracks = loaded.model.tracks
+    locate = loaded.document.locate
+    isrcs_at = tuple(locate(("tracks", index, "isrc")) for index in range(len(tracks)))
+    return CheckedRelease(facts_of(loaded.path, loaded.model), locate(("upc",)), isrcs_at)
+
+
+def check_cross_file(checked: list[CheckedRelease], others: list[ReleaseFacts]) -> list[Diagnostic]:
+    """Unique UPCs; an ISRC on two releases carries the same title and duration."""
+    # Only the checked releases' codes are looked up: a one-file run indexes 1 release, not all.
+    upcs = {release.facts.upc for release in checked}
+    isrcs = {isrc for release in checked for isrc, _, _ in release.facts.tracks}
+    by_upc: dict[str, list[str]] = defaultdict(list)
+    by_isrc: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
+    for fact in [release.facts for release in checked] + others:
+        if fact.upc in upcs:
+            by_upc[fact.upc].append(fact.path)
+        for isrc, title, duration in fact.tracks:
+            if isrc in isrcs:
+                by_isrc[isrc].append((fact.path, title, duration))
+    found: list[Diagnostic] = []
+    for release in checked:
+        path, upc = release.facts.path, release.facts.upc
+        duplicates = [p for p in by_upc[upc] if p != path]
+        if duplicates:
+            message = (
+                f"UPC {upc} is also used by {', '.join(sorted(duplicates))}: a UPC names one "
+                "release, in one file; give one of them its own UPC (or remove the copy)"
+            )
+            found.append(Diagnostic(path, *release.upc_at, "upc", message))
+        for index, track in enumerate(release.facts.tracks):
+            field_name = f"tracks[{index}].isrc"
+            for message in _isrc_conflicts(path, track, by_isrc[track[0]]):
+                found.append(Diagnostic(path, *release.isrcs_at[index], field_name, message))
+    return found
+
+
+def _isrc_conflicts(
+    path: str, track: tuple[str, str, float], uses: list[tuple[str, str, float]]
+) -> list[str]:
+    isrc, title, duration = track
+    conflicts = []
+    for other_path, other_title, other_duration in uses:
+        if other_path == path:
+            continue
+        if other_title != title:
+            conflicts.append(
+                f"ISRC {isrc} is titled '{other_title}' in {other_path}, not '{title}'"
+            )
+        elif abs(other_duration - duration) > DURATION_TOLERANCE:
+            conflicts.append(
+                f"ISRC {isrc} lasts {other_duration:g} s in {other_path}, not {duration:g} s"
+            )
+    return conflicts

@@ -1,0 +1,108 @@
+"""History: a release delivered and live at a target must keep a release file holding its UPC.
+
+A live UPC that no release file holds any more is one situation however it came about (the file
+deleted, or its UPC changed in place): sending on would orphan the old release at the shop, so it
+is refused until the old release is taken down with ``takedown: true``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from stardust_git.catalog import RECEIPTS_DIR, Catalog, release_names
+from stardust_git.errors import Diagnostics, UserError
+from stardust_git.index import ReleaseFacts
+from stardust_git.models.receipt import Delivery, Receipt
+from stardust_git.receipts import parse_receipt, receipt_path
+
+#: A top-level ``upc:`` key at the start of a line (never inside a comment or an indented block).
+UPC_LINE = re.compile(rb"^upc:\s*['\"]?(\d{12,13})\b", re.MULTILINE)
+
+HOW_TO_TAKE_DOWN = (
+    "restore a release file with this UPC and `takedown: true` to take it down first "
+    "(and deliver that), then change or delete it"
+)
+
+
+def live_delivery(receipt: Receipt | None) -> Delivery | None:
+    """The last successful delivery when it left the release live at the target."""
+    last_ok = receipt.last_success() if receipt else None
+    return last_ok if last_ok and last_ok.action != "takedown" else None
+
+
+def orphan_message(upc: str, targets: Iterable[str], commit: str = "") -> str:
+    """Why a live release without a file blocks, and how to resolve it."""
+    where = ", ".join(f"'{t}'" for t in sorted(targets))
+    at = f" (commit {commit[:12]})" if commit else ""
+    return (
+        f"release {upc} was delivered to {where}{at} and is live there, but no file in "
+        f"catalog/ holds this UPC any more (deleted, or its UPC changed in place): "
+        f"{HOW_TO_TAKE_DOWN}"
+    )
+
+
+def rekeyed_message(old_upc: str, targets: Iterable[str]) -> str:
+    """The release file that now holds another UPC than the live release it delivered."""
+    where = ", ".join(f"'{t}'" for t in sorted(targets))
+    return (
+        f"this file held release {old_upc}, which is live at {where}; changing the UPC in "
+        f"place would orphan it there: set it back to {old_upc} with `takedown: true` and "
+        "deliver that first, then give the new release its own file"
+    )
+
+
+def upcs_in(texts: Iterable[bytes]) -> set[str]:
+    """The top-level ``upc:`` values written in release files that could not be parsed."""
+    return {match.group(1).decode() for text in texts for match in UPC_LINE.finditer(text)}
+
+
+def check_deleted_releases(
+    catalog: Catalog, diagnostics: Diagnostics, facts: list[ReleaseFacts] | None = None
+) -> None:
+    """validate: every release live at a target (its receipts in the working tree) is still held
+    by a release file, judged by the parsed UPCs (``facts``, the loaded releases), not by text."""
+    folder = catalog.root / RECEIPTS_DIR
+    if not folder.is_dir():
+        return
+    known = {loaded.model.upc for loaded in catalog.releases.values()}
+    known |= {fact.upc for fact in facts or []}
+    if not facts:
+        known |= catalog.release_upcs
+    unparsed: set[str] | None = None  # read only when a receipt's UPC is not already known
+    for upc_folder in sorted(p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()):
+        upc = upc_folder.name
+        if upc in known:
+            continue
+        if unparsed is None:
+            unparsed = _unparsed_upcs(catalog, facts or [])
+        if upc not in unparsed:
+            _report_if_live(upc, upc_folder, diagnostics)
+
+
+def _unparsed_upcs(catalog: Catalog, facts: list[ReleaseFacts]) -> set[str]:
+    """UPCs of the release files that have no parsed facts (broken files are not deleted)."""
+    parsed = {fact.path for fact in facts} | set(catalog.releases)
+    paths = [name for name in release_names(catalog.root) if name not in parsed]
+    texts = []
+    for name in paths:
+        try:
+            texts.append((catalog.root / name).read_bytes())
+        except OSError:
+            continue
+    return upcs_in(texts)
+
+
+def _report_if_live(upc: str, upc_folder: Path, diagnostics: Diagnostics) -> None:
+    for path in sorted(upc_folder.glob("*.json")):
+        shown = receipt_path(upc, path.stem)
+        try:
+            receipt = parse_receipt(path.read_bytes(), shown)
+        except UserError as exc:
+            diagnostics.error(shown, exc.message)
+            continue
+        live = live_delivery(receipt)
+        if live is not None:
+            message = orphan_message(upc, [path.stem], live.commit)
+            diagnostics.error(shown, message, rule="deleted-release")
