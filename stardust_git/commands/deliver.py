@@ -112,6 +112,7 @@ def deliver_command(
     push: bool = False,
     shard: str | None = None,
     targets: list[str] | None = None,
+    lock_wait: float = 3600.0,
 ) -> int:
     """Deliver; exit 1 when any delivery failed or the plan had problems (after all the rest)."""
     options = DeliverOptions(
@@ -123,6 +124,7 @@ def deliver_command(
         push=push,
         shard=parse_shard(shard) if shard else None,
         targets=targets or None,
+        lock_wait=lock_wait,
     )
     reporter = RichReporter() if is_interactive() else PlainReporter()
     try:
