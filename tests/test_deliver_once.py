@@ -6,6 +6,7 @@ Every test runs the real ``stardust-git deliver`` in subprocesses on a real git 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -17,9 +18,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+from stardust_git.models.receipt import Acknowledgement, Delivery, Receipt
 from stardust_git.models.target import LocalDelivery
 from stardust_git.protocols.local import LocalProtocol
-from stardust_git.receipts import read_receipt
+from stardust_git.receipts import (
+    dump_receipt,
+    merge_receipt_files,
+    parse_receipt,
+    read_receipt,
+    receipt_path,
+)
 from tests.gitrepo import UPCS, Repo, make_catalog, release_yaml, write_assets
 from tests.media import write_wav
 from tests.test_protocol_endpoints import DELIVERY_DIR, Endpoint, make_endpoint
@@ -244,3 +252,67 @@ def test_only_the_temporary_names_of_an_upload_are_removed(tmp_path: Path) -> No
 
     assert removed == ["N_1_2/resources/.a.wav.k3_9x0qz.part"]
     assert sorted(p.name for p in folder.iterdir()) == sorted(kept)
+
+
+# --- receipts: a locked read-modify-write ------------------------------------------------------
+
+APPEND_RECEIPTS = """
+import datetime as dt, sys
+from pathlib import Path
+from stardust_git.models.receipt import Delivery
+from stardust_git.receipts import record_delivery
+
+root, writer = Path(sys.argv[1]), int(sys.argv[2])
+for index in range(int(sys.argv[3])):
+    started = dt.datetime(2025, 3, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=writer * 1000 + index)
+    delivery = Delivery(
+        message_id=f"M-{writer}-{index}", action="initial", commit="a" * 40, format="ern/4.3",
+        started=started, finished=started, attempts=1, status="success",
+    )
+    record_delivery(root, "1234567890128", "alpha", delivery)
+"""
+
+
+def test_processes_appending_to_one_receipt_lose_no_entry(tmp_path: Path) -> None:
+    repo = make_catalog(tmp_path)
+    writers, each = 4, 40
+    command = [sys.executable, "-c", APPEND_RECEIPTS, str(repo.root)]
+    running = [subprocess.Popen([*command, str(w), str(each)]) for w in range(writers)]
+    assert [process.wait(timeout=RUN_SECONDS) for process in running] == [0] * writers
+
+    receipt = read_receipt(repo.root, UPCS[0], "alpha")
+
+    assert receipt is not None
+    expected = {f"M-{w}-{i}" for w in range(writers) for i in range(each)}
+    assert {d.message_id for d in receipt.history} == expected
+    assert len(receipt.history) == writers * each
+
+
+def test_a_merge_keeps_the_acknowledgements_of_both_sides() -> None:
+    started = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+    delivered = Delivery(
+        message_id="M-1",
+        action="initial",
+        commit="a" * 40,
+        format="ern/4.3",
+        started=started,
+        finished=started,
+        attempts=1,
+        status="success",
+    )
+
+    def acked(status: str, day: int) -> Receipt:
+        ack = Acknowledgement(
+            status=status, received_at=started + dt.timedelta(days=day), file=f"acks/{status}.xml"
+        )
+        with_ack = delivered.model_copy(update={"acknowledgements": [ack]})
+        return Receipt(upc=UPCS[0], target="alpha", history=[with_ack])
+
+    upstream, ours = acked("FileOK", 1), acked("ProcessedOK", 2)
+    path = receipt_path(UPCS[0], "alpha")
+
+    merged = merge_receipt_files(path, dump_receipt(upstream), dump_receipt(ours))
+
+    assert merged is not None
+    (only,) = parse_receipt(merged, path).history
+    assert [ack.status for ack in only.acknowledgements] == ["FileOK", "ProcessedOK"]
