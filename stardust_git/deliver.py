@@ -35,6 +35,7 @@ from tenacity import (
 
 from stardust_git.catalog import RECEIPTS_DIR
 from stardust_git.errors import UserError
+from stardust_git.fingerprints import renderer_digest
 from stardust_git.gitio import (
     Git,
     commit_paths,
@@ -679,6 +680,7 @@ class _TargetRun:
             status="success",
             fingerprint=package.fingerprint,
             inputs=planned.inputs,
+            renderer=renderer_digest(),
             remote=self.remote_facts.get(_message_path(layout, package), {}),
         )
 
