@@ -197,8 +197,14 @@ def deliver(root: Path, options: DeliverOptions, reporter: Reporter | None = Non
 @contextlib.contextmanager
 def delivery_lock(git: Git, wait: float) -> Iterator[Path]:
     """Hold ``.git/stardust-git-deliver.lock`` (flock), waiting at most ``wait`` seconds."""
+    if not git.is_repository():
+        raise UserError(f"{git.root} is not a git repository (plan compares git revisions)")
     path = Path(git.text("rev-parse", "--path-format=absolute", "--git-common-dir")) / LOCK_FILE
-    with path.open("a+b") as handle:
+    try:
+        handle = path.open("a+b")
+    except OSError as exc:
+        raise UserError(f"cannot open the delivery lock {path}: {exc.strerror}") from None
+    with handle:
         _acquire(handle, path, wait)
         handle.truncate(0)
         handle.write(f"{os.getpid()}\n".encode())
@@ -604,8 +610,7 @@ class _TargetRun:
         assert transport is not None
         folder = posixpath.dirname(remote_path)
         if folder not in self.swept:  # before the first file goes in, and so before the message
-            transport.remove_temporary(folder)
-            self.swept.add(folder)
+            self._remove_temporary(transport, folder)
         if package_file.kind == "resource":
             there = transport.stat(remote_path)
             same_md5 = there is not None and there.md5 in (None, package_file.md5)
@@ -618,6 +623,12 @@ class _TargetRun:
             data = package_file.data or b""
             transport.put_bytes(data, remote_path, package_file.md5)
             sent(len(data))
+
+    def _remove_temporary(self, transport: Transport, folder: str) -> None:
+        # A drop box that may not be listed: no leftover can be found there either.
+        with contextlib.suppress(PermanentError):
+            transport.remove_temporary(folder)
+        self.swept.add(folder)
 
     # --- receipts ----------------------------------------------------------------------------
 

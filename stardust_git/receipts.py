@@ -95,7 +95,11 @@ def receipts_lock(root: Path) -> Iterator[None]:
     under ``root`` outside git), held for one read-modify-write."""
     path = _receipts_lock_path(root.resolve())
     deadline = time.monotonic() + RECEIPTS_LOCK_WAIT
-    with path.open("a+b") as handle:
+    try:
+        handle = path.open("a+b")
+    except OSError as exc:
+        raise UserError(f"cannot open the receipts lock {path}: {exc.strerror}") from None
+    with handle:
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -112,12 +116,15 @@ def receipts_lock(root: Path) -> Iterator[None]:
 
 @cache
 def _receipts_lock_path(root: Path) -> Path:
-    done = subprocess.run(
-        ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
-        cwd=root,
-        capture_output=True,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+            cwd=root,
+            capture_output=True,
+            check=False,
+        )
+    except OSError:  # no git: the lock lives beside the receipts
+        return root / f".{RECEIPTS_LOCK}"
     folder = done.stdout.decode().strip() if done.returncode == 0 else ""
     return Path(folder) / RECEIPTS_LOCK if folder else root / f".{RECEIPTS_LOCK}"
 
