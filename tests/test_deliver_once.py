@@ -133,6 +133,7 @@ def test_a_plan_read_at_head_does_not_send_again_what_the_working_tree_records(
 
     assert code == 0, stderr
     assert f"skipped   {UPCS[0]} -> alpha (initial): already delivered" in stderr
+    assert stderr.strip().splitlines()[-1] == "delivered 0, failed 0, skipped 1 (already delivered)"
     assert package_folders(repo.root / "outbox" / "alpha") == {UPCS[0]: 1}
     receipt = read_receipt(repo.root, UPCS[0], "alpha")
     assert receipt is not None and len(receipt.history) == 1

@@ -140,6 +140,9 @@ def result_summary(result: DeliverResult, options: DeliverOptions) -> str:
     done = sum(o.status in ("success", "rendered") for o in result.outcomes)
     verb = "rendered" if options.dry_run else "delivered"
     text = f"{verb} {done}, failed {len(result.failed)}"
+    skipped = sum(o.status == "skipped" for o in result.outcomes)
+    if skipped:
+        text += f", skipped {skipped} (already delivered)"
     if options.shard:
         text += f" (shard {options.shard[0]}/{options.shard[1]})"
     if not result.outcomes:
