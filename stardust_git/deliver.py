@@ -199,7 +199,8 @@ def delivery_lock(git: Git, wait: float) -> Iterator[Path]:
     """Hold ``.git/stardust-git-deliver.lock`` (flock), waiting at most ``wait`` seconds."""
     if not git.is_repository():
         raise UserError(f"{git.root} is not a git repository (plan compares git revisions)")
-    path = Path(git.text("rev-parse", "--path-format=absolute", "--git-common-dir")) / LOCK_FILE
+    folder = (git.root / git.text("rev-parse", "--git-common-dir")).resolve()  # may be relative
+    path = folder / LOCK_FILE
     try:
         handle = path.open("a+b")
     except OSError as exc:

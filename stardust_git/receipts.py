@@ -118,7 +118,7 @@ def receipts_lock(root: Path) -> Iterator[None]:
 def _receipts_lock_path(root: Path) -> Path:
     try:
         done = subprocess.run(
-            ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+            ["git", "rev-parse", "--git-common-dir"],  # absolute, or relative to root
             cwd=root,
             capture_output=True,
             check=False,
@@ -126,7 +126,7 @@ def _receipts_lock_path(root: Path) -> Path:
     except OSError:  # no git: the lock lives beside the receipts
         return root / f".{RECEIPTS_LOCK}"
     folder = done.stdout.decode().strip() if done.returncode == 0 else ""
-    return Path(folder) / RECEIPTS_LOCK if folder else root / f".{RECEIPTS_LOCK}"
+    return (root / folder).resolve() / RECEIPTS_LOCK if folder else root / f".{RECEIPTS_LOCK}"
 
 
 def _split(path: str) -> tuple[str, str] | None:
