@@ -22,12 +22,18 @@ from lxml import etree
 
 from stardust_git.catalog import RECEIPTS_DIR, Catalog, load_targets
 from stardust_git.errors import UserError
-from stardust_git.fileio import write_atomic
 from stardust_git.models import Target
 from stardust_git.models.receipt import Acknowledgement, Delivery, Receipt
 from stardust_git.protocols import open_transport
 from stardust_git.protocols.base import PermanentError, RemoteFile, TransientError, Transport
-from stardust_git.receipts import dump_receipt, parse_receipt, receipt_path, redact, secret_values
+from stardust_git.receipts import (
+    merge_receipts,
+    parse_receipt,
+    receipt_path,
+    redact,
+    secret_values,
+    update_receipt,
+)
 from stardust_git.xsd import parse_untrusted
 
 ACK_FOLDER = "acknowledgements"
@@ -242,8 +248,7 @@ def _collect_for_target(
         added = _match(receipt, documents, folder_of, received_at)
         if not added:
             continue
-        shown = receipt_path(upc, name)
-        write_atomic(root / shown, dump_receipt(receipt))
+        shown = update_receipt(root, upc, name, lambda now, r=receipt: merge_receipts([now, r]))
         report.receipts.append(shown)
         report.recorded.extend(
             RecordedAck(upc, name, ack.status, ack.file or "", message_id)

@@ -188,6 +188,14 @@ def plan(
     metavar="I/N",
     help="Deliver only this share of the plan (1/4 .. 4/4), by a stable hash of the UPC.",
 )
+@click.option(
+    "--lock-wait",
+    type=click.FloatRange(min=0),
+    default=3600.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another deliver run on this repository to finish.",
+)
 def deliver(
     root: Path | None,
     base: str | None,
@@ -198,6 +206,7 @@ def deliver(
     commit: bool,
     push: bool,
     shard: str | None,
+    lock_wait: float,
 ) -> None:
     """Execute the plan, write receipts, optionally commit and push them."""
     from stardust_git.commands.deliver import deliver_command
@@ -212,6 +221,7 @@ def deliver(
         commit=commit,
         push=push,
         shard=shard,
+        lock_wait=lock_wait,
         targets=list(targets) or None,
     )
 

@@ -15,16 +15,20 @@ recorded as failed at stage "gate" (retried by the next run).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import os
+import posixpath
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from tenacity import (
     Retrying,
@@ -34,7 +38,9 @@ from tenacity import (
     wait_random,
 )
 
+from stardust_git.catalog import RECEIPTS_DIR
 from stardust_git.errors import UserError
+from stardust_git.fingerprints import renderer_digest
 from stardust_git.gitio import (
     Git,
     commit_paths,
@@ -47,9 +53,13 @@ from stardust_git.plan import WATCHED, Plan, PlannedAction, compute_plan
 from stardust_git.protocols import open_transport
 from stardust_git.protocols.base import PermanentError, TransientError, Transport
 from stardust_git.receipts import (
+    RETRY_DIR,
     merge_receipt_files,
+    read_receipt,
+    receipt_path,
     record_delivery,
     redact,
+    retry_marker,
     secret_values,
     update_retry_marker,
 )
@@ -57,6 +67,9 @@ from stardust_git.render import Package, PackageFile, RenderContext
 
 MAX_TARGET_THREADS = 8
 COMMIT_SUFFIX = "[skip ci]"
+LOCK_FILE = "stardust-git-deliver.lock"
+"""In the repository's (common) git directory: one delivering run at a time per repository."""
+LOCK_POLL_SECONDS = 0.2
 
 
 @dataclass
@@ -78,6 +91,8 @@ class DeliverOptions:
     """Seconds before the first retry (doubled each time, with jitter)."""
     batch_size: int = 250
     """Releases per batch (batch choreography): a failure fails one batch, not the whole run."""
+    lock_wait: float = 3600.0
+    """Seconds to wait for another deliver run on this repository to finish before giving up."""
 
 
 @dataclass
@@ -88,7 +103,7 @@ class Outcome:
     target: str
     action: str
     status: str
-    """success, failed, or rendered (dry run)."""
+    """success, failed, rendered (dry run) or skipped (already delivered by another run)."""
     error: str = ""
     files: int = 0
     bytes: int = 0
@@ -173,7 +188,56 @@ class Reporter:
 
 
 def deliver(root: Path, options: DeliverOptions, reporter: Reporter | None = None) -> DeliverResult:
-    """Plan, deliver every action of this shard, write receipts; commit and push when asked."""
+    """Plan, deliver every action of this shard, write receipts; commit and push when asked.
+
+    A run that sends holds the repository's delivery lock from before it plans until its
+    receipts are written (and pushed): a second run plans from the receipts the first wrote.
+    """
+    if options.dry_run:
+        return _deliver(root, options, reporter)
+    with delivery_lock(Git(root), options.lock_wait):
+        return _deliver(root, options, reporter)
+
+
+@contextlib.contextmanager
+def delivery_lock(git: Git, wait: float) -> Iterator[Path]:
+    """Hold ``.git/stardust-git-deliver.lock`` (flock), waiting at most ``wait`` seconds."""
+    if not git.is_repository():
+        raise UserError(f"{git.root} is not a git repository (plan compares git revisions)")
+    folder = (git.root / git.text("rev-parse", "--git-common-dir")).resolve()  # may be relative
+    path = folder / LOCK_FILE
+    try:
+        handle = path.open("a+b")
+    except OSError as exc:
+        raise UserError(f"cannot open the delivery lock {path}: {exc.strerror}") from None
+    with handle:
+        _acquire(handle, path, wait)
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n".encode())
+        handle.flush()
+        try:
+            yield path
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _acquire(handle: BinaryIO, path: Path, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                holder = path.read_text(encoding="utf-8", errors="replace").strip() or "?"
+                raise UserError(
+                    f"another stardust-git deliver (pid {holder}) holds {path}: waited "
+                    f"{wait:g} s for it to finish; nothing was sent, run again later"
+                ) from None
+            time.sleep(LOCK_POLL_SECONDS)
+
+
+def _deliver(root: Path, options: DeliverOptions, reporter: Reporter | None) -> DeliverResult:
     git = Git(root)
     report = reporter or Reporter()
     branch = push_branch(git) if options.push else None
@@ -195,6 +259,8 @@ def deliver(root: Path, options: DeliverOptions, reporter: Reporter | None = Non
         report.note(f"problem: {problem}")
     todo = sorted(plan.actions + plan.blocked, key=lambda a: (a.upc, a.target))
     actions = [a for a in todo if in_shard(a.upc, options.shard)]
+    if not options.dry_run:
+        refuse_unwritable_receipts(root, actions)
     _require_schemas(plan, actions)
     report.start(len(actions))
     engine = _Engine(root, plan, options, report)
@@ -236,6 +302,30 @@ def _refuse_uncommitted(git: Git) -> None:
             f"uncommitted changes in {shown}: commit them first (a receipt records the commit "
             "that was delivered), or use --dry-run"
         )
+
+
+def refuse_unwritable_receipts(root: Path, actions: list[PlannedAction]) -> None:
+    """Before anything is sent: every receipt (and retry marker) of the plan can be written.
+
+    A folder on the way that is a file would fail after the upload: a delivery without a receipt.
+    """
+    folders = {RECEIPTS_DIR, RETRY_DIR} | {f"{RECEIPTS_DIR}/{a.upc}" for a in actions}
+    files = {receipt_path(a.upc, a.target) for a in actions}
+    files |= {retry_marker(a.upc, a.target) for a in actions}
+    for relative in sorted(folders):
+        path = root / relative
+        if path.exists() and not path.is_dir():
+            raise UserError(
+                f"{relative} is not a folder: receipts are written under it "
+                f"({relative}/...); move it away and run again (nothing was sent)"
+            )
+    for relative in sorted(files):
+        path = root / relative
+        if path.exists() and not path.is_file():
+            raise UserError(
+                f"{relative} is not a regular file: the receipt cannot be written there; "
+                "move it away and run again (nothing was sent)"
+            )
 
 
 def _commit_message(outcomes: list[Outcome]) -> str:
@@ -367,6 +457,9 @@ class _TargetRun:
         self.retries = 0
         self.remote_facts: dict[str, dict[str, str]] = {}
         """Message remote path -> what the transport said after sending it (receipt_extras)."""
+        self.swept: set[str] = set()
+        """The folders of the package being uploaded already cleared of temporary files a killed
+        run left (the delivery lock keeps other runs of this repository from uploading now)."""
 
     def run(self) -> list[Outcome]:
         """Deliver each release on its own, or in batches closed by a BatchComplete file."""
@@ -425,6 +518,7 @@ class _TargetRun:
         started = _now()
         clock = time.monotonic()
         packages, outcomes = self._render_all(group, started)
+        packages, outcomes = self._unsent(packages, outcomes)
         if not packages:
             return outcomes
         self.attempts = self.retries = 0
@@ -466,6 +560,27 @@ class _TargetRun:
                 packages.append((planned, package))
         return packages, failed
 
+    def _unsent(
+        self, packages: list[tuple[PlannedAction, Package]], outcomes: list[Outcome]
+    ) -> tuple[list[tuple[PlannedAction, Package]], list[Outcome]]:
+        """Leave out what the receipt in the working tree (re-read now, under the delivery
+        lock) already records as delivered: a plan read at ``--head`` may predate it."""
+        if self.engine.options.dry_run:
+            return packages, outcomes
+        unsent = []
+        for planned, package in packages:
+            if _already_delivered(self.engine.root, planned, package):
+                outcomes.append(self._skip(planned))
+            else:
+                unsent.append((planned, package))
+        return unsent, outcomes
+
+    def _skip(self, planned: PlannedAction) -> Outcome:
+        why = f"already delivered: {receipt_path(planned.upc, self.name)} records it"
+        outcome = Outcome(planned.upc, self.name, planned.action, "skipped", why)
+        self.engine.done(outcome)
+        return outcome
+
     def _layout(self, packages: list[Package], index: int) -> list[tuple[str, PackageFile]]:
         from stardust_git.choreography import layout
 
@@ -485,6 +600,7 @@ class _TargetRun:
 
     def _upload(self, layout: list[tuple[str, PackageFile]]) -> None:
         self.remote_facts = {}
+        self.swept = set()
         for remote_path, package_file in layout:
             sent = _FileProgress(self.engine, self.name, remote_path, package_file.size)
             self._with_retry(lambda r=remote_path, f=package_file, s=sent: self._put(r, f, s))
@@ -529,6 +645,9 @@ class _TargetRun:
     def _put(self, remote_path: str, package_file: PackageFile, sent: _FileProgress) -> None:
         transport = self.transport
         assert transport is not None
+        folder = posixpath.dirname(remote_path)
+        if folder not in self.swept:  # before the first file goes in, and so before the message
+            self._remove_temporary(transport, folder)
         if package_file.kind == "resource":
             there = transport.stat(remote_path)
             same_md5 = there is not None and there.md5 in (None, package_file.md5)
@@ -541,6 +660,12 @@ class _TargetRun:
             data = package_file.data or b""
             transport.put_bytes(data, remote_path, package_file.md5)
             sent(len(data))
+
+    def _remove_temporary(self, transport: Transport, folder: str) -> None:
+        # A drop box that may not be listed: no leftover can be found there either.
+        with contextlib.suppress(PermanentError):
+            transport.remove_temporary(folder)
+        self.swept.add(folder)
 
     # --- receipts ----------------------------------------------------------------------------
 
@@ -603,6 +728,7 @@ class _TargetRun:
             status="success",
             fingerprint=package.fingerprint,
             inputs=planned.inputs,
+            renderer=renderer_digest(),
             remote=self.remote_facts.get(_message_path(layout, package), {}),
         )
 
@@ -639,6 +765,18 @@ class _TargetRun:
         return outcome
 
 
+def _already_delivered(root: Path, planned: PlannedAction, package: Package) -> bool:
+    """Whether the receipt's last successful delivery is this very one (the same content
+    left live, or a takedown after a takedown)."""
+    receipt = read_receipt(root, planned.upc, planned.target)
+    last_ok = receipt.last_success() if receipt else None
+    if last_ok is None:
+        return False
+    if planned.action == "takedown" or last_ok.action == "takedown":
+        return planned.action == last_ok.action
+    return last_ok.fingerprint == package.fingerprint
+
+
 def _message_path(layout: list[tuple[str, PackageFile]], package: Package) -> str:
     return next((remote for remote, file in layout if file is package.message), "")
 
@@ -648,6 +786,8 @@ def describe_outcome(outcome: Outcome) -> str:
     where = f"{outcome.upc} -> {outcome.target} ({outcome.action})"
     if outcome.status == "failed":
         return f"FAILED    {where}: {outcome.error}"
+    if outcome.status == "skipped":
+        return f"skipped   {where}: {outcome.error}"
     size = f"{outcome.files} files, {outcome.bytes / 1_000_000:.1f} MB"
     verb = "rendered " if outcome.status == "rendered" else "delivered"
     retries = f", {outcome.retries} retries" if outcome.retries else ""

@@ -20,21 +20,31 @@ ASSET_QUERY_LIMIT = 2000
 
 @cache
 def renderer_digest() -> str:
-    """The tool version and the renderer's own code and data: an upgrade renders again."""
+    """The tool version and every file of the installed ``stardust_git`` package (its code and
+    data): computed, not listed, so no module rendering uses can be forgotten (genre_tools.py
+    and models/ were). Any change of the package renders again; fingerprints decide whether
+    the output changed. Computed once per process."""
     import stardust_git
 
     package = Path(stardust_git.__file__).parent
-    sources = [
-        *sorted((package / "render").rglob("*.py")),
-        *sorted((package / "data").iterdir()),
-        package / "vocabulary.py",
-        package / "assets.py",
-    ]
     digest = hashlib.blake2b(stardust_git.__version__.encode(), digest_size=16)
-    for source in sources:
-        if source.is_file():
-            digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    for source in package_files(package):
+        relative = source.relative_to(package).as_posix()
+        digest.update(f"\0{relative}\0{source.stat().st_size}\0".encode())
+        digest.update(source.read_bytes())
     return digest.hexdigest()
+
+
+def package_files(package: Path) -> list[Path]:
+    """The package's files in a stable order, without compiled caches."""
+    return sorted(
+        path
+        for path in package.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in _COMPILED
+    )
+
+
+_COMPILED = {".pyc", ".pyo"}
 
 
 class RenderInputs:
@@ -49,9 +59,11 @@ class RenderInputs:
         self._dirty: set[str] = set()
         self._targets: dict[str, str] = {}
 
-    def of(self, loaded: Loaded[Release], target_name: str) -> str:
+    def of(self, loaded: Loaded[Release], target_name: str, renderer: str | None = None) -> str:
+        """The digest of what rendering ``loaded`` for the target reads; with ``renderer``, as
+        an earlier renderer (of that digest) would have had it."""
         release = loaded.model
-        digest = hashlib.blake2b(renderer_digest().encode(), digest_size=16)
+        digest = hashlib.blake2b((renderer or renderer_digest()).encode(), digest_size=16)
         digest.update(self.digests.get(loaded.path, loaded.path).encode())
         digest.update(self._target(target_name).encode())
         for asset in assets_of(release):

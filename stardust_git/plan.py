@@ -30,7 +30,7 @@ from stardust_git.catalog import (
     Loaded,
 )
 from stardust_git.errors import Diagnostic, UserError
-from stardust_git.fingerprints import KnownFingerprints, RenderInputs
+from stardust_git.fingerprints import KnownFingerprints, RenderInputs, renderer_digest
 from stardust_git.gitio import Change, Git, Tree
 from stardust_git.models import GenreMap, Release, Target
 from stardust_git.models.receipt import Delivery, Receipt
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 ASSETS_DIR = "assets"
 WATCHED = (CATALOG_DIR, TARGETS_DIR, GENRES_DIR, ASSETS_DIR)
 _UPC_LINE = re.compile(rb"^upc:\s*['\"]?(\d{12,13})\b", re.MULTILINE)
+RENDERER_CHANGED = "renderer changed: stardust-git output differs from the last delivery"
 
 
 @dataclass
@@ -593,7 +594,8 @@ class _Planner:
             withdrawn = withdrawn_territories(before, loaded.model)
             if withdrawn:
                 planned.package = self._render(loaded, planned.target, plan, withdrawn)
-            planned.reasons.insert(0, self._why_changed(before, loaded.model))
+            if RENDERER_CHANGED not in planned.reasons:
+                planned.reasons.insert(0, self._why_changed(before, loaded.model, last_ok))
         self._updates.clear()
 
     def _decide(
@@ -626,7 +628,15 @@ class _Planner:
         self.known.add(inputs, package.fingerprint)
         if package.fingerprint == last_ok.fingerprint:
             return None
+        if self._only_renderer_changed(loaded, name, last_ok):
+            return "update", [RENDERER_CHANGED], package
         return "update", [], package  # the reason is added by finish()
+
+    def _only_renderer_changed(self, loaded: Loaded[Release], name: str, last_ok: Delivery) -> bool:
+        """Whether the inputs are the last delivery's but for the renderer (an upgrade)."""
+        if not last_ok.renderer or last_ok.renderer == renderer_digest():
+            return False
+        return self.inputs.of(loaded, name, last_ok.renderer) == last_ok.inputs
 
     def _why_initial(self, loaded: Loaded[Release], name: str, receipts: dict[str, Receipt]) -> str:
         """ "target added" when an earlier version of the release did not list the target."""
@@ -651,10 +661,12 @@ class _Planner:
         return None
 
     @staticmethod
-    def _why_changed(before: Release | None, after: Release) -> str:
+    def _why_changed(before: Release | None, after: Release, last_ok: Delivery) -> str:
         fields = changed_fields(_dump(before), _dump(after)) if before else []
         if fields:
             return "changed: " + ", ".join(fields)
+        if not last_ok.renderer:  # delivered before receipts named the renderer
+            return "changed: rendered content (target settings, genre map, assets or stardust-git)"
         return "changed: rendered content (target settings, genre map or assets)"
 
     def _release_at_base(self, loaded: Loaded[Release]) -> Release | None:

@@ -8,10 +8,16 @@ file, :func:`merge_receipt_files` unions their histories.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
+import subprocess
+import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -20,7 +26,7 @@ from stardust_git.catalog import RECEIPTS_DIR
 from stardust_git.errors import UserError
 from stardust_git.fileio import write_atomic
 from stardust_git.gitio import Tree
-from stardust_git.models.receipt import Delivery, Receipt
+from stardust_git.models.receipt import Acknowledgement, Delivery, Receipt
 
 #: upc -> target name -> receipt
 RecordedState = dict[str, dict[str, Receipt]]
@@ -28,6 +34,9 @@ RecordedState = dict[str, dict[str, Receipt]]
 _SECRET_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _URL_USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)[^/\s@]+@", re.IGNORECASE)
 RETRY_DIR = f"{RECEIPTS_DIR}/.retry"
+RECEIPTS_LOCK = "stardust-git-receipts.lock"
+RECEIPTS_LOCK_WAIT = 120.0
+"""Seconds to wait for another process's receipt write (each holds it for one file's write)."""
 
 
 def receipt_path(upc: str, target: str) -> str:
@@ -62,11 +71,62 @@ def read_receipt(root: Path, upc: str, target: str) -> Receipt | None:
 
 def record_delivery(root: Path, upc: str, target: str, delivery: Delivery) -> str:
     """Append ``delivery`` to the receipt of ``upc`` at ``target``; returns the receipt's path."""
-    receipt = read_receipt(root, upc, target) or Receipt(upc=upc, target=target)
-    receipt.history.append(delivery)
+
+    def append(receipt: Receipt) -> Receipt:
+        receipt.history.append(delivery)
+        return receipt
+
+    return update_receipt(root, upc, target, append)
+
+
+def update_receipt(root: Path, upc: str, target: str, change: Callable[[Receipt], Receipt]) -> str:
+    """Read, ``change`` and write the receipt under the repository's receipt lock, so that
+    writers in other processes (deliver, acks) never overwrite each other's entries."""
     shown = receipt_path(upc, target)
-    write_atomic(root / shown, dump_receipt(receipt))
+    with receipts_lock(root):
+        receipt = read_receipt(root, upc, target) or Receipt(upc=upc, target=target)
+        write_atomic(root / shown, dump_receipt(change(receipt)))
     return shown
+
+
+@contextlib.contextmanager
+def receipts_lock(root: Path) -> Iterator[None]:
+    """An flock on ``<git dir>/stardust-git-receipts.lock`` (``.stardust-git-receipts.lock``
+    under ``root`` outside git), held for one read-modify-write."""
+    path = _receipts_lock_path(root.resolve())
+    deadline = time.monotonic() + RECEIPTS_LOCK_WAIT
+    try:
+        handle = path.open("a+b")
+    except OSError as exc:
+        raise UserError(f"cannot open the receipts lock {path}: {exc.strerror}") from None
+    with handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise UserError(f"{path} stayed locked for {RECEIPTS_LOCK_WAIT:g} s") from None
+                time.sleep(0.01)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@cache
+def _receipts_lock_path(root: Path) -> Path:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--git-common-dir"],  # absolute, or relative to root
+            cwd=root,
+            capture_output=True,
+            check=False,
+        )
+    except OSError:  # no git: the lock lives beside the receipts
+        return root / f".{RECEIPTS_LOCK}"
+    folder = done.stdout.decode().strip() if done.returncode == 0 else ""
+    return (root / folder).resolve() / RECEIPTS_LOCK if folder else root / f".{RECEIPTS_LOCK}"
 
 
 def _split(path: str) -> tuple[str, str] | None:
@@ -140,16 +200,31 @@ def merge_receipt_files(path: str, upstream: bytes | None, ours: bytes | None) -
     versions = [parse_receipt(data, path) for data in (upstream, ours) if data is not None]
     if not versions:
         return None
+    return dump_receipt(merge_receipts(versions))
+
+
+def merge_receipts(versions: list[Receipt]) -> Receipt:
+    """One receipt of several versions of it: the union of their deliveries (by start time,
+    message and commit) and of each delivery's acknowledgements."""
     seen: dict[tuple[str, str, str], Delivery] = {}
     for receipt in versions:
         for delivery in receipt.history:
-            seen.setdefault(
-                (delivery.started.isoformat(), delivery.message_id, delivery.commit), delivery
-            )
-    merged = versions[0].model_copy(
-        update={"history": sorted(seen.values(), key=lambda d: (d.started, d.message_id))}
-    )
-    return dump_receipt(merged)
+            key = (delivery.started.isoformat(), delivery.message_id, delivery.commit)
+            known = seen.get(key)
+            if known is None:
+                seen[key] = delivery.model_copy(deep=True)
+            else:
+                known.acknowledgements = _union_acks(known, delivery)
+    history = sorted(seen.values(), key=lambda d: (d.started, d.message_id))
+    return versions[0].model_copy(update={"history": history})
+
+
+def _union_acks(first: Delivery, second: Delivery) -> list[Acknowledgement]:
+    """Both deliveries' acknowledgements, one per file, status and message id, oldest first."""
+    found: dict[tuple[str | None, str, str | None], Acknowledgement] = {}
+    for ack in [*first.acknowledgements, *second.acknowledgements]:
+        found.setdefault((ack.file, ack.status, ack.message_id), ack)
+    return sorted(found.values(), key=lambda ack: ack.received_at)
 
 
 def secret_values(settings: BaseModel) -> list[str]:

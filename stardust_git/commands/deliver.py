@@ -112,6 +112,7 @@ def deliver_command(
     push: bool = False,
     shard: str | None = None,
     targets: list[str] | None = None,
+    lock_wait: float = 3600.0,
 ) -> int:
     """Deliver; exit 1 when any delivery failed or the plan had problems (after all the rest)."""
     options = DeliverOptions(
@@ -123,6 +124,7 @@ def deliver_command(
         push=push,
         shard=parse_shard(shard) if shard else None,
         targets=targets or None,
+        lock_wait=lock_wait,
     )
     reporter = RichReporter() if is_interactive() else PlainReporter()
     try:
@@ -138,6 +140,9 @@ def result_summary(result: DeliverResult, options: DeliverOptions) -> str:
     done = sum(o.status in ("success", "rendered") for o in result.outcomes)
     verb = "rendered" if options.dry_run else "delivered"
     text = f"{verb} {done}, failed {len(result.failed)}"
+    skipped = sum(o.status == "skipped" for o in result.outcomes)
+    if skipped:
+        text += f", skipped {skipped} (already delivered)"
     if options.shard:
         text += f" (shard {options.shard[0]}/{options.shard[1]})"
     if not result.outcomes:

@@ -74,6 +74,10 @@ class Delivery(_ReceiptModel):
     inputs: str = ""
     """Digest of everything the rendering read (release, target, genre map, asset ids, renderer
     version): when it is unchanged, so is the fingerprint, and the plan need not render again."""
+    renderer: str = Field(default="", exclude_if=lambda digest: not digest)
+    """Digest of the stardust-git code that rendered the delivery (part of ``inputs``): lets
+    the plan tell an upgrade that changes the output from a change of the catalog. Left out
+    of the file when empty."""
     acknowledgements: list[Acknowledgement] = []
     """Acknowledgements read back from the DSP, oldest first."""
     remote: dict[str, str] = Field(default={}, exclude_if=lambda facts: not facts)

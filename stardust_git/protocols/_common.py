@@ -12,6 +12,7 @@ import abc
 import base64
 import io
 import posixpath
+import re
 import secrets
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
@@ -29,6 +30,7 @@ from stardust_git.protocols.base import (
 
 #: Marks a file server's temporary upload names: ``<final name>.part-<8 hex digits>``.
 TEMPORARY_MARK = ".part-"
+_TEMPORARY_NAME = re.compile(r".+\.part-[0-9a-f]{8}")
 
 SessionT = TypeVar("SessionT")
 
@@ -75,6 +77,15 @@ class FileServerTransport(StreamingTransport, Generic[SessionT]):
     def location(self, remote_path: str) -> str:
         path = self._remote(remote_path).lstrip("/")
         return f"{self.protocol}://{self.settings.host}:{self.settings.port}/{path}"
+
+    def remove_temporary(self, remote_dir: str) -> list[str]:
+        """Delete the ``<name>.part-<hex>`` files a killed run left in ``remote_dir``."""
+        removed = []
+        for remote in self.list(remote_dir):
+            if _TEMPORARY_NAME.fullmatch(posixpath.basename(remote.path)):
+                self.delete(remote.path)
+                removed.append(remote.path)
+        return removed
 
     def _upload(
         self, source: BinaryIO, size: int, remote_path: str, md5: str, progress: Progress | None

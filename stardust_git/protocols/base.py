@@ -90,6 +90,12 @@ class Transport(abc.ABC):
     def delete(self, remote_path: str) -> None:
         """Remove a remote file (the probe of ``target test``)."""
 
+    def remove_temporary(self, remote_dir: str) -> list[str]:
+        """Remove the temporary files an interrupted upload (a killed run) left directly inside
+        ``remote_dir``; the paths removed. Called before a package goes into a folder, while
+        this run holds the delivery lock. Object stores keep none: an object appears whole."""
+        return []
+
     def receipt_extras(self) -> dict[str, str]:
         """Protocol facts worth keeping in the receipt (an API's delivery id); never a secret."""
         return {}

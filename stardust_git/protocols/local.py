@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
@@ -22,6 +23,9 @@ from stardust_git.protocols.base import (
 )
 
 CHUNK = 1 << 20
+TEMPORARY_SUFFIX = ".part"
+#: The temporary name of an upload: ``.<final name>.<8 random characters>.part`` (mkstemp).
+_TEMPORARY_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.part")
 #: Errors that may pass (a full disk, an interrupted call); any other OSError is permanent.
 _TRANSIENT_ERRNOS = {errno.ENOSPC, errno.EINTR, errno.EAGAIN, errno.EBUSY, errno.EIO}
 
@@ -76,7 +80,7 @@ class LocalProtocol(Transport):
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
             handle, temp = tempfile.mkstemp(
-                dir=final.parent, prefix=f".{final.name}.", suffix=".part"
+                dir=final.parent, prefix=f".{final.name}.", suffix=TEMPORARY_SUFFIX
             )
         except OSError as exc:
             raise _failure(exc, f"cannot write into {final.parent}") from None
@@ -120,8 +124,22 @@ class LocalProtocol(Transport):
         return [
             RemoteFile(f"{prefix}/{p.name}" if prefix else p.name, p.stat().st_size)
             for p in sorted(folder.iterdir())
-            if p.is_file() and not p.name.endswith(".part")
+            if p.is_file() and not _TEMPORARY_NAME.fullmatch(p.name)
         ]
+
+    def remove_temporary(self, remote_dir: str) -> list[str]:
+        folder = self._path(remote_dir) if remote_dir.strip("/") else self.base
+        if not folder.is_dir():
+            return []
+        removed = []
+        for path in sorted(folder.iterdir()):
+            if _TEMPORARY_NAME.fullmatch(path.name) and path.is_file():
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as exc:
+                    raise _failure(exc, f"cannot delete {path}") from None
+                removed.append(f"{remote_dir.rstrip('/')}/{path.name}".lstrip("/"))
+        return removed
 
     def read(self, remote_path: str) -> bytes:
         try:
