@@ -7,6 +7,7 @@ with the exact input of the issue, and the exact outcome asserted.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 from pathlib import Path
@@ -15,8 +16,12 @@ import pytest
 from lxml import etree
 from pydantic import ValidationError
 
+from stardust_git.commands.deliver import PlainReporter
+from stardust_git.deliver import Outcome
 from stardust_git.display import markdown, terminal, visible
 from stardust_git.models import Release, Target
+from stardust_git.models.receipt import Acknowledgement, Delivery
+from stardust_git.receipts import record_delivery
 from tests.gitrepo import UPCS, Repo, make_catalog
 from tests.test_corpus import assert_no_traceback, stardust_git_executable
 
@@ -339,3 +344,46 @@ def test_a_validate_message_quoting_a_hostile_value_shows_its_controls(tmp_path:
     assert result.returncode == 1
     assert "\x1b" not in result.stdout + result.stderr
     assert "'\\x1b[2J\\x1b[31mXX' is not a DDEX territory code" in result.stdout
+
+
+def test_a_hostile_acknowledgement_status_is_shown_literally_by_status(tmp_path: Path) -> None:
+    """What a DSP wrote (kept in the receipt) reaches the status table as text, not commands."""
+    started = dt.datetime(2025, 1, 1, 12, tzinfo=dt.UTC)
+    hostile = "\x1b]8;;https://evil.example\x07[bold]OK[/bold]\x1b[2J"
+    delivery = Delivery(
+        message_id="MSG-1",
+        action="initial",
+        commit="a" * 40,
+        format="ern/4.3",
+        started=started,
+        finished=started,
+        attempts=1,
+        status="success",
+        acknowledgements=[Acknowledgement(status=hostile, received_at=started)],
+    )
+    record_delivery(tmp_path, UPC, "shop", delivery)
+    env = {k: v for k, v in os.environ.items() if k != "STARDUST_DEBUG"}
+
+    result = subprocess.run(
+        [stardust_git_executable(), "status", "--root", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "COLUMNS": "400"},
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "\\x1b]8;;https://evil.example\\x07[bold]OK[/bold]\\x1b[2J" in result.stdout
+
+
+def test_deliver_progress_lines_show_a_hostile_error_literally(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    outcome = Outcome(UPC, "shop", "initial", "failed", error="550 \x1b[2Jno \u202eroom")
+
+    PlainReporter().done(outcome)
+
+    assert capsys.readouterr().err == (
+        f"FAILED    {UPC} -> shop (initial): 550 \\x1b[2Jno \\u202eroom\n"
+    )
