@@ -7,6 +7,10 @@ as untrusted XML (no DTD, no entities, no network) and read by local element nam
 namespace and the exact message version do not matter. An acknowledgement belongs to a delivery
 when it names the delivery's MessageId (in its file name, an OriginalMessageId, or the
 acknowledged file's name) or when it lies in the delivery's own folder.
+
+What a DSP writes is untrusted: a file over ``MAX_ACK_BYTES`` (1 MiB) is refused before it is
+parsed, and every field kept in a receipt (status, ids, detail, file name) is cut to
+``MAX_ACK_FIELD`` (1,000) characters, ending in an ellipsis.
 """
 
 from __future__ import annotations
@@ -37,7 +41,10 @@ from stardust_git.receipts import (
 from stardust_git.xsd import parse_untrusted
 
 ACK_FOLDER = "acknowledgements"
-MAX_ACK_BYTES = 4 << 20
+#: Real acknowledgements are a few KiB; anything over this is refused unparsed.
+MAX_ACK_BYTES = 1 << 20
+#: The longest text kept from an acknowledgement field, ellipsis included.
+MAX_ACK_FIELD = 1_000
 _ACK_NAME = re.compile(r"ACK_(?P<id>.+?)(?:_(?P<time>\d{8,}[\dTZ:.+-]*))?\.xml", re.IGNORECASE)
 #: Where the status may stand, most specific first (ERN choreography, then look-alikes).
 _STATUS_ELEMENTS = (
@@ -108,13 +115,19 @@ def parse_ack(data: bytes, file: str) -> AckDocument:
     if named:
         references.add(named.group("id"))
     details = [text for name in _DETAIL_ELEMENTS for text in texts.get(name, [])]
+    message_id = _header_message_id(root)
     return AckDocument(
-        file=file,
-        status=status,
+        file=capped(file),
+        status=capped(status),
         references=frozenset(references),
-        message_id=_header_message_id(root),
-        detail="; ".join(details)[:1000] or None,
+        message_id=capped(message_id) if message_id else None,
+        detail=capped("; ".join(details)) or None,
     )
+
+
+def capped(text: str) -> str:
+    """``text``, cut to ``MAX_ACK_FIELD`` characters with an ellipsis when longer."""
+    return text if len(text) <= MAX_ACK_FIELD else text[: MAX_ACK_FIELD - 1] + "…"
 
 
 def _local(element: etree._Element) -> str:
@@ -173,10 +186,14 @@ def read_acks(transport: Transport, folders: Iterable[str]) -> tuple[list[AckDoc
 
 def _read_one(transport: Transport, remote: RemoteFile, problems: list[str]) -> AckDocument | None:
     if remote.size > MAX_ACK_BYTES:
-        problems.append(f"{remote.path}: {remote.size} bytes is too large for an acknowledgement")
+        problems.append(_too_large(remote.path, remote.size))
         return None
     try:
-        return parse_ack(transport.read(remote.path), remote.path)
+        data = transport.read(remote.path)
+        if len(data) > MAX_ACK_BYTES:  # the listing said less: still not parsed
+            problems.append(_too_large(remote.path, len(data)))
+            return None
+        return parse_ack(data, remote.path)
     except UserError as error:
         problems.append(
             error.message
@@ -184,6 +201,13 @@ def _read_one(transport: Transport, remote: RemoteFile, problems: list[str]) -> 
             else f"{remote.path}: {error.message}"
         )
         return None
+
+
+def _too_large(path: str, size: int) -> str:
+    return (
+        f"{path}: {size:,} bytes is too large for an acknowledgement"
+        f" (at most {MAX_ACK_BYTES:,}); not read"
+    )
 
 
 def delivery_folder(transport: Transport, delivery: Delivery) -> str | None:

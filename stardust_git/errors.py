@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from stardust_git.display import visible
+
 Severity = Literal["error", "warning"]
 
 
@@ -34,7 +36,8 @@ class Diagnostic:
         prefix = f"{self.field}: " if self.field else ""
         tag = "warning: " if self.severity == "warning" else ""
         rule = f" [{self.rule}]" if self.rule else ""
-        return f"{where}: {tag}{prefix}{self.message}{rule}"
+        # A message may quote catalog text: a terminal shows its control characters, never obeys.
+        return visible(f"{where}: {tag}{prefix}{self.message}{rule}", keep_newlines=True)
 
     def as_dict(self) -> dict[str, object]:
         return {

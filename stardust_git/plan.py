@@ -168,6 +168,7 @@ def compute_plan(
     plan.catalog = catalog
     for path in sorted(catalog.unreadable & scope.paths):
         plan.problems.append(f"{path}: does not validate (run stardust-git validate); skipped")
+    plan.problems.extend(_target_errors(catalog))
     releases = sorted(catalog.releases.values(), key=lambda loaded: loaded.model.upc)
     upcs = {loaded.model.upc for loaded in releases} | set(scope.deleted)
     recorded = load_recorded(tree, None if scope.everything else upcs)
@@ -188,6 +189,11 @@ def compute_plan(
     plan.actions.sort(key=lambda a: (a.upc, a.target))
     plan.held.sort(key=lambda h: (h.upc, h.target))
     return plan
+
+
+def _target_errors(catalog: Catalog) -> list[str]:
+    """Why a target file does not load, located (its releases then name an unknown target)."""
+    return [d.format() for d in catalog.diagnostics.errors if d.path.startswith("targets/")]
 
 
 def _utc_today() -> dt.date:

@@ -240,6 +240,30 @@ class _Builder:
         raise YamlLoadError([Diagnostic(self.display_path, line, col, "", f"refused: {reason}")])
 
 
+class WrittenInt(int):
+    """An integer read from a plain scalar; ``yaml_text`` is how it was written."""
+
+    yaml_text: str
+
+
+class WrittenFloat(float):
+    """A float read from a plain scalar; ``yaml_text`` is how it was written (``1.10``)."""
+
+    yaml_text: str
+
+
+class WrittenDate(dt.date):
+    """A date read from a plain scalar; ``yaml_text`` is how it was written."""
+
+    yaml_text: str
+
+
+def _written(value: WrittenInt | WrittenFloat | WrittenDate, text: str) -> Any:
+    # Numbers and dates equal the plain values; text fields take the source back (models.Text).
+    value.yaml_text = text
+    return value
+
+
 def _resolve_plain(text: str) -> Any:
     if text in _NULLS:
         return None
@@ -248,14 +272,15 @@ def _resolve_plain(text: str) -> Any:
     if text[0] not in _NUMBER_START:
         return text  # most scalars are words: skip the number and date patterns
     if _INT.fullmatch(text):
-        return int(text.replace("_", ""))
+        return _written(WrittenInt(text.replace("_", "")), text)
     if _FLOAT.fullmatch(text):
-        return float(text.replace("_", ""))
+        return _written(WrittenFloat(text.replace("_", "")), text)
     if _DATE.fullmatch(text):
         try:
-            return dt.date.fromisoformat(text)
+            day = dt.date.fromisoformat(text)
         except ValueError:
             return text
+        return _written(WrittenDate(day.year, day.month, day.day), text)
     return text
 
 

@@ -219,3 +219,56 @@ def test_acks_commits_the_changed_receipts_when_asked(tmp_path: Path):
         [*git, "show", "--name-only", "--format="], capture_output=True, text=True
     )
     assert changed.stdout.split() == [f"receipts/{UPC}/shop.json"]
+
+
+# --- issue 10: what a DSP writes is capped --------------------------------------------------------
+
+
+def local_shop(tmp_path: Path) -> tuple[Path, Path]:
+    """A repository with a local target and one delivered release; its delivery folder."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    write_target(root, "shop", {"protocol": "local", "directory": "outbox"})
+    record(root, UPC, "MSG-1", f"local:outbox/{FOLDER}")
+    folder = root / "outbox" / FOLDER
+    folder.mkdir(parents=True)
+    return root, folder
+
+
+def test_a_3_mb_acknowledgement_is_refused_before_parsing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """Before: a 3 MB status was stored verbatim in the receipt. Now: the file is not read."""
+    root, folder = local_shop(tmp_path)
+    name = f"ACK_{UPC}_20250101123000.xml"
+    (folder / name).write_bytes(ftp_ack(f"{UPC}.xml", "ErrorInFile" + "x" * 3_000_000))
+    receipt_before = (root / f"receipts/{UPC}/shop.json").read_bytes()
+    size = (folder / name).stat().st_size
+
+    assert acks_command(root) == 0
+
+    assert (root / f"receipts/{UPC}/shop.json").read_bytes() == receipt_before
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"warning: shop: {FOLDER}/{name}: {size:,} bytes is too large for an acknowledgement"
+        " (at most 1,048,576); not read"
+    )
+
+
+def test_every_acknowledgement_field_kept_is_capped_at_1000_characters(tmp_path: Path):
+    root, folder = local_shop(tmp_path)
+    name = f"ACK_{UPC}_20250101123000.xml"
+    status = "ErrorInFile" + "s" * 900_000  # under the file limit, far over the field limit
+    (folder / name).write_bytes(
+        ftp_ack(f"{UPC}.xml", status, ack_id="A" * 5_000, error="d" * 5_000)
+    )
+
+    report = collect_acknowledgements(root, now=NOW)
+
+    assert [a.upc for a in report.recorded] == [UPC]
+    receipt = read_receipt(root, UPC, "shop")
+    assert receipt is not None and receipt.last() is not None
+    (ack,) = receipt.last().acknowledgements  # type: ignore[union-attr]
+    assert ack.status == status[:999] + "…"
+    assert ack.message_id == "A" * 999 + "…"
+    assert ack.detail == "d" * 999 + "…"
+    assert (root / f"receipts/{UPC}/shop.json").stat().st_size < 10_000

@@ -537,16 +537,21 @@ def test_the_check_finds_files_missing_from_the_package(tmp_path: Path, cover_30
     ]
 
 
-@pytest.mark.parametrize("prefix", ["_IR", "IR-"])
-def test_the_check_refuses_a_bad_vendor_id(tmp_path: Path, cover_3000: Path, prefix: str) -> None:
-    catalog = _tmp_catalog(tmp_path, cover_3000, vendor_id_prefix=prefix)
+@pytest.mark.parametrize("prefix", ["_IR", "IR-", "../../x/"])
+def test_the_target_model_refuses_a_bad_vendor_id_prefix(
+    tmp_path: Path, cover_3000: Path, prefix: str
+) -> None:
+    # issue 10: refused where it is written (targets/shop.yaml), before any render or write
+    with pytest.raises(AssertionError):
+        _tmp_catalog(tmp_path, cover_3000, vendor_id_prefix=prefix)
+    errors = load_catalog(tmp_path).diagnostics.errors
 
-    assert _check(catalog) == [
+    assert [(d.path, d.field, d.message) for d in errors] == [
         (
-            _line(tmp_path, "- shop", after="targets:"),
-            "targets[0]",
-            f"apple target 'shop': vendor_id '{prefix}{UPC}' must be letters, digits and "
-            "underscores, not starting with an underscore",
+            "targets/shop.yaml",
+            "vendor_id_prefix",
+            f"'{prefix}' may hold only letters, digits and '_', starting with a letter or digit"
+            " (it becomes part of a file name)",
         )
     ]
 

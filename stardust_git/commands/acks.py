@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from stardust_git.acks import AckReport, collect_acknowledgements
+from stardust_git.display import visible
 from stardust_git.gitio import Git, commit_paths
 
 COMMIT_SUFFIX = "[skip ci]"
@@ -42,7 +43,7 @@ def report_as_dict(report: AckReport, committed: str | None) -> dict[str, object
 
 def print_report(report: AckReport, committed: str | None) -> None:
     for ack in report.recorded:
-        click.echo(f"{ack.upc} -> {ack.target}: {ack.status} ({ack.file})")
+        click.echo(visible(f"{ack.upc} -> {ack.target}: {ack.status} ({ack.file})"))
     for name in report.skipped:
         click.echo(f"{name}: skipped (an api target has no acknowledgement files)", err=True)
     for problem in report.problems:

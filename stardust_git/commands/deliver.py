@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 from rich.console import Console, Group
 from rich.live import Live
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -29,6 +28,7 @@ from stardust_git.deliver import (
     is_interactive,
     parse_shard,
 )
+from stardust_git.display import terminal, visible
 
 MIB = 1 << 20
 #: Files at least this large get a line of their own in plain logs when they arrive.
@@ -39,13 +39,13 @@ class PlainReporter(Reporter):
     """One line per event on stderr: readable in CI logs."""
 
     def note(self, text: str) -> None:
-        click.echo(text, err=True)
+        click.echo(visible(text), err=True)
 
     def start(self, total: int) -> None:
         click.echo(f"delivering {total} package{'s' * (total != 1)}", err=True)
 
     def done(self, outcome: Outcome) -> None:
-        click.echo(describe_outcome(outcome), err=True)
+        click.echo(visible(describe_outcome(outcome)), err=True)
 
     def file_done(self, target: str, remote_path: str, size: int, seconds: float) -> None:
         if size >= LARGE_FILE_BYTES:  # no line per chunk or per small file: CI logs stay short
@@ -78,20 +78,20 @@ class RichReporter(Reporter):
         self.live = Live(Group(self.deliveries, self.uploads), console=console, transient=True)
 
     def note(self, text: str) -> None:
-        self.live.console.print(escape(text))
+        self.live.console.print(terminal(text))
 
     def start(self, total: int) -> None:
         self.deliveries.update(self.task, total=total)
         self.live.start()
 
     def done(self, outcome: Outcome) -> None:
-        line = escape(describe_outcome(outcome))
+        line = terminal(describe_outcome(outcome))
         self.live.console.print(f"[red]{line}[/red]" if outcome.status == "failed" else line)
         self.deliveries.advance(self.task)
 
     def file_started(self, target: str, remote_path: str, size: int) -> None:
         if target not in self.by_target:
-            self.by_target[target] = self.uploads.add_task(escape(target), total=0)
+            self.by_target[target] = self.uploads.add_task(terminal(target), total=0)
         self.bytes_wanted[target] = self.bytes_wanted.get(target, 0) + size
         self.uploads.update(self.by_target[target], total=self.bytes_wanted[target])
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from stardust_git.display import markdown, terminal, visible
 from stardust_git.plan import Plan, compute_plan
 
 #: GitHub refuses comments over 65,535 characters; the markdown stays well under.
@@ -33,7 +33,7 @@ def plan_command(
     if output == "json":
         click.echo(json.dumps(plan.as_dict(), indent=2))
         for line in plan.notes + [f"problem: {p}" for p in plan.problems]:
-            click.echo(line, err=True)
+            click.echo(visible(line), err=True)
     elif output == "markdown":
         click.echo(plan_markdown(plan))
     else:
@@ -72,30 +72,31 @@ def print_table(plan: Plan) -> None:
         for planned in plan.actions:
             table.add_row(
                 planned.upc,
-                escape(titles.get(planned.upc, "")),
-                escape(planned.target),
+                terminal(titles.get(planned.upc, "")),
+                terminal(planned.target),
                 ACTION_TITLES[planned.action],
-                escape("; ".join(planned.reasons)),
+                terminal("; ".join(planned.reasons)),
             )
         for held in plan.held:
             table.add_row(
                 held.upc,
-                escape(titles.get(held.upc, "")),
-                escape(held.target),
+                terminal(titles.get(held.upc, "")),
+                terminal(held.target),
                 f"held ({ACTION_TITLES[held.action]})",
                 f"deliver_after {held.until}",
                 style="dim",
             )
         console.print(table)
     for note in plan.notes:
-        console.print(f"note: {escape(note)}")
+        console.print(f"note: {terminal(note)}")
     for problem in plan.problems:
-        console.print(f"[red]problem:[/red] {escape(problem)}")
+        console.print(f"[red]problem:[/red] {terminal(problem)}")
     console.print(summary(plan))
 
 
 def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Catalog text as one markdown table cell: literal, one line, no HTML, links or mentions."""
+    return markdown(text.replace("\n", " "))
 
 
 def plan_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from stardust_git import choreography
-from stardust_git.catalog import load_catalog
+from stardust_git.catalog import Catalog, load_catalog
 from stardust_git.errors import UsageError, UserError
 from stardust_git.fileio import write_atomic
 from stardust_git.render import ACTIONS, Action, PackageFile, RenderContext, render_package
@@ -50,9 +50,10 @@ def render_command(root: Path, upc: str, target: str, out: Path | None, action: 
     catalog = load_catalog(root)
     loaded = catalog.release_by_upc(upc)
     if loaded is None:
-        broken = [d.format() for d in catalog.diagnostics.errors if d.path.startswith("catalog/")]
-        hint = " (some release files do not load; run stardust-git validate)" if broken else ""
-        raise UserError(f"no release with UPC {upc} in {root / 'catalog'}{hint}")
+        broken = [d for d in catalog.diagnostics.errors if d.path.startswith("catalog/")]
+        hint = " (the release files above do not load)" if broken else ""
+        raise UserError(f"no release with UPC {upc} in {root / 'catalog'}{hint}", broken)
+    _require_target(catalog, target)
     context = head_context(root)
     if context is None:
         click.echo(
@@ -69,7 +70,7 @@ def render_command(root: Path, upc: str, target: str, out: Path | None, action: 
     )
     destination = (out or Path(DEFAULT_OUT)).resolve()
     for remote_path, file in placed:
-        write_file(destination / remote_path, file)
+        write_file(inside(destination, remote_path), file)
         click.echo(f"{remote_path}  {file.size} bytes  md5 {file.md5}")
     click.echo(
         f"rendered {package.format} {action} of {upc} for {target} into {destination} "
@@ -77,6 +78,22 @@ def render_command(root: Path, upc: str, target: str, out: Path | None, action: 
         err=True,
     )
     return 0
+
+
+def _require_target(catalog: Catalog, target: str) -> None:
+    """A target whose file does not validate is reported with its located errors."""
+    shown = f"targets/{target}.yaml"
+    broken = [d for d in catalog.diagnostics.errors if d.path == shown]
+    if target not in catalog.targets and broken:
+        raise UserError(f"{shown} does not validate; nothing was written", broken)
+
+
+def inside(destination: Path, relative: str) -> Path:
+    """``destination / relative``, refused when it would land outside ``destination``."""
+    path = (destination / relative).resolve()
+    if not path.is_relative_to(destination):
+        raise UserError(f"refused to write {relative!r}: it is outside {destination}")
+    return path
 
 
 def _action(name: str) -> Action:

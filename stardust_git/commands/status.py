@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from stardust_git.display import terminal
 from stardust_git.status import StatusRow, release_status
 
 _STYLES = {"success": "green", "failed": "red", "pending": "yellow"}
@@ -51,19 +51,20 @@ def print_rows(rows: list[StatusRow]) -> None:
     for row in rows:
         status = f"[{_STYLES.get(row.status, 'white')}]{row.status}[/]"
         if row.error:
-            status += f"\n{escape(row.error)}"
+            status += f"\n{terminal(row.error, keep_newlines=True)}"
         cells = [
             row.upc,
-            escape(row.title),
-            row.target,
+            terminal(row.title),
+            terminal(row.target),
             row.wanted,
             status,
             row.action,
             row.when,
             row.commit,
-            row.acknowledgement,
+            terminal(row.acknowledgement),
         ]
         if with_remote:
-            cells.append(escape("\n".join(f"{key}: {value}" for key, value in row.remote.items())))
+            remote = "\n".join(f"{key}: {value}" for key, value in row.remote.items())
+            cells.append(terminal(remote, keep_newlines=True))
         table.add_row(*cells)
     console.print(table)

@@ -1,13 +1,14 @@
-"""Field types shared by the models: identifiers, codes and secret references."""
+"""Field types shared by the models: text, identifiers, codes, path parts and secret references."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from typing import Annotated
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 from stdnum import ean, isni, isrc
 from stdnum.iso7064 import mod_37_36
@@ -29,6 +30,62 @@ class StrictModel(BaseModel):
 
 def _fail(kind: str, message: str, **context: object) -> PydanticCustomError:
     return PydanticCustomError(kind, message, context)
+
+
+#: What XML 1.0 cannot carry or Unicode never means as text: C0 controls (tab, LF and CR are
+#: refused too: every text field is one line), DEL and C1 controls, lone surrogates, and the
+#: non-characters U+FDD0..U+FDEF and U+nFFFE/U+nFFFF.
+_NOT_TEXT = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(chr(plane + 0xFFFE) + chr(plane + 0xFFFF) for plane in range(0, 0x110000, 0x10000))
+    + "]"
+)
+_LINE_BREAKS = {"\t": "a tab", "\n": "a line break", "\r": "a line break"}
+
+
+def _kind_of(char: str) -> str:
+    code = ord(char)
+    if char in _LINE_BREAKS:
+        return _LINE_BREAKS[char]
+    if code <= 0x9F:
+        return "a control character"
+    if 0xD800 <= code <= 0xDFFF:
+        return "a lone surrogate"
+    return "a non-character"
+
+
+def _check_text(value: str) -> str:
+    found = _NOT_TEXT.search(value)
+    if found:
+        char = found.group()
+        raise _fail(
+            "text",
+            "U+{code} ({what}) at position {position}: remove it; text fields take one line of"
+            " printable characters",
+            code=f"{ord(char):04X}",
+            what=_kind_of(char),
+            position=found.start() + 1,
+        )
+    return value
+
+
+def _as_written(value: object) -> object:
+    """Text XML can carry; a plain YAML number or date is the text as written (``1.10``).
+
+    The YAML loader remembers the source of the scalars it resolves (``yaml_text``); a boolean
+    cannot carry it and is refused rather than turned into "True".
+    """
+    if isinstance(value, str):  # checked before pydantic's own refusal of lone surrogates
+        return _check_text(value)
+    written = getattr(value, "yaml_text", None)
+    if isinstance(written, str):
+        return _check_text(written)
+    if isinstance(value, bool):
+        answer = str(value).lower()
+        raise _fail("text", "{v} is a yes/no value, not text: put it in quotes ('{v}')", v=answer)
+    if isinstance(value, dt.date):
+        raise _fail("text", "a date where text is expected: put it in quotes")
+    return value
 
 
 def _check_icpn(value: str) -> str:
@@ -168,6 +225,80 @@ SecretRef = Annotated[
     Field(pattern=r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$", examples=["${SPOTIFY_SFTP_KEY}"]),
 ]
 GenreCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$", examples=["ELECTRONIC"])]
+
+Text = Annotated[
+    str,
+    BeforeValidator(_as_written),
+    Field(json_schema_extra={"pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"}),
+]
+"""One line of text, as written: no control characters, no non-characters, never a number."""
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_ID_PART = re.compile(r"([A-Za-z0-9][A-Za-z0-9_]*)?")
+_DIRECTORY = re.compile(r"[A-Za-z0-9_.~@+=, /-]*")
+
+
+def _check_name(value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise _fail(
+            "name",
+            "'{v}' is not a name: letters, digits, '_', '-' and '.', starting with a letter or"
+            " digit",
+            v=_shown(value),
+        )
+    return value
+
+
+def _check_id_part(value: str) -> str:
+    if not _ID_PART.fullmatch(value):
+        raise _fail(
+            "file_name",
+            "'{v}' may hold only letters, digits and '_', starting with a letter or digit"
+            " (it becomes part of a file name)",
+            v=_shown(value),
+        )
+    return value
+
+
+def _check_directory(value: str) -> str:
+    if not _DIRECTORY.fullmatch(value):
+        raise _fail(
+            "directory",
+            "'{v}': a directory or prefix may hold only letters, digits, spaces and"
+            " _ - . ~ @ + = , /",
+            v=_shown(value),
+        )
+    if ".." in value.split("/"):
+        raise _fail("directory", "'{v}': a '..' segment would leave the delivery area", v=value)
+    return value
+
+
+def _shown(value: str) -> str:
+    """``value`` with anything unprintable as an escape, for a message quoting it."""
+    return value.encode("unicode_escape").decode("ascii") if not value.isprintable() else value
+
+
+Name = Annotated[
+    str,
+    BeforeValidator(_as_written),
+    AfterValidator(_check_name),
+    Field(json_schema_extra={"pattern": f"^{_NAME.pattern}$"}),
+]
+"""The name of a file in the repository (a target, a genre map): safe in a path, one part."""
+FileNamePart = Annotated[
+    str,
+    BeforeValidator(_as_written),
+    AfterValidator(_check_id_part),
+    Field(json_schema_extra={"pattern": f"^{_ID_PART.pattern}$"}),
+]
+"""Text that becomes part of a file or folder name (letters, digits, '_')."""
+Directory = Annotated[
+    str,
+    BeforeValidator(_as_written),
+    AfterValidator(_check_directory),
+    Field(json_schema_extra={"pattern": f"^(?!(.*/)?\\.\\.(/|$)){_DIRECTORY.pattern}$"}),
+]
+"""A delivery directory or key prefix: safe characters and '/', never a '..' segment."""
 
 
 def secret_name(reference: str) -> str:

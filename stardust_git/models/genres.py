@@ -5,17 +5,17 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from stardust_git.models.common import GenreCode, StrictModel
+from stardust_git.models.common import GenreCode, Name, StrictModel, Text
 
 
 class Genre(StrictModel):
     """One genre of the canonical taxonomy."""
 
-    name: str = Field(min_length=1)
+    name: Text = Field(min_length=1)
     """Display name."""
     parent: GenreCode | None = None
     """The broader genre this one belongs to."""
-    aliases: list[str] = []
+    aliases: list[Text] = []
     """Other spellings of the genre (used by suggestions and imports)."""
 
 
@@ -49,27 +49,27 @@ class GenreTaxonomy(StrictModel):
 class VocabularyEntry(StrictModel):
     """One genre value a DSP accepts."""
 
-    name: str = Field(min_length=1)
+    name: Text = Field(min_length=1)
     """Display name."""
-    parent: str | None = None
+    parent: Text | None = None
     """The broader entry, where the vocabulary is hierarchical."""
 
 
 class GenreVocabulary(StrictModel):
     """genre-maps/vocabularies/<name>.yaml: the genre values one DSP accepts."""
 
-    name: str = Field(min_length=1)
+    name: Text = Field(min_length=1)
     """Human name of the vocabulary."""
-    entries: dict[str, VocabularyEntry] = Field(min_length=1)
+    entries: dict[Text, VocabularyEntry] = Field(min_length=1)
     """Accepted values by code (the value written into the delivered XML)."""
 
 
 class GenreMap(StrictModel):
     """genre-maps/<name>.yaml: canonical genre codes to one vocabulary's codes."""
 
-    vocabulary: str = Field(min_length=1)
+    vocabulary: Name = Field(min_length=1)
     """Name of the vocabulary file (genre-maps/vocabularies/<vocabulary>.yaml)."""
-    fallback: str | None = None
+    fallback: Text | None = None
     """Vocabulary code used when a genre and all its ancestors are unmapped."""
-    mappings: dict[GenreCode, str] = {}
+    mappings: dict[GenreCode, Text] = {}
     """Canonical genre -> vocabulary code; an unmapped genre uses its nearest mapped ancestor."""

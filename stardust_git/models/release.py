@@ -20,10 +20,12 @@ from stardust_git.models.common import (
     CommercialModel,
     GenreCode,
     Language,
+    Name,
     ParentalWarning,
     ReleaseType,
     StrictModel,
     Territory,
+    Text,
     UseType,
 )
 
@@ -58,14 +60,14 @@ class CopyrightLine(StrictModel):
 
     year: int = Field(ge=1900, le=2100)
     """The year of first publication."""
-    owner: str = Field(min_length=1)
+    owner: Text = Field(min_length=1)
     """Who holds the right, e.g. the label."""
 
 
 class Artist(StrictModel):
     """An artist credited on the release or a track."""
 
-    name: str = Field(min_length=1)
+    name: Text = Field(min_length=1)
     """The artist's name as it is displayed."""
     role: ArtistRole = "MainArtist"
     """DDEX display artist role: MainArtist, FeaturedArtist, ..."""
@@ -78,9 +80,9 @@ class Artist(StrictModel):
 class Contributor(StrictModel):
     """Someone who contributed to a recording (producer, composer, engineer ...)."""
 
-    name: str = Field(min_length=1)
+    name: Text = Field(min_length=1)
     """The contributor's name."""
-    role: str = Field(min_length=1)
+    role: Text = Field(min_length=1)
     """A DDEX contributor role or a friendly alias (Producer, Composer); mapped per ERN version."""
     isni: ISNI | None = None
     """The contributor's ISNI, when known."""
@@ -105,13 +107,13 @@ class Track(StrictModel):
 
     isrc: ISRC
     """The recording's ISRC."""
-    title: str = Field(min_length=1)
+    title: Text = Field(min_length=1)
     """The track title."""
-    version: str | None = None
+    version: Text | None = None
     """A version or subtitle, e.g. "Radio Edit"."""
     duration: Duration
     """Length in seconds, or an ISO 8601 duration (PT3M35S); checked against the audio file."""
-    audio: str = Field(min_length=1)
+    audio: Text = Field(min_length=1)
     """Path of the audio file, relative to the repository root (WAV, FLAC or MP3)."""
     disc: int = Field(default=1, ge=1, le=99)
     """Disc (volume) number."""
@@ -146,7 +148,7 @@ class Deal(StrictModel):
     """First day of the deal."""
     end_date: dt.date | None = None
     """Last day of the deal; open-ended when absent. A past end date takes the release down."""
-    price_tier: str | None = None
+    price_tier: Text | None = None
     """Wholesale price tier for stores that sell downloads (Apple)."""
 
     @model_validator(mode="after")
@@ -161,13 +163,13 @@ class Release(StrictModel):
 
     upc: ICPN
     """UPC-A (12 digits) or EAN-13 (13 digits); the check digit is verified."""
-    title: str = Field(min_length=1)
+    title: Text = Field(min_length=1)
     """The release title."""
-    version: str | None = None
+    version: Text | None = None
     """A version or subtitle, e.g. "Deluxe Edition"."""
     artists: list[Artist] = Field(min_length=1)
     """The release artists, in display order."""
-    label: str = Field(min_length=1)
+    label: Text = Field(min_length=1)
     """The label name shown in the shops."""
     release_type: ReleaseType | None = None
     """DDEX release type (Single, EP, Album); derived from tracks and duration when absent."""
@@ -185,15 +187,15 @@ class Release(StrictModel):
     """The artwork and text copyright (C line)."""
     parental_warning: ParentalWarning = "NoAdviceAvailable"
     """DDEX parental warning: Explicit, NotExplicit, ExplicitContentEdited, NoAdviceAvailable."""
-    cover: str = Field(min_length=1)
+    cover: Text = Field(min_length=1)
     """Path of the front cover image (JPEG or PNG, square), relative to the repository root."""
-    catalog_number: str | None = None
+    catalog_number: Text | None = None
     """The label's own catalog number."""
     tracks: list[Track] = Field(min_length=1)
     """The tracks, in order (per disc)."""
     deals: list[Deal] = []
     """Commercial terms. A live release needs at least one."""
-    targets: list[str] = []
+    targets: list[Name] = []
     """Names of the targets (files in targets/) this release is delivered to."""
     takedown: bool = False
     """True takes the release down everywhere it was delivered."""

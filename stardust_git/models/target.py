@@ -10,7 +10,15 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from stardust_git.models.common import PartyId, SecretRef, StrictModel
+from stardust_git.models.common import (
+    Directory,
+    FileNamePart,
+    Name,
+    PartyId,
+    SecretRef,
+    StrictModel,
+    Text,
+)
 
 Choreography = Literal["release-by-release", "batch"]
 
@@ -43,7 +51,7 @@ class Party(StrictModel):
 
     party_id: PartyId
     """The DDEX party id (DPID), PADPIDA..."""
-    name: str = Field(min_length=1)
+    name: Text = Field(min_length=1)
     """The party's name."""
 
 
@@ -63,7 +71,7 @@ class LocalDelivery(DeliveryBase):
 
     protocol: Literal["local"]
     """Protocol name."""
-    directory: str = Field(min_length=1)
+    directory: Directory = Field(min_length=1)
     """Directory to deliver into, relative to the repository root or absolute."""
 
 
@@ -72,15 +80,15 @@ class FtpDelivery(DeliveryBase):
 
     protocol: Literal["ftp"]
     """Protocol name."""
-    host: str = Field(min_length=1)
+    host: Text = Field(min_length=1)
     """Server host name."""
     port: Port = 21
     """Server port."""
-    username: str = Field(min_length=1)
+    username: Text = Field(min_length=1)
     """Login name."""
     password: SecretRef
     """Login password, as a ${ENV_VAR} reference."""
-    directory: str = "/"
+    directory: Directory = "/"
     """Remote directory to deliver into."""
     block_size: int = Field(default=1 << 20, ge=8192)
     """Bytes per write; 1 MiB keeps TLS overhead low."""
@@ -91,7 +99,7 @@ class FtpsDelivery(FtpDelivery):
 
     protocol: Literal["ftps"]  # type: ignore[assignment]
     """Protocol name."""
-    ca_file: str | None = None
+    ca_file: Text | None = None
     """CA bundle to verify the server certificate against; the system store when absent."""
 
 
@@ -100,11 +108,11 @@ class SftpDelivery(DeliveryBase):
 
     protocol: Literal["sftp"]
     """Protocol name."""
-    host: str = Field(min_length=1)
+    host: Text = Field(min_length=1)
     """Server host name."""
     port: Port = 22
     """Server port."""
-    username: str = Field(min_length=1)
+    username: Text = Field(min_length=1)
     """Login name."""
     private_key: SecretRef | None = None
     """Private key (PEM/OpenSSH text), as a ${ENV_VAR} reference."""
@@ -114,7 +122,7 @@ class SftpDelivery(DeliveryBase):
     """Login password, as a ${ENV_VAR} reference."""
     host_key: HostKey
     """The server's public host key; any other key is refused before anything is sent."""
-    directory: str = "/"
+    directory: Directory = "/"
     """Remote directory to deliver into."""
     request_size: int = Field(default=261_120, ge=4096, le=261_120)
     """Bytes per SFTP write request (some servers accept no more than 32768)."""
@@ -138,11 +146,11 @@ class S3Delivery(DeliveryBase):
     """Protocol name."""
     bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
     """Bucket name."""
-    prefix: str = ""
+    prefix: Directory = ""
     """Key prefix to deliver under."""
-    region: str | None = None
+    region: Text | None = None
     """AWS region; from the environment when absent."""
-    endpoint_url: str | None = None
+    endpoint_url: Text | None = None
     """Endpoint of an S3-compatible store."""
     access_key_id: SecretRef | None = None
     """Access key id, as a ${ENV_VAR} reference; the AWS credential chain when absent."""
@@ -150,7 +158,7 @@ class S3Delivery(DeliveryBase):
     """Secret access key, as a ${ENV_VAR} reference."""
     server_side_encryption: Literal["AES256", "aws:kms"] | None = None
     """Server-side encryption to request."""
-    kms_key_id: str | None = None
+    kms_key_id: Text | None = None
     """KMS key for aws:kms encryption."""
     multipart_threshold_mib: int = Field(default=64, ge=5, le=5120)
     """Files larger than this are uploaded in parts."""
@@ -175,11 +183,11 @@ class AzureDelivery(DeliveryBase):
     """Protocol name."""
     container: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
     """Container name."""
-    prefix: str = ""
+    prefix: Directory = ""
     """Blob name prefix to deliver under."""
     connection_string: SecretRef | None = None
     """Connection string, as a ${ENV_VAR} reference."""
-    account_url: str | None = None
+    account_url: Text | None = None
     """Account URL (https://<account>.blob.core.windows.net) for key or Azure AD credentials."""
     account_key: SecretRef | None = None
     """Account key, as a ${ENV_VAR} reference; the default Azure credential when absent."""
@@ -207,7 +215,7 @@ class BasicAuth(StrictModel):
 
     type: Literal["basic"]
     """Authentication kind."""
-    username: str = Field(min_length=1)
+    username: Text = Field(min_length=1)
     """User name."""
     password: SecretRef
     """Password, as a ${ENV_VAR} reference."""
@@ -220,11 +228,11 @@ class OAuth2Auth(StrictModel):
     """Authentication kind."""
     token_url: str = Field(min_length=1)
     """The token endpoint."""
-    client_id: str = Field(min_length=1)
+    client_id: Text = Field(min_length=1)
     """The client id."""
     client_secret: SecretRef
     """The client secret, as a ${ENV_VAR} reference."""
-    scope: str | None = None
+    scope: Text | None = None
     """Scope to request."""
 
 
@@ -273,19 +281,19 @@ class Target(StrictModel):
     """LiveMessage for production, TestMessage for a DSP's test feed."""
     update_indicator: bool = False
     """3.8.2 only: write the deprecated UpdateIndicator when the DSP asks for it."""
-    release_profile: str | None = None
+    release_profile: Text | None = None
     """ERN 4.x ReleaseProfileVersionId (an allowed value), when the DSP asks for one."""
     priority: Literal["P", "N", "L"] = "N"
     """Choreography folder priority: priority, normal or low."""
-    provider: str | None = None
+    provider: Name | None = None
     """Apple: the provider short name Apple assigns (format: apple)."""
-    vendor_id_prefix: str = ""
+    vendor_id_prefix: FileNamePart = ""
     """Apple: prefix of the vendor id (the vendor id is the UPC after this prefix)."""
-    genre_map: str | None = None
+    genre_map: Name | None = None
     """Name of the genre map (genre-maps/<name>.yaml) applied when rendering."""
     genre_strict: bool = False
     """An unmappable genre is a validation error instead of using the fallback."""
-    genre_fallback: str | None = None
+    genre_fallback: Text | None = None
     """Vocabulary value used for unmappable genres; overrides the map's own fallback."""
     min_cover_size: int | None = Field(default=None, ge=100, le=10_000)
     """Smallest cover edge in pixels; 1400 for ERN and 3000 for Apple when absent."""
