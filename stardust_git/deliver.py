@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tenacity import (
@@ -43,12 +43,13 @@ from stardust_git.protocols import open_transport
 from stardust_git.protocols.base import PermanentError, TransientError, Transport
 from stardust_git.receipts import (
     merge_receipt_files,
+    read_receipt,
     record_delivery,
     redact,
     secret_values,
     update_retry_marker,
 )
-from stardust_git.render import Package, PackageFile, RenderContext
+from stardust_git.render import Package, PackageFile
 
 MAX_TARGET_THREADS = 8
 COMMIT_SUFFIX = "[skip ci]"
@@ -303,14 +304,6 @@ class _FileProgress:
             self.reporter.file_done(self.target, self.remote_path, self.size, seconds)
 
 
-def placed_at(context: RenderContext) -> dt.datetime:
-    """When a delivery's folder says it was placed: the commit's time, plus milliseconds taken
-    from the commit id. A rerun of the same commit reuses the folder (and resumes in it); two
-    commits made in the same second still get different folders."""
-    milliseconds = int(context.commit[:8], 16) % 1000
-    return context.committed_at + dt.timedelta(milliseconds=milliseconds)
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -334,6 +327,10 @@ class _TargetRun:
         self.retries = 0
         self.remote_facts: dict[str, dict[str, str]] = {}
         """Message remote path -> what the transport said after sending it (receipt_extras)."""
+        self.last_batch: dt.datetime | None = None
+        """The moment of this run's previous batch (batch ids never repeat)."""
+        self.histories: dict[str, list[Delivery]] = {}
+        """UPC -> receipt history at this target, of the unit being delivered."""
 
     def run(self) -> list[Outcome]:
         """Deliver each release on its own, or in batches closed by a BatchComplete file."""
@@ -350,13 +347,46 @@ class _TargetRun:
 
     # --- rendering ---------------------------------------------------------------------------
 
-    def _render(self, planned: PlannedAction) -> Package:
-        if planned.package is not None and planned.package.action == planned.action:
-            return planned.package
+    def _read_histories(self, group: list[PlannedAction]) -> None:
+        """The receipts' histories of the unit's releases at this target (order and payload)."""
+        self.histories = {}
+        for planned in group:
+            receipt = read_receipt(self.engine.root, planned.upc, self.name)
+            self.histories[planned.upc] = receipt.history if receipt else []
+
+    def _moment(self, group: list[PlannedAction]) -> dt.datetime:
+        """The moment the unit states (folder timestamp, MessageCreatedDateTime): per release,
+        after every placement its receipt records (choreography.placement); a batch takes the
+        latest of its releases', and comes after the run's previous batch."""
+        from stardust_git.choreography import ONE_MILLISECOND, placement
+
+        commit, committed_at = self.context.commit, self.context.committed_at
+        moment = max(placement(commit, committed_at, self.histories[p.upc]) for p in group)
+        if self.target.delivery.choreography == "batch":
+            if self.last_batch is not None and moment <= self.last_batch:
+                moment = self.last_batch + ONE_MILLISECOND
+            self.last_batch = moment
+        return moment
+
+    def _render(self, planned: PlannedAction, moment: dt.datetime) -> Package:
+        """The package as sent: created at ``moment``; a takedown, or an update whose assets the
+        target already holds (unless ``resend_assets: always``), is the message alone."""
+        from stardust_git.choreography import sends_assets
         from stardust_git.render import render_package
 
         loaded = self.catalog.releases[planned.path]
-        return render_package(self.catalog, loaded, self.name, planned.action, self.context)
+        context = replace(self.context, created_at=moment)
+        withdrawn = planned.package.withdrawn if planned.package is not None else frozenset()
+        action = planned.action
+        package = render_package(self.catalog, loaded, self.name, action, context, withdrawn)
+        if not package.assets_included:
+            return package
+        history = self.histories[planned.upc]
+        if sends_assets(action, self.target.resend_assets, history, package):
+            return package
+        return render_package(
+            self.catalog, loaded, self.name, action, context, withdrawn, include_assets=False
+        )
 
     def _check(self, package: Package) -> None:
         """Dry run: the message must be valid against its XSD."""
@@ -378,12 +408,12 @@ class _TargetRun:
         outcomes: list[Outcome] = []
         in_a_row = 0
         threshold = self.target.delivery.breaker_threshold
-        for index, unit in enumerate(units):
+        for unit in units:
             if in_a_row >= threshold:
                 why = f"not attempted: {in_a_row} deliveries in a row failed at '{self.name}'"
                 outcomes += [self._fail(p, None, _now(), why, 0, "breaker") for p in unit]
                 continue
-            done = self._deliver(unit, index)
+            done = self._deliver(unit)
             if any(o.stage == "upload" for o in done):
                 in_a_row += 1
             elif any(o.status != "failed" for o in done):
@@ -391,15 +421,20 @@ class _TargetRun:
             outcomes += done
         return outcomes
 
-    def _deliver(self, group: list[PlannedAction], index: int) -> list[Outcome]:
+    def _deliver(self, group: list[PlannedAction]) -> list[Outcome]:
         started = _now()
         clock = time.monotonic()
-        packages, outcomes = self._render_all(group, started)
+        try:
+            self._read_histories(group)
+            moment = self._moment(group)
+        except UserError as exc:  # an unreadable receipt: nothing can be placed in order
+            return [self._fail(p, None, started, self._describe(exc), 0, "render") for p in group]
+        packages, outcomes = self._render_all(group, started, moment)
         if not packages:
             return outcomes
         self.attempts = self.retries = 0
         try:
-            layout = self._layout([package for _, package in packages], index)
+            layout = self._layout([package for _, package in packages], moment)
             if self.engine.options.dry_run:
                 for _, package in packages:
                     self._check(package)
@@ -408,35 +443,34 @@ class _TargetRun:
         except Exception as exc:  # any failure is recorded; the run goes on
             error = self._describe(exc)
             return outcomes + [
-                self._fail(planned, package, started, error, self.attempts, "upload")
+                self._fail(planned, package, started, error, self.attempts, "upload", moment)
                 for planned, package in packages
             ]
         seconds = time.monotonic() - clock
         return outcomes + [
-            self._succeed(planned, package, started, layout, seconds)
+            self._succeed(planned, package, started, layout, seconds, moment)
             for planned, package in packages
         ]
 
     def _render_all(
-        self, group: list[PlannedAction], started: dt.datetime
+        self, group: list[PlannedAction], started: dt.datetime, moment: dt.datetime
     ) -> tuple[list[tuple[PlannedAction, Package]], list[Outcome]]:
         packages: list[tuple[PlannedAction, Package]] = []
         failed = []
         for planned in group:
             try:
-                packages.append((planned, self._render(planned)))
+                packages.append((planned, self._render(planned, moment)))
             except Exception as exc:  # recorded as a failed delivery
                 error = self._describe(exc)
                 failed.append(self._fail(planned, None, started, error, 0, "render"))
         return packages, failed
 
-    def _layout(self, packages: list[Package], index: int) -> list[tuple[str, PackageFile]]:
+    def _layout(
+        self, packages: list[Package], moment: dt.datetime
+    ) -> list[tuple[str, PackageFile]]:
         from stardust_git.choreography import layout
 
         choreography = self.target.delivery.choreography
-        moment = placed_at(self.context)
-        if choreography == "batch":  # the batches of one run differ by placement time (their id)
-            moment += dt.timedelta(milliseconds=index)
         return layout(packages, choreography, self.target.priority, moment)
 
     def _describe(self, exc: Exception) -> str:
@@ -529,6 +563,7 @@ class _TargetRun:
         started: dt.datetime,
         layout: list[tuple[str, PackageFile]],
         seconds: float,
+        moment: dt.datetime,
     ) -> Outcome:
         size = sum(f.size for f in package.files)
         outcome = Outcome(
@@ -543,7 +578,8 @@ class _TargetRun:
             retries=self.retries,
         )
         if not self.engine.options.dry_run:
-            self.engine.record(planned, self._delivery(planned, package, started, layout))
+            delivery = self._delivery(planned, package, started, layout, moment)
+            self.engine.record(planned, delivery)
         self.engine.done(outcome)
         return outcome
 
@@ -553,6 +589,7 @@ class _TargetRun:
         package: Package,
         started: dt.datetime,
         layout: list[tuple[str, PackageFile]],
+        moment: dt.datetime,
     ) -> Delivery:
         return Delivery(
             message_id=package.message_id,
@@ -568,6 +605,7 @@ class _TargetRun:
             fingerprint=package.fingerprint,
             inputs=planned.inputs,
             remote=self.remote_facts.get(_message_path(layout, package), {}),
+            placed_at=moment,
         )
 
     def _fail(
@@ -578,6 +616,7 @@ class _TargetRun:
         error: str,
         attempts: int,
         stage: str,
+        placed_at: dt.datetime | None = None,
     ) -> Outcome:
         outcome = Outcome(
             planned.upc, self.name, planned.action, "failed", error, attempts=attempts, stage=stage
@@ -597,6 +636,7 @@ class _TargetRun:
                 status="failed",
                 error=error,
                 fingerprint=package.fingerprint if package else "",
+                placed_at=placed_at,
             )
             self.engine.record(planned, delivery)
         self.engine.done(outcome)

@@ -111,11 +111,8 @@ def test_batch_target_gets_a_batch_folder_and_manifest(repo: Path, tmp_path: Pat
     out = tmp_path / "out"
     render_command(repo, SINGLE, "amazon", out, "takedown")
     batch = "N_20251103140509000"
-    assert files_under(out) == [
+    assert files_under(out) == [  # a takedown is the message alone
         f"{batch}/{SINGLE}/{SINGLE}.xml",
-        f"{batch}/{SINGLE}/resources/{SINGLE}.png",
-        f"{batch}/{SINGLE}/resources/{SINGLE}_01_001.mp3",
-        f"{batch}/{SINGLE}/resources/{SINGLE}_01_002.mp3",
         f"{batch}/BatchComplete_20251103140509000.xml",
     ]
     manifest = etree.fromstring((out / batch / "BatchComplete_20251103140509000.xml").read_bytes())
