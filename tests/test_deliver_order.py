@@ -16,7 +16,7 @@ from stardust_git.choreography import parse_timestamp
 from stardust_git.deliver import DeliverOptions, DeliverResult, deliver
 from stardust_git.models.receipt import Delivery
 from stardust_git.receipts import read_receipt
-from tests.gitrepo import UPCS, Repo, clone, make_catalog
+from tests.gitrepo import REPO_ROOT, UPCS, Repo, clone, make_catalog
 from tests.media import write_jpeg
 
 UPC = UPCS[0]
@@ -335,3 +335,48 @@ def test_the_fingerprint_of_a_metadata_only_update_is_that_of_the_full_package(
     # nothing changed since: the plan must not see the message-only package as a change
     result = run(repo)
     assert result.outcomes == []
+
+
+APPLE_TARGET = """\
+format: apple
+provider: IndieRecords
+delivery:
+  protocol: local
+  directory: outbox/apple
+"""
+
+
+def add_apple_target(repo: Repo) -> None:
+    for name in ("apple.yaml", "vocabularies/apple.yaml"):
+        repo.write(f"genre-maps/{name}", (REPO_ROOT / "genre-maps" / name).read_text("utf-8"))
+    repo.write("targets/apple.yaml", APPLE_TARGET)
+    repo.add_release(UPC, targets=("apple",))
+    write_jpeg(repo.root / "assets" / UPC / "cover.jpg", size=3000, seed=7)
+
+
+def test_an_apple_update_and_takedown_send_metadata_xml_alone(repo: Repo) -> None:
+    add_apple_target(repo)
+    repo.commit("Add, for Apple")
+    run(repo)
+    repo.add_release(UPC, title="Summer Vibes (Deluxe)", targets=("apple",))
+    repo.commit("Retitle")
+    run(repo)
+    repo.add_release(UPC, title="Summer Vibes (Deluxe)", targets=("apple",), takedown="true")
+    repo.commit("Take down")
+    run(repo)
+
+    initial, update, takedown = history(repo, "apple")
+    assert [d.action for d in (initial, update, takedown)] == ["initial", "update", "takedown"]
+    package = f"{UPC}.itmsp"
+    assert sorted(f.name for f in initial.files) == [
+        f"{package}/{UPC}.jpg",
+        f"{package}/{UPC}_01_001.wav",
+        f"{package}/metadata.xml",
+    ]
+    for delivery in (update, takedown):
+        assert [f.name for f in delivery.files] == [f"{package}/metadata.xml"]
+        assert delivery.location.endswith(f"/{package}")
+        folder = outbox(repo, "apple") / delivery.location.rsplit("/", 2)[-2]
+        assert files_in(folder) == [f"{package}/metadata.xml"]
+        xml = (folder / package / "metadata.xml").read_bytes()
+        assert b"<file_name>" not in xml  # Apple: a metadata-only package names no files

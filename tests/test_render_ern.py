@@ -678,3 +678,39 @@ def test_an_unmappable_track_genre_is_reported_on_the_track_naming_the_release(
         "genre POP has no mapping in genre map 'beatport' (nor has any parent genre) and the "
         "target is strict; release 1234567890128 (catalog/test.yaml), target 'ern43'"
     )
+
+
+# --- payload: the message alone ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_update_without_its_assets_is_the_message_alone_and_valid(
+    catalog: Catalog, version: str
+) -> None:
+    loaded = make_release(release_data())
+    name = target_name(version)
+    full = render_package(catalog, loaded, name, "update", context())
+    alone = render_package(catalog, loaded, name, "update", context(), include_assets=False)
+    assert [f.kind for f in alone.files] == ["message"]
+    assert alone.fingerprint == full.fingerprint  # what the DSP ends up with is the same
+    assert_valid(alone.message.data, version)
+    root = tree(alone.message.data)
+    described = root.findall(".//TechnicalResourceDetailsReference")
+    assert len(described) == len(full.resources)  # every file is still described
+    if version == "3.8.2":  # its File cannot say "not in this delivery": left out
+        assert root.find(".//File") is None
+    else:  # the File names the copy the DSP holds
+        flags = [e.text for e in root.iter("IsProvidedInDelivery")]
+        assert flags == ["false"] * len(full.resources)
+        md5s = [e.text for e in root.iter("HashSumValue")]
+        assert md5s == [f.md5 for f in full.resources]
+    assert tree(full.message.data).find(".//IsProvidedInDelivery") is None
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_takedown_package_is_the_message_alone(catalog: Catalog, version: str) -> None:
+    loaded = make_release(release_data())
+    package = render_package(catalog, loaded, target_name(version), "takedown", context())
+    assert [f.name for f in package.files] == ["1234567890128.xml"]
+    assert not package.assets_included
+    assert_valid(package.message.data, version)
