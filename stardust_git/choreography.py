@@ -22,11 +22,16 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from stardust_git.models.receipt import Delivery
-from stardust_git.render import Package, PackageFile
+from stardust_git.render import Action, Package, PackageFile, RenderContext
+
+if TYPE_CHECKING:
+    from stardust_git.catalog import Catalog, Loaded
+    from stardust_git.models import Release
 
 RELEASE_BY_RELEASE = "release-by-release"
 BATCH = "batch"
@@ -106,6 +111,28 @@ def assets_at_target(history: Sequence[Delivery]) -> dict[str, str]:
             continue
         held.update((file.name, file.md5) for file in delivery.files)
     return held
+
+
+def package_as_sent(
+    catalog: Catalog,
+    loaded: Loaded[Release],
+    target_name: str,
+    action: Action,
+    context: RenderContext,
+    history: Sequence[Delivery],
+    withdrawn: frozenset[str] = frozenset(),
+) -> Package:
+    """The package a delivery sends, created at ``context.created_at`` (see :func:`placement`):
+    the full package, or the message alone when :func:`sends_assets` says so."""
+    from stardust_git.render import render_package
+
+    package = render_package(catalog, loaded, target_name, action, context, withdrawn)
+    resend = catalog.targets[target_name].model.resend_assets
+    if not package.assets_included or sends_assets(action, resend, history, package):
+        return package
+    return render_package(
+        catalog, loaded, target_name, action, context, withdrawn, include_assets=False
+    )
 
 
 def sends_assets(

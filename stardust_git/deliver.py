@@ -371,21 +371,14 @@ class _TargetRun:
     def _render(self, planned: PlannedAction, moment: dt.datetime) -> Package:
         """The package as sent: created at ``moment``; a takedown, or an update whose assets the
         target already holds (unless ``resend_assets: always``), is the message alone."""
-        from stardust_git.choreography import sends_assets
-        from stardust_git.render import render_package
+        from stardust_git.choreography import package_as_sent
 
         loaded = self.catalog.releases[planned.path]
         context = replace(self.context, created_at=moment)
         withdrawn = planned.package.withdrawn if planned.package is not None else frozenset()
-        action = planned.action
-        package = render_package(self.catalog, loaded, self.name, action, context, withdrawn)
-        if not package.assets_included:
-            return package
         history = self.histories[planned.upc]
-        if sends_assets(action, self.target.resend_assets, history, package):
-            return package
-        return render_package(
-            self.catalog, loaded, self.name, action, context, withdrawn, include_assets=False
+        return package_as_sent(
+            self.catalog, loaded, self.name, planned.action, context, history, withdrawn
         )
 
     def _check(self, package: Package) -> None:
@@ -427,7 +420,7 @@ class _TargetRun:
         try:
             self._read_histories(group)
             moment = self._moment(group)
-        except UserError as exc:  # an unreadable receipt: nothing can be placed in order
+        except (UserError, OSError) as exc:  # an unreadable receipt: nothing placed in order
             return [self._fail(p, None, started, self._describe(exc), 0, "render") for p in group]
         packages, outcomes = self._render_all(group, started, moment)
         if not packages:

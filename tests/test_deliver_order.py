@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 
 from stardust_git.choreography import parse_timestamp
+from stardust_git.commands.render import render_command
 from stardust_git.deliver import DeliverOptions, DeliverResult, deliver
 from stardust_git.models.receipt import Delivery
 from stardust_git.receipts import read_receipt
@@ -380,3 +381,23 @@ def test_an_apple_update_and_takedown_send_metadata_xml_alone(repo: Repo) -> Non
         assert files_in(folder) == [f"{package}/metadata.xml"]
         xml = (folder / package / "metadata.xml").read_bytes()
         assert b"<file_name>" not in xml  # Apple: a metadata-only package names no files
+
+
+def test_render_writes_the_package_the_next_delivery_sends(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    write_release(repo)
+    commit_at(repo, monkeypatch, "Add", "2026-03-01T12:00:00Z")
+    run(repo)
+    write_release(repo, title="Retitled")
+    commit_at(repo, monkeypatch, "Retitle", "2026-03-01T07:00:00Z")
+    rendered = tmp_path / "rendered"
+    render_command(repo.root, UPC, "alpha", rendered, "update")
+
+    run(repo)
+
+    name = folder_of(history(repo)[-1])
+    assert [p.name for p in rendered.iterdir()] == [name]
+    assert files_in(rendered / name) == [f"{UPC}.xml"]  # the metadata-only update
+    sent = (outbox(repo) / name / f"{UPC}.xml").read_bytes()
+    assert (rendered / name / f"{UPC}.xml").read_bytes() == sent
