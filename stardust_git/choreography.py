@@ -3,7 +3,8 @@
 Release-by-release: one folder per delivery, ``<P|N|L>_<ReleaseId>_<YYYYMMDDhhmmssnnn>``, holding
 ``resources/`` and the message, resources first and the XML last. Batch: one folder
 ``<P|N>_<BatchId>`` with a sub-folder per release, and ``BatchComplete_<BatchId>.xml`` written
-strictly last. Everything here is pure: the deliver step uses :func:`layout` for every protocol.
+strictly last. The deliver step uses :func:`layout` for every protocol; everything but
+:func:`package_as_sent` (which renders) is pure.
 
 Order: receivers apply the deliveries of a release in folder-timestamp (and MessageCreatedDateTime)
 order, so :func:`placement` makes that moment strictly increase per release and target, whatever
@@ -92,11 +93,11 @@ def placement(commit: str, committed_at: dt.datetime, history: Sequence[Delivery
     given the receipt's ``history`` for that release and target: the failed attempt it resumes,
     else the later of the commit's moment and 1 ms after every placement recorded."""
     resumed = resumed_moment(history, commit)
-    if resumed is not None:
-        return resumed
-    moment = commit_moment(commit, committed_at)
-    earlier = [m for m in map(placed_moment, history) if m is not None]
-    return max([moment, *(m + ONE_MILLISECOND for m in earlier)])
+    before = history[:-1] if resumed is not None else history
+    earlier = [m for m in map(placed_moment, before) if m is not None]
+    moment = max([commit_moment(commit, committed_at), *(m + ONE_MILLISECOND for m in earlier)])
+    # a history merged from concurrent runs may hold a later placement before the failed attempt
+    return resumed if resumed is not None and resumed >= moment else moment
 
 
 def assets_at_target(history: Sequence[Delivery]) -> dict[str, str]:
