@@ -3,17 +3,36 @@
 Release-by-release: one folder per delivery, ``<P|N|L>_<ReleaseId>_<YYYYMMDDhhmmssnnn>``, holding
 ``resources/`` and the message, resources first and the XML last. Batch: one folder
 ``<P|N>_<BatchId>`` with a sub-folder per release, and ``BatchComplete_<BatchId>.xml`` written
-strictly last. Everything here is pure: the deliver step uses :func:`layout` for every protocol.
+strictly last. The deliver step uses :func:`layout` for every protocol; everything but
+:func:`package_as_sent` (which renders) is pure.
+
+Order: receivers apply the deliveries of a release in folder-timestamp (and MessageCreatedDateTime)
+order, so :func:`placement` makes that moment strictly increase per release and target, whatever
+the commit dates (two commits in one second, a rebase, a skewed clock): the later of the commit's
+moment and one millisecond after the last placement the receipt records. It reads only the commit
+and the receipt, so rendering again gives the same moment, and a rerun after a failed upload
+resumes in the folder that attempt used.
+
+Payload: :func:`sends_assets` decides whether a delivery carries the audio and the cover again
+(a takedown never does; an update only when they changed since the target last received them).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from stardust_git.render import Package, PackageFile
+from stardust_git.models.receipt import Delivery
+from stardust_git.render import Action, Package, PackageFile, RenderContext
+
+if TYPE_CHECKING:
+    from stardust_git.catalog import Catalog, Loaded
+    from stardust_git.models import Release
 
 RELEASE_BY_RELEASE = "release-by-release"
 BATCH = "batch"
@@ -23,6 +42,112 @@ BATCH_PREFIXES = {"P": "P", "N": "N", "L": "N"}
 DELIVERY_TYPES = {"initial": "NewReleaseDelivery", "update": "ReDelivery", "takedown": "TakeDown"}
 MANIFEST_NAMESPACE = "http://ddex.net/xml/ech/12"
 ONE_MILLISECOND = dt.timedelta(milliseconds=1)
+# The timestamp of a folder this module named, in a receipt's location: release-by-release
+# <P|N|L>_<ReleaseId>_<ts>, or a batch <P|N>_<ts> (its release sub-folder may follow).
+_FOLDER_TIMESTAMP = re.compile(r"(?:^|[/:])[PMNL]_(?:[^/]*_)?(\d{17})(?=/|$)")
+
+
+def _to_utc_millisecond(moment: dt.datetime) -> dt.datetime:
+    utc = moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+
+
+def commit_moment(commit: str, committed_at: dt.datetime) -> dt.datetime:
+    """The commit's time plus milliseconds taken from the commit id: two commits made in the
+    same second still name different folders."""
+    milliseconds = int(commit[:8], 16) % 1000
+    return _to_utc_millisecond(committed_at) + dt.timedelta(milliseconds=milliseconds)
+
+
+def parse_timestamp(text: str) -> dt.datetime:
+    """The moment a YYYYMMDDhhmmssnnn timestamp names (UTC)."""
+    moment = dt.datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+    return moment + dt.timedelta(milliseconds=int(text[14:17]))
+
+
+def placed_moment(delivery: Delivery) -> dt.datetime | None:
+    """When ``delivery`` was placed, as far as its record tells: ``placed_at``; for a successful
+    delivery recorded before that field existed, the later of its folder's timestamp and its
+    start (a failed one without ``placed_at`` never got that far)."""
+    if delivery.placed_at is not None:
+        return _to_utc_millisecond(delivery.placed_at)
+    if delivery.status != "success":
+        return None
+    found = [_to_utc_millisecond(delivery.started)]
+    folder = _FOLDER_TIMESTAMP.search(delivery.location)
+    if folder:
+        found.append(parse_timestamp(folder.group(1)))
+    return max(found)
+
+
+def resumed_moment(history: Sequence[Delivery], commit: str) -> dt.datetime | None:
+    """The moment of an attempt to resume: the last one failed, at this commit, once placed."""
+    last = history[-1] if history else None
+    if last is None or last.status != "failed" or last.commit != commit:
+        return None
+    return _to_utc_millisecond(last.placed_at) if last.placed_at else None
+
+
+def placement(commit: str, committed_at: dt.datetime, history: Sequence[Delivery]) -> dt.datetime:
+    """The moment a delivery of ``commit`` states (folder timestamp, MessageCreatedDateTime),
+    given the receipt's ``history`` for that release and target: the failed attempt it resumes,
+    else the later of the commit's moment and 1 ms after every placement recorded."""
+    resumed = resumed_moment(history, commit)
+    before = history[:-1] if resumed is not None else history
+    earlier = [m for m in map(placed_moment, before) if m is not None]
+    moment = max([commit_moment(commit, committed_at), *(m + ONE_MILLISECOND for m in earlier)])
+    # a history merged from concurrent runs may hold a later placement before the failed attempt
+    return resumed if resumed is not None and resumed >= moment else moment
+
+
+def assets_at_target(history: Sequence[Delivery]) -> dict[str, str]:
+    """File name -> MD5 of what the target holds: the files of the successful deliveries since
+    the last takedown (after one, a DSP may have dropped them)."""
+    held: dict[str, str] = {}
+    for delivery in history:
+        if delivery.status != "success":
+            continue
+        if delivery.action == "takedown":
+            held = {}
+            continue
+        held.update((file.name, file.md5) for file in delivery.files)
+    return held
+
+
+def package_as_sent(
+    catalog: Catalog,
+    loaded: Loaded[Release],
+    target_name: str,
+    action: Action,
+    context: RenderContext,
+    history: Sequence[Delivery],
+    withdrawn: frozenset[str] = frozenset(),
+) -> Package:
+    """The package a delivery sends, created at ``context.created_at`` (see :func:`placement`):
+    the full package, or the message alone when :func:`sends_assets` says so."""
+    from stardust_git.render import render_package
+
+    package = render_package(catalog, loaded, target_name, action, context, withdrawn)
+    resend = catalog.targets[target_name].model.resend_assets
+    if not package.assets_included or sends_assets(action, resend, history, package):
+        return package
+    return render_package(
+        catalog, loaded, target_name, action, context, withdrawn, include_assets=False
+    )
+
+
+def sends_assets(
+    action: str, resend_assets: str, history: Sequence[Delivery], package: Package
+) -> bool:
+    """Whether the delivery of ``package`` (rendered with its assets) carries them: never for a
+    takedown; for an update, with ``resend_assets: changed``, only when one differs from what the
+    target holds."""
+    if action == "takedown":
+        return False
+    if action == "initial" or resend_assets == "always":
+        return True
+    held = assets_at_target(history)
+    return any(held.get(file.name) != file.md5 for file in package.resources)
 
 
 def timestamp(moment: dt.datetime) -> str:

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -63,7 +63,7 @@ from stardust_git.receipts import (
     secret_values,
     update_retry_marker,
 )
-from stardust_git.render import Package, PackageFile, RenderContext
+from stardust_git.render import Package, PackageFile
 
 MAX_TARGET_THREADS = 8
 COMMIT_SUFFIX = "[skip ci]"
@@ -426,14 +426,6 @@ class _FileProgress:
             self.reporter.file_done(self.target, self.remote_path, self.size, seconds)
 
 
-def placed_at(context: RenderContext) -> dt.datetime:
-    """When a delivery's folder says it was placed: the commit's time, plus milliseconds taken
-    from the commit id. A rerun of the same commit reuses the folder (and resumes in it); two
-    commits made in the same second still get different folders."""
-    milliseconds = int(context.commit[:8], 16) % 1000
-    return context.committed_at + dt.timedelta(milliseconds=milliseconds)
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -460,6 +452,10 @@ class _TargetRun:
         self.swept: set[str] = set()
         """The folders of the package being uploaded already cleared of temporary files a killed
         run left (the delivery lock keeps other runs of this repository from uploading now)."""
+        self.last_batch: dt.datetime | None = None
+        """The moment of this run's previous batch (batch ids never repeat)."""
+        self.histories: dict[str, list[Delivery]] = {}
+        """UPC -> receipt history at this target, of the unit being delivered."""
 
     def run(self) -> list[Outcome]:
         """Deliver each release on its own, or in batches closed by a BatchComplete file."""
@@ -476,20 +472,47 @@ class _TargetRun:
 
     # --- rendering ---------------------------------------------------------------------------
 
-    def _render(self, planned: PlannedAction) -> Package:
-        if planned.package is not None and planned.package.action == planned.action:
-            return planned.package
-        from stardust_git.render import render_package
+    def _read_histories(self, group: list[PlannedAction]) -> None:
+        """The receipts' histories of the unit's releases at this target (order and payload)."""
+        self.histories = {}
+        for planned in group:
+            receipt = read_receipt(self.engine.root, planned.upc, self.name)
+            self.histories[planned.upc] = receipt.history if receipt else []
+
+    def _moment(self, group: list[PlannedAction]) -> dt.datetime:
+        """The moment the unit states (folder timestamp, MessageCreatedDateTime): per release,
+        after every placement its receipt records (choreography.placement); a batch takes the
+        latest of its releases', and comes after the run's previous batch."""
+        from stardust_git.choreography import ONE_MILLISECOND, placement
+
+        commit, committed_at = self.context.commit, self.context.committed_at
+        moment = max(placement(commit, committed_at, self.histories[p.upc]) for p in group)
+        if self.target.delivery.choreography == "batch":
+            if self.last_batch is not None and moment <= self.last_batch:
+                moment = self.last_batch + ONE_MILLISECOND
+            self.last_batch = moment
+        return moment
+
+    def _render(self, planned: PlannedAction, moment: dt.datetime) -> Package:
+        """The package as sent: created at ``moment``; a takedown, or an update whose assets the
+        target already holds (unless ``resend_assets: always``), is the message alone."""
+        from stardust_git.choreography import package_as_sent
 
         loaded = self.catalog.releases[planned.path]
-        return render_package(self.catalog, loaded, self.name, planned.action, self.context)
+        context = replace(self.context, created_at=moment)
+        withdrawn = planned.package.withdrawn if planned.package is not None else frozenset()
+        history = self.histories[planned.upc]
+        return package_as_sent(
+            self.catalog, loaded, self.name, planned.action, context, history, withdrawn
+        )
 
-    def _gate(self, planned: PlannedAction, package: Package) -> str:
+    def _gate(self, planned: PlannedAction, package: Package, moment: dt.datetime) -> str:
         """The located errors of a package about to be sent (empty when it may go)."""
         from stardust_git.checks import check_packages
 
         loaded = self.catalog.releases[planned.path]
-        found = check_packages(self.catalog, loaded, [package], self.context)
+        context = replace(self.context, created_at=moment)
+        found = check_packages(self.catalog, loaded, [package], context)
         return "; ".join(d.format() for d in found.sorted() if d.severity == "error")
 
     # --- delivering ------------------------------------------------------------------------
@@ -501,12 +524,12 @@ class _TargetRun:
         outcomes: list[Outcome] = []
         in_a_row = 0
         threshold = self.target.delivery.breaker_threshold
-        for index, unit in enumerate(units):
+        for unit in units:
             if in_a_row >= threshold:
                 why = f"not attempted: {in_a_row} deliveries in a row failed at '{self.name}'"
                 outcomes += [self._fail(p, None, _now(), why, 0, "breaker") for p in unit]
                 continue
-            done = self._deliver(unit, index)
+            done = self._deliver(unit)
             if any(o.stage == "upload" for o in done):
                 in_a_row += 1
             elif any(o.status != "failed" for o in done):
@@ -514,32 +537,37 @@ class _TargetRun:
             outcomes += done
         return outcomes
 
-    def _deliver(self, group: list[PlannedAction], index: int) -> list[Outcome]:
+    def _deliver(self, group: list[PlannedAction]) -> list[Outcome]:
         started = _now()
         clock = time.monotonic()
-        packages, outcomes = self._render_all(group, started)
+        try:
+            self._read_histories(group)
+            moment = self._moment(group)
+        except (UserError, OSError) as exc:  # an unreadable receipt: nothing placed in order
+            return [self._fail(p, None, started, self._describe(exc), 0, "render") for p in group]
+        packages, outcomes = self._render_all(group, started, moment)
         packages, outcomes = self._unsent(packages, outcomes)
         if not packages:
             return outcomes
         self.attempts = self.retries = 0
         try:
-            layout = self._layout([package for _, package in packages], index)
+            layout = self._layout([package for _, package in packages], moment)
             if not self.engine.options.dry_run:
                 self._upload(layout)
         except Exception as exc:  # any failure is recorded; the run goes on
             error = self._describe(exc)
             return outcomes + [
-                self._fail(planned, package, started, error, self.attempts, "upload")
+                self._fail(planned, package, started, error, self.attempts, "upload", moment)
                 for planned, package in packages
             ]
         seconds = time.monotonic() - clock
         return outcomes + [
-            self._succeed(planned, package, started, layout, seconds)
+            self._succeed(planned, package, started, layout, seconds, moment)
             for planned, package in packages
         ]
 
     def _render_all(
-        self, group: list[PlannedAction], started: dt.datetime
+        self, group: list[PlannedAction], started: dt.datetime, moment: dt.datetime
     ) -> tuple[list[tuple[PlannedAction, Package]], list[Outcome]]:
         packages: list[tuple[PlannedAction, Package]] = []
         failed = []
@@ -548,8 +576,8 @@ class _TargetRun:
                 failed.append(self._fail(planned, None, started, planned.blocked, 0, "gate"))
                 continue
             try:
-                package = self._render(planned)
-                problems = self._gate(planned, package)
+                package = self._render(planned, moment)
+                problems = self._gate(planned, package, moment)
             except Exception as exc:  # recorded as a failed delivery
                 error = self._describe(exc)
                 failed.append(self._fail(planned, None, started, error, 0, "render"))
@@ -581,13 +609,12 @@ class _TargetRun:
         self.engine.done(outcome)
         return outcome
 
-    def _layout(self, packages: list[Package], index: int) -> list[tuple[str, PackageFile]]:
+    def _layout(
+        self, packages: list[Package], moment: dt.datetime
+    ) -> list[tuple[str, PackageFile]]:
         from stardust_git.choreography import layout
 
         choreography = self.target.delivery.choreography
-        moment = placed_at(self.context)
-        if choreography == "batch":  # the batches of one run differ by placement time (their id)
-            moment += dt.timedelta(milliseconds=index)
         return layout(packages, choreography, self.target.priority, moment)
 
     def _describe(self, exc: Exception) -> str:
@@ -690,6 +717,7 @@ class _TargetRun:
         started: dt.datetime,
         layout: list[tuple[str, PackageFile]],
         seconds: float,
+        moment: dt.datetime,
     ) -> Outcome:
         size = sum(f.size for f in package.files)
         outcome = Outcome(
@@ -704,7 +732,8 @@ class _TargetRun:
             retries=self.retries,
         )
         if not self.engine.options.dry_run:
-            self.engine.record(planned, self._delivery(planned, package, started, layout))
+            delivery = self._delivery(planned, package, started, layout, moment)
+            self.engine.record(planned, delivery)
         self.engine.done(outcome)
         return outcome
 
@@ -714,6 +743,7 @@ class _TargetRun:
         package: Package,
         started: dt.datetime,
         layout: list[tuple[str, PackageFile]],
+        moment: dt.datetime,
     ) -> Delivery:
         return Delivery(
             message_id=package.message_id,
@@ -730,6 +760,7 @@ class _TargetRun:
             inputs=planned.inputs,
             renderer=renderer_digest(),
             remote=self.remote_facts.get(_message_path(layout, package), {}),
+            placed_at=moment,
         )
 
     def _fail(
@@ -740,6 +771,7 @@ class _TargetRun:
         error: str,
         attempts: int,
         stage: str,
+        placed_at: dt.datetime | None = None,
     ) -> Outcome:
         outcome = Outcome(
             planned.upc, self.name, planned.action, "failed", error, attempts=attempts, stage=stage
@@ -759,6 +791,7 @@ class _TargetRun:
                 status="failed",
                 error=error,
                 fingerprint=package.fingerprint if package else "",
+                placed_at=placed_at,
             )
             self.engine.record(planned, delivery)
         self.engine.done(outcome)

@@ -27,7 +27,7 @@ RULES: dict[str, str] = {
     "BR-RES-001": "every resource belongs to a release",
     "BR-TERR-001": "deal territories do not contradict each other",
     "BR-DEAL-001": "resent live deals start in the past",
-    "BR-TAKE-001": "a takedown carries no live deal",
+    "BR-TAKE-001": "a takedown's deals have ended in every time zone",
 }
 
 # Which anchors each kind of reference points at (local names; ERN children are unqualified).
@@ -289,12 +289,25 @@ def _resent_deals_start_in_past(root: etree._Element, today: dt.date) -> Iterato
             )
 
 
+TAKEDOWN_PAST_EVERYWHERE = dt.timedelta(days=2)
+"""A takedown's deals end at least this long before today (UTC): yesterday is still today west
+of UTC, so an end date is past in every time zone only from two days back."""
+
+
 def _takedown_without_live_deal(root: etree._Element, today: dt.date) -> Iterator[RuleProblem]:
-    for terms, _ in _live_terms(root, today):
+    """Every end-dated deal of a takedown is over everywhere (a future deal, one without an end
+    and one ending yesterday are not); the 3.8.2 TakeDown form states no window and passes."""
+    latest = today - TAKEDOWN_PAST_EVERYWHERE
+    for _, terms in _deal_terms(root):
+        ends = [end for _, end in terms.periods] or [None]
+        if terms.takedown or all(end is not None and end <= latest for end in ends):
+            continue
         places = ", ".join(terms.territories) or "worldwide"
+        shown = ", ".join(end.isoformat() if end else "never" for end in ends)
         yield RuleProblem(
             "BR-TAKE-001",
-            f"the takedown still carries a live deal ({places}) on {today.isoformat()}",
+            f"the takedown carries a deal ({places}) that is not over in every time zone on "
+            f"{today.isoformat()}: it ends {shown}, not by {latest.isoformat()}",
             path_of(terms.element),
         )
 

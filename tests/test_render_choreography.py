@@ -9,6 +9,7 @@ import pytest
 from lxml import etree
 
 from stardust_git import choreography
+from stardust_git.models.receipt import Delivery, SentFile
 from stardust_git.render import Package, render_package
 from tests.test_render_support import context, example_catalog
 
@@ -107,3 +108,81 @@ def test_layout_is_pure_and_repeatable() -> None:
     )
     with pytest.raises(ValueError, match="choreography"):
         choreography.layout(batch, "carrier-pigeon", "N", PLACED_AT)
+
+
+# --- placement: strictly increasing per release and target ------------------------------------
+
+COMMIT_A = "00000001" + "a" * 32  # 1 ms from its id
+COMMIT_B = "000003e9" + "b" * 32  # 1001 % 1000: 1 ms as well
+NOON = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
+MS = dt.timedelta(milliseconds=1)
+
+
+def delivery(
+    commit: str = COMMIT_A,
+    status: str = "success",
+    action: str = "initial",
+    placed_at: dt.datetime | None = None,
+    location: str = "",
+    started: dt.datetime = NOON,
+    files: tuple[tuple[str, str], ...] = (),
+) -> Delivery:
+    return Delivery(
+        message_id="m",
+        action=action,  # type: ignore[arg-type]
+        commit=commit,
+        format="ern/4.3",
+        files=[SentFile(name=name, bytes=1, md5=md5) for name, md5 in files],
+        location=location,
+        started=started,
+        finished=started,
+        attempts=1,
+        status=status,  # type: ignore[arg-type]
+        placed_at=placed_at,
+    )
+
+
+def test_the_first_placement_is_the_commit_moment() -> None:
+    assert choreography.placement(COMMIT_A, NOON, []) == NOON + MS
+
+
+def test_a_later_commit_with_an_earlier_date_is_placed_after_the_last_delivery() -> None:
+    last = delivery(placed_at=NOON + MS)
+    earlier_commit = NOON - dt.timedelta(hours=3)
+    assert choreography.placement(COMMIT_B, earlier_commit, [last]) == NOON + 2 * MS
+    later_commit = NOON + dt.timedelta(hours=1)
+    assert choreography.placement(COMMIT_B, later_commit, [last]) == later_commit + MS
+
+
+def test_a_receipt_without_placed_at_falls_back_to_its_folder_then_its_start() -> None:
+    folder = delivery(location="sftp://dsp/in/N_1234567890128_20260301130000250", started=NOON)
+    assert choreography.placed_moment(folder) == NOON + dt.timedelta(hours=1, milliseconds=250)
+    batch = delivery(location="s3://b/N_20260301130000250/1234567890128")
+    assert choreography.placed_moment(batch) == NOON + dt.timedelta(hours=1, milliseconds=250)
+    api = delivery(location="https://dsp.example/api/deliveries", started=NOON)
+    assert choreography.placed_moment(api) == NOON
+    assert choreography.placed_moment(delivery(status="failed")) is None  # never placed
+
+
+def test_a_rerun_of_a_failed_attempt_resumes_its_moment() -> None:
+    success = delivery(placed_at=NOON)
+    failed = delivery(COMMIT_B, "failed", "update", placed_at=NOON + 5 * MS)
+    assert choreography.placement(COMMIT_B, NOON - dt.timedelta(days=1), [success, failed]) == (
+        NOON + 5 * MS
+    )
+    # a new commit after the failure goes after it, not into its folder
+    assert choreography.placement(COMMIT_A, NOON, [success, failed]) == NOON + 6 * MS
+    # a merged history with a later success before the failed attempt: no resume
+    merged = [delivery(placed_at=NOON + 9 * MS), failed]
+    assert choreography.placement(COMMIT_B, NOON, merged) == NOON + 10 * MS
+
+
+def test_the_assets_at_a_target_come_from_successes_since_the_last_takedown() -> None:
+    cover = ("resources/1.jpg", "1" * 32)
+    message = ("1.xml", "2" * 32)
+    full = delivery(files=(cover, message))
+    alone = delivery(action="update", files=(("1.xml", "3" * 32),))
+    failed = delivery(status="failed", files=(("resources/1.jpg", "4" * 32),))
+    assert choreography.assets_at_target([full, alone, failed])["resources/1.jpg"] == "1" * 32
+    takedown = delivery(action="takedown", files=(message,))
+    assert choreography.assets_at_target([full, takedown]) == {}  # it may have dropped them

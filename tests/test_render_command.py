@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from stardust_git import xsd
+from stardust_git import choreography, xsd
 from stardust_git.commands.render import head_context, render_command
 from stardust_git.errors import UsageError, UserError
 from tests.test_render_support import REPO_ROOT
@@ -57,6 +57,13 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def head_stamp(repo: Path) -> str:
+    """The folder timestamp of the first delivery of HEAD: its time plus the commit's ms."""
+    found = head_context(repo)
+    assert found is not None
+    return choreography.timestamp(choreography.commit_moment(found.commit, found.committed_at))
+
+
 def files_under(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
@@ -72,7 +79,9 @@ def test_head_context_reads_the_commit(repo: Path, tmp_path: Path) -> None:
 def test_release_by_release_package_on_disk(repo: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     assert render_command(repo, ALBUM, "local", out, "initial") == 0
-    folder = f"N_{ALBUM}_20251103140509000"
+    stamp = head_stamp(repo)
+    assert stamp.startswith("20251103140509")
+    folder = f"N_{ALBUM}_{stamp}"
     assert [p.name for p in out.iterdir()] == [folder]
     written = files_under(out / folder)
     assert written[0] == f"{ALBUM}.xml"
@@ -87,7 +96,8 @@ def test_release_by_release_package_on_disk(repo: Path, tmp_path: Path, capsys) 
     root = etree.fromstring(xml)
     commit = git(repo, "rev-parse", "HEAD")
     assert root.findtext("MessageHeader/MessageId").startswith(f"{ALBUM}-{commit[:12]}-")
-    assert root.findtext("MessageHeader/MessageCreatedDateTime") == "2025-11-03T14:05:09.000Z"
+    created = f"2025-11-03T14:05:09.{stamp[-3:]}Z"  # the folder's moment, to the millisecond
+    assert root.findtext("MessageHeader/MessageCreatedDateTime") == created
     assert root.findtext("MessageHeader/MessageControlType") == "TestMessage"  # local target
     uri = f"resources/{ALBUM}_02_001.flac"
     file = next(f for f in root.iter("File") if f.findtext("URI") == uri)
@@ -110,15 +120,13 @@ def test_rendering_twice_writes_the_same_bytes(repo: Path, tmp_path: Path) -> No
 def test_batch_target_gets_a_batch_folder_and_manifest(repo: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     render_command(repo, SINGLE, "amazon", out, "takedown")
-    batch = "N_20251103140509000"
-    assert files_under(out) == [
+    stamp = head_stamp(repo)
+    batch = f"N_{stamp}"
+    assert files_under(out) == [  # a takedown is the message alone
         f"{batch}/{SINGLE}/{SINGLE}.xml",
-        f"{batch}/{SINGLE}/resources/{SINGLE}.png",
-        f"{batch}/{SINGLE}/resources/{SINGLE}_01_001.mp3",
-        f"{batch}/{SINGLE}/resources/{SINGLE}_01_002.mp3",
-        f"{batch}/BatchComplete_20251103140509000.xml",
+        f"{batch}/BatchComplete_{stamp}.xml",
     ]
-    manifest = etree.fromstring((out / batch / "BatchComplete_20251103140509000.xml").read_bytes())
+    manifest = etree.fromstring((out / batch / f"BatchComplete_{stamp}.xml").read_bytes())
     assert manifest.findtext("MessageInBatch/DeliveryType") == "TakeDown"
     message = (out / batch / SINGLE / f"{SINGLE}.xml").read_bytes()
     assert manifest.findtext("MessageInBatch/HashSum/HashSum") == hashlib.md5(message).hexdigest()

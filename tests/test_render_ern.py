@@ -330,24 +330,102 @@ def deals_of(root: etree._Element) -> list[etree._Element]:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_takedown_ends_every_deal_yesterday(catalog: Catalog, version: str) -> None:
+def test_takedown_ends_every_deal_two_days_back_by_default(catalog: Catalog, version: str) -> None:
+    # "yesterday" (UTC) is still today west of UTC: only two days back is past everywhere
     root = tree(render(catalog, release_data(), version, "takedown"))
     terms = deals_of(root)
     assert len(terms) == 1
-    assert terms[0].findtext("ValidityPeriod/EndDate") == str(TODAY - dt.timedelta(days=1))
+    assert terms[0].findtext("ValidityPeriod/EndDate") == "2025-11-01"  # TODAY is 2025-11-03
+    assert terms[0].findtext("ValidityPeriod/StartDate") == "2025-06-01"  # as the catalog says
     assert terms[0].find("TakeDown") is None
     assert rules.check_message(root, "takedown", TODAY) == []
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_takedown_end_days_ago_is_a_target_setting(catalog: Catalog, version: str) -> None:
+    catalog.targets[target_name(version)] = make_target(version, takedown_end_days_ago=5)
+    root = tree(render(catalog, release_data(), version, "takedown"))
+    assert [t.findtext("ValidityPeriod/EndDate") for t in deals_of(root)] == ["2025-10-29"]
+    assert rules.check_message(root, "takedown", TODAY) == []
+
+
+def test_takedown_end_days_ago_below_two_is_refused() -> None:
+    with pytest.raises(AssertionError, match="takedown_end_days_ago"):
+        make_target("4.3", takedown_end_days_ago=1)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_pre_order_takedown_withdraws_the_unstarted_deal(catalog: Catalog, version: str) -> None:
+    # a pre-order: one deal starts in ten days; the old takedown pulled its start back to the
+    # end date, a live window that never existed
+    pre_order = {**release_data()["deals"][0], "start_date": "2025-11-13"}
+    started = {**release_data()["deals"][0], "territories": ["US"], "start_date": "2025-06-01"}
+    only = tree(render(catalog, release_data(deals=[pre_order]), version, "takedown"))
+    assert only.find("DealList") is None  # ERN: a release without any deal is taken down
+    assert_valid(etree.tostring(only), version)
+    mixed = tree(render(catalog, release_data(deals=[started, pre_order]), version, "takedown"))
+    periods = [
+        (t.findtext("ValidityPeriod/StartDate"), t.findtext("ValidityPeriod/EndDate"))
+        for t in deals_of(mixed)
+    ]
+    assert periods == [("2025-06-01", "2025-11-01")]
+    assert_valid(etree.tostring(mixed), version)
+    assert rules.check_message(mixed, "takedown", TODAY) == []
+
+
+def test_a_deal_started_yesterday_is_withdrawn_not_given_a_window(catalog: Catalog) -> None:
+    # it started after the takedown's end date (two days back): no window ends before it began
+    recent = {**release_data()["deals"][0], "start_date": "2025-11-02"}
+    root = tree(render(catalog, release_data(deals=[recent]), "4.3", "takedown"))
+    assert root.find("DealList") is None
+
+
+def test_3_8_2_takedown_form_withdraws_a_pre_order_with_an_explicit_takedown(
+    catalog: Catalog,
+) -> None:
+    catalog.targets["ern382"] = make_target("3.8.2", takedown_form="TakeDown")
+    pre_order = {**release_data()["deals"][0], "start_date": "2025-11-13"}
+    root = tree(render(catalog, release_data(deals=[pre_order]), "3.8.2", "takedown"))
+    (terms,) = deals_of(root)
+    assert terms.findtext("TakeDown") == "true"
+    assert texts(terms, "ValidityPeriod/StartDate") == ["2025-11-02"]  # effective, no window
+    assert terms.find("ValidityPeriod/EndDate") is None
+    assert_valid(etree.tostring(root), "3.8.2")
+
+
+@pytest.mark.parametrize("update_indicator", [False, True])
+@pytest.mark.parametrize("takedown_form", ["end-dated", "TakeDown"])
+@pytest.mark.parametrize("action", ACTIONS)
+def test_3_8_2_update_indicator_and_takedown_form_are_separate_settings(
+    catalog: Catalog, update_indicator: bool, takedown_form: str, action: str
+) -> None:
+    catalog.targets["ern382"] = make_target(
+        "3.8.2", update_indicator=update_indicator, takedown_form=takedown_form
+    )
+    xml = render(catalog, release_data(), "3.8.2", action)
+    assert_valid(xml, "3.8.2")
+    root = tree(xml)
+    indicator = {"initial": "OriginalMessage"}.get(action, "UpdateMessage")
+    assert root.findtext("UpdateIndicator") == (indicator if update_indicator else None)
+    takedown = [t.findtext("TakeDown") for t in deals_of(root)]
+    wanted = "true" if action == "takedown" and takedown_form == "TakeDown" else None
+    assert takedown == [wanted]
+    assert rules.check_message(root, action, TODAY) == []
+
+
+@pytest.mark.parametrize("version", ["4.2", "4.3"])
+def test_the_takedown_form_is_refused_outside_3_8_2(version: str) -> None:
+    with pytest.raises(AssertionError, match=r"3\.8\.2 only"):
+        make_target(version, takedown_form="TakeDown")
+
+
 def test_3_8_2_takedown_uses_takedown_only_when_the_target_asks(catalog: Catalog) -> None:
-    catalog.targets["ern382"] = make_target("3.8.2", update_indicator=True)
+    catalog.targets["ern382"] = make_target("3.8.2", takedown_form="TakeDown")
     root = tree(render(catalog, release_data(), "3.8.2", "takedown"))
-    assert root.findtext("UpdateIndicator") == "UpdateMessage"
+    assert root.find("UpdateIndicator") is None
     terms = deals_of(root)[0]
     assert terms.findtext("TakeDown") == "true"
-    assert terms.findtext("ValidityPeriod/StartDate") == str(TODAY)
-    initial = tree(render(catalog, release_data(), "3.8.2", "initial"))
-    assert initial.findtext("UpdateIndicator") == "OriginalMessage"
+    assert terms.findtext("ValidityPeriod/StartDate") == str(TODAY - dt.timedelta(days=1))
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -385,7 +463,7 @@ def test_withdrawn_territories_get_an_explicit_ended_deal(catalog: Catalog, vers
     assert len(terms) == 2
     statement = terms[1]
     assert texts(statement, "TerritoryCode") == ["JP", "MX"]
-    assert statement.findtext("ValidityPeriod/EndDate") == str(TODAY - dt.timedelta(days=1))
+    assert statement.findtext("ValidityPeriod/EndDate") == str(TODAY - dt.timedelta(days=2))
     assert texts(statement, "CommercialModelType") == ["SubscriptionModel"]
     live = terms[0]
     assert texts(live, "TerritoryCode") == ["US", "CA"]
@@ -396,7 +474,7 @@ def test_withdrawn_territories_get_an_explicit_ended_deal(catalog: Catalog, vers
 
 
 def test_withdrawn_territory_in_3_8_2_takedown_form(catalog: Catalog) -> None:
-    catalog.targets["ern382"] = make_target("3.8.2", update_indicator=True)
+    catalog.targets["ern382"] = make_target("3.8.2", takedown_form="TakeDown")
     root = tree(
         render(catalog, release_data(), "3.8.2", "update", withdrawn_territories=frozenset({"FR"}))
     )
@@ -604,3 +682,39 @@ def test_an_unmappable_track_genre_is_reported_on_the_track_naming_the_release(
         "genre POP has no mapping in genre map 'beatport' (nor has any parent genre) and the "
         "target is strict; release 1234567890128 (catalog/test.yaml), target 'ern43'"
     )
+
+
+# --- payload: the message alone ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_update_without_its_assets_is_the_message_alone_and_valid(
+    catalog: Catalog, version: str
+) -> None:
+    loaded = make_release(release_data())
+    name = target_name(version)
+    full = render_package(catalog, loaded, name, "update", context())
+    alone = render_package(catalog, loaded, name, "update", context(), include_assets=False)
+    assert [f.kind for f in alone.files] == ["message"]
+    assert alone.fingerprint == full.fingerprint  # what the DSP ends up with is the same
+    assert_valid(alone.message.data, version)
+    root = tree(alone.message.data)
+    described = root.findall(".//TechnicalResourceDetailsReference")
+    assert len(described) == len(full.resources)  # every file is still described
+    if version == "3.8.2":  # its File cannot say "not in this delivery": left out
+        assert root.find(".//File") is None
+    else:  # the File names the copy the DSP holds
+        flags = [e.text for e in root.iter("IsProvidedInDelivery")]
+        assert flags == ["false"] * len(full.resources)
+        md5s = [e.text for e in root.iter("HashSumValue")]
+        assert md5s == [f.md5 for f in full.resources]
+    assert tree(full.message.data).find(".//IsProvidedInDelivery") is None
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_takedown_package_is_the_message_alone(catalog: Catalog, version: str) -> None:
+    loaded = make_release(release_data())
+    package = render_package(catalog, loaded, target_name(version), "takedown", context())
+    assert [f.name for f in package.files] == ["1234567890128.xml"]
+    assert not package.assets_included
+    assert_valid(package.message.data, version)

@@ -165,6 +165,35 @@ def test_br_take_001_a_takedown_carries_no_live_deal(version: str) -> None:
     assert rules.check_message(rendered(version, "takedown"), "takedown", TODAY) == []
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_br_take_001_a_takedown_deal_ending_yesterday_is_not_over_everywhere(
+    version: str,
+) -> None:
+    # the old takedown ended deals "UTC yesterday": still today west of UTC
+    root = rendered(version, "takedown")
+    for end in root.iter("EndDate"):
+        end.text = str(TODAY - dt.timedelta(days=1))
+    problems = rules.check_message(root, "takedown", TODAY)
+    assert set(ids(problems)) == {"BR-TAKE-001"}
+    assert "not by 2025-11-01" in problems[0].message
+    for end in root.iter("EndDate"):
+        end.text = str(TODAY - dt.timedelta(days=2))
+    assert rules.check_message(root, "takedown", TODAY) == []
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_br_take_001_a_takedown_carrying_a_future_deal_is_refused(version: str) -> None:
+    # a pre-order deal left in a takedown would go live on its start date
+    root = rendered(version, "takedown")
+    for period in root.iter("ValidityPeriod"):
+        for child in list(period):
+            period.remove(child)
+        etree.SubElement(period, "StartDate").text = str(TODAY + dt.timedelta(days=10))
+    problems = rules.check_message(root, "takedown", TODAY)
+    assert problems and set(ids(problems)) == {"BR-TAKE-001"}
+    assert "ends never" in problems[0].message
+
+
 # --- the render check inside validate --------------------------------------------------------
 
 

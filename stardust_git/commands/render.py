@@ -1,9 +1,11 @@
 """``stardust-git render UPC --target NAME``: write the exact package a delivery would send.
 
-The message derives its ids and creation time from the HEAD commit (so a render and the delivery
-of that commit are byte-identical); outside a git repository a zero commit and the current time
-are used. The files are laid out in the target's choreography, the delivery folder named after
-the commit time: assets are copied under their DDEX names, every file written atomically.
+The message derives its ids from the HEAD commit and its creation time, like the folder's name,
+from the commit and the receipt in the working tree (choreography.placement), and an update
+leaves out the assets the target already has, so a render and the delivery of that commit are
+byte-identical; outside a git repository a zero commit and the current time are used. The files
+are laid out in the target's choreography: assets are copied under their DDEX names, every file
+written atomically.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -21,7 +24,8 @@ from stardust_git import choreography
 from stardust_git.catalog import Catalog, load_catalog
 from stardust_git.errors import UsageError, UserError
 from stardust_git.fileio import write_atomic
-from stardust_git.render import ACTIONS, Action, PackageFile, RenderContext, render_package
+from stardust_git.receipts import read_receipt
+from stardust_git.render import ACTIONS, Action, PackageFile, RenderContext
 
 ZERO_COMMIT = "0" * 40
 DEFAULT_OUT = "out"
@@ -63,10 +67,18 @@ def render_command(root: Path, upc: str, target: str, out: Path | None, action: 
         )
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         context = RenderContext(ZERO_COMMIT, now)
-    package = render_package(catalog, loaded, target, _action(action), context)
+    if target not in catalog.targets:
+        raise UserError(f"unknown target '{target}' (no targets/{target}.yaml)")
+    receipt = read_receipt(root, loaded.model.upc, target)
+    history = receipt.history if receipt else []
+    moment = choreography.placement(context.commit, context.committed_at, history)
+    context = replace(context, created_at=moment)
+    package = choreography.package_as_sent(
+        catalog, loaded, target, _action(action), context, history
+    )
     settings = catalog.targets[target].model
     placed = choreography.layout(
-        [package], settings.delivery.choreography, settings.priority, context.committed_at
+        [package], settings.delivery.choreography, settings.priority, moment
     )
     destination = (out or Path(DEFAULT_OUT)).resolve()
     for remote_path, file in placed:

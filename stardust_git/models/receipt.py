@@ -56,7 +56,8 @@ class Delivery(_ReceiptModel):
     format: str
     """The package format and version, e.g. ``ern/4.3`` or ``apple/5.3``."""
     files: list[SentFile] = []
-    """The files of the package, with sizes and MD5s."""
+    """The files actually sent (a takedown or a metadata-only update: the message alone), with
+    sizes and MD5s; for a failed delivery, the files it was sending."""
     location: str = ""
     """Where the package went (a URL without credentials)."""
     started: dt.datetime
@@ -80,6 +81,12 @@ class Delivery(_ReceiptModel):
     of the file when empty."""
     acknowledgements: list[Acknowledgement] = []
     """Acknowledgements read back from the DSP, oldest first."""
+    placed_at: dt.datetime | None = Field(default=None, exclude_if=lambda moment: moment is None)
+    """The moment the package states (UTC, milliseconds): its folder's timestamp (a batch's
+    id) and the message's MessageCreatedDateTime. The next delivery of the release to the
+    target is placed strictly later, whatever the commit dates. Absent in receipts written
+    before it existed (the folder's timestamp in ``location``, else ``started``, stands in) and
+    for a delivery that failed before anything was placed."""
     remote: dict[str, str] = Field(default={}, exclude_if=lambda facts: not facts)
     """What the DSP's side said about the delivery, e.g. ``api_delivery_id`` (the id an HTTP
     API assigned); never a secret. Left out of the file when empty, so receipts written before

@@ -280,7 +280,26 @@ class Target(StrictModel):
     message_control_type: Literal["LiveMessage", "TestMessage"] = "LiveMessage"
     """LiveMessage for production, TestMessage for a DSP's test feed."""
     update_indicator: bool = False
-    """3.8.2 only: write the deprecated UpdateIndicator when the DSP asks for it."""
+    """ERN 3.8.2 only: write the deprecated UpdateIndicator (OriginalMessage for an initial
+    delivery, UpdateMessage for an update or a takedown) when the DSP asks for it. It says
+    nothing about how a takedown's deals are written: that is ``takedown_form``."""
+    takedown_form: Literal["end-dated", "TakeDown"] = "end-dated"
+    """ERN 3.8.2 only: how a takedown (and a withdrawn territory) states its deals.
+    ``end-dated``: each deal that had started ends ``takedown_end_days_ago`` days ago, a deal
+    that had not started is left out (as in ERN 4.x). ``TakeDown``: the deprecated
+    DealTerms/TakeDown form, one TakeDown per deal, effective the day after that end date; only
+    for DSPs that ask for it."""
+    takedown_end_days_ago: int = Field(default=2, ge=2, le=365)
+    """How many days before the delivery's date (UTC) a takedown's deals end. At least 2: the
+    day before is still today west of UTC, so only an end two days back is past in every time
+    zone (YouTube asks for that). A deal that starts later than that end date is withdrawn (not
+    stated) rather than given a window it never had."""
+    resend_assets: Literal["changed", "always"] = "changed"
+    """When an update sends the audio and the cover again. ``changed``: only when one of them
+    differs (name or MD5) from what the successful deliveries since the last takedown sent to
+    this target; otherwise the update is the message alone, which states each file it does not
+    carry (ERN 4.x: IsProvidedInDelivery false; 3.8.2 and Apple: no file entry). ``always``:
+    every update sends every file. A takedown never sends files."""
     release_profile: Text | None = None
     """ERN 4.x ReleaseProfileVersionId (an allowed value), when the DSP asks for one."""
     priority: Literal["P", "N", "L"] = "N"
@@ -312,6 +331,10 @@ class Target(StrictModel):
                 raise PydanticCustomError(
                     "format", "an ern target needs {m}", {"m": ", ".join(missing)}
                 )
+        if self.takedown_form == "TakeDown" and self.ern_version != "3.8.2":
+            raise PydanticCustomError(
+                "format", "takedown_form: TakeDown exists in ERN 3.8.2 only (4.x ends the deals)"
+            )
         if self.format == "apple" and not self.provider:
             raise PydanticCustomError("format", "an apple target needs provider")
         return self

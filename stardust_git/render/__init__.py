@@ -32,6 +32,15 @@ class RenderContext:
     """The commit's committer time (UTC); message creation times derive from it."""
     today: dt.date | None = None
     """The date deals are judged against (takedowns, resent start dates); commit date when None."""
+    created_at: dt.datetime | None = None
+    """The moment the message states as MessageCreatedDateTime (UTC, milliseconds): set per
+    delivery by the deliver step, the same moment that names the package's folder
+    (:func:`stardust_git.choreography.placement`); ``committed_at`` when None."""
+
+    @property
+    def created(self) -> dt.datetime:
+        """The message's creation moment: ``created_at``, else the commit's time."""
+        return self.created_at or self.committed_at
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,10 @@ class Package:
     """The recipient's DDEX party id (ERN), for batch manifests."""
     test: bool = False
     """True when the message is a TestMessage."""
+    withdrawn: frozenset[str] = frozenset()
+    """Territories the message states as withdrawn (rendering it again must say the same)."""
+    assets_included: bool = True
+    """False when the package is the message alone (a takedown, a metadata-only update)."""
 
     @property
     def message(self) -> PackageFile:
@@ -110,7 +123,9 @@ def render_package(
 
     ``withdrawn_territories``: territories an earlier delivery had a deal for and the catalog no
     longer has; the message states explicitly that each has no deal any more (ERN only).
-    ``include_assets``: False for a metadata-only Apple update (the assets are already there).
+    ``include_assets``: False for the message alone (a metadata-only update: the target has the
+    assets; a takedown never carries them). The message then states the files without sending
+    them, and the fingerprint stays that of the full package.
     """
     target = target_of(catalog, target_name)
     if target.format == "apple":
@@ -121,7 +136,9 @@ def render_package(
         )
     from stardust_git.render.ern_package import render_ern_package
 
-    return render_ern_package(catalog, loaded, target_name, action, context, withdrawn_territories)
+    return render_ern_package(
+        catalog, loaded, target_name, action, context, withdrawn_territories, include_assets
+    )
 
 
 def render_message(
@@ -131,14 +148,20 @@ def render_message(
     action: Action,
     context: RenderContext,
     withdrawn_territories: frozenset[str] = frozenset(),
+    include_assets: bool = True,
 ) -> bytes:
     """Just the message XML of :func:`render_package`."""
     target = target_of(catalog, target_name)
     if target.format == "apple":
-        package = render_package(catalog, loaded, target_name, action, context)
+        package = render_package(
+            catalog, loaded, target_name, action, context, include_assets=include_assets
+        )
         return package.message.data or b""
     from stardust_git.render.ern_package import build_view, render_view
 
+    provided = include_assets and action != "takedown"
     return render_view(
-        build_view(catalog, loaded, target_name, action, context, withdrawn_territories)
+        build_view(
+            catalog, loaded, target_name, action, context, withdrawn_territories, True, provided
+        )
     )

@@ -136,6 +136,7 @@ def render_apple_package(
         message_id=f"{vendor_id}-{context.commit[:12]}",
         files=(*resources, message),
         fingerprint=hashlib.sha256(full).hexdigest(),
+        assets_included=bool(resources),
     )
 
 

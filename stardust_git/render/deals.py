@@ -1,10 +1,13 @@
 """The deals a message states, judged against the render date.
 
 Every NewReleaseMessage carries all current and future deals (DDEX has no deltas). A takedown
-keeps each deal but ends it the day before the takedown date, so the receiver sees explicitly that
-nothing is live; a withdrawn territory (delivered before, gone from the catalog now) gets its own
-deal ended the same way. Resent live deals start no later than yesterday: a start date of "today"
-is tomorrow in some time zones and makes the release drop out there.
+keeps each deal that had started but ends it ``takedown_end_days_ago`` days (at least 2) before
+the takedown date, so the receiver sees explicitly that nothing is live, in every time zone (the
+day before is still today west of UTC). A deal that had not started by then is withdrawn: it is
+marked ``never_live`` and written only by the 3.8.2 TakeDown form, never pulled back into a
+window it never had. A withdrawn territory (delivered before, gone from the catalog now) gets its
+own deal ended the same way. Resent live deals start no later than yesterday: a start date of
+"today" is tomorrow in some time zones and makes the release drop out there.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from stardust_git.render import Action, RenderError
 from stardust_git.render.ern import WORLDWIDE, DealView
 
 ONE_DAY = dt.timedelta(days=1)
+TAKEDOWN_END_DAYS_AGO = 2
+"""The default (and least) number of days before the takedown date its deals end."""
 
 
 def is_live(deal: Deal, today: dt.date) -> bool:
@@ -29,21 +34,23 @@ def deal_views(
     today: dt.date,
     withdrawn: frozenset[str] = frozenset(),
     resend_in_past: bool = True,
+    takedown_end_days_ago: int = TAKEDOWN_END_DAYS_AGO,
 ) -> tuple[DealView, ...]:
     """The deals of ``release`` as the message states them on ``today``.
 
     ``resend_in_past``: move the start of live deals back to yesterday when resending (update).
+    ``takedown_end_days_ago``: how far back a takedown (or a withdrawn territory) ends its deals.
     """
-    ended_on = today - ONE_DAY
+    ended_on = today - dt.timedelta(days=takedown_end_days_ago)
     views = []
     for index, deal in enumerate(release.deals):
         territories, excluded = _territories(deal, index)
         start, end = deal.start_date, deal.end_date
+        never_live = action == "takedown" and start > ended_on
         if action == "takedown":
             end = min(end or ended_on, ended_on)
-            start = min(start, end)
         elif action == "update" and resend_in_past and is_live(deal, today):
-            start = min(start, ended_on)
+            start = min(start, today - ONE_DAY)
         views.append(
             DealView(
                 territories,
@@ -54,6 +61,7 @@ def deal_views(
                 end,
                 deal.price_tier,
                 ended=action == "takedown",
+                never_live=never_live,
             )
         )
     if withdrawn:

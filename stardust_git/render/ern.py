@@ -109,6 +109,10 @@ class DealView:
     end: dt.date | None
     price_tier: str | None = None
     ended: bool = False
+    never_live: bool = False
+    """A takedown's deal that had not started by the takedown's end date: it is withdrawn, so
+    no window is written for it (that would be a window it never had); only the 3.8.2 TakeDown
+    form states it, as a TakeDown effective the day after ``end``."""
 
 
 @dataclass(slots=True)
@@ -135,6 +139,9 @@ class MessageView:
     genre: GenreValue
     deals: tuple[DealView, ...]
     release_reference: str = "R0"
+    files_provided: bool = True
+    """False when the message goes without its resource files (a takedown, a metadata-only
+    update): the files are described but not in the delivery."""
 
     @property
     def release_references(self) -> tuple[str, ...]:

@@ -1,7 +1,9 @@
 """ERN 3.8.2: parties written inline, details grouped by territory (Worldwide).
 
 The deprecated UpdateIndicator and DealTerms/TakeDown are written only for targets that ask for
-them (``update_indicator: true``); otherwise a takedown is the same end-dated deals as in 4.x.
+them, each on its own setting (``update_indicator: true``, ``takedown_form: TakeDown``);
+otherwise a takedown is the same end-dated deals as in 4.x. A message sent without its resource
+files describes them without a File (3.8.2's File cannot say "not in this delivery").
 Functions return compact XML text; every catalog value is escaped with ``x`` / ``xa``.
 """
 
@@ -159,6 +161,11 @@ def hashed_file(name: str, md5: str) -> str:
     )
 
 
+def provided_file(view: MessageView, name: str, md5: str) -> str:
+    """The File, when the delivery carries it; none otherwise (the receiver keeps its copy)."""
+    return hashed_file(name, md5) if view.files_provided else ""
+
+
 def language(code: str) -> str | None:
     """3.8.2 takes a plain ISO 639 code: "pt-BR" is written as "pt"."""
     for candidate in (code, code.split("-")[0]):
@@ -214,7 +221,7 @@ def technical_details(view: MessageView, recording: RecordingView) -> str:
         "</TechnicalResourceDetailsReference>"
         + audio_format(recording.audio, VERSION, view.namespace)
         + preview_details(recording)
-        + hashed_file(recording.file.name, recording.file.md5)
+        + provided_file(view, recording.file.name, recording.file.md5)
         + "</TechnicalSoundRecordingDetails>"
     )
 
@@ -233,7 +240,7 @@ def image(view: MessageView, cover: CoverView) -> str:
         f"<TechnicalResourceDetailsReference>{cover.technical_reference}"
         "</TechnicalResourceDetailsReference>"
         + image_format(cover.image)
-        + hashed_file(cover.file.name, cover.file.md5)
+        + provided_file(view, cover.file.name, cover.file.md5)
         + "</TechnicalImageDetails>"
         "</ImageDetailsByTerritory>"
         "</Image>"
@@ -341,14 +348,15 @@ def track_release(view: MessageView, recording: RecordingView) -> str:
 
 
 def deal_list(view: MessageView) -> str:
-    """Ended deals take the deprecated TakeDown form only when the target asks for it; a deal
-    without use types (a withdrawn territory of a release with no deals) cannot be written
-    otherwise and is left out."""
-    takedown_form = view.target.update_indicator
+    """Ended deals take the deprecated TakeDown form only when the target asks for it
+    (``takedown_form: TakeDown``). Otherwise a deal without use types (a withdrawn territory of
+    a release with no deals) cannot be written and is left out, and so is a takedown's deal that
+    never started (withdrawn, never given a window)."""
+    takedown_form = view.target.takedown_form == "TakeDown"
     terms = [
         takedown_terms(view, deal) if deal.ended and takedown_form else deal_terms(view, deal)
         for deal in view.deals
-        if (deal.ended and takedown_form) or deal.use_types
+        if (deal.ended and takedown_form) or (deal.use_types and not deal.never_live)
     ]
     return release_deal_list(view, terms)
 

@@ -144,6 +144,12 @@ def hashed_file(name: str, md5: str, size: int) -> str:
     )
 
 
+def not_provided(view: MessageView) -> str:
+    """After a File the delivery does not carry (a takedown, a metadata-only update): the
+    receiver keeps the file it has, which the File's MD5 names."""
+    return "" if view.files_provided else "<IsProvidedInDelivery>false</IsProvidedInDelivery>"
+
+
 def release_p_line(view: MessageView) -> str:
     return p_line(view.release.p_line.year, view.release.p_line.owner)
 
@@ -187,6 +193,7 @@ def image(view: MessageView, cover: CoverView) -> str:
         "</TechnicalResourceDetailsReference>"
         f"{image_format(cover.image)}"
         f"{hashed_file(cover.file.name, cover.file.md5, cover.file.size)}"
+        f"{not_provided(view)}"
         "</TechnicalDetails>"
         "</Image>"
     )
@@ -271,8 +278,10 @@ def track_release(view: MessageView, recording: RecordingView) -> str:
 
 
 def deal_list(view: MessageView) -> str:
-    """All releases share the deals (one ReleaseDeal); no deals at all: no DealList."""
-    return release_deal_list(view, [deal_terms(view, deal) for deal in view.deals])
+    """All releases share the deals (one ReleaseDeal); no deals at all: no DealList. A
+    takedown's deal that never started is withdrawn: left out, never given a window."""
+    terms = [deal_terms(view, deal) for deal in view.deals if not deal.never_live]
+    return release_deal_list(view, terms)
 
 
 def deal_terms(view: MessageView, deal: DealView) -> str:

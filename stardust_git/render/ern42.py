@@ -33,5 +33,6 @@ def technical_details(view: MessageView, recording: RecordingView) -> str:
         + audio_format(recording.audio, view.version, view.namespace)
         + preview_details(recording)
         + ern4.hashed_file(file.name, file.md5, file.size)
+        + ern4.not_provided(view)
         + "</TechnicalDetails>"
     )

@@ -47,6 +47,7 @@ def delivery_file(view: MessageView, recording: RecordingView) -> str:
         "<Type>AudioFile</Type>"
         + audio_format(recording.audio, view.version, view.namespace)
         + ern4.hashed_file(file.name, file.md5, file.size)
+        + ern4.not_provided(view)
         + "</DeliveryFile>"
     )
 

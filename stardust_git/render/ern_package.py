@@ -2,7 +2,12 @@
 
 Identifiers derive from the commit, never from the clock or chance: MessageThreadId from the UPC
 and the target, MessageId from the commit, UPC and target, MessageCreatedDateTime from the
-commit's committer time. The same release, target and commit give byte-identical XML.
+context's creation moment (the commit's time, or the placement moment deliver derives from the
+commit and the receipt). The same release, target, commit and receipts give byte-identical XML.
+
+A takedown, and an update sent without its assets, is the message alone: every file is still
+described (technical details, name, MD5), but ERN 4.x marks it ``IsProvidedInDelivery`` false
+and 3.8.2 (whose File cannot say that) leaves the File out.
 """
 
 from __future__ import annotations
@@ -60,10 +65,9 @@ def render_date(context: RenderContext) -> dt.date:
 
 
 def created_date_time(context: RenderContext) -> str:
-    """MessageCreatedDateTime: the committer time in UTC, always with milliseconds and Z."""
-    return _utc(context.committed_at).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{_utc(context.committed_at).microsecond // 1000:03d}Z"
-    )
+    """MessageCreatedDateTime: the creation moment in UTC, always with milliseconds and Z."""
+    created = _utc(context.created)
+    return created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond // 1000:03d}Z"
 
 
 def thread_id(upc: str, target_name: str) -> str:
@@ -92,6 +96,7 @@ def build_view(
     context: RenderContext,
     withdrawn: frozenset[str] = frozenset(),
     resend_in_past: bool = True,
+    files_provided: bool = True,
 ) -> MessageView:
     target = target_of(catalog, target_name)
     if target.format != "ern" or target.ern_version is None or target.sender is None:
@@ -120,7 +125,15 @@ def build_view(
         discs=_discs(recordings),
         cover=_cover(catalog.root, release, len(recordings) + 1),
         genre=genre_value(catalog, target, release.genre, genre_where),
-        deals=deal_views(release, action, render_date(context), withdrawn, resend_in_past),
+        deals=deal_views(
+            release,
+            action,
+            render_date(context),
+            withdrawn,
+            resend_in_past,
+            target.takedown_end_days_ago,
+        ),
+        files_provided=files_provided,
     )
 
 
@@ -215,8 +228,14 @@ def render_ern_package(
     action: Action,
     context: RenderContext,
     withdrawn_territories: frozenset[str] = frozenset(),
+    include_assets: bool = True,
 ) -> Package:
-    view = build_view(catalog, loaded, target_name, action, context, withdrawn_territories)
+    """The package: the resources (unless ``include_assets`` is False or it is a takedown), then
+    the message."""
+    sent_assets = include_assets and action != "takedown"
+    view = build_view(
+        catalog, loaded, target_name, action, context, withdrawn_territories, True, sent_assets
+    )
     xml = render_view(view)
     resources = (*(r.file for r in view.recordings), view.cover.file)
     message = PackageFile(
@@ -226,12 +245,17 @@ def render_ern_package(
         md5=hashlib.md5(xml, usedforsecurity=False).hexdigest(),
         data=xml,
     )
-    content = xml
+    content_view = replace(view, files_provided=True)
     if action == "update":
         # The resend rule moves live start dates to yesterday; the fingerprint ignores that, so
         # an update and the initial delivery of unchanged content fingerprint the same.
-        deals = deal_views(view.release, action, render_date(context), withdrawn_territories, False)
-        content = xml if deals == view.deals else render_view(replace(view, deals=deals))
+        days = view.target.takedown_end_days_ago
+        deals = deal_views(
+            view.release, action, render_date(context), withdrawn_territories, False, days
+        )
+        content_view.deals = deals
+    same = content_view.deals == view.deals and sent_assets
+    content = xml if same else render_view(content_view)
     target = view.target
     return Package(
         upc=view.release.upc,
@@ -240,11 +264,13 @@ def render_ern_package(
         format=FORMATS[view.version],
         release_id=view.release.upc,
         message_id=view.message_id,
-        files=(*resources, message),
+        files=(*resources, message) if sent_assets else (message,),
         fingerprint=fingerprint(content, view, resources),
         sender=target.sender.party_id if target.sender else None,
         recipient=target.recipient.party_id if target.recipient else None,
         test=target.message_control_type == "TestMessage",
+        withdrawn=withdrawn_territories,
+        assets_included=sent_assets,
     )
 
 
