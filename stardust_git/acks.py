@@ -27,7 +27,13 @@ from stardust_git.models import Target
 from stardust_git.models.receipt import Acknowledgement, Delivery, Receipt
 from stardust_git.protocols import open_transport
 from stardust_git.protocols.base import PermanentError, RemoteFile, TransientError, Transport
-from stardust_git.receipts import dump_receipt, parse_receipt, receipt_path, redact, secret_values
+from stardust_git.receipts import (
+    dump_receipt,
+    read_receipt_file,
+    receipt_path,
+    redact,
+    secret_values,
+)
 from stardust_git.xsd import parse_untrusted
 
 ACK_FOLDER = "acknowledgements"
@@ -215,7 +221,9 @@ def _receipts_of(root: Path, target: str) -> dict[str, Receipt]:
     receipts: dict[str, Receipt] = {}
     for path in sorted((root / RECEIPTS_DIR).glob(f"*/{target}.json")):
         upc = path.parent.name
-        receipts[upc] = parse_receipt(path.read_bytes(), receipt_path(upc, target))
+        receipt = read_receipt_file(path, receipt_path(upc, target))
+        if receipt is not None:
+            receipts[upc] = receipt
     return receipts
 
 

@@ -56,9 +56,15 @@ class Catalog:
     genre_maps: dict[str, Loaded[GenreMap]] = field(default_factory=dict)
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     unreadable: set[str] = field(default_factory=set)
+    refused: set[str] = field(default_factory=set)
+    """Files not read at all: not regular files (a FIFO, a directory...), or too large."""
     release_upcs: set[str] = field(default_factory=set)
     """UPCs of every release file this run has already summarised (loaded or from the facts
     index), so later checks need not read catalog/ again."""
+
+    def refusals(self) -> list[Diagnostic]:
+        """Why each of the :attr:`refused` files was not read."""
+        return [d for d in self.diagnostics.items if d.path in self.refused]
 
     def release_by_upc(self, upc: str) -> Loaded[Release] | None:
         for loaded in self.releases.values():
@@ -294,7 +300,9 @@ def _report_unread(catalog: Catalog, contents: Contents, wanted: list[str]) -> N
     """Files refused (not regular, too large) and releases asked for that are not there."""
     for path in dict.fromkeys(wanted):
         why = contents.refused.get(path)
-        if why is None and path not in contents.files and _kind(path) == "release":
+        if why is not None:
+            catalog.refused.add(path)
+        elif path not in contents.files and _kind(path) == "release":
             why = "cannot read file: No such file or directory"
         if why is not None:
             catalog.diagnostics.error(path, why, line=1, col=1)

@@ -88,12 +88,12 @@ def refuse_unless_regular(path: Path, info: os.stat_result, limit: int) -> None:
 
 def too_large(size: int, limit: int) -> str:
     return (
-        f"the file is too large ({_mib(size)}; the limit is {_mib(limit)}): not read; split it up"
+        f"the file is too large ({size:,} bytes; the limit is {_mib(limit)}): not read; split it up"
     )
 
 
 def _mib(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MiB" if size >= 1024 * 1024 else f"{size:,} bytes"
+    return f"{size / (1024 * 1024):g} MiB" if size >= 1024 * 1024 else f"{size:,} bytes"
 
 
 def _through_link(path: Path) -> str:

@@ -155,7 +155,8 @@ def compute_plan(
     digests: dict[str, str] = {}
     catalog = load_catalog_from(tree, sorted(scope.paths), digests)
     plan.catalog = catalog
-    for path in sorted(catalog.unreadable & scope.paths):
+    plan.problems += [diagnostic.format() for diagnostic in catalog.refusals()]
+    for path in sorted((catalog.unreadable - catalog.refused) & scope.paths):
         plan.problems.append(f"{path}: does not validate (run stardust-git validate); skipped")
     releases = sorted(catalog.releases.values(), key=lambda loaded: loaded.model.upc)
     upcs = {loaded.model.upc for loaded in releases} | set(scope.deleted)

@@ -16,9 +16,15 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from stardust_git.catalog import RECEIPTS_DIR, Catalog, release_files
-from stardust_git.errors import Diagnostics, UserError
-from stardust_git.fileio import write_atomic
+from stardust_git.catalog import RECEIPTS_DIR, Catalog, release_names
+from stardust_git.errors import Diagnostic, Diagnostics, UserError
+from stardust_git.fileio import (
+    MAX_RECEIPT_BYTES,
+    UnreadableFile,
+    read_regular,
+    too_large,
+    write_atomic,
+)
 from stardust_git.gitio import Tree
 from stardust_git.models.receipt import Delivery, Receipt
 
@@ -42,6 +48,8 @@ def dump_receipt(receipt: Receipt) -> bytes:
 
 
 def parse_receipt(data: bytes, shown: str) -> Receipt:
+    if len(data) > MAX_RECEIPT_BYTES:
+        raise unreadable_receipt(shown, too_large(len(data), MAX_RECEIPT_BYTES))
     try:
         return Receipt.model_validate_json(data)
     except ValidationError as exc:
@@ -50,14 +58,27 @@ def parse_receipt(data: bytes, shown: str) -> Receipt:
         raise UserError(f"{shown}: not a valid receipt ({where}: {first['msg']})") from None
 
 
+def unreadable_receipt(shown: str, reason: str) -> UserError:
+    """A receipt that is not a regular file, or too large: placed, and never read."""
+    diagnostic = Diagnostic(shown, 1, 1, "", reason)
+    return UserError(f"cannot read the receipt {shown}", [diagnostic])
+
+
 def read_receipt(root: Path, upc: str, target: str) -> Receipt | None:
     """The receipt in the working tree, or None when there is none yet."""
-    path = root / receipt_path(upc, target)
+    shown = receipt_path(upc, target)
+    return read_receipt_file(root / shown, shown)
+
+
+def read_receipt_file(path: Path, shown: str) -> Receipt | None:
+    """The receipt at ``path`` (None when there is none); only a regular file is read."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+        data = read_regular(path, MAX_RECEIPT_BYTES)
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    return parse_receipt(data, receipt_path(upc, target))
+    except UnreadableFile as exc:
+        raise unreadable_receipt(shown, exc.reason) from None
+    return parse_receipt(data, shown)
 
 
 def record_delivery(root: Path, upc: str, target: str, delivery: Delivery) -> str:
@@ -77,12 +98,19 @@ def _split(path: str) -> tuple[str, str] | None:
 
 
 def load_recorded(tree: Tree, upcs: set[str] | None = None) -> RecordedState:
-    """The receipts in ``tree``: of the given releases, or all of them."""
+    """The receipts in ``tree``: of the given releases, or all of them. A receipt that is not a
+    regular file, or is too large, stops the run (a UserError placing it)."""
     if upcs is None:
         paths = [p for p in tree.list(RECEIPTS_DIR) if _split(p)]
     else:
         paths = [p for upc in sorted(upcs) for p in tree.list(f"{RECEIPTS_DIR}/{upc}") if _split(p)]
-    return _parse_all(tree.read(paths))
+    contents = tree.fetch(paths, MAX_RECEIPT_BYTES)
+    if contents.refused:
+        refused = [
+            Diagnostic(path, 1, 1, "", why) for path, why in sorted(contents.refused.items())
+        ]
+        raise UserError("cannot read the receipts (fix or remove them)", refused)
+    return _parse_all(contents.files)
 
 
 def _parse_all(contents: dict[str, bytes]) -> RecordedState:
@@ -196,16 +224,21 @@ def check_deleted_releases(catalog: Catalog, diagnostics: Diagnostics) -> None:
         if upc in known:
             continue
         if texts is None:
-            texts = [path.read_bytes() for path in release_files(catalog.root)]
+            texts = list(Tree.working(catalog.root).read(release_names(catalog.root)).values())
             known |= {m.group(1).decode() for text in texts for m in _UPC_LINE.finditer(text)}
         if upc in known or any(upc.encode() in text for text in texts):
             continue
         for path in sorted(upc_folder.glob("*.json")):
             shown = receipt_path(upc, path.stem)
             try:
-                receipt = parse_receipt(path.read_bytes(), shown)
+                receipt = read_receipt_file(path, shown)
             except UserError as exc:
-                diagnostics.error(shown, exc.message)
+                if exc.diagnostics:
+                    diagnostics.extend(exc.diagnostics)
+                else:
+                    diagnostics.error(shown, exc.message)
+                continue
+            if receipt is None:
                 continue
             last_ok = receipt.last_success()
             if last_ok and last_ok.action != "takedown":
