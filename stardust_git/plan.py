@@ -29,6 +29,7 @@ from stardust_git.catalog import (
     Loaded,
 )
 from stardust_git.errors import UserError
+from stardust_git.fileio import MAX_YAML_BYTES
 from stardust_git.fingerprints import KnownFingerprints, RenderInputs
 from stardust_git.gitio import Change, Git, Tree
 from stardust_git.models import GenreMap, Release, Target
@@ -36,7 +37,7 @@ from stardust_git.models.receipt import Delivery, Receipt
 from stardust_git.receipts import RecordedState, load_recorded, pending_retries
 from stardust_git.render import Action, RenderContext
 from stardust_git.revision import load_catalog_from
-from stardust_git.yamlio import YamlLoadError, load_yaml_text
+from stardust_git.yamlio import YamlLoadError, load_yaml_bytes
 
 if TYPE_CHECKING:
     from stardust_git.render import Package
@@ -269,7 +270,7 @@ def _load_all(tree: Tree, folder: str, model: type, skip: set[str] = frozenset()
         if Path(path).stem in skip:
             continue
         try:
-            document = load_yaml_text(data.decode("utf-8"), path)
+            document = load_yaml_bytes(data, path)
             found[Path(path).stem] = model.model_validate(document.data)
         except (YamlLoadError, ValueError, UnicodeDecodeError):
             continue
@@ -520,7 +521,7 @@ class _Planner:
 
     def _prefetch(self, specs: list[str]) -> None:
         wanted = [spec for spec in dict.fromkeys(specs) if spec not in self._blobs]
-        found = self.git.read_objects(wanted)
+        found = self.git.read_objects(wanted, MAX_YAML_BYTES)
         for spec in wanted:
             self._blobs[spec] = found.get(spec)
 
@@ -538,7 +539,7 @@ def _release_from(data: bytes | None, path: str) -> Release | None:
     if data is None:
         return None
     try:
-        return Release.model_validate(load_yaml_text(data.decode("utf-8"), path).data)
+        return Release.model_validate(load_yaml_bytes(data, path).data)
     except (YamlLoadError, ValueError, UnicodeDecodeError):
         return None
 
