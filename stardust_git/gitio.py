@@ -299,7 +299,8 @@ def _next_object(
     size = int(header[2])
     if header[1] != b"blob":
         _skip(output, size + 1)
-        refused[spec] = f"not a regular file: a {header[1].decode()}; not read"
+        kind = "a directory" if header[1] == b"tree" else f"a git {header[1].decode()}"
+        refused[spec] = f"not a regular file: {kind}; not read"
         return None
     if limit is not None and size > limit:
         _skip(output, size + 1)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from stardust_git.catalog import release_names
-from stardust_git.fileio import MAX_YAML_BYTES, read_regular
+from stardust_git.fileio import MAX_YAML_BYTES, UnreadableFile, read_regular
 from stardust_git.models import Release
 from stardust_git.models.release import parse_duration
 from stardust_git.yamlio import load_yaml_bytes
@@ -24,6 +24,7 @@ from stardust_git.yamlio import load_yaml_bytes
 CACHE_DIR = ".stardust-cache"
 CACHE_FILE = "facts.json"
 CACHE_VERSION = 2
+MAX_CACHE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,8 @@ def _cache_path(root: Path) -> Path:
 
 def _read_cache(root: Path) -> dict[str, Any]:
     try:
-        content = json.loads(_cache_path(root).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        content = json.loads(read_regular(_cache_path(root), MAX_CACHE_BYTES))
+    except (OSError, ValueError, UnreadableFile):
         return {}
     if not isinstance(content, dict) or content.get("version") != CACHE_VERSION:
         return {}
