@@ -311,8 +311,16 @@ def _report_unread(catalog: Catalog, contents: Contents, wanted: list[str]) -> N
 
 def load_targets(root: Path, catalog: Catalog) -> None:
     """Only the targets of the working tree (commands that need nothing else)."""
-    tree = Tree.working(root)
-    paths = [p for p in support_files(tree) if _kind(p) == "target"]
+    _load_support(Tree.working(root), catalog, {"target"})
+
+
+def load_genres(root: Path, catalog: Catalog) -> None:
+    """Only the genre taxonomy, vocabularies and maps of the working tree."""
+    _load_support(Tree.working(root), catalog, set(_GENRE_MODELS))
+
+
+def _load_support(tree: Tree, catalog: Catalog, kinds: set[str]) -> None:
+    paths = [p for p in support_files(tree) if _kind(p) in kinds]
     contents = tree.fetch(paths)
     _report_unread(catalog, contents, paths)
     for path in paths:
