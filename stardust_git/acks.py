@@ -32,7 +32,7 @@ from stardust_git.protocols import open_transport
 from stardust_git.protocols.base import PermanentError, RemoteFile, TransientError, Transport
 from stardust_git.receipts import (
     merge_receipts,
-    parse_receipt,
+    read_receipt_file,
     receipt_path,
     redact,
     secret_values,
@@ -245,7 +245,9 @@ def _receipts_of(root: Path, target: str) -> dict[str, Receipt]:
     receipts: dict[str, Receipt] = {}
     for path in sorted((root / RECEIPTS_DIR).glob(f"*/{target}.json")):
         upc = path.parent.name
-        receipts[upc] = parse_receipt(path.read_bytes(), receipt_path(upc, target))
+        receipt = read_receipt_file(path, receipt_path(upc, target))
+        if receipt is not None:
+            receipts[upc] = receipt
     return receipts
 
 

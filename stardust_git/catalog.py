@@ -7,8 +7,11 @@ Layout (relative to the repository root): ``catalog/**/*.yaml`` one release each
 
 from __future__ import annotations
 
+import hashlib
+import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -16,8 +19,9 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from stardust_git.errors import Diagnostic, Diagnostics, closest, did_you_mean
+from stardust_git.gitio import Contents, Tree
 from stardust_git.models import GenreMap, GenreTaxonomy, GenreVocabulary, Release, Target
-from stardust_git.yamlio import YamlDocument, YamlLoadError, load_yaml_file
+from stardust_git.yamlio import YamlDocument, YamlLoadError, load_yaml_bytes, load_yaml_file
 
 CATALOG_DIR = "catalog"
 TARGETS_DIR = "targets"
@@ -52,9 +56,15 @@ class Catalog:
     genre_maps: dict[str, Loaded[GenreMap]] = field(default_factory=dict)
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     unreadable: set[str] = field(default_factory=set)
+    refused: set[str] = field(default_factory=set)
+    """Files not read at all: not regular files (a FIFO, a directory...), or too large."""
     release_upcs: set[str] = field(default_factory=set)
     """UPCs of every release file this run has already summarised (loaded or from the facts
     index), so later checks need not read catalog/ again."""
+
+    def refusals(self) -> list[Diagnostic]:
+        """Why each of the :attr:`refused` files was not read."""
+        return [d for d in self.diagnostics.items if d.path in self.refused]
 
     def release_by_upc(self, upc: str) -> Loaded[Release] | None:
         for loaded in self.releases.values():
@@ -99,17 +109,11 @@ def release_names(root: Path) -> list[str]:
 
     Plain strings: building and sorting 10,000 Path objects costs more than reading the files.
     """
-    names: list[str] = []
-    for folder, dirs, files in os.walk(root / CATALOG_DIR):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        prefix = Path(folder).relative_to(root).as_posix()
-        names.extend(f"{prefix}/{name}" for name in files if name.endswith(YAML_SUFFIXES))
-    return sorted(names)
+    return [p for p in Tree.working(root).list(CATALOG_DIR) if p.endswith(YAML_SUFFIXES)]
 
 
 def target_files(root: Path) -> list[Path]:
-    base = root / TARGETS_DIR
-    return sorted(p for p in base.iterdir() if p.suffix in YAML_SUFFIXES) if base.is_dir() else []
+    return [root / name for name in support_files(Tree.working(root)) if _kind(name) == "target"]
 
 
 def load_model(
@@ -220,53 +224,174 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
-def load_targets(root: Path, catalog: Catalog) -> None:
-    for path in target_files(root):
-        shown = relative(root, path)
-        loaded = load_model(path, shown, Target, catalog.diagnostics)
-        if loaded:
-            catalog.targets[path.stem] = loaded
-        else:
-            catalog.unreadable.add(shown)
+# --- one loader for the working tree and any revision ------------------------------------------
+
+PARALLEL_FROM = 500
+"""Release files parsed in worker processes from this many on (when asked to)."""
+
+_GENRE_MODELS: dict[str, type[BaseModel]] = {
+    "taxonomy": GenreTaxonomy,
+    "vocabulary": GenreVocabulary,
+    "genre-map": GenreMap,
+}
 
 
-def load_genres(root: Path, catalog: Catalog) -> None:
-    base = root / GENRES_DIR
-    taxonomy_path = base / "genres.yaml"
-    if taxonomy_path.is_file():
-        catalog.taxonomy = load_model(
-            taxonomy_path, relative(root, taxonomy_path), GenreTaxonomy, catalog.diagnostics
-        )
-    for path in sorted((base / "vocabularies").glob("*.yaml")):
-        loaded = load_model(path, relative(root, path), GenreVocabulary, catalog.diagnostics)
-        if loaded:
-            catalog.vocabularies[path.stem] = loaded
-    for path in sorted(base.glob("*.yaml")) if base.is_dir() else []:
-        if path.name == "genres.yaml":
-            continue
-        loaded = load_model(path, relative(root, path), GenreMap, catalog.diagnostics)
-        if loaded:
-            catalog.genre_maps[path.stem] = loaded
+def _kind(path: str) -> str:
+    """What a file of the repository holds, from its path alone (the same for every tree)."""
+    parts = path.split("/")
+    if not path.endswith(YAML_SUFFIXES):
+        return ""
+    if parts[0] == TARGETS_DIR and len(parts) == 2:
+        return "target"
+    if parts[0] == GENRES_DIR and len(parts) == 2:
+        return "taxonomy" if Path(path).stem == "genres" else "genre-map"
+    if parts[0] == GENRES_DIR and len(parts) == 3 and parts[1] == "vocabularies":
+        return "vocabulary"
+    return "release"
 
 
-def load_releases(root: Path, paths: Iterable[Path], catalog: Catalog) -> None:
-    for path in paths:
-        shown = relative(root, path)
-        loaded = load_model(path, shown, Release, catalog.diagnostics)
-        if loaded:
-            catalog.releases[shown] = loaded
-        else:
-            catalog.unreadable.add(shown)
+def support_files(tree: Tree) -> list[str]:
+    """Targets and genre-map files: what every release is checked against."""
+    listed = tree.list(TARGETS_DIR) + tree.list(GENRES_DIR)
+    return sorted(p for p in listed if _kind(p) not in ("", "release"))
 
 
 def load_catalog(root: Path, release_paths: Iterable[Path] | None = None) -> Catalog:
-    """Load targets, genre maps and releases (all of catalog/, or just ``release_paths``)."""
-    catalog = Catalog(root=root)
-    load_targets(root, catalog)
-    load_genres(root, catalog)
-    paths = list(release_paths) if release_paths is not None else release_files(root)
-    load_releases(root, paths, catalog)
+    """Load targets, genre maps and releases (all of catalog/, or just ``release_paths``) from
+    the working tree."""
+    if release_paths is None:
+        return load_catalog_from(Tree.working(root), release_names(root))
+    on_disk = {relative(root, path): path for path in release_paths}
+    return load_catalog_from(Tree.working(root, on_disk), list(on_disk))
+
+
+def load_catalog_from(
+    tree: Tree,
+    release_paths: list[str],
+    digests: dict[str, str] | None = None,
+    parallel: bool = False,
+) -> Catalog:
+    """Targets, genre maps and the given releases, as they are in ``tree`` (a commit or the
+    working tree: one code path, so both read the same files the same way).
+
+    ``digests`` receives a content digest of every file read. With ``parallel``, many release
+    files are parsed on every CPU; their documents then keep no positions.
+    """
+    catalog = Catalog(root=tree.root)
+    support = support_files(tree)
+    contents = tree.fetch([*support, *release_paths])
+    _report_unread(catalog, contents, [*support, *release_paths])
+    for path in support:
+        if path in contents.files:
+            _load_into(catalog, path, contents.files[path])
+    releases = [(p, contents.files[p]) for p in release_paths if p in contents.files]
+    if parallel and len(releases) >= PARALLEL_FROM:
+        _load_releases_in_parallel(catalog, releases)
+    else:
+        for path, data in releases:
+            _load_into(catalog, path, data)
+    if digests is not None:
+        for path, data in contents.files.items():
+            digests[path] = hashlib.blake2b(data, digest_size=16).hexdigest()
     return catalog
+
+
+def _report_unread(catalog: Catalog, contents: Contents, wanted: list[str]) -> None:
+    """Files refused (not regular, too large) and releases asked for that are not there."""
+    for path in dict.fromkeys(wanted):
+        why = contents.refused.get(path)
+        if why is not None:
+            catalog.refused.add(path)
+        elif path not in contents.files and _kind(path) == "release":
+            why = "cannot read file: No such file or directory"
+        if why is not None:
+            catalog.diagnostics.error(path, why, line=1, col=1)
+            catalog.unreadable.add(path)
+
+
+def load_targets(root: Path, catalog: Catalog) -> None:
+    """Only the targets of the working tree (commands that need nothing else)."""
+    _load_support(Tree.working(root), catalog, {"target"})
+
+
+def load_genres(root: Path, catalog: Catalog) -> None:
+    """Only the genre taxonomy, vocabularies and maps of the working tree."""
+    _load_support(Tree.working(root), catalog, set(_GENRE_MODELS))
+
+
+def _load_support(tree: Tree, catalog: Catalog, kinds: set[str]) -> None:
+    paths = [p for p in support_files(tree) if _kind(p) in kinds]
+    contents = tree.fetch(paths)
+    _report_unread(catalog, contents, paths)
+    for path in paths:
+        if path in contents.files:
+            _load_into(catalog, path, contents.files[path])
+
+
+def _load_into(catalog: Catalog, path: str, data: bytes) -> None:
+    kind = _kind(path)
+    if kind in _GENRE_MODELS:
+        _load_genre_file(catalog, path, kind, data)
+        return
+    model: type[BaseModel] = Target if kind == "target" else Release
+    loaded = parse_model(path, data, model, catalog.diagnostics)
+    if loaded is None:
+        catalog.unreadable.add(path)
+    elif kind == "target":
+        catalog.targets[Path(path).stem] = loaded  # type: ignore[assignment]
+    else:
+        catalog.releases[path] = loaded  # type: ignore[assignment]
+
+
+def _load_genre_file(catalog: Catalog, path: str, kind: str, data: bytes) -> None:
+    loaded = parse_model(path, data, _GENRE_MODELS[kind], catalog.diagnostics)
+    if kind == "taxonomy":
+        catalog.taxonomy = loaded  # type: ignore[assignment]
+    elif loaded and kind == "vocabulary":
+        catalog.vocabularies[Path(path).stem] = loaded  # type: ignore[assignment]
+    elif loaded:
+        catalog.genre_maps[Path(path).stem] = loaded  # type: ignore[assignment]
+
+
+def parse_model(
+    path: str, data: bytes, model: type[ModelT], diagnostics: Diagnostics
+) -> Loaded[ModelT] | None:
+    """Parse and validate one file's bytes; problems go to ``diagnostics``."""
+    try:
+        document = load_yaml_bytes(data, path)
+    except YamlLoadError as exc:
+        diagnostics.extend(exc.diagnostics)
+        return None
+    return validate_document(document, model, diagnostics)
+
+
+def _load_releases_in_parallel(catalog: Catalog, releases: list[tuple[str, bytes]]) -> None:
+    """Parse and validate release files on every CPU (YAML parsing is the slow part of a plan
+    over a whole catalog). Only the models come back: their documents keep no positions."""
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    size = max(1, len(releases) // (workers * 4) + 1)
+    chunks = [releases[i : i + size] for i in range(0, len(releases), size)]
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for results in pool.map(_parse_releases, chunks):
+            for path, model, problems in results:
+                catalog.diagnostics.extend(problems)
+                if model is None:
+                    catalog.unreadable.add(path)
+                else:
+                    catalog.releases[path] = Loaded(path, YamlDocument(path, None), model)
+
+
+def _parse_releases(
+    releases: list[tuple[str, bytes]],
+) -> list[tuple[str, Release | None, list[Diagnostic]]]:
+    found = []
+    for path, data in releases:
+        problems = Diagnostics()
+        loaded = parse_model(path, data, Release, problems)
+        found.append((path, loaded.model if loaded else None, problems.items))
+    return found
 
 
 def iter_yaml_paths(paths: Iterable[Path]) -> Iterator[Path]:

@@ -1,8 +1,10 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Safe file access: atomic writes (a reader sees the old file or the new one, never half of one)
+and bounded reads that refuse anything but a regular file of a known size."""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -24,3 +26,78 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     write_atomic(path, text.encode("utf-8"))
+
+
+MAX_YAML_BYTES = 4 * 1024 * 1024
+"""The largest release, target or genre-map file read (checked before reading or parsing)."""
+
+MAX_RECEIPT_BYTES = 16 * 1024 * 1024
+"""The largest receipt read: a long delivery history stays far below it."""
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+class UnreadableFile(Exception):
+    """A file the tool refuses to read (not a regular file, or too large); ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of ``path``, a regular file of at most ``limit`` bytes.
+
+    Anything else is refused with :class:`UnreadableFile` before it is opened for reading (a FIFO
+    would block forever, a device never end); ``FileNotFoundError`` when there is no such file.
+    The open is non-blocking and re-checked, in case the file was swapped in between.
+    """
+    try:
+        refuse_unless_regular(path, os.stat(path), limit)
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise UnreadableFile(
+                "not a regular file: a symbolic link to nothing; not read"
+            ) from None
+        raise
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read file: {exc.strerror}") from None
+    with os.fdopen(handle, "rb") as stream:
+        refuse_unless_regular(path, os.fstat(handle), limit)
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise UnreadableFile(too_large(len(data), limit))
+    return data
+
+
+def refuse_unless_regular(path: Path, info: os.stat_result, limit: int) -> None:
+    """:class:`UnreadableFile` unless ``info`` is that of a regular file within ``limit``."""
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
+        raise UnreadableFile(f"not a regular file: {kind}{_through_link(path)}; not read")
+    if info.st_size > limit:
+        raise UnreadableFile(too_large(info.st_size, limit))
+
+
+def too_large(size: int, limit: int) -> str:
+    return (
+        f"the file is too large ({size:,} bytes; the limit is {_mib(limit)}): not read; split it up"
+    )
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MiB" if size >= 1024 * 1024 else f"{size:,} bytes"
+
+
+def _through_link(path: Path) -> str:
+    try:
+        return " (through a symbolic link)" if os.path.islink(path) else ""
+    except (OSError, ValueError):
+        return ""

@@ -9,16 +9,20 @@ UPC, not by path, so a moved file is simply the same release.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import random
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from stardust_git.errors import UserError
+from stardust_git.fileio import MAX_YAML_BYTES, UnreadableFile, read_regular, too_large
 
 ZERO_COMMIT = "0" * 40
 WORKTREE = None
@@ -161,26 +165,59 @@ class Git:
         found = self.read_objects([f"{rev}:{path}" for path in wanted])
         return {path: found[f"{rev}:{path}"] for path in wanted if f"{rev}:{path}" in found}
 
-    def read_objects(self, specs: Iterable[str]) -> dict[str, bytes]:
-        """Blobs named ``rev:path`` (any mix of revisions), read by one ``git cat-file --batch``."""
+    def read_objects(
+        self,
+        specs: Iterable[str],
+        limit: int | None = None,
+        refused: dict[str, str] | None = None,
+    ) -> dict[str, bytes]:
+        """Blobs named ``rev:path`` (any mix of revisions), read by one ``git cat-file --batch``.
+
+        Symbolic links inside the repository are followed, as in a checkout. A blob over ``limit``
+        bytes is skipped unread, as is anything that is not a file; ``refused`` gets why.
+        """
         wanted = list(dict.fromkeys(specs))
-        if not wanted:
-            return {}
-        request = "".join(f"{spec}\n" for spec in wanted).encode("utf-8", "surrogateescape")
-        output = self.run("cat-file", "--batch", input=request).stdout
         found: dict[str, bytes] = {}
-        offset = 0
-        for spec in wanted:
-            end = output.index(b"\n", offset)
-            header = output[offset:end].split(b" ")
-            offset = end + 1
-            if len(header) != 3 or header[-1] == b"missing":
-                continue
-            size = int(header[2])
-            if header[1] == b"blob":
-                found[spec] = output[offset : offset + size]
-            offset += size + 1
+        if not wanted:
+            return found
+        request = "".join(f"{spec}\n" for spec in wanted).encode("utf-8", "surrogateescape")
+        why_not = refused if refused is not None else {}
+        with self._cat_file(request) as output:
+            for spec in wanted:
+                data = _next_object(output, limit, why_not, spec)
+                if data is not None:
+                    found[spec] = data
         return found
+
+    @contextlib.contextmanager
+    def _cat_file(self, request: bytes) -> Iterator[IO[bytes]]:
+        """The output of ``git cat-file --batch`` over ``request``, streamed (blobs may be big)."""
+        command = ["git", "-c", "core.quotepath=off", "cat-file", "--batch", "--follow-symlinks"]
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+        try:
+            process = subprocess.Popen(
+                command,
+                cwd=self.root,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed (needed to read the catalog's history)") from None
+        assert process.stdin and process.stdout and process.stderr
+        # A writer thread: git answers while it reads, and a full pipe would block both sides.
+        writer = threading.Thread(target=_feed, args=(process.stdin, request), daemon=True)
+        writer.start()
+        try:
+            yield process.stdout
+        finally:
+            process.stdout.close()
+            writer.join()
+            problem = process.stderr.read().decode("utf-8", "replace").strip()
+            process.stderr.close()
+            if process.wait() != 0 and problem:
+                raise GitError(f"git cat-file failed: {problem.splitlines()[-1]}")
 
     def read_file(self, rev: str, path: str) -> bytes | None:
         return self.read_files(rev, [path]).get(path)
@@ -228,6 +265,58 @@ class Git:
                 if len(entry) > 3
             }
         return self._dirty[key]
+
+
+_NOT_FOLLOWED = {
+    b"symlink": "a symbolic link out of the repository",
+    b"dangling": "a symbolic link to nothing",
+    b"loop": "a loop of symbolic links",
+    b"notdir": "a symbolic link through a file",
+}
+_COPY_CHUNK = 1 << 20
+
+
+def _feed(stream: IO[bytes], data: bytes) -> None:
+    try:
+        stream.write(data)
+        stream.close()
+    except (BrokenPipeError, ValueError):  # git stopped early: its exit status tells why
+        return
+
+
+def _next_object(
+    output: IO[bytes], limit: int | None, refused: dict[str, str], spec: str
+) -> bytes | None:
+    """The next answer of ``cat-file --batch``: the blob's bytes, or None (``refused`` says why
+    when there was something there). Unwanted contents are skipped in bounded chunks."""
+    header = output.readline().rstrip(b"\n").split(b" ")
+    if len(header) == 2 and header[0] in _NOT_FOLLOWED:
+        _skip(output, int(header[1]) + 1)
+        refused[spec] = f"not a regular file: {_NOT_FOLLOWED[header[0]]}; not read"
+        return None
+    if len(header) != 3 or header[-1] in (b"missing", b"ambiguous"):
+        return None
+    size = int(header[2])
+    if header[1] != b"blob":
+        _skip(output, size + 1)
+        kind = "a directory" if header[1] == b"tree" else f"a git {header[1].decode()}"
+        refused[spec] = f"not a regular file: {kind}; not read"
+        return None
+    if limit is not None and size > limit:
+        _skip(output, size + 1)
+        refused[spec] = too_large(size, limit)
+        return None
+    data = output.read(size)
+    output.read(1)
+    return data
+
+
+def _skip(output: IO[bytes], count: int) -> None:
+    while count > 0:
+        chunk = output.read(min(count, _COPY_CHUNK))
+        if not chunk:
+            return
+        count -= len(chunk)
 
 
 def _status_letter(code: str) -> str:
@@ -345,12 +434,34 @@ def _stage(git: Git, stage: int, path: str) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
-class Tree:
-    """The repository's files at one commit, or in the working tree (``commit`` None)."""
+@dataclass
+class Contents:
+    """Files read from a tree: the bytes of each, and why any other was refused."""
 
-    def __init__(self, git: Git, commit: str | None) -> None:
+    files: dict[str, bytes] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+class Tree:
+    """The repository's files at one commit, or in the working tree (``commit`` None).
+
+    Both answer the same way: folders are listed recursively, hidden folders below the one
+    asked for are skipped, symbolic links inside the repository are followed, and only regular
+    files within a size limit are read (anything else is refused with a reason, unread).
+    """
+
+    def __init__(
+        self, git: Git, commit: str | None, on_disk: dict[str, Path] | None = None
+    ) -> None:
         self.git = git
         self.commit = commit
+        self.on_disk = on_disk or {}
+        """Working tree only: where files named on the command line are (they may be elsewhere)."""
+
+    @classmethod
+    def working(cls, root: Path, on_disk: dict[str, Path] | None = None) -> Tree:
+        """The working tree at ``root`` (no git needed)."""
+        return cls(Git(root), None, on_disk)
 
     @property
     def root(self) -> Path:
@@ -359,23 +470,41 @@ class Tree:
     def list(self, prefix: str) -> list[str]:
         """Every file below folder ``prefix`` (POSIX paths from the root), sorted."""
         if self.commit:
-            return self.git.list_files(self.commit, prefix)
-        base = self.root / prefix
+            found = self.git.list_files(self.commit, prefix)
+            skip = prefix.count("/") + 1  # hidden folders below ``prefix``, as os.walk skips them
+            return [p for p in found if not any(d.startswith(".") for d in p.split("/")[skip:-1])]
         found = []
-        for folder, dirs, files in os.walk(base):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for folder, dirs, files in os.walk(self.root / prefix):
             relative = Path(folder).relative_to(self.root).as_posix()
-            found.extend(f"{relative}/{name}" for name in files)
+            # A link to a folder is listed as a file (git stores it as one): reading refuses it.
+            links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+            dirs[:] = [d for d in dirs if not d.startswith(".") and d not in links]
+            found.extend(f"{relative}/{name}" for name in files + links)
         return sorted(found)
 
-    def read(self, paths: Iterable[str]) -> dict[str, bytes]:
-        """The content of each of ``paths`` that exists."""
+    def read(self, paths: Iterable[str], limit: int = MAX_YAML_BYTES) -> dict[str, bytes]:
+        """The content of each of ``paths`` that exists and can be read (see :meth:`fetch`)."""
+        return self.fetch(paths, limit).files
+
+    def fetch(self, paths: Iterable[str], limit: int = MAX_YAML_BYTES) -> Contents:
+        """The content of each of ``paths`` that exists; those refused, with the reason."""
+        contents = Contents()
         if self.commit:
-            return self.git.read_files(self.commit, paths)
-        found = {}
+            wanted = list(dict.fromkeys(paths))
+            refused: dict[str, str] = {}
+            found = self.git.read_objects([f"{self.commit}:{p}" for p in wanted], limit, refused)
+            skip = len(self.commit) + 1
+            contents.files = {spec[skip:]: data for spec, data in found.items()}
+            contents.refused = {spec[skip:]: why for spec, why in refused.items()}
+            return contents
         for path in paths:
             try:
-                found[path] = (self.root / path).read_bytes()
-            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                contents.files[path] = read_regular(self._on_disk(path), limit)
+            except (FileNotFoundError, NotADirectoryError):
                 continue
-        return found
+            except UnreadableFile as exc:
+                contents.refused[path] = exc.reason
+        return contents
+
+    def _on_disk(self, path: str) -> Path:
+        return self.on_disk.get(path) or self.root / path

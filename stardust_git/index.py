@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from stardust_git.catalog import release_names
+from stardust_git.fileio import MAX_YAML_BYTES, UnreadableFile, read_regular
 from stardust_git.models import Release
 from stardust_git.models.release import parse_duration
-from stardust_git.yamlio import load_yaml_text
+from stardust_git.yamlio import load_yaml_bytes
 
 CACHE_DIR = ".stardust-cache"
 CACHE_FILE = "facts.json"
 CACHE_VERSION = 2
+MAX_CACHE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -75,25 +77,31 @@ def _entry(root: Path, shown: str, cached: Any, facts: ReleaseFacts | None) -> l
     rewrites only the files it changes, so switching branches keeps the rest warm).
     """
     full = f"{root}/{shown}"
-    stat = os.stat(full)
+    try:
+        stat = os.stat(full)
+    except OSError:  # a dangling link or a loop: the file's own load reports it
+        return [0, 0, None, []]
     if isinstance(cached, list) and cached[:2] == [stat.st_size, stat.st_mtime_ns]:
         return cached
     if facts is not None:
         summary: dict[str, Any] | None = {"upc": facts.upc, "tracks": facts.tracks}
     else:
-        with open(full, "rb") as stream:
-            summary = _summarise(stream.read())
+        summary = _summarise(full)
     if summary is None:
         return [stat.st_size, stat.st_mtime_ns, None, []]
     tracks = [list(track) for track in summary["tracks"]]
     return [stat.st_size, stat.st_mtime_ns, summary["upc"], tracks]
 
 
-def _summarise(data: bytes) -> dict[str, Any] | None:
-    """UPC and tracks from raw YAML, without full validation (that file's own run reports it)."""
+def _summarise(full: str) -> dict[str, Any] | None:
+    """UPC and tracks from raw YAML, without full validation (that file's own run reports it).
+
+    Only a regular file within the size limit is read: a FIFO among the release files would
+    otherwise block a one-file validate forever.
+    """
     try:
         # The validation loader: YAML 1.1 would turn a title "No" into False, 0777 into 511.
-        document = load_yaml_text(data.decode("utf-8"), "").data
+        document = load_yaml_bytes(read_regular(Path(full), MAX_YAML_BYTES), "").data
         upc = str(document["upc"])
         tracks = [
             [
@@ -114,8 +122,8 @@ def _cache_path(root: Path) -> Path:
 
 def _read_cache(root: Path) -> dict[str, Any]:
     try:
-        content = json.loads(_cache_path(root).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        content = json.loads(read_regular(_cache_path(root), MAX_CACHE_BYTES))
+    except (OSError, ValueError, UnreadableFile):
         return {}
     if not isinstance(content, dict) or content.get("version") != CACHE_VERSION:
         return {}

@@ -30,6 +30,7 @@ from stardust_git.catalog import (
     Loaded,
 )
 from stardust_git.errors import Diagnostic, UserError
+from stardust_git.fileio import MAX_YAML_BYTES
 from stardust_git.fingerprints import KnownFingerprints, RenderInputs, renderer_digest
 from stardust_git.gitio import Change, Git, Tree
 from stardust_git.models import GenreMap, Release, Target
@@ -37,7 +38,7 @@ from stardust_git.models.receipt import Delivery, Receipt
 from stardust_git.receipts import RecordedState, load_recorded, pending_retries
 from stardust_git.render import Action, RenderContext
 from stardust_git.revision import load_catalog_from
-from stardust_git.yamlio import YamlLoadError, load_yaml_text
+from stardust_git.yamlio import YamlLoadError, load_yaml_bytes
 
 if TYPE_CHECKING:
     from stardust_git.checks.conflicts import Orphan
@@ -166,7 +167,8 @@ def compute_plan(
     digests: dict[str, str] = {}
     catalog = load_catalog_from(tree, sorted(scope.paths), digests)
     plan.catalog = catalog
-    for path in sorted(catalog.unreadable & scope.paths):
+    plan.problems += [diagnostic.format() for diagnostic in catalog.refusals()]
+    for path in sorted((catalog.unreadable - catalog.refused) & scope.paths):
         plan.problems.append(f"{path}: does not validate (run stardust-git validate); skipped")
     plan.problems.extend(_target_errors(catalog))
     releases = sorted(catalog.releases.values(), key=lambda loaded: loaded.model.upc)
@@ -258,8 +260,8 @@ def _gate_errors(
 def _place(catalog: Catalog, tree: Tree, paths: list[str]) -> None:
     for path, data in tree.read(paths).items():
         try:
-            document = load_yaml_text(data.decode("utf-8"), path)
-        except (YamlLoadError, UnicodeDecodeError):
+            document = load_yaml_bytes(data, path)
+        except YamlLoadError:
             continue
         loaded = catalog.releases[path]
         catalog.releases[path] = Loaded(path, document, loaded.model)
@@ -429,7 +431,7 @@ def _load_all(tree: Tree, folder: str, model: type, skip: set[str] = frozenset()
         if Path(path).stem in skip:
             continue
         try:
-            document = load_yaml_text(data.decode("utf-8"), path)
+            document = load_yaml_bytes(data, path)
             found[Path(path).stem] = model.model_validate(document.data)
         except (YamlLoadError, ValueError, UnicodeDecodeError):
             continue
@@ -691,7 +693,7 @@ class _Planner:
 
     def _prefetch(self, specs: list[str]) -> None:
         wanted = [spec for spec in dict.fromkeys(specs) if spec not in self._blobs]
-        found = self.git.read_objects(wanted)
+        found = self.git.read_objects(wanted, MAX_YAML_BYTES)
         for spec in wanted:
             self._blobs[spec] = found.get(spec)
 
@@ -709,7 +711,7 @@ def _release_from(data: bytes | None, path: str) -> Release | None:
     if data is None:
         return None
     try:
-        return Release.model_validate(load_yaml_text(data.decode("utf-8"), path).data)
+        return Release.model_validate(load_yaml_bytes(data, path).data)
     except (YamlLoadError, ValueError, UnicodeDecodeError):
         return None
 

@@ -23,8 +23,14 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from stardust_git.catalog import RECEIPTS_DIR
-from stardust_git.errors import UserError
-from stardust_git.fileio import write_atomic
+from stardust_git.errors import Diagnostic, UserError
+from stardust_git.fileio import (
+    MAX_RECEIPT_BYTES,
+    UnreadableFile,
+    read_regular,
+    too_large,
+    write_atomic,
+)
 from stardust_git.gitio import Tree
 from stardust_git.models.receipt import Acknowledgement, Delivery, Receipt
 
@@ -51,6 +57,8 @@ def dump_receipt(receipt: Receipt) -> bytes:
 
 
 def parse_receipt(data: bytes, shown: str) -> Receipt:
+    if len(data) > MAX_RECEIPT_BYTES:
+        raise unreadable_receipt(shown, too_large(len(data), MAX_RECEIPT_BYTES))
     try:
         return Receipt.model_validate_json(data)
     except ValidationError as exc:
@@ -59,14 +67,27 @@ def parse_receipt(data: bytes, shown: str) -> Receipt:
         raise UserError(f"{shown}: not a valid receipt ({where}: {first['msg']})") from None
 
 
+def unreadable_receipt(shown: str, reason: str) -> UserError:
+    """A receipt that is not a regular file, or too large: placed, and never read."""
+    diagnostic = Diagnostic(shown, 1, 1, "", reason)
+    return UserError(f"cannot read the receipt {shown}", [diagnostic])
+
+
 def read_receipt(root: Path, upc: str, target: str) -> Receipt | None:
     """The receipt in the working tree, or None when there is none yet."""
-    path = root / receipt_path(upc, target)
+    shown = receipt_path(upc, target)
+    return read_receipt_file(root / shown, shown)
+
+
+def read_receipt_file(path: Path, shown: str) -> Receipt | None:
+    """The receipt at ``path`` (None when there is none); only a regular file is read."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+        data = read_regular(path, MAX_RECEIPT_BYTES)
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    return parse_receipt(data, receipt_path(upc, target))
+    except UnreadableFile as exc:
+        raise unreadable_receipt(shown, exc.reason) from None
+    return parse_receipt(data, shown)
 
 
 def record_delivery(root: Path, upc: str, target: str, delivery: Delivery) -> str:
@@ -137,12 +158,19 @@ def _split(path: str) -> tuple[str, str] | None:
 
 
 def load_recorded(tree: Tree, upcs: set[str] | None = None) -> RecordedState:
-    """The receipts in ``tree``: of the given releases, or all of them."""
+    """The receipts in ``tree``: of the given releases, or all of them. A receipt that is not a
+    regular file, or is too large, stops the run (a UserError placing it)."""
     if upcs is None:
         paths = [p for p in tree.list(RECEIPTS_DIR) if _split(p)]
     else:
         paths = [p for upc in sorted(upcs) for p in tree.list(f"{RECEIPTS_DIR}/{upc}") if _split(p)]
-    return _parse_all(tree.read(paths))
+    contents = tree.fetch(paths, MAX_RECEIPT_BYTES)
+    if contents.refused:
+        refused = [
+            Diagnostic(path, 1, 1, "", why) for path, why in sorted(contents.refused.items())
+        ]
+        raise UserError("cannot read the receipts (fix or remove them)", refused)
+    return _parse_all(contents.files)
 
 
 def _parse_all(contents: dict[str, bytes]) -> RecordedState:

@@ -6,7 +6,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from stardust_git.catalog import Catalog, load_catalog, release_files
+from stardust_git.catalog import Catalog, load_catalog, release_names
+from stardust_git.errors import UserError
 from stardust_git.gitio import Git, Tree
 from stardust_git.models.receipt import Receipt
 from stardust_git.receipts import load_recorded
@@ -72,14 +73,21 @@ def _pairs(recorded: dict[str, dict[str, Receipt]]) -> dict[tuple[str, str], Rec
 
 
 def _catalog(root: Path, upc: str | None) -> Catalog:
-    if upc is None:
-        return load_catalog(root)
-    paths = [
+    catalog = load_catalog(root) if upc is None else load_catalog(root, _paths_naming(root, upc))
+    if catalog.refused:
+        raise UserError("cannot read the catalog", catalog.refusals())
+    return catalog
+
+
+def _paths_naming(root: Path, upc: str) -> list[Path]:
+    """The release files that say ``upc: <upc>``, and those that cannot be read (to report)."""
+    contents = Tree.working(root).fetch(release_names(root))
+    named = [
         path
-        for path in release_files(root)
-        if any(m.group(1).decode() == upc for m in _UPC_LINE.finditer(path.read_bytes()))
+        for path, data in contents.files.items()
+        if any(m.group(1).decode() == upc for m in _UPC_LINE.finditer(data))
     ]
-    return load_catalog(root, paths)
+    return [root / path for path in sorted([*named, *contents.refused])]
 
 
 def _row(upc: str, title: str, target: str, wanted: str, receipt: Receipt | None) -> StatusRow:

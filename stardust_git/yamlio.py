@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from stardust_git.errors import Diagnostic
+from stardust_git.fileio import MAX_YAML_BYTES, UnreadableFile, read_regular, too_large
 
 try:
     from yaml import CSafeLoader as _BaseLoader
@@ -27,6 +28,8 @@ except ImportError:  # pragma: no cover - PyYAML without libyaml
 Loc = tuple[str | int, ...]
 
 MAX_NODES = 200_000
+MAX_DEPTH = 64
+"""Collections nested deeper than this are refused (a release needs about six levels)."""
 _INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
 _FLOAT = re.compile(r"[-+]?([0-9][0-9_]*)?\.[0-9]+([eE][-+]?[0-9]+)?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -94,16 +97,30 @@ def format_loc(loc: Loc) -> str:
 
 
 def load_yaml_file(path: Path, display_path: str | None = None) -> YamlDocument:
-    """Read and parse ``path``; raise :class:`YamlLoadError` with positioned diagnostics."""
+    """Read and parse ``path``; raise :class:`YamlLoadError` with positioned diagnostics.
+
+    Only a regular file of at most :data:`MAX_YAML_BYTES` is read (a FIFO or device is refused
+    unopened, an oversized file before reading it).
+    """
     shown = display_path or str(path)
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_YAML_BYTES)
+    except UnreadableFile as exc:
+        raise YamlLoadError([Diagnostic(shown, 1, 1, "", exc.reason)]) from None
     except OSError as exc:
         raise YamlLoadError(
-            [Diagnostic(shown, 0, 0, "", f"cannot read file: {exc.strerror}")]
+            [Diagnostic(shown, 1, 1, "", f"cannot read file: {exc.strerror}")]
         ) from None
-    # As read_text() would: universal newlines.
-    text = decode_utf8(data, shown).replace("\r\n", "\n").replace("\r", "\n")
+    return load_yaml_bytes(data, shown)
+
+
+def load_yaml_bytes(data: bytes, shown: str) -> YamlDocument:
+    """Parse a file's bytes: UTF-8, any newline convention (CRLF and CR read as LF)."""
+    if len(data) > MAX_YAML_BYTES:
+        raise YamlLoadError([Diagnostic(shown, 1, 1, "", too_large(len(data), MAX_YAML_BYTES))])
+    text = decode_utf8(data, shown)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return load_yaml_text(text, shown)
 
 
@@ -117,9 +134,7 @@ def decode_utf8(data: bytes, shown: str) -> str:
 
 def _not_utf8(shown: str, data: bytes, error: UnicodeDecodeError) -> Diagnostic:
     """Where the first byte that is not UTF-8 stands, as the line and column an editor shows."""
-    line_start = data.rfind(b"\n", 0, error.start) + 1
-    line = data.count(b"\n", 0, error.start) + 1
-    column = len(data[line_start : error.start].decode("utf-8", "replace")) + 1
+    line, column = _line_and_column(data[: error.start].decode("utf-8", "replace"))
     byte = data[error.start]
     return Diagnostic(
         shown,
@@ -130,6 +145,22 @@ def _not_utf8(shown: str, data: bytes, error: UnicodeDecodeError) -> Diagnostic:
     )
 
 
+def _line_and_column(before: str) -> tuple[int, int]:
+    """The line and column (1-based) just after ``before``; CR, CRLF and LF each end a line."""
+    lines = before.replace("\r\n", "\n").replace("\r", "\n")
+    start = lines.rfind("\n") + 1
+    return lines.count("\n") + 1, len(lines) - start + 1
+
+
+def _unacceptable(text: str, display_path: str, error: yaml.reader.ReaderError) -> Diagnostic:
+    """A character YAML does not allow (a NUL, other control characters), placed on its line."""
+    position = text.find(chr(error.character)) if isinstance(error.character, int) else -1
+    line, column = _line_and_column(text[: max(position, 0)])
+    name = f"U+{error.character:04X}" if isinstance(error.character, int) else "a character"
+    message = f"{name} is not allowed in YAML ({error.reason}); remove it"
+    return Diagnostic(display_path, line, column, "", message)
+
+
 def load_yaml_text(text: str, display_path: str) -> YamlDocument:
     """Parse one YAML document from ``text``."""
     try:
@@ -137,10 +168,20 @@ def load_yaml_text(text: str, display_path: str) -> YamlDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        if "maximum nesting depth" in str(exc.problem):  # libyaml's own limit (1000)
+            where = _deeper_than_limit(text) or (line, col)
+            raise YamlLoadError([_too_deep(display_path, *where)]) from None
         message = f"invalid YAML: {exc.problem or exc.context}"
         raise YamlLoadError([Diagnostic(display_path, line, col, "", message)]) from None
+    except yaml.reader.ReaderError as exc:
+        raise YamlLoadError([_unacceptable(text, display_path, exc)]) from None
     except yaml.YAMLError as exc:
-        raise YamlLoadError([Diagnostic(display_path, 1, 1, "", f"invalid YAML: {exc}")]) from None
+        summary = " ".join(str(exc).split())
+        raise YamlLoadError(
+            [Diagnostic(display_path, 1, 1, "", f"invalid YAML: {summary}")]
+        ) from None
+    except RecursionError:  # only without libyaml: the pure-Python composer recurses
+        raise YamlLoadError([_too_deep(display_path, 1, 1)]) from None
     if not nodes:
         raise YamlLoadError([Diagnostic(display_path, 1, 1, "", "the file is empty")])
     if len(nodes) > 1:
@@ -149,7 +190,7 @@ def load_yaml_text(text: str, display_path: str) -> YamlDocument:
             [Diagnostic(display_path, line, 1, "", "only one YAML document per file is allowed")]
         )
     builder = _Builder(display_path)
-    data = builder.build(nodes[0], ())
+    data = builder.build(nodes[0], (), 1)
     if builder.problems:
         raise YamlLoadError(builder.problems)
     return YamlDocument(display_path, data, builder.positions)
@@ -166,11 +207,14 @@ class _Builder:
         self.saw_alias = False
         self.seen_collections: set[int] = set()
 
-    def build(self, node: yaml.Node, loc: Loc) -> Any:
+    def build(self, node: yaml.Node, loc: Loc, depth: int) -> Any:
+        """The value of ``node``, a collection ``depth`` levels deep if it is one."""
         self.node_count += 1
         if self.node_count > MAX_NODES:
             self._abort(node)
         if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if depth > MAX_DEPTH:
+                raise YamlLoadError([_too_deep(self.display_path, *_position(node))])
             if id(node) in self.seen_collections:
                 self.saw_alias = True
             self.seen_collections.add(id(node))
@@ -180,18 +224,18 @@ class _Builder:
             items = []
             for index, child in enumerate(node.value):
                 self.positions[(*loc, index)] = _position(child)
-                items.append(self.build(child, (*loc, index)))
+                items.append(self.build(child, (*loc, index), depth + 1))
             return items
-        return self._mapping(node, loc)
+        return self._mapping(node, loc, depth)
 
-    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:
+    def _mapping(self, node: yaml.MappingNode, loc: Loc, depth: int) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         merged: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
-                merged.update(self._merge_source(value_node, loc))
+                merged.update(self._merge_source(value_node, loc, depth))
                 continue
-            key = self.build(key_node, loc)
+            key = self.build(key_node, loc, depth + 1)
             if not isinstance(key, str | int):
                 self._problem(key_node, "mapping keys must be plain strings")
                 continue
@@ -202,16 +246,16 @@ class _Builder:
                 )
                 continue
             self.positions[(*loc, key)] = _position(key_node)
-            result[key] = self.build(value_node, (*loc, key))
+            result[key] = self.build(value_node, (*loc, key), depth + 1)
         for key, value in merged.items():
             result.setdefault(key, value)
         return result
 
-    def _merge_source(self, node: yaml.Node, loc: Loc) -> dict[Any, Any]:
+    def _merge_source(self, node: yaml.Node, loc: Loc, depth: int) -> dict[Any, Any]:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
         merged: dict[Any, Any] = {}
         for source in sources:
-            value = self.build(source, loc)
+            value = self.build(source, loc, depth + 1)
             if not isinstance(value, dict):
                 self._problem(source, "a merge key (<<) needs a mapping")
                 continue
@@ -262,6 +306,27 @@ def _written(value: WrittenInt | WrittenFloat | WrittenDate, text: str) -> Any:
     # Numbers and dates equal the plain values; text fields take the source back (models.Text).
     value.yaml_text = text
     return value
+
+
+def _too_deep(display_path: str, line: int, col: int) -> Diagnostic:
+    return Diagnostic(display_path, line, col, "", f"nesting deeper than {MAX_DEPTH} levels")
+
+
+def _deeper_than_limit(text: str) -> tuple[int, int] | None:
+    """Where the first collection deeper than :data:`MAX_DEPTH` starts, from parser events;
+    None when the scanner (which reads ahead in flow style) fails before the parser gets there."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return (event.start_mark.line + 1, event.start_mark.column + 1)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return None
 
 
 def _resolve_plain(text: str) -> Any:

@@ -230,3 +230,47 @@ def test_sync_fast_forwards_to_the_remote_before_planning(repo: Repo, tmp_path: 
     assert "fast-forwarded" in outcome
     assert repo.head() == pushed
     assert sync_with_remote(Git(repo.root), "origin", "main", merge_receipt_files) == "up to date"
+
+
+def test_both_trees_follow_links_inside_and_refuse_what_is_not_a_file(repo: Repo) -> None:
+    """The working tree and a commit agree: a link to a file inside the repository is read
+    through, a dangling link and a link to a folder are refused, hidden folders are skipped,
+    and a blob over the limit is not read (git streams it past, unread)."""
+    repo.write("catalog/real.yaml", "a: 1\n")
+    repo.write("catalog/big.yaml", "x" * 2000 + "\n")
+    repo.write("catalog/.drafts/hidden.yaml", "h: 1\n")
+    repo.write("catalog/sub/inner.yaml", "i: 1\n")
+    (repo.root / "catalog/link.yaml").symlink_to("real.yaml")
+    (repo.root / "catalog/dangling.yaml").symlink_to("nowhere.yaml")
+    (repo.root / "catalog/folder.yaml").symlink_to("sub")
+    commit = repo.commit("links")
+    git_repo = Git(repo.root)
+    listed = [
+        "catalog/big.yaml",
+        "catalog/dangling.yaml",
+        "catalog/folder.yaml",
+        "catalog/link.yaml",
+        "catalog/real.yaml",
+        "catalog/sub/inner.yaml",
+    ]
+
+    for tree in (Tree(git_repo, commit), Tree(git_repo, None)):
+        assert tree.list("catalog") == listed
+        contents = tree.fetch(listed, limit=1000)
+        assert contents.files == {
+            "catalog/link.yaml": b"a: 1\n",
+            "catalog/real.yaml": b"a: 1\n",
+            "catalog/sub/inner.yaml": b"i: 1\n",
+        }
+        assert sorted(contents.refused) == [
+            "catalog/big.yaml",
+            "catalog/dangling.yaml",
+            "catalog/folder.yaml",
+        ]
+        assert contents.refused["catalog/big.yaml"] == (
+            "the file is too large (2,001 bytes; the limit is 1,000 bytes): not read; split it up"
+        )
+        assert contents.refused["catalog/dangling.yaml"] == (
+            "not a regular file: a symbolic link to nothing; not read"
+        )
+        assert contents.refused["catalog/folder.yaml"].startswith("not a regular file: a directory")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stardust_git.catalog import Catalog
+from stardust_git import revision
+from stardust_git.catalog import Catalog, load_catalog
 from stardust_git.gitio import Git, Tree
 from stardust_git.revision import _load_releases_in_parallel, load_catalog_from
-from tests.gitrepo import UPCS, make_catalog
+from tests.gitrepo import REPO_ROOT, UPCS, make_catalog
 
 
 def test_parallel_loading_gives_the_same_releases_and_problems(tmp_path: Path) -> None:
@@ -81,4 +82,57 @@ def test_a_committed_file_that_is_not_utf8_is_placed_at_its_bad_byte(tmp_path: P
     assert [d.format() for d in catalog.diagnostics.items] == [
         "catalog/latin1.yaml:2:11: not UTF-8 text: byte 0xe9 (invalid continuation byte);"
         " save the file as UTF-8"
+    ]
+
+
+def test_the_working_tree_and_a_commit_load_the_same_catalog(tmp_path: Path) -> None:
+    """One loader over one tree abstraction: a ``.yml`` release, a ``.yml`` target, CRLF line
+    ends and broken files give the same releases, targets and diagnostics (with positions) from
+    the working tree (validate's loader) and from a commit (plan's)."""
+    repo = make_catalog(tmp_path)
+    repo.add_release(UPCS[0])
+    yml = repo.add_release(UPCS[1], "Short Suffix")
+    (repo.root / yml).rename(repo.root / yml.replace(".yaml", ".yml"))
+    crlf = repo.add_release(UPCS[2], "Windows Lines")
+    (repo.root / crlf).write_bytes(repo.read(crlf).replace("\n", "\r\n").encode())
+    repo.write("catalog/broken-crlf.yaml", 'upc: "0012345678905"\r\ntitle: x\r\ntitle: y\r\n')
+    repo.write("targets/gamma.yml", repo.read("targets/alpha.yaml").replace("alpha", "gamma"))
+    repo.write("targets/delta.yaml", "format: ern\r\ndelivery: [\r\n")
+    vocabulary = (REPO_ROOT / "genre-maps/vocabularies/amazon.yaml").read_text(encoding="utf-8")
+    repo.write("genre-maps/vocabularies/amazon.yml", vocabulary)
+    genre_map = (REPO_ROOT / "genre-maps/amazon.yaml").read_text(encoding="utf-8")
+    repo.write("genre-maps/amazon.yml", genre_map.replace("\n", "\r\n"))
+    commit = repo.commit("A .yml release and target, CRLF files, broken files")
+    git = Git(repo.root)
+
+    worktree = load_catalog(repo.root)
+    paths = [p for p in Tree(git, commit).list("catalog") if p.endswith((".yaml", ".yml"))]
+    at_commit = revision.load_catalog_from(Tree(git, commit), paths)
+
+    expected_releases = {
+        f"catalog/{UPCS[0]}.yaml",
+        f"catalog/{UPCS[1]}.yml",
+        f"catalog/{UPCS[2]}.yaml",
+    }
+    assert set(worktree.releases) == set(at_commit.releases) == expected_releases
+    for path, loaded in worktree.releases.items():
+        assert at_commit.releases[path].model == loaded.model
+    assert worktree.releases[f"catalog/{UPCS[2]}.yaml"].model.title == "Windows Lines"
+    assert set(worktree.targets) == set(at_commit.targets) == {"alpha", "beta", "gamma"}
+    assert set(worktree.genre_maps) == set(at_commit.genre_maps) == {"amazon"}
+    assert set(worktree.vocabularies) == set(at_commit.vocabularies) == {"amazon"}
+    assert worktree.genre_maps["amazon"].model == at_commit.genre_maps["amazon"].model
+    assert (
+        worktree.unreadable
+        == at_commit.unreadable
+        == {
+            "catalog/broken-crlf.yaml",
+            "targets/delta.yaml",
+        }
+    )
+    lines = [d.format() for d in worktree.diagnostics.sorted()]
+    assert lines == [d.format() for d in at_commit.diagnostics.sorted()]
+    assert lines == [
+        "catalog/broken-crlf.yaml:3:1: duplicate key 'title' (first defined on line 2)",
+        "targets/delta.yaml:3:1: invalid YAML: did not find expected node content",
     ]

@@ -280,7 +280,8 @@ def test_missing_file_is_a_diagnostic_not_an_exception(tmp_path: Path) -> None:
         load_yaml_file(tmp_path / "gone.yaml", "catalog/gone.yaml")
 
     assert (
-        only_line(caught.value) == "catalog/gone.yaml: cannot read file: No such file or directory"
+        only_line(caught.value)
+        == "catalog/gone.yaml:1:1: cannot read file: No such file or directory"
     )
 
 

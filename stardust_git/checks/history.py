@@ -13,9 +13,10 @@ from pathlib import Path
 
 from stardust_git.catalog import RECEIPTS_DIR, Catalog, release_names
 from stardust_git.errors import Diagnostics, UserError
+from stardust_git.gitio import Tree
 from stardust_git.index import ReleaseFacts
 from stardust_git.models.receipt import Delivery, Receipt
-from stardust_git.receipts import parse_receipt, receipt_path
+from stardust_git.receipts import read_receipt_file, receipt_path
 
 #: A top-level ``upc:`` key at the start of a line (never inside a comment or an indented block).
 UPC_LINE = re.compile(rb"^upc:\s*['\"]?(\d{12,13})\b", re.MULTILINE)
@@ -85,22 +86,18 @@ def _unparsed_upcs(catalog: Catalog, facts: list[ReleaseFacts]) -> set[str]:
     """UPCs of the release files that have no parsed facts (broken files are not deleted)."""
     parsed = {fact.path for fact in facts} | set(catalog.releases)
     paths = [name for name in release_names(catalog.root) if name not in parsed]
-    texts = []
-    for name in paths:
-        try:
-            texts.append((catalog.root / name).read_bytes())
-        except OSError:
-            continue
-    return upcs_in(texts)
+    return upcs_in(Tree.working(catalog.root).read(paths).values())
 
 
 def _report_if_live(upc: str, upc_folder: Path, diagnostics: Diagnostics) -> None:
     for path in sorted(upc_folder.glob("*.json")):
         shown = receipt_path(upc, path.stem)
         try:
-            receipt = parse_receipt(path.read_bytes(), shown)
+            receipt = read_receipt_file(path, shown)
         except UserError as exc:
-            diagnostics.error(shown, exc.message)
+            diagnostics.extend(exc.diagnostics or [])
+            if not exc.diagnostics:
+                diagnostics.error(shown, exc.message)
             continue
         live = live_delivery(receipt)
         if live is not None:
