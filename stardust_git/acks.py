@@ -20,7 +20,6 @@ from pathlib import Path
 
 from lxml import etree
 
-from stardust_git.catalog import RECEIPTS_DIR, Catalog, load_targets
 from stardust_git.errors import UserError
 from stardust_git.fileio import write_atomic
 from stardust_git.models import Target
@@ -34,6 +33,7 @@ from stardust_git.receipts import (
     redact,
     secret_values,
 )
+from stardust_git.source.catalog import RECEIPTS_DIR, Catalog, load_targets
 from stardust_git.xsd import parse_untrusted
 
 ACK_FOLDER = "acknowledgements"

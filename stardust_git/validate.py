@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stardust_git import assets
-from stardust_git.catalog import (
+from stardust_git.errors import Diagnostic, Diagnostics, closest, did_you_mean
+from stardust_git.index import ReleaseFacts, collect_facts, facts_of
+from stardust_git.models import Release
+from stardust_git.models.common import party_id_check_character
+from stardust_git.source.catalog import (
     CATALOG_DIR,
     Catalog,
     Loaded,
@@ -27,10 +31,6 @@ from stardust_git.catalog import (
     relative,
     release_files,
 )
-from stardust_git.errors import Diagnostic, Diagnostics, closest, did_you_mean
-from stardust_git.index import ReleaseFacts, collect_facts, facts_of
-from stardust_git.models import Release
-from stardust_git.models.common import party_id_check_character
 
 AUDIO_KINDS = {"wav", "flac", "mp3"}
 IMAGE_KINDS = {"jpeg", "png"}

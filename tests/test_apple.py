@@ -15,7 +15,6 @@ from lxml import etree
 from PIL import Image
 
 from stardust_git import assets, validate
-from stardust_git.catalog import Catalog, load_catalog
 from stardust_git.errors import Diagnostics
 from stardust_git.render import Package, RenderContext, RenderError
 from stardust_git.render.apple import (
@@ -26,6 +25,7 @@ from stardust_git.render.apple import (
     render_apple_package,
     xsd_problems,
 )
+from stardust_git.source.catalog import Catalog, load_catalog
 from tests.media import write_flac, write_jpeg, write_mp3, write_wav
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -18,10 +18,10 @@ from pathlib import Path
 import click
 
 from stardust_git import choreography
-from stardust_git.catalog import load_catalog
 from stardust_git.errors import UsageError, UserError
 from stardust_git.fileio import write_atomic
 from stardust_git.render import ACTIONS, Action, PackageFile, RenderContext, render_package
+from stardust_git.source.catalog import load_catalog
 
 ZERO_COMMIT = "0" * 40
 DEFAULT_OUT = "out"
