@@ -45,12 +45,12 @@ RESULTS_FILE = BENCH_DIR / "results" / "render.json"
 os.environ.setdefault("STARDUST_XSD_DIR", str(PROJECT_ROOT.parent / "shared" / "ddex-xsd"))
 
 from stardust_git import rules, xsd  # noqa: E402
-from stardust_git.catalog import Catalog, load_catalog, validate_document  # noqa: E402
 from stardust_git.errors import Diagnostics  # noqa: E402
 from stardust_git.models import Target  # noqa: E402
 from stardust_git.render import RenderContext, render_message, render_package  # noqa: E402
+from stardust_git.source.catalog import Catalog, load_catalog, validate_document  # noqa: E402
+from stardust_git.source.yamlio import load_yaml_text  # noqa: E402
 from stardust_git.validate import ValidationOptions, validate_catalog  # noqa: E402
-from stardust_git.yamlio import load_yaml_text  # noqa: E402
 
 ALBUM = "catalog/the-meridians/longitude.yaml"
 VERSIONS = ("3.8.2", "4.2", "4.3")

@@ -34,7 +34,10 @@ from typing import Any
 
 from generate_catalog import generate
 
-from stardust_git.catalog import (
+from stardust_git.errors import Diagnostics
+from stardust_git.index import collect_facts
+from stardust_git.models import Release
+from stardust_git.source.catalog import (
     Catalog,
     load_genres,
     load_targets,
@@ -42,9 +45,7 @@ from stardust_git.catalog import (
     release_files,
     validate_document,
 )
-from stardust_git.errors import Diagnostics
-from stardust_git.index import collect_facts
-from stardust_git.models import Release
+from stardust_git.source.yamlio import YamlLoadError, load_yaml_file
 from stardust_git.validate import (
     ValidationOptions,
     check_cross_file,
@@ -52,7 +53,6 @@ from stardust_git.validate import (
     checked_release,
     validate_catalog,
 )
-from stardust_git.yamlio import YamlLoadError, load_yaml_file
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent

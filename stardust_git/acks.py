@@ -24,7 +24,6 @@ from pathlib import Path
 
 from lxml import etree
 
-from stardust_git.catalog import RECEIPTS_DIR, Catalog, load_targets
 from stardust_git.errors import UserError
 from stardust_git.models import Target
 from stardust_git.models.receipt import Acknowledgement, Delivery, Receipt
@@ -38,6 +37,7 @@ from stardust_git.receipts import (
     secret_values,
     update_receipt,
 )
+from stardust_git.source.catalog import RECEIPTS_DIR, Catalog, load_targets
 from stardust_git.xsd import parse_untrusted
 
 ACK_FOLDER = "acknowledgements"

@@ -31,8 +31,8 @@ from stardust_git.models.receipt import Delivery
 from stardust_git.render import Action, Package, PackageFile, RenderContext
 
 if TYPE_CHECKING:
-    from stardust_git.catalog import Catalog, Loaded
     from stardust_git.models import Release
+    from stardust_git.source.catalog import Catalog, Loaded
 
 RELEASE_BY_RELEASE = "release-by-release"
 BATCH = "batch"

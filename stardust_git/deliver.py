@@ -38,7 +38,6 @@ from tenacity import (
     wait_random,
 )
 
-from stardust_git.catalog import RECEIPTS_DIR
 from stardust_git.errors import UserError
 from stardust_git.fingerprints import renderer_digest
 from stardust_git.gitio import (
@@ -64,6 +63,7 @@ from stardust_git.receipts import (
     update_retry_marker,
 )
 from stardust_git.render import Package, PackageFile
+from stardust_git.source.catalog import RECEIPTS_DIR
 
 MAX_TARGET_THREADS = 8
 COMMIT_SUFFIX = "[skip ci]"

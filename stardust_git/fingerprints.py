@@ -8,11 +8,11 @@ import json
 from functools import cache
 from pathlib import Path
 
-from stardust_git.catalog import Catalog, Loaded
 from stardust_git.fileio import write_atomic
-from stardust_git.gitio import Tree
 from stardust_git.index import CACHE_DIR
 from stardust_git.models import Release
+from stardust_git.source.catalog import Catalog, Loaded
+from stardust_git.source.tree import Tree
 
 ASSET_QUERY_LIMIT = 2000
 """Up to this many assets are looked up by name; more, and the whole tree is listed."""

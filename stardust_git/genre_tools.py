@@ -1,6 +1,6 @@
 """Genre-map tooling: how a canonical genre maps, what a map misses, and what could fill the gaps.
 
-Pure functions over a loaded :class:`~stardust_git.catalog.Catalog`. A genre is *mapped* when
+Pure functions over a loaded :class:`~stardust_git.source.catalog.Catalog`. A genre is *mapped* when
 the map names it or one of its ancestors; otherwise the map's fallback (if any) covers it, and
 without a fallback it is *unmapped*.
 """
@@ -16,9 +16,9 @@ from typing import Literal
 
 import yaml
 
-from stardust_git.catalog import Catalog, Loaded
 from stardust_git.errors import UserError, closest, did_you_mean
 from stardust_git.models import GenreMap, GenreTaxonomy, GenreVocabulary, Release, Target
+from stardust_git.source.catalog import Catalog, Loaded
 
 #: The map an apple target uses when it names none (if genre-maps/apple.yaml exists).
 APPLE_MAP = "apple"

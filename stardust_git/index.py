@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stardust_git.catalog import release_names
 from stardust_git.fileio import MAX_YAML_BYTES, UnreadableFile, read_regular
 from stardust_git.models import Release
 from stardust_git.models.release import parse_duration
-from stardust_git.yamlio import load_yaml_bytes
+from stardust_git.source.catalog import release_names
+from stardust_git.source.yamlio import load_yaml_bytes
 
 CACHE_DIR = ".stardust-cache"
 CACHE_FILE = "facts.json"

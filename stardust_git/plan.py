@@ -21,24 +21,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stardust_git.catalog import (
+from stardust_git.errors import Diagnostic, UserError
+from stardust_git.fileio import MAX_YAML_BYTES
+from stardust_git.fingerprints import KnownFingerprints, RenderInputs, renderer_digest
+from stardust_git.gitio import Change, Git
+from stardust_git.models import GenreMap, Release, Target
+from stardust_git.models.receipt import Delivery, Receipt
+from stardust_git.receipts import RecordedState, load_recorded, pending_retries
+from stardust_git.render import Action, RenderContext
+from stardust_git.source.catalog import (
     CATALOG_DIR,
     GENRES_DIR,
     TARGETS_DIR,
     YAML_SUFFIXES,
     Catalog,
     Loaded,
+    load_catalog_from,
 )
-from stardust_git.errors import Diagnostic, UserError
-from stardust_git.fileio import MAX_YAML_BYTES
-from stardust_git.fingerprints import KnownFingerprints, RenderInputs, renderer_digest
-from stardust_git.gitio import Change, Git, Tree
-from stardust_git.models import GenreMap, Release, Target
-from stardust_git.models.receipt import Delivery, Receipt
-from stardust_git.receipts import RecordedState, load_recorded, pending_retries
-from stardust_git.render import Action, RenderContext
-from stardust_git.revision import load_catalog_from
-from stardust_git.yamlio import YamlLoadError, load_yaml_bytes
+from stardust_git.source.tree import Tree
+from stardust_git.source.yamlio import YamlLoadError, load_yaml_bytes
 
 if TYPE_CHECKING:
     from stardust_git.checks.conflicts import Orphan
@@ -165,7 +166,7 @@ def compute_plan(
         )
     scope = _scope(git, tree, base, head_commit if head else None, all_, plan, retry_failed)
     digests: dict[str, str] = {}
-    catalog = load_catalog_from(tree, sorted(scope.paths), digests)
+    catalog = load_catalog_from(tree, sorted(scope.paths), digests, parallel=True)
     plan.catalog = catalog
     plan.problems += [diagnostic.format() for diagnostic in catalog.refusals()]
     for path in sorted((catalog.unreadable - catalog.refused) & scope.paths):

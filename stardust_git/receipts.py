@@ -22,7 +22,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from stardust_git.catalog import RECEIPTS_DIR
 from stardust_git.errors import Diagnostic, UserError
 from stardust_git.fileio import (
     MAX_RECEIPT_BYTES,
@@ -31,8 +30,9 @@ from stardust_git.fileio import (
     too_large,
     write_atomic,
 )
-from stardust_git.gitio import Tree
 from stardust_git.models.receipt import Acknowledgement, Delivery, Receipt
+from stardust_git.source.catalog import RECEIPTS_DIR
+from stardust_git.source.tree import Tree
 
 #: upc -> target name -> receipt
 RecordedState = dict[str, dict[str, Receipt]]

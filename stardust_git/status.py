@@ -6,11 +6,12 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from stardust_git.catalog import Catalog, load_catalog, release_names
 from stardust_git.errors import UserError
-from stardust_git.gitio import Git, Tree
+from stardust_git.gitio import Git
 from stardust_git.models.receipt import Receipt
 from stardust_git.receipts import load_recorded
+from stardust_git.source.catalog import Catalog, load_catalog, release_names
+from stardust_git.source.tree import Tree
 
 _UPC_LINE = re.compile(rb"^upc:\s*['\"]?(\d{12,13})\b", re.MULTILINE)
 

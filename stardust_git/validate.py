@@ -17,7 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stardust_git.catalog import (
+from stardust_git.checks import GateRun, run_catalog_checks, run_release_checks
+from stardust_git.checks.cross_file import CheckedRelease, check_cross_file, checked_release
+from stardust_git.checks.release import check_release_rules
+from stardust_git.errors import Diagnostic, Diagnostics
+from stardust_git.index import collect_facts
+from stardust_git.source.catalog import (
     CATALOG_DIR,
     Catalog,
     iter_yaml_paths,
@@ -25,11 +30,6 @@ from stardust_git.catalog import (
     relative,
     release_files,
 )
-from stardust_git.checks import GateRun, run_catalog_checks, run_release_checks
-from stardust_git.checks.cross_file import CheckedRelease, check_cross_file, checked_release
-from stardust_git.checks.release import check_release_rules
-from stardust_git.errors import Diagnostic, Diagnostics
-from stardust_git.index import collect_facts
 
 __all__ = [
     "ValidationOptions",

@@ -115,7 +115,7 @@ def shop(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mon
         endpoint = make_endpoint(request.param, request, tmp_path, monkeypatch)
         delivery = endpoint.settings.model_dump(mode="json", exclude_none=True)
     write_target(root, "shop", delivery)
-    from stardust_git.catalog import Catalog, load_targets
+    from stardust_git.source.catalog import Catalog, load_targets
 
     catalog = Catalog(root=root)
     load_targets(root, catalog)

@@ -15,7 +15,6 @@ from lxml import etree
 from PIL import Image
 
 from stardust_git import assets, checks, validate
-from stardust_git.catalog import Catalog, load_catalog
 from stardust_git.checks.apple import (
     check_apple_packages,
     file_problems,
@@ -28,6 +27,7 @@ from stardust_git.render.apple import (
     NAMESPACE,
     render_apple_package,
 )
+from stardust_git.source.catalog import Catalog, load_catalog
 from tests.media import write_flac, write_jpeg, write_mp3, write_wav
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stardust_git.catalog import load_catalog
 from stardust_git.commands.genre import genre_coverage_command, genre_suggest_command
 from stardust_git.errors import UserError
 from stardust_git.genre_tools import (
@@ -17,6 +16,7 @@ from stardust_git.genre_tools import (
     resolve_genre,
     suggest_mappings,
 )
+from stardust_git.source.catalog import load_catalog
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

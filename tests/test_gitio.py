@@ -11,12 +11,12 @@ from stardust_git.gitio import (
     ZERO_COMMIT,
     Git,
     GitError,
-    Tree,
     commit_paths,
     push_with_retry,
     sync_with_remote,
 )
 from stardust_git.receipts import merge_receipt_files
+from stardust_git.source.tree import Tree
 from tests.gitrepo import Repo, clone, git, make_catalog
 
 

@@ -17,7 +17,7 @@ import pytest
 from stardust_git.errors import UserError
 from stardust_git.fileio import MAX_RECEIPT_BYTES, MAX_YAML_BYTES
 from stardust_git.receipts import read_receipt
-from stardust_git.yamlio import MAX_DEPTH
+from stardust_git.source.yamlio import MAX_DEPTH
 from tests.gitrepo import UPCS, Repo, make_catalog
 from tests.test_corpus import assert_no_traceback, stardust_git_executable
 

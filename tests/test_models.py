@@ -24,7 +24,7 @@ from stardust_git.models.target import (
     SftpDelivery,
 )
 from stardust_git.schemas import render_schemas, schema_models
-from stardust_git.yamlio import load_yaml_text
+from stardust_git.source.yamlio import load_yaml_text
 from tests.test_corpus import REPO_ROOT, stardust_git_executable, write_image, write_wav
 
 PRODUCT_MD = REPO_ROOT.parent / "shared" / "docs" / "product.md"

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stardust_git import revision
-from stardust_git.catalog import Catalog, load_catalog
-from stardust_git.gitio import Git, Tree
-from stardust_git.revision import _load_releases_in_parallel, load_catalog_from
+from stardust_git.gitio import Git
+from stardust_git.source.catalog import (
+    Catalog,
+    _load_releases_in_parallel,
+    load_catalog,
+    load_catalog_from,
+)
+from stardust_git.source.tree import Tree
 from tests.gitrepo import REPO_ROOT, UPCS, make_catalog
 
 
@@ -107,7 +111,7 @@ def test_the_working_tree_and_a_commit_load_the_same_catalog(tmp_path: Path) -> 
 
     worktree = load_catalog(repo.root)
     paths = [p for p in Tree(git, commit).list("catalog") if p.endswith((".yaml", ".yml"))]
-    at_commit = revision.load_catalog_from(Tree(git, commit), paths)
+    at_commit = load_catalog_from(Tree(git, commit), paths, parallel=True)
 
     expected_releases = {
         f"catalog/{UPCS[0]}.yaml",

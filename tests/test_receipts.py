@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stardust_git.errors import UserError
-from stardust_git.gitio import Git, Tree
+from stardust_git.gitio import Git
 from stardust_git.models import Target
 from stardust_git.models.receipt import Acknowledgement, Delivery, Receipt, SentFile
 from stardust_git.receipts import (
@@ -26,6 +26,7 @@ from stardust_git.receipts import (
     secret_values,
     update_retry_marker,
 )
+from stardust_git.source.tree import Tree
 from tests.gitrepo import make_catalog
 
 UPC = "1234567890128"

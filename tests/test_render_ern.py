@@ -12,9 +12,9 @@ import pytest
 from lxml import etree
 
 from stardust_git import rules, xsd
-from stardust_git.catalog import Catalog
 from stardust_git.render import RenderError, render_message, render_package
 from stardust_git.render.genres import GenreMappingError, map_genre
+from stardust_git.source.catalog import Catalog
 from tests.media import write_flac, write_jpeg, write_mp3, write_png, write_wav
 from tests.test_render_support import (
     ACTIONS,

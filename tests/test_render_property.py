@@ -20,8 +20,8 @@ from lxml import etree
 from stdnum.iso7064 import mod_11_2
 
 from stardust_git import rules, vocabulary, xsd
-from stardust_git.catalog import Catalog
 from stardust_git.render import render_message
+from stardust_git.source.catalog import Catalog
 from tests.media import write_jpeg, write_wav
 from tests.test_render_support import VERSIONS, add_targets, context, make_release, target_name
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import yaml
 
-from stardust_git.catalog import Catalog, Loaded, load_catalog, validate_document
 from stardust_git.errors import Diagnostics
 from stardust_git.models import Release, Target
 from stardust_git.render import RenderContext
-from stardust_git.yamlio import load_yaml_text
+from stardust_git.source.catalog import Catalog, Loaded, load_catalog, validate_document
+from stardust_git.source.yamlio import load_yaml_text
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"

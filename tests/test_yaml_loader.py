@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stardust_git.yamlio import YamlLoadError, format_loc, load_yaml_file, load_yaml_text
+from stardust_git.source.yamlio import YamlLoadError, format_loc, load_yaml_file, load_yaml_text
 
 RELEASE = """\
 # a comment line first

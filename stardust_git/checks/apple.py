@@ -12,7 +12,6 @@ from pathlib import Path
 from lxml import etree
 
 from stardust_git import assets
-from stardust_git.catalog import Catalog, Loaded
 from stardust_git.errors import Diagnostics
 from stardust_git.models import Release
 from stardust_git.render import Action, Package, PackageFile, RenderContext, RenderError
@@ -29,6 +28,7 @@ from stardust_git.render.apple import (
     Loc,
     render_apple_package,
 )
+from stardust_git.source.catalog import Catalog, Loaded
 
 _validate_lock = threading.Lock()
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from stardust_git import assets
-from stardust_git.catalog import Catalog, Loaded
 from stardust_git.errors import Diagnostics
 from stardust_git.models import Release
+from stardust_git.source.catalog import Catalog, Loaded
 
 AUDIO_KINDS = {"wav", "flac", "mp3"}
 IMAGE_KINDS = {"jpeg", "png"}

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from stardust_git.catalog import Loaded
 from stardust_git.errors import Diagnostic
 from stardust_git.index import ReleaseFacts, facts_of
 from stardust_git.models import Release
+from stardust_git.source.catalog import Loaded
 
 DURATION_TOLERANCE = 1.0
 

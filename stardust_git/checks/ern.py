@@ -12,13 +12,13 @@ from collections.abc import Callable
 from lxml import etree
 
 from stardust_git import rules, xsd
-from stardust_git.catalog import Catalog, Loaded
 from stardust_git.errors import Diagnostics
 from stardust_git.models import Release
 from stardust_git.render import Action, Package, RenderContext, RenderError
 from stardust_git.render.ern import MessageView, parse
 from stardust_git.render.ern_package import build_view, render_date, render_view
 from stardust_git.render.media import RenderAssetError
+from stardust_git.source.catalog import Catalog, Loaded
 
 ZERO_COMMIT = "0" * 40
 Loc = tuple[str | int, ...]

@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from stardust_git.catalog import Catalog, Loaded
 from stardust_git.checks import apple, assets, cross_file, ern, history, release, repository
 from stardust_git.checks.cross_file import CheckedRelease
 from stardust_git.errors import Diagnostics
 from stardust_git.index import ReleaseFacts
 from stardust_git.models import Release
 from stardust_git.render import Package, RenderContext
+from stardust_git.source.catalog import Catalog, Loaded
 
 Need = Literal["assets", "render", "history"]
 ALL_NEEDS: frozenset[Need] = frozenset({"assets", "render", "history"})

@@ -11,12 +11,12 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from stardust_git.catalog import RECEIPTS_DIR, Catalog, release_names
 from stardust_git.errors import Diagnostics, UserError
-from stardust_git.gitio import Tree
 from stardust_git.index import ReleaseFacts
 from stardust_git.models.receipt import Delivery, Receipt
 from stardust_git.receipts import read_receipt_file, receipt_path
+from stardust_git.source.catalog import RECEIPTS_DIR, Catalog, release_names
+from stardust_git.source.tree import Tree
 
 #: A top-level ``upc:`` key at the start of a line (never inside a comment or an indented block).
 UPC_LINE = re.compile(rb"^upc:\s*['\"]?(\d{12,13})\b", re.MULTILINE)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from stardust_git import rules
-from stardust_git.catalog import Catalog, Loaded
 from stardust_git.errors import Diagnostics, closest, did_you_mean
 from stardust_git.models import Release
+from stardust_git.source.catalog import Catalog, Loaded
 
 
 def check_release_rules(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from stardust_git.catalog import Catalog
 from stardust_git.errors import Diagnostics
 from stardust_git.models.common import party_id_check_character
+from stardust_git.source.catalog import Catalog
 
 
 def check_targets(catalog: Catalog, diagnostics: Diagnostics) -> None:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from stardust_git.catalog import GENRES_DIR, Catalog, load_catalog
 from stardust_git.errors import UserError
 from stardust_git.genre_tools import (
     MapCoverage,
@@ -14,6 +13,7 @@ from stardust_git.genre_tools import (
     suggest_mappings,
     suggestion_lines,
 )
+from stardust_git.source.catalog import GENRES_DIR, Catalog, load_catalog
 
 
 def genre_coverage_command(root: Path, map_name: str | None = None) -> int:

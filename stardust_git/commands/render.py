@@ -21,11 +21,11 @@ from pathlib import Path
 import click
 
 from stardust_git import choreography
-from stardust_git.catalog import Catalog, load_catalog
 from stardust_git.errors import UsageError, UserError
 from stardust_git.fileio import write_atomic
 from stardust_git.receipts import read_receipt
 from stardust_git.render import ACTIONS, Action, PackageFile, RenderContext
+from stardust_git.source.catalog import Catalog, load_catalog
 
 ZERO_COMMIT = "0" * 40
 DEFAULT_OUT = "out"

@@ -22,12 +22,12 @@ from urllib.parse import urlsplit
 
 import click
 
-from stardust_git.catalog import Catalog, load_targets
 from stardust_git.errors import UserError
 from stardust_git.models.common import resolve_secret
 from stardust_git.protocols import open_transport
 from stardust_git.protocols.base import PermanentError, TransientError, Transport
 from stardust_git.receipts import redact, secret_values
+from stardust_git.source.catalog import Catalog, load_targets
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 _CANNOT_LIST = {"api"}

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Literal
 from stardust_git.errors import UserError
 
 if TYPE_CHECKING:
-    from stardust_git.catalog import Catalog, Loaded
     from stardust_git.models import Release, Target
+    from stardust_git.source.catalog import Catalog, Loaded
 
 Action = Literal["initial", "update", "takedown"]
 ACTIONS: tuple[Action, ...] = ("initial", "update", "takedown")

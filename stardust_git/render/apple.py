@@ -28,11 +28,11 @@ import pycountry
 from lxml import etree
 
 from stardust_git import assets, vocabulary
-from stardust_git.catalog import Catalog, Loaded
 from stardust_git.genre_tools import APPLE_MAP
 from stardust_git.models import Artist, Deal, Release, Target, Track
 from stardust_git.render import Action, Package, PackageFile, RenderContext, RenderError, target_of
 from stardust_git.render.genres import genre_loc, map_genre, release_label
+from stardust_git.source.catalog import Catalog, Loaded
 
 NAMESPACE = "http://apple.com/itunes/importer"
 SPEC_VERSION = "music5.3"

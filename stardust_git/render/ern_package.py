@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from stardust_git.catalog import Catalog, Loaded
 from stardust_git.models import Release, Target
 from stardust_git.render import (
     Action,
@@ -44,6 +43,7 @@ from stardust_git.render.ern import (
 from stardust_git.render.genres import GenreValue, genre_value, release_label
 from stardust_git.render.media import Asset, audio_asset, image_asset
 from stardust_git.render.parties import PartyRegistry
+from stardust_git.source.catalog import Catalog, Loaded
 
 WRITERS: dict[str, Callable[[MessageView], str]] = {
     "3.8.2": ern382.message,

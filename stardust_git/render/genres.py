@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stardust_git.catalog import Catalog, Loaded
 from stardust_git.genre_tools import map_name_for_target, resolve_genre
 from stardust_git.models import Release, Target
 from stardust_git.render import RenderError
+from stardust_git.source.catalog import Catalog, Loaded
 
 Loc = tuple[str | int, ...]
 

@@ -2,7 +2,8 @@
 
 Layout (relative to the repository root): ``catalog/**/*.yaml`` one release each,
 ``targets/<name>.yaml``, ``genre-maps/genres.yaml``, ``genre-maps/<map>.yaml`` and
-``genre-maps/vocabularies/<vocabulary>.yaml``.
+``genre-maps/vocabularies/<vocabulary>.yaml`` (``.yml`` alike). One loader,
+:func:`load_catalog_from`, reads them from any :class:`Tree`: the working tree or a commit.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from stardust_git.errors import Diagnostic, Diagnostics, closest, did_you_mean
-from stardust_git.gitio import Contents, Tree
 from stardust_git.models import GenreMap, GenreTaxonomy, GenreVocabulary, Release, Target
-from stardust_git.yamlio import YamlDocument, YamlLoadError, load_yaml_bytes, load_yaml_file
+from stardust_git.source.tree import Contents, Tree
+from stardust_git.source.yamlio import YamlDocument, YamlLoadError, load_yaml_bytes, load_yaml_file
 
 CATALOG_DIR = "catalog"
 TARGETS_DIR = "targets"
