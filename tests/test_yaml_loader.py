@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from stardust_git.source.yamlio import YamlLoadError, format_loc, load_yaml_file, load_yaml_text
+from stardust_git.source.yamlio import (
+    MAX_DEPTH,
+    YamlLoadError,
+    format_loc,
+    load_yaml_bytes,
+    load_yaml_file,
+    load_yaml_text,
+)
 
 RELEASE = """\
 # a comment line first
@@ -293,3 +300,36 @@ def test_load_yaml_file_reads_utf8_with_positions(tmp_path: Path) -> None:
 
     assert document.data == {"title": "Café del Mar", "label": "Ünïcode"}
     assert (document.path, document.locate(("label",))) == ("catalog/release.yaml", (2, 1))
+
+
+def test_lf_crlf_and_cr_files_load_alike_with_the_same_positions() -> None:
+    text = "title: |\n  two\n  lines\nlist:\n  - a\n  - b\n"
+    loaded = [
+        load_yaml_bytes(text.replace("\n", newline).encode(), "f.yaml")
+        for newline in ("\n", "\r\n", "\r")
+    ]
+
+    assert [d.data for d in loaded] == [{"title": "two\nlines\n", "list": ["a", "b"]}] * 3
+    assert [d.positions for d in loaded[1:]] == [loaded[0].positions] * 2
+
+
+def test_a_nul_after_cr_only_lines_is_placed_on_its_line() -> None:
+    with pytest.raises(YamlLoadError) as caught:
+        load_yaml_bytes(b"a: 1\rb: 2\rc: x\x00y\r", "f.yaml")
+
+    assert only_line(caught.value) == (
+        "f.yaml:3:5: U+0000 is not allowed in YAML (control characters are not allowed); remove it"
+    )
+
+
+def test_nesting_at_the_limit_loads_and_one_deeper_is_refused() -> None:
+    at_limit = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    nested: list[object] = []
+    for _ in range(MAX_DEPTH - 1):
+        nested = [nested]
+
+    assert load_yaml_text(at_limit, "f.yaml").data == nested
+    with pytest.raises(YamlLoadError) as caught:
+        load_yaml_text("[" + at_limit + "]", "f.yaml")
+
+    assert only_line(caught.value) == f"f.yaml:1:{MAX_DEPTH + 1}: nesting deeper than 64 levels"
