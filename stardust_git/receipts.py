@@ -9,12 +9,11 @@ file, :func:`merge_receipt_files` unions their histories.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import defaultdict
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from stardust_git.catalog import RECEIPTS_DIR, Catalog, release_files
 from stardust_git.errors import Diagnostics, UserError
@@ -22,11 +21,13 @@ from stardust_git.fileio import write_atomic
 from stardust_git.gitio import Tree
 from stardust_git.models.receipt import Delivery, Receipt
 
+# Their callers import them from here; they live in redaction.
+from stardust_git.redaction import redact as redact
+from stardust_git.redaction import secret_values as secret_values
+
 #: upc -> target name -> receipt
 RecordedState = dict[str, dict[str, Receipt]]
 
-_SECRET_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
-_URL_USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)[^/\s@]+@", re.IGNORECASE)
 RETRY_DIR = f"{RECEIPTS_DIR}/.retry"
 
 
@@ -150,35 +151,6 @@ def merge_receipt_files(path: str, upstream: bytes | None, ours: bytes | None) -
         update={"history": sorted(seen.values(), key=lambda d: (d.started, d.message_id))}
     )
     return dump_receipt(merged)
-
-
-def secret_values(settings: BaseModel) -> list[str]:
-    """The values of every ``${ENV_VAR}`` a target's settings reference (to keep them out)."""
-    values = []
-    for value in _strings(settings.model_dump()):
-        match = _SECRET_REF.match(value)
-        secret = match and os.environ.get(match.group(1))
-        if secret:
-            values.append(secret)
-    return values
-
-
-def _strings(data: object) -> list[str]:
-    if isinstance(data, str):
-        return [data]
-    if isinstance(data, dict):
-        return [s for value in data.values() for s in _strings(value)]
-    if isinstance(data, list | tuple):
-        return [s for value in data for s in _strings(value)]
-    return []
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """``text`` without any of ``secrets`` and without credentials embedded in URLs."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return _URL_USERINFO.sub(r"\1***@", text)
 
 
 _UPC_LINE = re.compile(rb"^upc:\s*['\"]?(\d{12,13})\b", re.MULTILINE)

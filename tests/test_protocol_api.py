@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+import subprocess
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -11,8 +15,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
 from stardust_git.models.target import ApiDelivery
-from stardust_git.protocols.api import ApiProtocol
+from stardust_git.protocols.api import BODY_SHOWN_CHARS, ID_MAX_CHARS, ApiProtocol
 from stardust_git.protocols.base import PermanentError, TransientError
+from tests.gitrepo import UPCS, make_catalog
 from tests.servers import ApiServer
 from tests.test_protocol_endpoints import MIB, md5_of, random_file
 
@@ -197,3 +202,131 @@ def test_an_api_has_no_files_to_list_read_or_delete(api: ApiServer, tmp_path: Pa
     with pytest.raises(PermanentError, match="cannot delete"):
         transport.delete(f"{FOLDER}/probe.txt")
     assert transport.location(FOLDER) == f"{api.deliveries_url}#{FOLDER}"
+
+
+# --- secrets never leave through an echoing server (issue 10, item 6) -------------------------
+
+ECHO_USER = "indie-label"
+ECHO_PASSWORD = "pa ss/w0rd+Secret=%42"
+ECHO_HEADER_KEY = "hdr key/with+plus 42"
+ECHO_CLIENT_SECRET = "client secret/+=%zz 7"
+ECHO_ACCESS_TOKEN = "ya29.access-token/for+echo=="
+
+
+def echo_of(request: Request, shown: int) -> str:
+    """Everything the server received, in the forms a server tends to echo it: header lines
+    (the Authorization one placed to straddle the ``shown``-th character of what is kept), JSON,
+    a query string and base64; then the request body."""
+    headers = dict(request.headers)
+    lines = "\n".join(f"{name}: {value}" for name, value in headers.items())
+    credential = request.headers.get("Authorization", "")
+    straddle = "." * max(0, shown - 60 - len("Authorization: ") - len(credential) // 2)
+    return (
+        f"{straddle}Authorization: {credential}\n{lines}\n{json.dumps(headers)}\n"
+        f"{urllib.parse.urlencode(headers)}\n{base64.b64encode(lines.encode()).decode()}\n"
+        f"{request.get_data(as_text=True)[:2000]}"
+    )
+
+
+def echoing_api(httpserver: HTTPServer, status: int) -> None:
+    """A delivery API (and token endpoint) that answers ``status`` with everything it got, in
+    the body of an error, or as the ``id`` (and ``status``) of a success."""
+
+    def token(request: Request) -> Response:
+        if status == 400:  # the token endpoint refuses, echoing the client's Basic credentials
+            return Response(echo_of(request, BODY_SHOWN_CHARS), status=status)
+        answer = {"access_token": ECHO_ACCESS_TOKEN, "expires_in": 3600}
+        return Response(json.dumps(answer), status=200, content_type="application/json")
+
+    def deliveries(request: Request) -> Response:
+        if status < 400:
+            echo = echo_of(request, ID_MAX_CHARS)
+            answer = {"id": echo, "status": echo}
+            return Response(json.dumps(answer), status=status, content_type="application/json")
+        return Response(echo_of(request, BODY_SHOWN_CHARS), status=status)
+
+    httpserver.expect_request("/token", method="POST").respond_with_handler(token)
+    httpserver.expect_request("/deliveries", method="POST").respond_with_handler(deliveries)
+
+
+def echo_target(httpserver: HTTPServer, kind: str) -> str:
+    if kind == "basic":
+        auth = f"{{type: basic, username: {ECHO_USER}, password: '${{ECHO_PASSWORD}}'}}"
+    else:
+        auth = (
+            f"{{type: oauth2, token_url: '{httpserver.url_for('/token')}', "
+            f"client_id: {ECHO_USER}, client_secret: '${{ECHO_CLIENT_SECRET}}'}}"
+        )
+    return (
+        "format: ern\nern_version: '4.3'\n"
+        "sender: {party_id: PADPIDA2025110101D, name: Indie Records}\n"
+        "recipient: {party_id: PADPIDA2025110102B, name: Echo}\n"
+        "delivery:\n  protocol: api\n"
+        f"  url: '{httpserver.url_for('/deliveries')}'\n  max_attempts: 1\n  auth: {auth}\n"
+        "  headers: {X-Label: indie, X-Label-Key: '${ECHO_HEADER_KEY}'}\n"
+    )
+
+
+def derived_forms(*secrets: str) -> set[str]:
+    """Each secret as written, percent- and plus-encoded, JSON-escaped and in base64 (alone and
+    as the Basic pair with the user name), and every 10 characters of the pair's base64 that
+    encode the secret (half a credential, cut where the shown text ends, is a leak too)."""
+    forms = set()
+    user_chars = (len(ECHO_USER) + 1) * 4 // 3 + 1
+    for secret in secrets:
+        pair = base64.b64encode(f"{ECHO_USER}:{secret}".encode()).decode()
+        forms |= {
+            secret,
+            urllib.parse.quote(secret, safe=""),
+            urllib.parse.quote_plus(secret),
+            json.dumps(secret)[1:-1],
+            base64.b64encode(secret.encode()).decode(),
+            *(pair[start : start + 10] for start in range(user_chars, len(pair) - 9)),
+        }
+    return forms
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [
+        ("basic", 422),
+        ("basic", 503),
+        ("basic", 201),
+        ("oauth2", 400),
+        ("oauth2", 401),
+        ("oauth2", 201),
+    ],
+)
+def test_an_echoing_server_gets_no_secret_into_receipts_or_output(
+    kind: str, status: int, httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_catalog(tmp_path)
+    repo.write("targets/echo.yaml", echo_target(httpserver, kind))
+    repo.add_release(UPCS[0], targets=("echo",))
+    repo.commit("A release for the echoing API")
+    echoing_api(httpserver, status)
+    monkeypatch.setenv("ECHO_PASSWORD", ECHO_PASSWORD)
+    monkeypatch.setenv("ECHO_HEADER_KEY", ECHO_HEADER_KEY)
+    monkeypatch.setenv("ECHO_CLIENT_SECRET", ECHO_CLIENT_SECRET)
+
+    done = subprocess.run(
+        ["stardust-git", "deliver", "--all", "--commit"],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    receipt_path = f"receipts/{UPCS[0]}/echo.json"
+    committed = repo.git("show", f"HEAD:{receipt_path}")
+    [attempt] = json.loads(committed)["history"]
+    assert (done.returncode, attempt["status"]) == (
+        (0, "success") if status < 400 else (1, "failed")
+    ), done.stderr
+    shown = attempt["remote"]["api_delivery_id"] if status < 400 else attempt["error"]
+    assert "Authorization: ***" in shown  # the echo did arrive, blanked out
+    assert len(shown) <= (200 if status < 400 else 700)
+    secrets = [ECHO_PASSWORD, ECHO_HEADER_KEY, ECHO_CLIENT_SECRET, ECHO_ACCESS_TOKEN]
+    for text in (committed, done.stdout, done.stderr):
+        leaked = [form for form in derived_forms(*secrets) if form in text]
+        assert leaked == [], text
