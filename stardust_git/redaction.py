@@ -48,9 +48,11 @@ _PAIRS = (("username", "password"), ("client_id", "client_secret"))
 
 
 def secret_names(settings: BaseModel) -> list[str]:
-    """The environment variables a target's settings reference as ``${NAME}``, in order."""
-    found = [SECRET_REFERENCE.fullmatch(value) for value in _strings(settings.model_dump())]
-    return list(dict.fromkeys(match.group(1) for match in found if match))
+    """The environment variables a target's settings reference as ``${NAME}`` (whole values,
+    or inside a URL's query), in order."""
+    strings = _strings(settings.model_dump())
+    found = [match.group(1) for value in strings for match in SECRET_REFERENCE.finditer(value)]
+    return list(dict.fromkeys(found))
 
 
 def secret_values(settings: BaseModel) -> list[str]:

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 from stardust_git.models.target import ApiDelivery
 from stardust_git.protocols.api import BODY_SHOWN_CHARS, ID_MAX_CHARS, ApiProtocol
 from stardust_git.protocols.base import PermanentError, TransientError
+from stardust_git.redaction import secret_names
 from tests.gitrepo import UPCS, make_catalog
 from tests.servers import ApiServer
 from tests.test_protocol_endpoints import MIB, md5_of, random_file
@@ -330,3 +331,101 @@ def test_an_echoing_server_gets_no_secret_into_receipts_or_output(
     for text in (committed, done.stdout, done.stderr):
         leaked = [form for form in derived_forms(*secrets) if form in text]
         assert leaked == [], text
+
+
+# --- no literal credentials in a target (issue 10, item 6) -------------------------------------
+
+LITERAL_CREDENTIALS = """\
+format: ern
+ern_version: '4.3'
+sender: {party_id: PADPIDA2025110101D, name: Indie Records}
+recipient: {party_id: PADPIDA2025110102B, name: Shop}
+delivery:
+  protocol: api
+  url: https://user:pass@shop.example/x?api_key=abc
+  auth:
+    type: oauth2
+    token_url: https://shop.example/token?Signature=c2lnbmVk
+    client_id: indie
+    client_secret: ${SHOP_CLIENT_SECRET}
+  headers: {X-Label: indie, X-Api-Key: abc123}
+"""
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "expected"),
+    [
+        (
+            None,
+            None,
+            [
+                "targets/shop.yaml:7:3: delivery.url: a URL may not carry user:password@",
+                "targets/shop.yaml:10:5: delivery.auth.token_url: the query parameter "
+                "'Signature' holds a literal value",
+                "targets/shop.yaml:13:3: delivery.headers: the header 'X-Api-Key' is a "
+                "credential and holds a literal value",
+            ],
+        ),
+        (
+            "user:pass@shop.example/x?api_key=abc",
+            "shop.example/x?API_KEY=abc&page=2",
+            ["targets/shop.yaml:7:3: delivery.url: the query parameter 'API_KEY' holds a literal"],
+        ),
+        (
+            "protocol: api\n  url: https://user:pass@shop.example/x?api_key=abc",
+            "protocol: s3\n  bucket: shop\n  endpoint_url: https://s3.example/?X-Amz-Credential=${K}",
+            [
+                "targets/shop.yaml:8:3: delivery.endpoint_url: the query parameter "
+                "'X-Amz-Credential' is a credential: a URL here may carry none"
+            ],
+        ),
+    ],
+)
+def test_validate_refuses_literal_credentials_in_urls_and_headers(
+    replace: str | None, by: str | None, expected: list[str], tmp_path: Path
+) -> None:
+    text = LITERAL_CREDENTIALS
+    if replace is not None and by is not None:
+        text = text.replace(replace, by)
+        if "protocol: s3" in text:
+            text = text[: text.index("  auth:")]
+        else:
+            text = text.replace("https://shop.example/token?Signature=c2lnbmVk", "/token")
+            text = text.replace("X-Api-Key: abc123", "X-Api-Key: '${SHOP_KEY}'")
+    repo = make_catalog(tmp_path)
+    repo.write("targets/shop.yaml", text)
+
+    done = subprocess.run(
+        ["stardust-git", "validate"], cwd=repo.root, capture_output=True, text=True, check=False
+    )
+
+    found = [line for line in done.stdout.splitlines() if line.startswith("targets/shop.yaml")]
+    assert done.returncode == 1, done.stderr
+    assert len(found) == len(expected), found
+    for line, start in zip(found, expected, strict=True):
+        assert line.startswith(start), line
+    for literal in ("pass@", "abc123", "c2lnbmVk", "=abc"):
+        assert literal not in done.stdout + done.stderr  # the refusal does not repeat it
+
+
+def test_a_credential_in_the_query_is_a_reference_resolved_when_sending(
+    httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_API_TOKEN", "sekrit-token-value")
+    monkeypatch.setenv("SHOP_API_KEY", "key with/odd+chars")
+    httpserver.expect_request(
+        "/deliveries", method="POST", query_string={"api_key": "key with/odd+chars", "v": "2"}
+    ).respond_with_json({"id": "d-1"}, status=201)
+    settings = ApiDelivery(
+        protocol="api",
+        url=httpserver.url_for("/deliveries") + "?api_key=${SHOP_API_KEY}&v=2",
+        auth={"type": "bearer", "token": "${TEST_API_TOKEN}"},  # type: ignore[arg-type]
+    )
+
+    with ApiProtocol("dsp", settings, tmp_path) as transport:
+        deliver(transport, {})
+        extras = transport.receipt_extras()
+
+    assert extras == {"api_delivery_id": "d-1"}
+    assert "SHOP_API_KEY" in secret_names(settings)
+    assert "odd" not in transport.location(FOLDER)

@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import quote
 
 import httpx
 
@@ -167,7 +168,9 @@ class ApiProtocol(Transport):
         secret = resolve_secret(auth.client_secret) or ""
         response = self._send(
             "fetch the OAuth2 token",
-            lambda: self._http().post(auth.token_url, data=form, auth=(auth.client_id, secret)),
+            lambda: self._http().post(
+                _resolve_references(auth.token_url), data=form, auth=(auth.client_id, secret)
+            ),
         )
         try:
             answer = response.json()
@@ -249,7 +252,7 @@ class ApiProtocol(Transport):
 
         def post() -> httpx.Response:
             return self._http().post(
-                self.settings.url,
+                _resolve_references(self.settings.url),
                 data={"delivery": posixpath.basename(folder)},
                 files=parts,
                 headers=self._auth_headers(),
@@ -312,6 +315,11 @@ def _response_id(response: httpx.Response) -> str | None:
 
 def _is_secret(value: str) -> bool:
     return bool(_SECRET_REFERENCE.fullmatch(value))
+
+
+def _resolve_references(url: str) -> str:
+    """A URL with each ``${ENV}`` in its query replaced by the variable's value, URL-encoded."""
+    return _SECRET_REFERENCE.sub(lambda m: quote(resolve_secret(m.group(0)) or "", safe=""), url)
 
 
 def _resolve_value(value: str) -> str:
