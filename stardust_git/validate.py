@@ -31,6 +31,7 @@ from stardust_git.errors import Diagnostic, Diagnostics, closest, did_you_mean
 from stardust_git.index import ReleaseFacts, collect_facts, facts_of
 from stardust_git.models import Release
 from stardust_git.models.common import party_id_check_character
+from stardust_git.workflows import check_workflows
 
 AUDIO_KINDS = {"wav", "flac", "mp3"}
 IMAGE_KINDS = {"jpeg", "png"}
@@ -109,6 +110,7 @@ def validate_catalog(
     catalog.release_upcs = {facts.upc for facts in [*loaded_facts.values(), *others]}
     check_targets(catalog, diagnostics)
     check_genre_maps(catalog, diagnostics)
+    check_workflows(catalog, diagnostics)  # delivery secrets handed to the workflows by name
     for catalog_check in CATALOG_CHECKS:
         catalog_check(catalog, diagnostics)
     files = len(checked) + len(catalog.unreadable) + len(catalog.targets)
