@@ -35,12 +35,13 @@ _URL_USERINFO = re.compile(
 _TOKEN68 = r"[A-Za-z0-9._~+/-]+=*"
 _AUTHORIZATION = re.compile(
     r"((?:proxy-)?authorization(?:\\?[\"']?\s*[:=]\s*\\?[\"']?|[\"']\s*,\s*[\"'])\s*)"
-    r"(?:[A-Za-z][A-Za-z0-9-]*[ \t]+)?(?:" + _TOKEN68 + r"|[^\s\"'\\,;}\]]+)",
+    r"(?:[A-Za-z][A-Za-z0-9-]*(?:[ \t]|\+|%20)+)?[^\s\"'\\&,;}\]]+",
     re.IGNORECASE,
 )
 _SCHEMED = re.compile(r"\b(Basic|Bearer)([ \t]+)(" + _TOKEN68 + ")")
 _CREDENTIAL_FIELD = re.compile(
-    r"((?:access|refresh|id)_token|client_secret|api_?key|password|passwd|secret)"
+    r"((?:access|refresh|id)_token|token|client_secret|api[-_]?key|password|passwd|secret"
+    r"|(?:x-amz-)?signature|x-amz-credential|x-amz-security-token|sig)"
     r"(\\?[\"']?\s*[:=]\s*\\?[\"']?)([^\s\"'\\&,;}\]]+)",
     re.IGNORECASE,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import subprocess
 import time
 import urllib.parse
@@ -17,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 from stardust_git.models.target import ApiDelivery
 from stardust_git.protocols.api import BODY_SHOWN_CHARS, ID_MAX_CHARS, ApiProtocol
 from stardust_git.protocols.base import PermanentError, TransientError
-from stardust_git.redaction import secret_names
+from stardust_git.redaction import Redactor, secret_names
 from tests.gitrepo import UPCS, make_catalog
 from tests.servers import ApiServer
 from tests.test_protocol_endpoints import MIB, md5_of, random_file
@@ -429,3 +430,75 @@ def test_a_credential_in_the_query_is_a_reference_resolved_when_sending(
     assert extras == {"api_delivery_id": "d-1"}
     assert "SHOP_API_KEY" in secret_names(settings)
     assert "odd" not in transport.location(FOLDER)
+
+
+# --- the redactor on its own ------------------------------------------------------------------
+
+PASSWORD = "pa ss/wörd+Secret=%42"
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        PASSWORD,
+        urllib.parse.quote(PASSWORD, safe=""),
+        re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), urllib.parse.quote(PASSWORD, safe="")),
+        urllib.parse.quote_plus(PASSWORD),
+        json.dumps(PASSWORD),
+        json.dumps(PASSWORD, ensure_ascii=False),
+        base64.b64encode(PASSWORD.encode()).decode(),
+        base64.urlsafe_b64encode(b"x" + PASSWORD.encode()).decode(),
+        base64.b64encode(f"indie:{PASSWORD}".encode()).decode(),
+        base64.b64encode(f"someone-else:{PASSWORD}:more".encode()).decode(),
+    ],
+)
+def test_redaction_blanks_every_derived_form_of_a_secret(shown: str) -> None:
+    redact = Redactor([PASSWORD, f"indie:{PASSWORD}"])
+
+    cleaned = redact(f"the server said: {shown} (end)")
+
+    assert cleaned.startswith("the server said: ") and cleaned.endswith(" (end)")
+    assert "***" in cleaned
+    if shown.startswith(base64.b64encode(b"someone-else:")[:16].decode()):
+        first = -(-len(b"someone-else:") * 8 // 6)  # the characters that encode the secret only
+        shown = shown[first : first + len(PASSWORD.encode()) * 8 // 6 - 1]
+    assert not any(shown[i : i + 8] in cleaned for i in range(len(shown) - 7))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Authorization: Basic Zm9vOmJhcg==", "Authorization: ***"),
+        ('{"Proxy-Authorization": "Bearer abc.def"}', '{"Proxy-Authorization": "***"}'),
+        ("[('Authorization', 'Token xyz')]", "[('Authorization', '***')]"),
+        ("Authorization=Basic+Zm9vOmJhcg%3D%3D&x=1", "Authorization=***&x=1"),
+        ("got Basic Zm9vOmJhcg== back", "got Basic *** back"),
+        ("got Bearer ya29.a0AfH6SMBxyz0123456789 back", "got Bearer *** back"),
+        (
+            '{"access_token": "ya29.x", "expires_in": 3600}',
+            '{"access_token": "***", "expires_in": 3600}',
+        ),
+        ("https://bucket/k?X-Amz-Signature=abc&x=1", "https://bucket/k?X-Amz-Signature=***&x=1"),
+        ("ftp://indie:pw@host/x", "ftp://***@host/x"),
+        ("Basic authentication failed", "Basic authentication failed"),
+        ("Bearer token expired", "Bearer token expired"),
+    ],
+)
+def test_redaction_blanks_credentials_whose_value_is_unknown(text: str, expected: str) -> None:
+    assert Redactor()(text) == expected
+
+
+def test_redaction_stays_linear_on_a_long_answer() -> None:
+    redact = Redactor([PASSWORD, "ya29.access-token-from-the-run"])
+    hostile = (
+        "a" * 1_000_000
+        + "a://" * 100_000
+        + "Authorization: Basic Zm9vOmJhcg==\n" * 50_000
+        + PASSWORD
+    )
+
+    started = time.monotonic()
+    cleaned = redact(hostile)
+
+    assert time.monotonic() - started < 20  # quadratic would take hours
+    assert cleaned.endswith("Authorization: ***\n***") and "Zm9v" not in cleaned
