@@ -451,3 +451,40 @@ def test_target_secrets_lists_the_names_targets_reference(tmp_path: Path) -> Non
         {"name": "SHOP_KEY", "targets": ["targets/shop.yaml"]},
         {"name": "SHOP_PASSWORD", "targets": ["targets/shop.yaml"]},
     ]
+
+
+def test_a_step_delivering_through_the_action_is_checked_too(tmp_path: Path) -> None:
+    repo = make_catalog(tmp_path)
+    repo.write(
+        "targets/shop.yaml",
+        "format: ern\nern_version: '4.3'\n"
+        "sender: {party_id: PADPIDA2025110101D, name: Indie Records}\n"
+        "recipient: {party_id: PADPIDA2025110102B, name: Shop}\n"
+        "delivery:\n  protocol: ftp\n  host: 127.0.0.1\n"
+        "  username: indie\n  password: ${SHOP_FTP_PASSWORD}\n",
+    )
+    repo.write(
+        ".github/workflows/ship.yml",
+        "on: push\njobs:\n  ship:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/checkout@v4\n"
+        "      - uses: indie-tools/stardust-git@v2\n"
+        "        with: {command: deliver, args: --commit --push}\n"
+        "        env:\n          SECRETS: ${{ toJSON(secrets) }}\n",
+    )
+
+    done = subprocess.run(
+        ["stardust-git", "validate", "--no-render"],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    found = [line for line in done.stdout.splitlines() if line.startswith(".github/")]
+    assert done.returncode == 1
+    assert [line.split(" [")[0].split(": ", 2)[:2] for line in found] == [
+        [".github/workflows/ship.yml:9:9", "jobs.ship.steps[1].env"],
+        [".github/workflows/ship.yml:9:9", "jobs.ship.steps[1].env"],
+    ]
+    assert "hands every repository secret to the step (toJSON(secrets))" in done.stdout
+    assert "the secret SHOP_FTP_PASSWORD that targets/shop.yaml references" in done.stdout
