@@ -10,12 +10,13 @@ repository secret (``toJSON(secrets)``). :func:`referenced_secrets` lists them,
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from stardust_git.catalog import Catalog
 from stardust_git.errors import Diagnostic, Diagnostics
 from stardust_git.redaction import secret_names
-from stardust_git.yamlio import YamlDocument, YamlLoadError, load_yaml_file
+from stardust_git.yamlio import Loc, YamlDocument, YamlLoadError, load_yaml_file
 
 WORKFLOWS_DIR = ".github/workflows"
 #: The comment after which a workflow's delivering step lists its secrets.
@@ -90,19 +91,23 @@ def _check_workflow(
     document: YamlDocument, wanted: dict[str, list[str]], diagnostics: Diagnostics
 ) -> None:
     workflow = document.data if isinstance(document.data, dict) else {}
+    for loc, job, step in _delivering_steps(workflow):
+        given = _env_names(workflow, job, step)
+        for name, targets in wanted.items():
+            if name not in given:
+                diagnostics.add(_missing(document, loc, step, name, targets))
+        if any(_EVERY_SECRET.search(str(value)) for value in _env(step).values()):
+            diagnostics.add(_every_secret(document, loc))
+
+
+def _delivering_steps(workflow: dict[str, Any]) -> Iterator[tuple[Loc, dict[str, Any], Any]]:
+    """(location, job, step) of each step that runs ``stardust-git deliver`` or ``acks``."""
     jobs = workflow.get("jobs")
-    for job_name, job in (jobs or {}).items() if isinstance(jobs, dict) else []:
+    for job_name, job in jobs.items() if isinstance(jobs, dict) else []:
         steps = job.get("steps") if isinstance(job, dict) else None
         for index, step in enumerate(steps if isinstance(steps, list) else []):
-            if not isinstance(step, dict) or not _delivers(step):
-                continue
-            loc = ("jobs", job_name, "steps", index)
-            given = _env_names(workflow, job, step)
-            for name, targets in wanted.items():
-                if name not in given:
-                    diagnostics.add(_missing(document, loc, step, name, targets))
-            if any(_EVERY_SECRET.search(str(value)) for value in _env(step).values()):
-                diagnostics.add(_every_secret(document, loc))
+            if isinstance(step, dict) and _delivers(step):
+                yield ("jobs", job_name, "steps", index), job, step
 
 
 def _delivers(step: dict[str, Any]) -> bool:
@@ -124,7 +129,7 @@ def _env_names(workflow: dict[str, Any], job: dict[str, Any], step: dict[str, An
 
 def _missing(
     document: YamlDocument,
-    loc: tuple[str | int, ...],
+    loc: Loc,
     step: dict[str, Any],
     name: str,
     targets: list[str],
@@ -139,7 +144,7 @@ def _missing(
     return document.diagnostic((*loc, "env") if "env" in step else loc, message, rule="secrets")
 
 
-def _every_secret(document: YamlDocument, loc: tuple[str | int, ...]) -> Diagnostic:
+def _every_secret(document: YamlDocument, loc: Loc) -> Diagnostic:
     message = (
         "hands every repository secret to the step (toJSON(secrets)): name only those the "
         "targets reference (`stardust-git target secrets --format env` lists the lines)"

@@ -62,7 +62,8 @@ def target_secrets_command(root: Path, output: str = "text") -> int:
     if output == "json":
         rows = [{"name": name, "targets": targets} for name, targets in secrets.items()]
         click.echo(json.dumps(rows, indent=2))
-    for name in secrets if output != "json" else []:
+        return 0
+    for name in secrets:
         click.echo(secret_line(name) if output == "env" else name)
     return 0
 
