@@ -96,6 +96,7 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
         self._known: re.Pattern[str] | None = None
+        self._compiled = True  # nothing to compile yet
         self.add(*secrets)
 
     def add(self, *secrets: str) -> None:
@@ -103,9 +104,12 @@ class Redactor:
         fresh = {s for s in secrets if len(s) >= MIN_SECRET_CHARS} - self._secrets
         if fresh:
             self._secrets |= fresh
-            self._known = _known_pattern(self._secrets)
+            self._compiled = False  # compiled on first use: most runs never need it
 
     def __call__(self, text: str) -> str:
+        if not self._compiled:
+            self._known = _known_pattern(self._secrets)
+            self._compiled = True
         if self._known is not None:
             text = self._known.sub(MASK, text)
         text = _AUTHORIZATION.sub(lambda m: m.group(1) + MASK, text)
