@@ -39,11 +39,17 @@ _AUTHORIZATION = re.compile(
     re.IGNORECASE,
 )
 _SCHEMED = re.compile(r"\b(Basic|Bearer)([ \t]+)(" + _TOKEN68 + ")")
-_CREDENTIAL_FIELD = re.compile(
-    r"((?:access|refresh|id)_token|token|client_secret|api[-_]?key|password|passwd|secret"
+_CREDENTIAL_NAME = (
+    r"(?:(?:access|refresh|id)_token|token|client_secret|api[-_]?key|password|passwd|secret"
     r"|(?:x-amz-)?signature|x-amz-credential|x-amz-security-token|sig)"
-    r"(\\?[\"']?\s*[:=]\s*\\?[\"']?)([^\s\"'\\&,;}\]]+)",
-    re.IGNORECASE,
+)
+_VALUE = r"(?P<value>[^\s\"'\\&,;}\]]+)"
+#: A credential-named field's value: in a query or form (name=...), as a quoted key (JSON, a
+#: Python dict), or after an unmistakable name and a colon; not "token: " in a sentence.
+_CREDENTIAL_FIELDS = (
+    re.compile(r"\b" + _CREDENTIAL_NAME + "=" + _VALUE, re.IGNORECASE),
+    re.compile(r"([\"'])[\w.-]*" + _CREDENTIAL_NAME + r"\1\s*:\s*[\"']?" + _VALUE, re.IGNORECASE),
+    re.compile(r"\b(?:(?:access|refresh|id)_token|client_secret)\s*:\s*" + _VALUE, re.IGNORECASE),
 )
 _PAIRS = (("username", "password"), ("client_id", "client_secret"))
 
@@ -114,7 +120,8 @@ class Redactor:
             text = self._known.sub(MASK, text)
         text = _AUTHORIZATION.sub(lambda m: m.group(1) + MASK, text)
         text = _SCHEMED.sub(_blank_credential, text)
-        text = _CREDENTIAL_FIELD.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+        for pattern in _CREDENTIAL_FIELDS:
+            text = pattern.sub(_blank_value, text)
         return _URL_USERINFO.sub(r"\1" + MASK + "@", text)
 
 
@@ -126,6 +133,10 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 @functools.lru_cache(maxsize=64)
 def _redactor(secrets: tuple[str, ...]) -> Redactor:
     return Redactor(secrets)
+
+
+def _blank_value(match: re.Match[str]) -> str:
+    return match.group(0)[: match.start("value") - match.start()] + MASK
 
 
 def _blank_credential(match: re.Match[str]) -> str:

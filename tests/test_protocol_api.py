@@ -480,7 +480,10 @@ def test_redaction_blanks_every_derived_form_of_a_secret(shown: str) -> None:
         ),
         ("https://bucket/k?X-Amz-Signature=abc&x=1", "https://bucket/k?X-Amz-Signature=***&x=1"),
         ("ftp://indie:pw@host/x", "ftp://***@host/x"),
+        ('{"X-Api-Key": "k-123", "X-Label": "indie"}', '{"X-Api-Key": "***", "X-Label": "indie"}'),
+        ("?token=abc&v=2", "?token=***&v=2"),
         ("Basic authentication failed", "Basic authentication failed"),
+        ("dsp: fetch the OAuth2 token: HTTP 400: no", "dsp: fetch the OAuth2 token: HTTP 400: no"),
         ("Bearer token expired", "Bearer token expired"),
     ],
 )
