@@ -313,6 +313,22 @@ def target() -> None:
     """Delivery targets."""
 
 
+@target.command("secrets")
+@root_option
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "env", "json"]),
+    default="text",
+    help="text: names, one a line; env: workflow env: lines; json: names and their targets.",
+)
+def target_secrets(root: Path | None, output: str) -> None:
+    """The ${NAME} secrets targets/*.yaml reference (what the deliver workflow must pass)."""
+    from stardust_git.commands.target import target_secrets_command
+
+    run(target_secrets_command, root=resolve_root(root), output=output)
+
+
 @target.command("test")
 @click.argument("name")
 @root_option

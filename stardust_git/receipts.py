@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
-import re
 import subprocess
 import time
 from collections import defaultdict
@@ -20,7 +18,7 @@ from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from stardust_git.errors import Diagnostic, UserError
 from stardust_git.fileio import (
@@ -31,14 +29,16 @@ from stardust_git.fileio import (
     write_atomic,
 )
 from stardust_git.models.receipt import Acknowledgement, Delivery, Receipt
+
+# Their callers import them from here; they live in redaction.
+from stardust_git.redaction import redact as redact
+from stardust_git.redaction import secret_values as secret_values
 from stardust_git.source.catalog import RECEIPTS_DIR
 from stardust_git.source.tree import Tree
 
 #: upc -> target name -> receipt
 RecordedState = dict[str, dict[str, Receipt]]
 
-_SECRET_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
-_URL_USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)[^/\s@]+@", re.IGNORECASE)
 RETRY_DIR = f"{RECEIPTS_DIR}/.retry"
 RECEIPTS_LOCK = "stardust-git-receipts.lock"
 RECEIPTS_LOCK_WAIT = 120.0
@@ -253,32 +253,3 @@ def _union_acks(first: Delivery, second: Delivery) -> list[Acknowledgement]:
     for ack in [*first.acknowledgements, *second.acknowledgements]:
         found.setdefault((ack.file, ack.status, ack.message_id), ack)
     return sorted(found.values(), key=lambda ack: ack.received_at)
-
-
-def secret_values(settings: BaseModel) -> list[str]:
-    """The values of every ``${ENV_VAR}`` a target's settings reference (to keep them out)."""
-    values = []
-    for value in _strings(settings.model_dump()):
-        match = _SECRET_REF.match(value)
-        secret = match and os.environ.get(match.group(1))
-        if secret:
-            values.append(secret)
-    return values
-
-
-def _strings(data: object) -> list[str]:
-    if isinstance(data, str):
-        return [data]
-    if isinstance(data, dict):
-        return [s for value in data.values() for s in _strings(value)]
-    if isinstance(data, list | tuple):
-        return [s for value in data for s in _strings(value)]
-    return []
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """``text`` without any of ``secrets`` and without credentials embedded in URLs."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return _URL_USERINFO.sub(r"\1***@", text)

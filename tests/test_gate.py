@@ -191,8 +191,8 @@ def test_a_large_plan_still_places_the_gate_errors(
 ) -> None:
     """Release files parsed in worker processes come back without positions; the errors of the
     ones the gate stops are placed all the same."""
-    from stardust_git.source import catalog as source_catalog
     from stardust_git.plan import compute_plan
+    from stardust_git.source import catalog as source_catalog
 
     monkeypatch.setattr(source_catalog, "PARALLEL_FROM", 1)
     path = repo.add_release(UPC)

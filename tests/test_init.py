@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from stardust_git import assets
+from stardust_git.checks.workflows import with_secret_lines
 from stardust_git.commands.init import DEFAULT_ACTION, catalog_workflow
 from tests.gitrepo import git
 from tests.test_workflows import NAMES, TEMPLATES, actionlint
@@ -103,7 +104,8 @@ def test_the_new_workflows_install_through_the_action_and_pass_actionlint(create
     assert actionlint(workflows) == []
     for path in workflows:
         steps = next(iter(yaml.safe_load(path.read_text())["jobs"].values()))["steps"]
-        template = yaml.safe_load((TEMPLATES / path.name).read_text())
+        # the new catalog's only target (local) references no secret
+        template = yaml.safe_load(with_secret_lines((TEMPLATES / path.name).read_text(), []))
         template_steps = next(iter(template["jobs"].values()))["steps"]
         install = next(s for s in steps if s.get("id") == "install")
         assert install["uses"] == ACTION
@@ -146,3 +148,59 @@ def test_the_composite_action_runs_any_command() -> None:
                 ["bash", "-n"], input=step["run"], capture_output=True, text=True, check=False
             )
             assert done.returncode == 0, done.stderr
+
+
+def test_the_new_deliver_workflows_validate_before_they_deliver(created: Path) -> None:
+    for name in ("deliver.yml", "reconcile.yml"):
+        text = (created / ".github" / "workflows" / name).read_text()
+        steps = next(iter(yaml.safe_load(text)["jobs"].values()))["steps"]
+        runs = [step.get("run", "") for step in steps]
+        delivering = next(i for i, run in enumerate(runs) if "stardust-git deliver" in run)
+        assert "stardust-git validate" in runs[:delivering], name
+        assert not any(step.get("continue-on-error") for step in steps[: delivering + 1][-2:])
+        assert "toJSON(secrets)" not in text
+
+
+SHOP_TARGET = """\
+format: ern
+ern_version: "4.3"
+sender: {party_id: PADPIDA2025110101D, name: My Label}
+recipient: {party_id: PADPIDA2025110102B, name: Shop}
+delivery:
+  protocol: sftp
+  host: sftp.shop.example
+  username: mylabel
+  private_key: ${SHOP_SFTP_KEY}
+  host_key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl
+"""
+
+
+def test_validate_names_the_workflow_and_the_secret_it_misses(created: Path) -> None:
+    (created / "targets" / "shop.yaml").write_text(SHOP_TARGET)
+
+    missing = cli(created, "validate", "--no-render")
+    listed = cli(created, "target", "secrets", "--format", "env")
+    line = listed.stdout.strip()
+    workflows = created / ".github" / "workflows"
+    deliver = (workflows / "deliver.yml").read_text()  # its step has an env: to add the line to
+    marker = "# The secrets targets/*.yaml reference, by name (stardust-git target secrets):\n"
+    (workflows / "deliver.yml").write_text(deliver.replace(marker, f"{marker}          {line}\n"))
+    reconcile = (workflows / "reconcile.yml").read_text()  # its step has none yet
+    step = "      - name: Deliver what is due\n"
+    (workflows / "reconcile.yml").write_text(
+        reconcile.replace(step, f"{step}        env:\n          {line}\n")
+    )
+    fixed_run = cli(created, "validate", "--no-render")
+
+    errors = [line for line in missing.stdout.splitlines() if "SHOP_SFTP_KEY" in line]
+    assert missing.returncode == 1
+    assert [line.split(": ", 1)[0].rsplit(":", 2)[0] for line in errors] == [
+        ".github/workflows/deliver.yml",
+        ".github/workflows/reconcile.yml",
+    ]
+    assert "the secret SHOP_SFTP_KEY that targets/shop.yaml references" in errors[0]
+    assert "add `SHOP_SFTP_KEY: ${{ secrets.SHOP_SFTP_KEY }}` to its env" in errors[0]
+    assert "add an env: with `SHOP_SFTP_KEY: ${{ secrets.SHOP_SFTP_KEY }}`" in errors[1]
+    assert listed.stdout == "SHOP_SFTP_KEY: ${{ secrets.SHOP_SFTP_KEY }}\n"
+    assert fixed_run.returncode == 0, fixed_run.stdout
+    assert actionlint([created / ".github" / "workflows" / name for name in NAMES]) == []

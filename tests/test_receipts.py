@@ -156,6 +156,6 @@ def test_secrets_are_redacted_from_error_messages(monkeypatch: pytest.MonkeyPatc
 
     cleaned = redact(error, secrets)
 
-    assert secrets == ["hunter2-very-secret"]
+    assert secrets == ["hunter2-very-secret", "indie:hunter2-very-secret"]  # the pair: Basic
     assert "hunter2" not in cleaned
     assert cleaned == "login failed for ftp://***@ftp.example.com/: ***"

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
+from stardust_git.checks.workflows import referenced_secrets, with_secret_lines
+from stardust_git.source.catalog import Catalog, load_targets
 from tests.gitrepo import UPCS, Repo, clone, git, git_env, make_catalog
 from tests.servers import FtpServer
 
@@ -96,8 +98,12 @@ class StepResult:
 def run_job(
     workflow: str, job: str, workspace: Path, context: dict[str, Any], runner_temp: Path
 ) -> list[StepResult]:
-    """Run the job's `run:` steps in order, stopping at the first failure (as GitHub does)."""
-    steps = load(WORKFLOWS / workflow)["jobs"][job]["steps"]
+    """Run the job's `run:` steps in order, stopping at the first failure (as GitHub does).
+
+    The workflow is the workspace's own (a catalog repository's, as `init` writes them with
+    its targets' secrets), else the project's."""
+    own = workspace / ".github" / "workflows" / workflow
+    steps = load(own if own.is_file() else WORKFLOWS / workflow)["jobs"][job]["steps"]
     runner_temp.mkdir(exist_ok=True)
     files = {name: runner_temp / name for name in ("summary.md", "output", "env", "path")}
     for path in files.values():
@@ -169,9 +175,45 @@ def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     assert [p["kind"] for p in actionlint([broken])] == ["expression"]
 
 
-def test_the_workflows_are_the_init_templates() -> None:
+def our_secrets() -> list[str]:
+    catalog = Catalog(root=REPO_ROOT)
+    load_targets(REPO_ROOT, catalog)
+    return list(referenced_secrets(catalog))
+
+
+def write_workflows(repo: Repo) -> None:
+    """The workflows as `init` writes them: the templates with the repository's secrets."""
+    catalog = Catalog(root=repo.root)
+    load_targets(repo.root, catalog)
     for name in NAMES:
-        assert (WORKFLOWS / name).read_bytes() == (TEMPLATES / name).read_bytes(), name
+        text = with_secret_lines((TEMPLATES / name).read_text(), list(referenced_secrets(catalog)))
+        repo.write(f".github/workflows/{name}", text)
+
+
+def test_the_workflows_are_the_init_templates_with_our_targets_secrets() -> None:
+    for name in NAMES:
+        ours = (WORKFLOWS / name).read_text(encoding="utf-8")
+        assert ours == with_secret_lines((TEMPLATES / name).read_text(), our_secrets()), name
+
+
+def delivering_steps(workflow: dict[Any, Any]) -> list[tuple[int, dict[str, Any], list[Any]]]:
+    found = []
+    for job in workflow["jobs"].values():
+        for index, step in enumerate(job["steps"]):
+            if "stardust-git deliver" in step.get("run", ""):
+                found.append((index, step, job["steps"]))
+    return found
+
+
+def test_the_delivering_steps_validate_first_and_get_only_the_secrets_targets_reference() -> None:
+    context = {"secrets": {name: f"value-of-{name}" for name in [*our_secrets(), "UNRELATED"]}}
+    for name in ("deliver.yml", "reconcile.yml"):
+        assert "toJSON(secrets)" not in (WORKFLOWS / name).read_text()
+        [(index, step, steps)] = delivering_steps(load(WORKFLOWS / name))
+        env = {key: substitute(value, context) for key, value in step["env"].items()}
+        handed = {key for key, value in env.items() if value.startswith("value-of-")}
+        assert handed == set(our_secrets()), name
+        assert [s.get("run") for s in steps[:index]].count("stardust-git validate") == 1, name
 
 
 def test_the_workflows_keep_their_promises() -> None:
@@ -251,6 +293,7 @@ def test_the_deliver_workflow_delivers_commits_and_pushes_receipts(
         f"  username: {ftp_server.username}\n  password: ${{SHOP_FTP_PASSWORD}}\n"
         "  directory: /\n",
     )
+    write_workflows(repo)
     before = repo.commit("Add the shop")
     repo.push()
     repo.add_release(UPCS[0], "Summer Vibes", targets=("alpha", "shop"))
@@ -268,8 +311,8 @@ def test_the_deliver_workflow_delivers_commits_and_pushes_receipts(
 
     results = run_job("deliver.yml", "deliver", runner.root, context, tmp_path / "runner-temp")
 
-    assert [(r.name, r.returncode) for r in results] == [("Deliver", 0)], results
-    assert ftp_server.password not in results[0].output
+    assert [(r.name, r.returncode) for r in results] == [("Validate", 0), ("Deliver", 0)], results
+    assert ftp_server.password not in results[1].output
     origin = tmp_path / "origin.git"
     assert git(origin, "log", "-1", "--format=%s", "main").endswith("[skip ci]")
     landed = git(origin, "ls-tree", "-r", "--name-only", "main", "receipts").splitlines()
@@ -280,8 +323,8 @@ def test_the_deliver_workflow_delivers_commits_and_pushes_receipts(
 
     again = run_job("deliver.yml", "deliver", runner.root, context, tmp_path / "runner-temp-2")
 
-    assert [(r.name, r.returncode) for r in again] == [("Deliver", 0)]
-    assert "nothing to deliver" in again[0].output
+    assert [(r.name, r.returncode) for r in again] == [("Validate", 0), ("Deliver", 0)]
+    assert "nothing to deliver" in again[1].output
 
 
 def test_the_reconcile_workflow_sends_what_is_due(tmp_path: Path) -> None:
@@ -302,6 +345,7 @@ def test_the_reconcile_workflow_sends_what_is_due(tmp_path: Path) -> None:
 
     assert [(r.name, r.returncode) for r in results] == [
         ("Plan", 0),
+        ("Validate", 0),
         ("Deliver what is due", 0),
     ], results
     summary = (tmp_path / "runner-temp" / "summary.md").read_text()
@@ -323,3 +367,124 @@ def test_every_run_step_is_valid_bash(name: str) -> None:
                 env=os.environ,
             )
             assert done.returncode == 0, (step.get("name"), done.stderr)
+
+
+def deliver_context(runner: Repo, before: str) -> dict[str, Any]:
+    return context_for(
+        runner, {"before": before}, "push", matrix={"shard": "1"}, strategy={"job-total": "1"}
+    )
+
+
+def test_the_deliver_workflow_delivers_nothing_from_an_invalid_catalog(tmp_path: Path) -> None:
+    repo = make_catalog(tmp_path)
+    write_workflows(repo)
+    before = repo.commit("The workflows")
+    path = repo.add_release(UPCS[0], targets=("alpha",))
+    repo.write(path, repo.read(path).replace("genre: ELECTRONIC", "genre: NOT_A_GENRE"))
+    repo.commit("A broken release")
+    repo.push()
+    runner = clone(tmp_path, "runner")
+
+    results = run_job(
+        "deliver.yml", "deliver", runner.root, deliver_context(runner, before), tmp_path / "rt"
+    )
+
+    assert [(r.name, r.returncode) for r in results] == [("Validate", 1)], results
+    assert f"catalog/{UPCS[0]}.yaml" in results[0].output and "NOT_A_GENRE" in results[0].output
+    assert not (runner.root / "outbox").exists()
+    assert git(tmp_path / "origin.git", "ls-tree", "-r", "--name-only", "main", "receipts") == ""
+
+
+def test_a_workflow_missing_a_target_secret_fails_validate_and_delivers_nothing(
+    tmp_path: Path,
+) -> None:
+    repo = make_catalog(tmp_path)
+    write_workflows(repo)  # before the shop exists: without its secret
+    repo.write(
+        "targets/shop.yaml",
+        "format: ern\nern_version: '4.3'\n"
+        "sender: {party_id: PADPIDA2025110101D, name: Indie Records}\n"
+        "recipient: {party_id: PADPIDA2025110102B, name: Shop}\n"
+        "delivery:\n  protocol: ftp\n  host: 127.0.0.1\n  port: 2121\n"
+        "  username: indie\n  password: ${SHOP_FTP_PASSWORD}\n",
+    )
+    before = repo.commit("Add the shop, forget its secret in the workflows")
+    repo.add_release(UPCS[0], targets=("alpha", "shop"))
+    repo.commit("Add Summer Vibes")
+    repo.push()
+    runner = clone(tmp_path, "runner")
+    context = deliver_context(runner, before)
+    context["secrets"]["SHOP_FTP_PASSWORD"] = "set-in-the-repository"
+
+    results = run_job("deliver.yml", "deliver", runner.root, context, tmp_path / "rt")
+
+    assert [(r.name, r.returncode) for r in results] == [("Validate", 1)], results
+    [error] = [line for line in results[0].output.splitlines() if "deliver.yml" in line]
+    assert error.startswith(".github/workflows/deliver.yml:")
+    assert (
+        ": jobs.deliver.steps[" in error and "].env: the step 'Deliver' delivers without" in error
+    )
+    assert "the secret SHOP_FTP_PASSWORD that targets/shop.yaml references" in error
+    assert not (runner.root / "outbox").exists()
+
+
+def test_target_secrets_lists_the_names_targets_reference(tmp_path: Path) -> None:
+    repo = make_catalog(tmp_path)
+    repo.write(
+        "targets/shop.yaml",
+        "format: ern\nern_version: '4.3'\n"
+        "sender: {party_id: PADPIDA2025110101D, name: Indie Records}\n"
+        "recipient: {party_id: PADPIDA2025110102B, name: Shop}\n"
+        "delivery:\n  protocol: api\n  url: 'https://shop.example/in?api_key=${SHOP_KEY}'\n"
+        "  auth: {type: basic, username: indie, password: '${SHOP_PASSWORD}'}\n"
+        "  headers: {X-Label: indie, X-Label-Token: '${SHOP_KEY}'}\n",
+    )
+
+    def listed(*args: str) -> subprocess.CompletedProcess[str]:
+        command = ["stardust-git", "target", "secrets", *args]
+        return subprocess.run(command, cwd=repo.root, capture_output=True, text=True, check=False)
+
+    text, as_json = listed(), listed("--format", "json")
+
+    assert (text.returncode, text.stdout) == (0, "SHOP_KEY\nSHOP_PASSWORD\n")
+    assert json.loads(as_json.stdout) == [
+        {"name": "SHOP_KEY", "targets": ["targets/shop.yaml"]},
+        {"name": "SHOP_PASSWORD", "targets": ["targets/shop.yaml"]},
+    ]
+
+
+def test_a_step_delivering_through_the_action_is_checked_too(tmp_path: Path) -> None:
+    repo = make_catalog(tmp_path)
+    repo.write(
+        "targets/shop.yaml",
+        "format: ern\nern_version: '4.3'\n"
+        "sender: {party_id: PADPIDA2025110101D, name: Indie Records}\n"
+        "recipient: {party_id: PADPIDA2025110102B, name: Shop}\n"
+        "delivery:\n  protocol: ftp\n  host: 127.0.0.1\n"
+        "  username: indie\n  password: ${SHOP_FTP_PASSWORD}\n",
+    )
+    repo.write(
+        ".github/workflows/ship.yml",
+        "on: push\njobs:\n  ship:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/checkout@v4\n"
+        "      - uses: indie-tools/stardust-git@v2\n"
+        "        with: {command: deliver, args: --commit --push}\n"
+        "        env:\n          SECRETS: ${{ toJSON(secrets) }}\n",
+    )
+
+    done = subprocess.run(
+        ["stardust-git", "validate", "--no-render"],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    found = [line for line in done.stdout.splitlines() if line.startswith(".github/")]
+    assert done.returncode == 1
+    assert [line.split(" [")[0].split(": ", 2)[:2] for line in found] == [
+        [".github/workflows/ship.yml:9:9", "jobs.ship.steps[1].env"],
+        [".github/workflows/ship.yml:9:9", "jobs.ship.steps[1].env"],
+    ]
+    assert "hands every repository secret to the step (toJSON(secrets))" in done.stdout
+    assert "the secret SHOP_FTP_PASSWORD that targets/shop.yaml references" in done.stdout

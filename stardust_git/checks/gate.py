@@ -12,7 +12,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from stardust_git.checks import apple, assets, cross_file, ern, history, release, repository
+from stardust_git.checks import (
+    apple,
+    assets,
+    cross_file,
+    ern,
+    history,
+    release,
+    repository,
+    workflows,
+)
 from stardust_git.checks.cross_file import CheckedRelease
 from stardust_git.errors import Diagnostics
 from stardust_git.index import ReleaseFacts
@@ -109,6 +118,10 @@ def _deleted_releases(run: GateRun, diagnostics: Diagnostics) -> None:
     history.check_deleted_releases(run.catalog, diagnostics, [*run.checked_facts(), *run.others])
 
 
+def _workflow_secrets(run: GateRun, diagnostics: Diagnostics) -> None:
+    workflows.check_workflows(run.catalog, diagnostics)
+
+
 def _now_context() -> RenderContext:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     return RenderContext(commit="0" * 40, committed_at=now)
@@ -127,6 +140,7 @@ CATALOG_CHECKS: tuple[CatalogCheck, ...] = (
     CatalogCheck("targets", NOTHING, _targets),
     CatalogCheck("genre-maps", NOTHING, _genre_maps),
     CatalogCheck("deleted-releases", frozenset({"history"}), _deleted_releases),
+    CatalogCheck("workflow-secrets", NOTHING, _workflow_secrets),
 )
 
 

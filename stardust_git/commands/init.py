@@ -20,8 +20,10 @@ from pathlib import Path
 import click
 from PIL import Image, ImageDraw
 
+from stardust_git.checks.workflows import referenced_secrets, with_secret_lines
 from stardust_git.errors import UserError
 from stardust_git.schemas import write_schemas
+from stardust_git.source.catalog import Catalog, load_targets
 
 DEFAULT_ACTION = "stardust-git/stardust-git@v1"
 EXAMPLE_UPC = "1234567890128"
@@ -42,9 +44,10 @@ def template_text(name: str) -> str:
     return files("stardust_git").joinpath("templates", name).read_text(encoding="utf-8")
 
 
-def catalog_workflow(name: str, action: str) -> str:
-    """A workflow for a catalog repository: the tool comes from the composite action."""
-    text = template_text(f"workflows/{name}")
+def catalog_workflow(name: str, action: str, secrets: list[str] | None = None) -> str:
+    """A workflow for a catalog repository: the tool comes from the composite action, and the
+    delivering steps get the ``secrets`` its targets reference, by name."""
+    text = with_secret_lines(template_text(f"workflows/{name}"), secrets or [])
     step = f"      - id: install\n        name: Install stardust-git\n        uses: {action}\n"
     replaced, count = _INSTALL_STEP.subn(lambda _match: step, text)
     if count != 1:
@@ -95,13 +98,26 @@ def _write_files(directory: Path, action: str, values: dict[str, str]) -> list[s
         "targets/local.yaml": _fill(template_text("local.yaml"), values),
         "catalog/example/first-light.yaml": _fill(template_text("release.yaml"), values),
         "receipts/.gitkeep": "",
-        **{f".github/workflows/{name}": catalog_workflow(name, action) for name in WORKFLOWS},
     }
+    _write_texts(directory, contents)
+    secrets = list(referenced_secrets(_targets_of(directory)))
+    workflows = {f".github/workflows/{n}": catalog_workflow(n, action, secrets) for n in WORKFLOWS}
+    _write_texts(directory, workflows)
+    return [*contents, *workflows]
+
+
+def _write_texts(directory: Path, contents: dict[str, str]) -> None:
     for relative, text in contents.items():
         path = directory / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    return list(contents)
+
+
+def _targets_of(directory: Path) -> Catalog:
+    """The targets just written, whose secrets the workflows are to hand over."""
+    catalog = Catalog(root=directory)
+    load_targets(directory, catalog)
+    return catalog
 
 
 def _write_assets(folder: Path) -> list[str]:

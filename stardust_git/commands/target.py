@@ -1,4 +1,5 @@
-"""``stardust-git target test NAME``: connect, authenticate, write, list and delete a probe file.
+"""``stardust-git target secrets``: the secrets the targets reference; and
+``stardust-git target test NAME``: connect, authenticate, write, list and delete a probe file.
 
 Each step gets a verdict; after a failed step the rest are skipped. "connect" opens a plain TCP
 connection to the endpoint (so an unreachable host reads differently from refused credentials),
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import secrets
 import socket
@@ -22,6 +24,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from stardust_git.checks.workflows import referenced_secrets, secret_line
 from stardust_git.errors import UserError
 from stardust_git.models.common import resolve_secret
 from stardust_git.protocols import open_transport
@@ -46,6 +49,23 @@ class StepResult:
 
 class _StepFailed(Exception):
     pass
+
+
+def target_secrets_command(root: Path, output: str = "text") -> int:
+    """Print the ``${NAME}`` secrets targets/*.yaml reference: names one per line (text), the
+    workflow ``env:`` lines (env), or names with their target files (json)."""
+    catalog = Catalog(root=root)
+    load_targets(root, catalog)
+    if catalog.diagnostics.errors:
+        raise UserError("targets/ is not valid", catalog.diagnostics.errors)
+    secrets = referenced_secrets(catalog)
+    if output == "json":
+        rows = [{"name": name, "targets": targets} for name, targets in secrets.items()]
+        click.echo(json.dumps(rows, indent=2))
+        return 0
+    for name in secrets:
+        click.echo(secret_line(name) if output == "env" else name)
+    return 0
 
 
 def target_test_command(root: Path, name: str) -> int:

@@ -19,6 +19,7 @@ from stardust_git.models.common import (
     StrictModel,
     Text,
 )
+from stardust_git.models.credentials import Headers, UrlWithoutCredentials, UrlWithSecretRefs
 
 Choreography = Literal["release-by-release", "batch"]
 
@@ -150,8 +151,8 @@ class S3Delivery(DeliveryBase):
     """Key prefix to deliver under."""
     region: Text | None = None
     """AWS region; from the environment when absent."""
-    endpoint_url: Text | None = None
-    """Endpoint of an S3-compatible store."""
+    endpoint_url: UrlWithoutCredentials | None = None
+    """Endpoint of an S3-compatible store (no credentials in it)."""
     access_key_id: SecretRef | None = None
     """Access key id, as a ${ENV_VAR} reference; the AWS credential chain when absent."""
     secret_access_key: SecretRef | None = None
@@ -187,7 +188,7 @@ class AzureDelivery(DeliveryBase):
     """Blob name prefix to deliver under."""
     connection_string: SecretRef | None = None
     """Connection string, as a ${ENV_VAR} reference."""
-    account_url: Text | None = None
+    account_url: UrlWithoutCredentials | None = None
     """Account URL (https://<account>.blob.core.windows.net) for key or Azure AD credentials."""
     account_key: SecretRef | None = None
     """Account key, as a ${ENV_VAR} reference; the default Azure credential when absent."""
@@ -226,8 +227,8 @@ class OAuth2Auth(StrictModel):
 
     type: Literal["oauth2"]
     """Authentication kind."""
-    token_url: str = Field(min_length=1)
-    """The token endpoint."""
+    token_url: UrlWithSecretRefs = Field(min_length=1)
+    """The token endpoint (a credential in its query only as a ${ENV_VAR} reference)."""
     client_id: Text = Field(min_length=1)
     """The client id."""
     client_secret: SecretRef
@@ -244,12 +245,14 @@ class ApiDelivery(DeliveryBase):
 
     protocol: Literal["api"]
     """Protocol name."""
-    url: str = Field(pattern=r"^https?://")
-    """Endpoint that receives deliveries."""
+    url: UrlWithSecretRefs = Field(pattern=r"^https?://")
+    """Endpoint that receives deliveries (a credential in its query only as a ${ENV_VAR}
+    reference, never user:password@)."""
     auth: ApiAuth
     """How to authenticate."""
-    headers: dict[str, str] = {}
-    """Extra request headers (values may be ${ENV_VAR} references)."""
+    headers: Headers = {}
+    """Extra request headers (values may be ${ENV_VAR} references; those of a header whose name
+    says credential, such as Authorization or X-Api-Key, must be)."""
     timeout: float = Field(default=120.0, gt=0, le=3600)
     """Seconds to wait for the server."""
 

@@ -14,7 +14,7 @@ import io
 import posixpath
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO, Generic, TypeVar
@@ -139,9 +139,14 @@ class FileServerTransport(StreamingTransport, Generic[SessionT]):
         """After ``error``, remove the temporary file, or remember it for the next session."""
 
 
-def short_reason(error: BaseException) -> str:
-    """The first line of an error's text (its type where it has none), at most 300 characters."""
-    return (str(error) or type(error).__name__).splitlines()[0][:300]
+REASON_MAX_CHARS = 300
+
+
+def short_reason(error: BaseException, redact: Callable[[str], str]) -> str:
+    """The first line of an error's text (its type where it has none), at most 300 characters,
+    ``redact``-ed first: a secret cut in half, or split over lines, is no longer found."""
+    text = redact(str(error)).strip() or type(error).__name__
+    return text.splitlines()[0][:REASON_MAX_CHARS]
 
 
 def object_key(prefix: str, remote_path: str) -> str:

@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import quote
 
 import httpx
 
@@ -45,6 +46,7 @@ from stardust_git.protocols.base import (
 )
 
 BODY_SHOWN_CHARS = 500
+ID_MAX_CHARS = 200
 TOKEN_EARLY_REFRESH_SECONDS = 60
 _TRANSIENT_STATUS = {408, 425, 429}
 _SECRET_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
@@ -123,24 +125,6 @@ class ApiProtocol(Transport):
             self._client = httpx.Client(timeout=self.settings.timeout, headers=headers)
         return self._client
 
-    def _secrets(self) -> list[str]:
-        auth = self.settings.auth
-        references = list(self.settings.headers.values())
-        if isinstance(auth, BearerAuth):
-            references.append(auth.token)
-        elif isinstance(auth, BasicAuth):
-            references.append(auth.password)
-        else:
-            references.append(auth.client_secret)
-        values = [_resolve_value(reference) for reference in references if _is_secret(reference)]
-        cached = _tokens.get(self._token_key()) if isinstance(auth, OAuth2Auth) else None
-        return [value for value in [*values, cached[0] if cached else ""] if value]
-
-    def _redact(self, text: str) -> str:
-        for secret in self._secrets():
-            text = text.replace(secret, "***")
-        return text
-
     # -- authentication -----------------------------------------------------------------------
 
     def _auth_headers(self) -> dict[str, str]:
@@ -162,6 +146,7 @@ class ApiProtocol(Transport):
         with _tokens_lock:
             cached = _tokens.get(key)
             if cached and cached[1] > time.monotonic():
+                self.redact.add(cached[0])  # a token obtained at run time is a secret too
                 return cached[0]
             token, lifetime = self._fetch_token()
             _tokens[key] = (
@@ -183,11 +168,15 @@ class ApiProtocol(Transport):
         secret = resolve_secret(auth.client_secret) or ""
         response = self._send(
             "fetch the OAuth2 token",
-            lambda: self._http().post(auth.token_url, data=form, auth=(auth.client_id, secret)),
+            lambda: self._http().post(
+                _resolve_references(auth.token_url), data=form, auth=(auth.client_id, secret)
+            ),
         )
         try:
             answer = response.json()
-            return str(answer["access_token"]), float(answer.get("expires_in") or 3600)
+            token = str(answer["access_token"])
+            self.redact.add(token)
+            return token, float(answer.get("expires_in") or 3600)
         except (ValueError, KeyError, TypeError) as error:
             raise PermanentError(
                 f"{self.target_name}: the token endpoint answered without an access_token"
@@ -202,11 +191,12 @@ class ApiProtocol(Transport):
         except httpx.TransportError as error:  # timeouts, refused or dropped connections
             self.close()
             raise TransientError(
-                f"{self.target_name}: {action}: {type(error).__name__}: {self._redact(str(error))}"
+                f"{self.target_name}: {action}: {type(error).__name__}: {self.redact(str(error))}"
             ) from error
         if response.is_success:
             return response
-        body = self._redact(response.text[:BODY_SHOWN_CHARS].strip())
+        # The whole answer is redacted before it is cut: a secret cut in half is not found.
+        body = self.redact(response.text)[:BODY_SHOWN_CHARS].strip()
         message = f"{self.target_name}: {action}: HTTP {response.status_code}: {body}".rstrip()
         if response.status_code >= 500 or response.status_code in _TRANSIENT_STATUS:
             raise TransientError(message)
@@ -230,7 +220,7 @@ class ApiProtocol(Transport):
             self._pending.clear()
             raise
         self._pending.clear()
-        self.last_response_id = answer
+        self.last_response_id = answer if answer is None else self.redact(answer)[:ID_MAX_CHARS]
         self._sent[remote_path] = RemoteFile(remote_path, len(data), md5)
         for path, pending in files.items():
             self._sent[path] = RemoteFile(path, pending.size, pending.md5)
@@ -262,7 +252,7 @@ class ApiProtocol(Transport):
 
         def post() -> httpx.Response:
             return self._http().post(
-                self.settings.url,
+                _resolve_references(self.settings.url),
                 data={"delivery": posixpath.basename(folder)},
                 files=parts,
                 headers=self._auth_headers(),
@@ -325,6 +315,11 @@ def _response_id(response: httpx.Response) -> str | None:
 
 def _is_secret(value: str) -> bool:
     return bool(_SECRET_REFERENCE.fullmatch(value))
+
+
+def _resolve_references(url: str) -> str:
+    """A URL with each ``${ENV}`` in its query replaced by the variable's value, URL-encoded."""
+    return _SECRET_REFERENCE.sub(lambda m: quote(resolve_secret(m.group(0)) or "", safe=""), url)
 
 
 def _resolve_value(value: str) -> str:

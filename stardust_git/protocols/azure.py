@@ -112,18 +112,21 @@ class AzureProtocol(StreamingTransport):
         except (TransientError, PermanentError):
             raise
         except ClientAuthenticationError as error:
+            reason = _first_line(error, self.redact)
             raise PermanentError(
-                f"{self.target_name}: {action}: authentication refused: {_first_line(error)}"
+                f"{self.target_name}: {action}: authentication refused: {reason}"
             ) from error
         except HttpResponseError as error:
             status = error.status_code or 0
-            message = f"{self.target_name}: {action}: {status} {_first_line(error)}"
+            message = f"{self.target_name}: {action}: {status} {_first_line(error, self.redact)}"
             if status >= 500 or status in _TRANSIENT_STATUS or error.error_code in _TRANSIENT_CODES:
                 raise TransientError(message) from error
             raise PermanentError(message) from error
         except (AzureError, OSError) as error:
             self.close()
-            raise TransientError(f"{self.target_name}: {action}: {_first_line(error)}") from error
+            raise TransientError(
+                f"{self.target_name}: {action}: {_first_line(error, self.redact)}"
+            ) from error
 
     # -- names --------------------------------------------------------------------------------
 
@@ -211,6 +214,7 @@ def _md5_hex(properties: BlobProperties) -> str | None:
     return bytes(md5).hex() if md5 else None
 
 
-def _first_line(error: BaseException) -> str:
-    text = getattr(error, "message", None) or str(error) or type(error).__name__
-    return str(text).strip().splitlines()[0][:300]
+def _first_line(error: BaseException, redact: Callable[[str], str]) -> str:
+    """The first line of the error's message, redacted before it is cut."""
+    text = str(getattr(error, "message", None) or str(error)).strip() or type(error).__name__
+    return redact(text).strip().splitlines()[0][:300]

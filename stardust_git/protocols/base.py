@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from pydantic import BaseModel
+
+from stardust_git.redaction import Redactor, secret_values
+
 Progress = Callable[[int], None]
 
 
@@ -44,6 +48,8 @@ class Transport(abc.ABC):
         self.target_name = target_name
         self.settings = settings
         self.root = root
+        #: Blanks this target's secrets (in every form) out of text shown or recorded.
+        self.redact = Redactor(secret_values(settings) if isinstance(settings, BaseModel) else [])
 
     def __enter__(self) -> Transport:
         self.connect()

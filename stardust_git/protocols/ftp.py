@@ -107,7 +107,7 @@ class FtpProtocol(FileServerTransport[ftplib.FTP]):
         except ftplib.error_perm as error:
             raise PermanentError(
                 f"{self.target_name}: login refused for user '{self.settings.username}' on "
-                f"{self.settings.host}:{self.settings.port}: {short_reason(error)}"
+                f"{self.settings.host}:{self.settings.port}: {short_reason(error, self.redact)}"
             ) from error
 
     @contextmanager
@@ -121,7 +121,9 @@ class FtpProtocol(FileServerTransport[ftplib.FTP]):
         except PermanentError:
             raise
         except ftplib.error_perm as error:
-            raise PermanentError(f"{self.target_name}: {action}: {short_reason(error)}") from error
+            raise PermanentError(
+                f"{self.target_name}: {action}: {short_reason(error, self.redact)}"
+            ) from error
         except ssl.SSLCertVerificationError as error:
             self._drop()
             raise PermanentError(
@@ -130,10 +132,14 @@ class FtpProtocol(FileServerTransport[ftplib.FTP]):
             ) from error
         except (ftplib.error_temp, ftplib.error_reply, ftplib.error_proto) as error:
             self._drop()
-            raise TransientError(f"{self.target_name}: {action}: {short_reason(error)}") from error
+            raise TransientError(
+                f"{self.target_name}: {action}: {short_reason(error, self.redact)}"
+            ) from error
         except (EOFError, OSError) as error:
             self._drop()
-            raise TransientError(f"{self.target_name}: {action}: {short_reason(error)}") from error
+            raise TransientError(
+                f"{self.target_name}: {action}: {short_reason(error, self.redact)}"
+            ) from error
 
     # -- uploads ------------------------------------------------------------------------------
 

@@ -155,10 +155,14 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
                 f"'{self.settings.username}' on {self.settings.host}:{self.settings.port}"
             ) from error
         except (PermissionError, FileNotFoundError) as error:
-            raise PermanentError(f"{self.target_name}: {action}: {short_reason(error)}") from error
+            raise PermanentError(
+                f"{self.target_name}: {action}: {short_reason(error, self.redact)}"
+            ) from error
         except (paramiko.SSHException, EOFError, OSError) as error:
             self.close()
-            raise TransientError(f"{self.target_name}: {action}: {short_reason(error)}") from error
+            raise TransientError(
+                f"{self.target_name}: {action}: {short_reason(error, self.redact)}"
+            ) from error
 
     # -- uploads ------------------------------------------------------------------------------
 
@@ -370,7 +374,9 @@ def _fast_socket(host: str, port: int) -> socket.socket:
     try:
         sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_SECONDS)
     except OSError as error:
-        raise TransientError(f"cannot connect to {host}:{port}: {short_reason(error)}") from error
+        raise TransientError(
+            f"cannot connect to {host}:{port}: {short_reason(error, str)}"
+        ) from error
     # Without it each small SSH packet waits for the peer's delayed ACK (Nagle).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
