@@ -42,12 +42,11 @@ sys.path.insert(0, str(BENCH_DIR))
 from bench_plan import deliver_locally, generate, git, snapshot_tool  # noqa: E402
 
 
-def baseline_tool(workdir: Path, rev: str) -> Path:
-    """The package as it was at ``rev``, unpacked beside the snapshot of this checkout."""
-    folder = workdir / "baseline"
+def unpack(rev: str, folder: Path, *paths: str) -> Path:
+    """``paths`` of this repository as they were at ``rev``, written under ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(
-        ["git", "archive", rev, "stardust_git"], cwd=REPO_ROOT, capture_output=True, check=True
+        ["git", "archive", rev, *paths], cwd=REPO_ROOT, capture_output=True, check=True
     )
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
     return folder
@@ -74,12 +73,16 @@ def checked(what: str, run: tuple[float, subprocess.CompletedProcess[str]]) -> f
     return seconds
 
 
-def build_catalog(workdir: Path, n: int) -> Path:
+def build_catalog(workdir: Path, n: int, rev: str) -> Path:
+    """The synthetic catalog with the targets and genre maps as they were at ``rev``, which
+    both tools read alike (targets written since may use settings the older tool lacks)."""
     root = workdir / "template"
     root.mkdir(parents=True)
     git(root, "init", "--quiet", "--initial-branch=main")
     (root / ".gitignore").write_text("outbox/\n.stardust-cache/\n.media/\n", encoding="utf-8")
     generate(root, n)
+    shutil.rmtree(root / "targets")
+    unpack(rev, root, "targets", "genre-maps")
     deliver_locally(root)
     git(root, "add", "-A")
     git(root, "commit", "--quiet", "-m", f"{n} releases")
@@ -94,8 +97,11 @@ def edit_one_title(root: Path) -> None:
 
 
 def measure(workdir: Path, n: int, runs: int, rev: str) -> dict[str, object]:
-    template = build_catalog(workdir, n)
-    tools = {"before": baseline_tool(workdir, rev), "gated": snapshot_tool(workdir)}
+    template = build_catalog(workdir, n, rev)
+    tools = {
+        "before": unpack(rev, workdir / "baseline", "stardust_git"),
+        "gated": snapshot_tool(workdir),
+    }
     repos = {}
     first_seconds = {}
     for side, tool in tools.items():

@@ -7,6 +7,11 @@ set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
 PYTHON="${PYTHON:-$(pwd)/../.venv/bin/python}"
+# the benchmarks run the CLI by name: the environment's bin folder first
+PATH="$(dirname "${PYTHON}"):${PATH}"
+export PATH
+# the official DDEX XSDs beside the checkout, as in CI (the tool would download them)
+export STARDUST_XSD_DIR="${STARDUST_XSD_DIR:-$(cd ../.. && pwd)/shared/ddex-xsd}"
 mkdir -p results
 
 failed=()
