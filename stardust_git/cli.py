@@ -7,6 +7,7 @@ anything unexpected exits 3 with a one-line summary (set STARDUST_DEBUG=1 for th
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -358,4 +359,6 @@ def acks(root: Path | None, targets: tuple[str, ...], commit: bool, output: str)
 
 
 def main() -> None:
+    # What the imports built lives as long as the process: keep it out of every collection.
+    gc.freeze()
     cli(prog_name="stardust-git")

@@ -37,6 +37,7 @@ from stardust_git.source.catalog import (
     Catalog,
     Loaded,
     load_catalog_from,
+    no_cyclic_gc,
 )
 from stardust_git.source.tree import Tree
 from stardust_git.source.yamlio import YamlLoadError, load_yaml_bytes
@@ -174,7 +175,8 @@ def compute_plan(
     plan.problems.extend(_target_errors(catalog))
     releases = sorted(catalog.releases.values(), key=lambda loaded: loaded.model.upc)
     upcs = {loaded.model.upc for loaded in releases} | set(scope.deleted)
-    recorded = load_recorded(tree, None if scope.everything else upcs)
+    with no_cyclic_gc():  # thousands of receipts: acyclic objects a collection would walk
+        recorded = load_recorded(tree, None if scope.everything else upcs)
     _check_orphans(tree, catalog, recorded, scope, plan)
     inputs = RenderInputs(tree, catalog, digests)
     inputs.prepare(releases)

@@ -8,12 +8,10 @@ checks here, on what the workers found.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from stardust_git.source.catalog import (
     Catalog,
     iter_yaml_paths,
     load_catalog,
+    no_cyclic_gc,
     relative,
     release_files,
 )
@@ -101,7 +100,7 @@ def validate_catalog(
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             results = list(pool.map(_check_share, [(root, share, options) for share in shares]))
     else:
-        with _no_cyclic_gc():
+        with no_cyclic_gc():
             catalog = load_catalog(root, selected)
         results = [_check_loaded(catalog, options)]
     diagnostics = catalog.diagnostics
@@ -139,7 +138,7 @@ class ShareResult:
 
 def _check_share(job: tuple[Path, list[Path], ValidationOptions]) -> ShareResult:
     root, share, options = job
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         catalog = load_catalog(root, share)
     result = _check_loaded(catalog, options)
     # Target and genre-map problems are reported once, by the parent process.
@@ -154,18 +153,6 @@ def _check_loaded(catalog: Catalog, options: ValidationOptions) -> ShareResult:
     run_release_checks(GateRun(catalog, options.needs), catalog.releases.values(), diagnostics)
     releases = [checked_release(loaded) for loaded in catalog.releases.values()]
     return ShareResult(diagnostics.items, releases, set(catalog.unreadable))
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Loading builds millions of acyclic objects; each full collection would walk them all."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _selected_releases(root: Path, paths: Iterable[Path]) -> list[Path]:

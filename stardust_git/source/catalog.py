@@ -8,11 +8,13 @@ Layout (relative to the repository root): ``catalog/**/*.yaml`` one release each
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -287,7 +289,8 @@ def load_catalog_from(
             _load_into(catalog, path, contents.files[path])
     releases = [(p, contents.files[p]) for p in release_paths if p in contents.files]
     if parallel and len(releases) >= PARALLEL_FROM:
-        _load_releases_in_parallel(catalog, releases)
+        with no_cyclic_gc():  # the models coming back are thousands of acyclic objects
+            _load_releases_in_parallel(catalog, releases)
     else:
         for path, data in releases:
             _load_into(catalog, path, data)
@@ -387,12 +390,14 @@ def _load_releases_in_parallel(catalog: Catalog, releases: list[tuple[str, bytes
 def _parse_releases(
     releases: list[tuple[str, bytes]],
 ) -> list[tuple[str, Release | None, list[Diagnostic]]]:
-    found = []
-    for path, data in releases:
-        problems = Diagnostics()
-        loaded = parse_model(path, data, Release, problems)
-        found.append((path, loaded.model if loaded else None, problems.items))
-    return found
+    with no_cyclic_gc():
+        return [_parse_release(path, data) for path, data in releases]
+
+
+def _parse_release(path: str, data: bytes) -> tuple[str, Release | None, list[Diagnostic]]:
+    problems = Diagnostics()
+    loaded = parse_model(path, data, Release, problems)
+    return path, loaded.model if loaded else None, problems.items
 
 
 def iter_yaml_paths(paths: Iterable[Path]) -> Iterator[Path]:
@@ -404,3 +409,15 @@ def iter_yaml_paths(paths: Iterable[Path]) -> Iterator[Path]:
                 yield from sorted(Path(folder) / f for f in files if f.endswith(YAML_SUFFIXES))
         else:
             yield path
+
+
+@contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """Loading builds millions of acyclic objects; each full collection would walk them all."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
