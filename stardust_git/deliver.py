@@ -47,7 +47,7 @@ from stardust_git.gitio import (
     sync_with_remote,
 )
 from stardust_git.models import Target
-from stardust_git.models.receipt import Delivery, SentFile
+from stardust_git.models.receipt import Delivery, Receipt, SentFile
 from stardust_git.plan import WATCHED, Plan, PlannedAction, compute_plan
 from stardust_git.protocols import open_transport
 from stardust_git.protocols.base import PermanentError, TransientError, Transport
@@ -62,7 +62,7 @@ from stardust_git.receipts import (
     secret_values,
     update_retry_marker,
 )
-from stardust_git.render import Package, PackageFile
+from stardust_git.render import Package, PackageFile, RenderContext
 from stardust_git.source.catalog import RECEIPTS_DIR
 
 MAX_TARGET_THREADS = 8
@@ -454,8 +454,8 @@ class _TargetRun:
         run left (the delivery lock keeps other runs of this repository from uploading now)."""
         self.last_batch: dt.datetime | None = None
         """The moment of this run's previous batch (batch ids never repeat)."""
-        self.histories: dict[str, list[Delivery]] = {}
-        """UPC -> receipt history at this target, of the unit being delivered."""
+        self.receipts: dict[str, Receipt | None] = {}
+        """UPC -> receipt at this target (None: never attempted), of the unit being delivered."""
 
     def run(self) -> list[Outcome]:
         """Deliver each release on its own, or in batches closed by a BatchComplete file."""
@@ -472,12 +472,13 @@ class _TargetRun:
 
     # --- rendering ---------------------------------------------------------------------------
 
-    def _read_histories(self, group: list[PlannedAction]) -> None:
-        """The receipts' histories of the unit's releases at this target (order and payload)."""
-        self.histories = {}
-        for planned in group:
-            receipt = read_receipt(self.engine.root, planned.upc, self.name)
-            self.histories[planned.upc] = receipt.history if receipt else []
+    def _read_receipts(self, group: list[PlannedAction]) -> None:
+        """The receipts of the unit's releases at this target (order, payload, already sent)."""
+        self.receipts = {p.upc: read_receipt(self.engine.root, p.upc, self.name) for p in group}
+
+    def _history(self, upc: str) -> list[Delivery]:
+        receipt = self.receipts[upc]
+        return receipt.history if receipt else []
 
     def _moment(self, group: list[PlannedAction]) -> dt.datetime:
         """The moment the unit states (folder timestamp, MessageCreatedDateTime): per release,
@@ -486,32 +487,31 @@ class _TargetRun:
         from stardust_git.choreography import ONE_MILLISECOND, placement
 
         commit, committed_at = self.context.commit, self.context.committed_at
-        moment = max(placement(commit, committed_at, self.histories[p.upc]) for p in group)
+        moment = max(placement(commit, committed_at, self._history(p.upc)) for p in group)
         if self.target.delivery.choreography == "batch":
             if self.last_batch is not None and moment <= self.last_batch:
                 moment = self.last_batch + ONE_MILLISECOND
             self.last_batch = moment
         return moment
 
-    def _render(self, planned: PlannedAction, moment: dt.datetime) -> Package:
-        """The package as sent: created at ``moment``; a takedown, or an update whose assets the
-        target already holds (unless ``resend_assets: always``), is the message alone."""
+    def _render(self, planned: PlannedAction, context: RenderContext) -> Package:
+        """The package as sent, created at the unit's moment (``context``); a takedown, or an
+        update whose assets the target already holds (unless ``resend_assets: always``), is the
+        message alone."""
         from stardust_git.choreography import package_as_sent
 
         loaded = self.catalog.releases[planned.path]
-        context = replace(self.context, created_at=moment)
         withdrawn = planned.package.withdrawn if planned.package is not None else frozenset()
-        history = self.histories[planned.upc]
+        history = self._history(planned.upc)
         return package_as_sent(
             self.catalog, loaded, self.name, planned.action, context, history, withdrawn
         )
 
-    def _gate(self, planned: PlannedAction, package: Package, moment: dt.datetime) -> str:
+    def _gate(self, planned: PlannedAction, package: Package, context: RenderContext) -> str:
         """The located errors of a package about to be sent (empty when it may go)."""
         from stardust_git.checks import check_packages
 
         loaded = self.catalog.releases[planned.path]
-        context = replace(self.context, created_at=moment)
         found = check_packages(self.catalog, loaded, [package], context)
         return "; ".join(d.format() for d in found.sorted() if d.severity == "error")
 
@@ -541,7 +541,7 @@ class _TargetRun:
         started = _now()
         clock = time.monotonic()
         try:
-            self._read_histories(group)
+            self._read_receipts(group)
             moment = self._moment(group)
         except (UserError, OSError) as exc:  # an unreadable receipt: nothing placed in order
             return [self._fail(p, None, started, self._describe(exc), 0, "render") for p in group]
@@ -571,13 +571,14 @@ class _TargetRun:
     ) -> tuple[list[tuple[PlannedAction, Package]], list[Outcome]]:
         packages: list[tuple[PlannedAction, Package]] = []
         failed = []
+        context = replace(self.context, created_at=moment)
         for planned in group:
             if planned.blocked:
                 failed.append(self._fail(planned, None, started, planned.blocked, 0, "gate"))
                 continue
             try:
-                package = self._render(planned, moment)
-                problems = self._gate(planned, package, moment)
+                package = self._render(planned, context)
+                problems = self._gate(planned, package, context)
             except Exception as exc:  # recorded as a failed delivery
                 error = self._describe(exc)
                 failed.append(self._fail(planned, None, started, error, 0, "render"))
@@ -591,13 +592,13 @@ class _TargetRun:
     def _unsent(
         self, packages: list[tuple[PlannedAction, Package]], outcomes: list[Outcome]
     ) -> tuple[list[tuple[PlannedAction, Package]], list[Outcome]]:
-        """Leave out what the receipt in the working tree (re-read now, under the delivery
-        lock) already records as delivered: a plan read at ``--head`` may predate it."""
+        """Leave out what the receipt in the working tree (read for this unit, under the
+        delivery lock) already records as delivered: a plan read at ``--head`` may predate it."""
         if self.engine.options.dry_run:
             return packages, outcomes
         unsent = []
         for planned, package in packages:
-            if _already_delivered(self.engine.root, planned, package):
+            if _already_delivered(self.receipts[planned.upc], planned, package):
                 outcomes.append(self._skip(planned))
             else:
                 unsent.append((planned, package))
@@ -798,10 +799,9 @@ class _TargetRun:
         return outcome
 
 
-def _already_delivered(root: Path, planned: PlannedAction, package: Package) -> bool:
+def _already_delivered(receipt: Receipt | None, planned: PlannedAction, package: Package) -> bool:
     """Whether the receipt's last successful delivery is this very one (the same content
     left live, or a takedown after a takedown)."""
-    receipt = read_receipt(root, planned.upc, planned.target)
     last_ok = receipt.last_success() if receipt else None
     if last_ok is None:
         return False

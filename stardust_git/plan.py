@@ -27,12 +27,13 @@ from stardust_git.fingerprints import KnownFingerprints, RenderInputs, renderer_
 from stardust_git.gitio import Change, Git
 from stardust_git.models import GenreMap, Release, Target
 from stardust_git.models.receipt import Delivery, Receipt
-from stardust_git.receipts import RecordedState, load_recorded, pending_retries
+from stardust_git.receipts import RecordedState, live_delivery, load_recorded, pending_retries
 from stardust_git.render import Action, RenderContext
 from stardust_git.source.catalog import (
     CATALOG_DIR,
     GENRES_DIR,
     TARGETS_DIR,
+    UPC_LINE,
     YAML_SUFFIXES,
     Catalog,
     Loaded,
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
 
 ASSETS_DIR = "assets"
 WATCHED = (CATALOG_DIR, TARGETS_DIR, GENRES_DIR, ASSETS_DIR)
-_UPC_LINE = re.compile(rb"^upc:\s*['\"]?(\d{12,13})\b", re.MULTILINE)
 RENDERER_CHANGED = "renderer changed: stardust-git output differs from the last delivery"
 
 
@@ -408,7 +408,7 @@ def _note_deleted(scope: _Scope, deleted_paths: list[str]) -> None:
     if not deleted_paths or scope.base_tree is None:
         return
     for path, data in scope.base_tree.read(deleted_paths).items():
-        match = _UPC_LINE.search(data)
+        match = UPC_LINE.search(data)
         if match:
             scope.deleted[match.group(1).decode()] = path
 
@@ -459,7 +459,7 @@ def _paths_to_retry(tree: Tree) -> set[str]:
     contents = tree.read(set(pending.values()))
     found, moved = set(), set()
     for upc, path in pending.items():
-        match = _UPC_LINE.search(contents.get(path, b""))
+        match = UPC_LINE.search(contents.get(path, b""))
         if match and match.group(1).decode() == upc:
             found.add(path)
         else:
@@ -472,19 +472,13 @@ def _paths_with_upcs(tree: Tree, upcs: set[str]) -> set[str]:
     paths = _release_paths(tree)
     found = set()
     for path, data in tree.read(paths).items():
-        match = _UPC_LINE.search(data)
+        match = UPC_LINE.search(data)
         if match and match.group(1).decode() in upcs:
             found.add(path)
     return found
 
 
 # --- deciding ------------------------------------------------------------------------------
-
-
-def _delivered_live(receipt: Receipt | None) -> Delivery | None:
-    """The last successful delivery when it left the release live at the target."""
-    last_ok = receipt.last_success() if receipt else None
-    return last_ok if last_ok and last_ok.action != "takedown" else None
 
 
 def _check_orphans(
@@ -498,7 +492,7 @@ def _check_orphans(
     else:
         candidates = set(scope.deleted)
     for upc in sorted(candidates - present):
-        live = sorted(t for t, r in recorded.get(upc, {}).items() if _delivered_live(r))
+        live = sorted(t for t, r in recorded.get(upc, {}).items() if live_delivery(r))
         if not live:
             continue
         where = scope.deleted.get(upc, "its release file")
@@ -512,7 +506,7 @@ def _upcs_of(tree: Tree, paths: set[str]) -> set[str]:
     """The UPCs named in files that do not validate (they are not deleted, only broken)."""
     found = set()
     for data in tree.read(sorted(paths)).values():
-        match = _UPC_LINE.search(data)
+        match = UPC_LINE.search(data)
         if match:
             found.add(match.group(1).decode())
     return found
@@ -565,7 +559,7 @@ class _Planner:
                 plan.problems.append(
                     f"{loaded.path}: unknown target '{name}' (no targets/{name}.yaml)"
                 )
-            elif _delivered_live(receipt):
+            elif live_delivery(receipt):
                 plan.notes.append(
                     f"{release.upc} is live at '{name}' but targets/{name}.yaml is gone: "
                     "cannot take it down there"
@@ -619,7 +613,7 @@ class _Planner:
         plan: Plan,
     ) -> tuple[Action, list[str], Package | None] | None:
         release = loaded.model
-        live = _delivered_live(receipt)
+        live = live_delivery(receipt)
         if not wanted:
             if not live:
                 return None

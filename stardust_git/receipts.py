@@ -45,6 +45,12 @@ RECEIPTS_LOCK_WAIT = 120.0
 """Seconds to wait for another process's receipt write (each holds it for one file's write)."""
 
 
+def live_delivery(receipt: Receipt | None) -> Delivery | None:
+    """The last successful delivery when it left the release live at the target."""
+    last_ok = receipt.last_success() if receipt else None
+    return last_ok if last_ok and last_ok.action != "takedown" else None
+
+
 def receipt_path(upc: str, target: str) -> str:
     """Where the receipt of ``upc`` at ``target`` lives, relative to the repository root."""
     return f"{RECEIPTS_DIR}/{upc}/{target}.json"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -10,10 +9,8 @@ from stardust_git.errors import UserError
 from stardust_git.gitio import Git
 from stardust_git.models.receipt import Receipt
 from stardust_git.receipts import load_recorded
-from stardust_git.source.catalog import Catalog, load_catalog, release_names
+from stardust_git.source.catalog import UPC_LINE, Catalog, load_catalog, release_names
 from stardust_git.source.tree import Tree
-
-_UPC_LINE = re.compile(rb"^upc:\s*['\"]?(\d{12,13})\b", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -86,7 +83,7 @@ def _paths_naming(root: Path, upc: str) -> list[Path]:
     named = [
         path
         for path, data in contents.files.items()
-        if any(m.group(1).decode() == upc for m in _UPC_LINE.finditer(data))
+        if any(m.group(1).decode() == upc for m in UPC_LINE.finditer(data))
     ]
     return [root / path for path in sorted([*named, *contents.refused])]
 

@@ -15,12 +15,12 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from stardust_git.checks.history import UPC_LINE, live_delivery, orphan_message, rekeyed_message
+from stardust_git.checks.history import orphan_message, rekeyed_message
 from stardust_git.gitio import Git, GitError
 from stardust_git.index import ReleaseFacts
 from stardust_git.models.receipt import Delivery
-from stardust_git.receipts import load_recorded
-from stardust_git.source.catalog import CATALOG_DIR, RECEIPTS_DIR, YAML_SUFFIXES
+from stardust_git.receipts import live_delivery, load_recorded
+from stardust_git.source.catalog import CATALOG_DIR, RECEIPTS_DIR, UPC_LINE, YAML_SUFFIXES
 from stardust_git.source.tree import Tree
 
 _GREP_UPC = "^upc:[[:space:]]*[\"']?[0-9]{12,13}"

@@ -7,30 +7,19 @@ is refused until the old release is taken down with ``takedown: true``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from stardust_git.errors import Diagnostics, UserError
 from stardust_git.index import ReleaseFacts
-from stardust_git.models.receipt import Delivery, Receipt
-from stardust_git.receipts import read_receipt_file, receipt_path
-from stardust_git.source.catalog import RECEIPTS_DIR, Catalog, release_names
+from stardust_git.receipts import live_delivery, read_receipt_file, receipt_path
+from stardust_git.source.catalog import RECEIPTS_DIR, UPC_LINE, Catalog, release_names
 from stardust_git.source.tree import Tree
-
-#: A top-level ``upc:`` key at the start of a line (never inside a comment or an indented block).
-UPC_LINE = re.compile(rb"^upc:\s*['\"]?(\d{12,13})\b", re.MULTILINE)
 
 HOW_TO_TAKE_DOWN = (
     "restore a release file with this UPC and `takedown: true` to take it down first "
     "(and deliver that), then change or delete it"
 )
-
-
-def live_delivery(receipt: Receipt | None) -> Delivery | None:
-    """The last successful delivery when it left the release live at the target."""
-    last_ok = receipt.last_success() if receipt else None
-    return last_ok if last_ok and last_ok.action != "takedown" else None
 
 
 def orphan_message(upc: str, targets: Iterable[str], commit: str = "") -> str:

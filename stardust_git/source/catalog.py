@@ -12,6 +12,7 @@ import gc
 import hashlib
 import multiprocessing
 import os
+import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -31,6 +32,9 @@ TARGETS_DIR = "targets"
 GENRES_DIR = "genre-maps"
 RECEIPTS_DIR = "receipts"
 YAML_SUFFIXES = (".yaml", ".yml")
+#: A top-level ``upc:`` key at the start of a line (never inside a comment or an indented block):
+#: the UPC of a release file read without parsing it.
+UPC_LINE = re.compile(rb"^upc:\s*['\"]?(\d{12,13})\b", re.MULTILINE)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
