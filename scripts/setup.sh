@@ -138,14 +138,31 @@ install_node_packages() {
   printf '%s\n' "${manifest_hash}" >"${stamp}"
 }
 
+# deliver validates every message against its DDEX XSD before sending it: have them cached now,
+# from a copy of the official XSDs (STARDUST_XSD_DIR, or ../shared/ddex-xsd beside the checkout
+# as in this project's CI) or downloaded; each file is checked against its pinned SHA-256.
+install_xsds() {
+  local copy="${STARDUST_XSD_DIR:-$(cd .. && pwd)/shared/ddex-xsd}"
+  if [[ -d ${copy} ]]; then
+    step "xsd: from ${copy} into the cache"
+    "${VENV}/bin/stardust-git" xsd install --from "${copy}" >/dev/null
+  elif "${VENV}/bin/stardust-git" xsd install >/dev/null 2>&1; then
+    step "xsd: downloaded into the cache"
+  else
+    step "xsd: not downloaded (no network?): deliver fetches them on first use, or set STARDUST_XSD_DIR"
+  fi
+}
+
 make_venv
 if [[ ${TOOL_ONLY} -eq 1 ]]; then
   install_python_packages tool
+  install_xsds
   step "done: ${VENV}/bin/stardust-git"
   exit 0
 fi
 install_apt_packages
 prepare_sshd_runtime_dir
 install_python_packages dev
+install_xsds
 install_node_packages
 step "done: ${VENV}/bin/stardust-git, ${VENV}/bin/python -m pytest"

@@ -310,6 +310,27 @@ def suggest(map_name: str, root: Path | None) -> None:
 
 
 @cli.group()
+def xsd() -> None:
+    """The official DDEX XSDs every message is validated against before it is sent."""
+
+
+@xsd.command("install")
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="A folder with ern382/ ern42/ ern43/ holding the official XSDs (default: download).",
+)
+def xsd_install(source: Path | None) -> None:
+    """Put the XSDs into the cache, each checked against its pinned SHA-256 (for a machine
+    that delivers without network)."""
+    from stardust_git.commands.xsd import xsd_install_command
+
+    run(xsd_install_command, source=source)
+
+
+@cli.group()
 def target() -> None:
     """Delivery targets."""
 

@@ -162,6 +162,37 @@ def schema_dir(version: str, *, base_url: str | None = None) -> Path:
     return directory
 
 
+def install(source: Path | None = None, *, base_url: str | None = None) -> list[Path]:
+    """Put every supported version's XSDs into the cache, ahead of a delivery: copied from
+    ``source`` (a folder with ern382/ ern42/ ern43/ sub-folders) or downloaded, each file
+    checked against its pinned SHA-256 before it is written. Returns the folders filled."""
+    filled = []
+    for version, files in SCHEMA_FILES.items():
+        directory = cache_root() / FOLDERS[version]
+        if source is None:
+            _provision(directory, files, base_url or os.environ.get(ENV_BASE_URL))
+        else:
+            _copy_verified(source / FOLDERS[version], directory, files)
+        filled.append(directory)
+    return filled
+
+
+def _copy_verified(source: Path, directory: Path, files: list[SchemaFile]) -> None:
+    copies = [(file, _read_pinned(source / file.name, file.sha256)) for file in files]
+    for file, data in copies:
+        write_atomic(directory / file.name, data)
+
+
+def _read_pinned(path: Path, sha256: str) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise UserError(f"{path} is not the official DDEX XSD (its SHA-256 differs from the pin)")
+    return data
+
+
 def cache_root() -> Path:
     """Where downloaded XSDs are kept: ``$XDG_CACHE_HOME`` (or ``~/.cache``)/stardust-git/xsd."""
     xdg = os.environ.get("XDG_CACHE_HOME", "")

@@ -440,3 +440,48 @@ def test_print_compile_and_validation_times(capsys: pytest.CaptureFixture[str]) 
 
     with capsys.disabled():
         print("\n" + "\n".join(lines))
+
+
+def test_xsd_install_fills_the_cache_from_a_copy_and_refuses_an_altered_file(
+    tmp_path: Path,
+) -> None:
+    """`stardust-git xsd install --from DIR` readies an offline machine: deliver then validates
+    from the cache, with no STARDUST_XSD_DIR and no network."""
+    import hashlib
+    import os
+    import shutil
+    import subprocess
+
+    from stardust_git import xsd as product_xsd
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "STARDUST_XSD_DIR": ""}
+    env["STARDUST_XSD_BASE_URL"] = "http://127.0.0.1:9/unreachable/"
+    done = subprocess.run(
+        ["stardust-git", "xsd", "install", "--from", str(XSD_DIR)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    for version, files in product_xsd.SCHEMA_FILES.items():
+        folder = tmp_path / "cache" / "stardust-git" / "xsd" / product_xsd.FOLDERS[version]
+        assert f"verified {folder}" in done.stdout
+        for file in files:
+            assert hashlib.sha256((folder / file.name).read_bytes()).hexdigest() == file.sha256
+
+    altered = tmp_path / "altered"
+    shutil.copytree(XSD_DIR, altered)
+    (altered / "ern43" / "release-notification.xsd").write_bytes(b"<xs:schema/>")
+    env["XDG_CACHE_HOME"] = str(tmp_path / "other-cache")
+    refused = subprocess.run(
+        ["stardust-git", "xsd", "install", "--from", str(altered)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert refused.returncode == 1
+    assert "release-notification.xsd is not the official DDEX XSD" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "other-cache" / "stardust-git" / "xsd" / "ern43").exists()
