@@ -155,6 +155,21 @@ def contributor_role(name: str, version: str = DEFAULT_VERSION) -> str | None:
     return _aliases_by_normalised_name().get(key, {}).get(version)
 
 
+@cache
+def _catalog_roles(version: str) -> dict[str, str]:
+    reverse: dict[str, str] = {}
+    for alias, targets in ROLE_ALIASES.items():
+        reverse.setdefault(targets[version], alias)
+    return reverse
+
+
+def catalog_role(value: str, version: str = DEFAULT_VERSION) -> str:
+    """The catalog's name for a DDEX contributor role read from an ERN ``version`` message: the
+    first friendly name in :data:`ROLE_ALIASES` that renders as ``value``, else ``value``
+    itself (importers read roles back through the table the renderers write them with)."""
+    return _catalog_roles(version).get(value, value)
+
+
 def known_contributor_role(name: str) -> bool:
     """True for a 4.3 contributor role or a friendly alias."""
     return contributor_role(name, DEFAULT_VERSION) is not None

@@ -1,0 +1,1 @@
+"""Existing catalogs in: ERN messages and spreadsheets read into release files (then the gate)."""

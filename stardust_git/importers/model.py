@@ -1,0 +1,71 @@
+"""What a reader hands the writer: one release's fields, its files and what did not fit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from stardust_git.importers.genres import GenreLookup
+
+Loc = tuple[str | int, ...]
+"""Where a value sits in a release, as pydantic locates it: ``("tracks", 2, "title")``."""
+
+
+@dataclass(frozen=True)
+class ImportNote:
+    """Something the shop knows that the release file will not say, or a value that was guessed."""
+
+    kind: Literal["unmapped", "guessed", "info"]
+    """``unmapped``: an element or column the catalog format cannot hold; ``guessed``: a value
+    the input did not state and the reader chose; ``info``: anything else worth saying."""
+    where: str
+    """An XPath into the message (``/NewReleaseMessage/ReleaseList/Release[1]/Keywords``), or a
+    spreadsheet cell (``row 7, column Mood``)."""
+    message: str
+
+
+@dataclass(frozen=True)
+class ResourceFile:
+    """A file the input references (an audio file or the cover), to bring into assets/<UPC>/."""
+
+    source: Path
+    """The file beside the input (a relative URI resolved against the message's folder)."""
+    name: str
+    """Its file name inside ``assets/<UPC>/``; the release's ``audio:``/``cover:`` points there."""
+    md5: str | None
+    """The MD5 the input states for it (lower-case hex), checked when the file is brought in."""
+    where: str
+    """Where the input references it (an XPath or a spreadsheet cell), for errors."""
+
+
+@dataclass
+class ImportedRelease:
+    """One release as read from an input, before it is written and gated."""
+
+    upc: str
+    data: dict[str, Any]
+    """The release's fields as its YAML file holds them, in the example catalog's key order:
+    plain str / int / float / bool / datetime.date / list / dict values. ``cover`` and each
+    track's ``audio`` are ``assets/<UPC>/<name>`` paths."""
+    source: str
+    """The input it came from, as shown to the user (``batch/msg.xml``, ``export.csv``)."""
+    line: int = 0
+    """The line of the input where the release starts (its Release element, its first row)."""
+    notes: list[ImportNote] = field(default_factory=list)
+    guessed: dict[Loc, str] = field(default_factory=dict)
+    """Values the input did not state: where -> the comment the writer puts beside the value."""
+    resources: list[ResourceFile] = field(default_factory=list)
+    delivered_action: Literal["initial", "takedown"] = "initial"
+    """What the input states about the shop's side: ``takedown`` when the message takes the
+    release down (no deals, or only ended deals)."""
+    version: str = ""
+    """The ERN version the message was in ("3.8.2", "4.2", "4.3"); empty for spreadsheets."""
+
+
+@dataclass(frozen=True)
+class ImportContext:
+    """What readers look things up in: the catalog the releases are imported into."""
+
+    genres: GenreLookup
+    """Shop genre texts back to canonical codes (genre-maps/)."""
