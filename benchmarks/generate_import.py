@@ -37,8 +37,12 @@ delivery: {protocol: local, directory: outbox/bench}
 """
 TARGET_382 = "ern382bench"
 _LISTS = ("ResourceList", "ReleaseList", "DealList")
-_ORDER = ("ResourceList/SoundRecording", "ResourceList/Image", "ReleaseList/Release",
-          "DealList/ReleaseDeal")
+_ORDER = (
+    "ResourceList/SoundRecording",
+    "ResourceList/Image",
+    "ReleaseList/Release",
+    "DealList/ReleaseDeal",
+)
 _REFERENCE = re.compile(rb"(<(\w*Reference)>)([A-Z])([\w-]+)(</\2>)")
 
 

@@ -21,6 +21,8 @@ from stardust_git.errors import Diagnostic, UserError
 
 MAX_MESSAGE_BYTES = int(os.environ.get("STARDUST_IMPORT_MAX_BYTES", 2 * 1024**3))
 """The largest message read (2 GiB unless STARDUST_IMPORT_MAX_BYTES says otherwise)."""
+PROLOG_BYTES = 64 * 1024
+"""How far the prolog is scanned for a DOCTYPE before parsing (the parser checks again)."""
 MAX_DEPTH = 48
 """The deepest element nesting accepted; ERN messages nest about 10 deep."""
 
@@ -84,6 +86,7 @@ def open_message(path: Path, shown: str) -> Message:
     size = path.stat().st_size
     if size > MAX_MESSAGE_BYTES:
         raise input_error(shown, f"{size} bytes: larger than the {MAX_MESSAGE_BYTES} bytes read")
+    _refuse_doctype_in_prolog(path, shown)
     events = _events(path, shown)
     root = next(events, None)
     if root is None:
@@ -128,15 +131,36 @@ def _events(path: Path, shown: str) -> Iterator[tuple[str, etree._Element, int]]
         raise input_error(shown, f"not well-formed XML: {exc.msg}", line, col) from None
 
 
+def _refuse_doctype_in_prolog(path: Path, shown: str) -> None:
+    """Refuse a DOCTYPE before the parser sees it: libxml2 would otherwise report an entity
+    bomb as its own syntax error (amplification limit) and the reason would be lost."""
+    with path.open("rb") as stream:
+        head = stream.read(PROLOG_BYTES)
+    position = head.find(b"<")
+    while 0 <= position < len(head):
+        if head.startswith(b"<!DOCTYPE", position):
+            raise _doctype_error(shown, head.count(b"\n", 0, position) + 1)
+        ends = {b"<?": b"?>", b"<!--": b"-->"}
+        end = next((e for s, e in ends.items() if head.startswith(s, position)), None)
+        if end is None:
+            return
+        close = head.find(end, position)
+        position = head.find(b"<", close) if close >= 0 else -1
+
+
+def _doctype_error(shown: str, line: int) -> UserError:
+    return input_error(
+        shown,
+        "the message declares a DOCTYPE: DTDs and entities are refused (they can read local"
+        " files or expand without bound); ERN messages never need one",
+        line,
+    )
+
+
 def _refuse_doctype(root: etree._Element, shown: str) -> None:
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise input_error(
-            shown,
-            "the message declares a DOCTYPE: DTDs and entities are refused (they can read local"
-            " files or expand without bound); ERN messages never need one",
-            1,
-        )
+        raise _doctype_error(shown, 1)
 
 
 def _version_and_kind(root: etree._Element, shown: str) -> tuple[str, str]:
