@@ -6,8 +6,8 @@ Under DIR: ``source/`` (the synthetic catalog of :mod:`generate_catalog`, with o
 and one JPEG linked as every asset), ``batch/<UPC>/<UPC>.xml`` (each release rendered by
 stardust-git as ERN 4.3, a DDEX batch as a previous distributor leaves it), ``big.xml`` (the
 first releases merged into one ERN 3.8.2 NewReleaseMessage of at least 100 MB, references
-renamed per release) and ``catalog.csv`` (one row per track in the import's default column layout, written
-here from the YAML, not by the importer's code). The same N gives the same bytes.
+renamed per release) and ``catalog.csv`` (one row per track in the import's default column
+layout, written here from the YAML, not by the importer's code). The same N gives the same bytes.
 """
 
 from __future__ import annotations
@@ -136,18 +136,56 @@ def _renamed(match: re.Match[bytes], number: int) -> bytes:
 
 # --- CSV -------------------------------------------------------------------------------------
 
-#: Our release/track fields -> the default layout's column headers (docs/import-spreadsheets.md).
-COLUMNS: dict[str, str] = {}
+#: The default layout's columns (docs/import-spreadsheets.md), in the order written.
+COLUMNS = [
+    "upc",
+    "release_title",
+    "release_version",
+    "release_artists",
+    "label",
+    "release_type",
+    "release_date",
+    "original_release_date",
+    "genre",
+    "language",
+    "p_line_year",
+    "p_line_owner",
+    "c_line_year",
+    "c_line_owner",
+    "parental_warning",
+    "cover",
+    "catalog_number",
+    "disc",
+    "track_number",
+    "isrc",
+    "track_title",
+    "track_version",
+    "duration",
+    "audio",
+    "track_artists",
+    "contributors",
+    "iswc",
+    "deal_territories",
+    "deal_excluded_territories",
+    "deal_commercial_models",
+    "deal_use_types",
+    "deal_start_date",
+    "deal_end_date",
+    "deal_price_tier",
+]
+COLUMNS += [column.replace("deal_", "deal2_") for column in COLUMNS if column.startswith("deal_")]
+_DURATION = re.compile(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?")
 
 
 def write_csv(source: Path, out: Path) -> int:
     """One row per track of every release in ``source``, in the default column layout."""
     rows = 0
     with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(COLUMNS.values()))
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         for path in sorted((source / "catalog").rglob("*.yaml")):
-            release = yaml.safe_load(path.read_text(encoding="utf-8"))
+            # every scalar as written: YAML 1.1 would read the territory NO as false
+            release = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
             for row in _rows(release):
                 writer.writerow(row)
                 rows += 1
@@ -155,7 +193,81 @@ def write_csv(source: Path, out: Path) -> int:
 
 
 def _rows(release: dict) -> Iterator[dict[str, str]]:
-    raise NotImplementedError("filled in once the default layout is settled")
+    deals = release.get("deals") or [{}]
+    shared = {**_release_cells(release), **_deal_cells(deals[0], "deal_")}
+    if len(deals) > 1:
+        shared |= _deal_cells(deals[1], "deal2_")
+    numbers: dict[int, int] = {}
+    for track in release["tracks"]:
+        disc = int(track.get("disc", 1))
+        numbers[disc] = numbers.get(disc, 0) + 1
+        yield {
+            **shared,
+            **_track_cells(track),
+            "disc": str(disc),
+            "track_number": str(numbers[disc]),
+        }
+
+
+def _release_cells(release: dict) -> dict[str, str]:
+    return {
+        "upc": release["upc"],
+        "release_title": release["title"],
+        "release_version": release.get("version") or "",
+        "release_artists": _people(release["artists"]),
+        "label": release["label"],
+        "release_type": release.get("release_type") or "",
+        "release_date": str(release["release_date"]),
+        "original_release_date": str(release.get("original_release_date") or ""),
+        "genre": release["genre"],
+        "language": release["language"],
+        "p_line_year": str(release["p_line"]["year"]),
+        "p_line_owner": release["p_line"]["owner"],
+        "c_line_year": str(release["c_line"]["year"]),
+        "c_line_owner": release["c_line"]["owner"],
+        "parental_warning": release.get("parental_warning") or "",
+        "cover": Path(release["cover"]).name,
+        "catalog_number": release.get("catalog_number") or "",
+    }
+
+
+def _track_cells(track: dict) -> dict[str, str]:
+    return {
+        "isrc": track["isrc"],
+        "track_title": track["title"],
+        "track_version": track.get("version") or "",
+        "duration": _minutes_seconds(track["duration"]),
+        "audio": Path(track["audio"]).name,
+        "track_artists": _people(track.get("artists") or []),
+        "contributors": _people(track.get("contributors") or []),
+        "iswc": track.get("iswc") or "",
+    }
+
+
+def _deal_cells(deal: dict, prefix: str) -> dict[str, str]:
+    cells = {
+        "territories": " ".join(deal.get("territories", [])),
+        "excluded_territories": " ".join(deal.get("excluded_territories", [])),
+        "commercial_models": " ".join(deal.get("commercial_models", [])),
+        "use_types": " ".join(deal.get("use_types", [])),
+        "start_date": str(deal.get("start_date") or ""),
+        "end_date": str(deal.get("end_date") or ""),
+        "price_tier": deal.get("price_tier") or "",
+    }
+    return {prefix + name: value for name, value in cells.items()}
+
+
+def _people(people: list[dict]) -> str:
+    """``Name (Role); Name2 (Role2)``, the default layout's artist and contributor cells."""
+    return "; ".join(f"{person['name']} ({person.get('role', 'MainArtist')})" for person in people)
+
+
+def _minutes_seconds(duration: str) -> str:
+    """``m:ss`` from an ISO 8601 duration or a number of seconds (the release format takes both)."""
+    if duration.isdigit():
+        return f"{int(duration) // 60}:{int(duration) % 60:02d}"
+    hours, minutes, seconds = (int(part or 0) for part in _DURATION.fullmatch(duration).groups())
+    return f"{hours * 60 + minutes}:{seconds:02d}"
 
 
 def main(argv: list[str] | None = None) -> int:
