@@ -235,7 +235,8 @@ class ReleaseBuilder:
         guess = shape.effective_release_type()
         total = int(shape.duration)
         self.guessed[("release_type",)] = (
-            f"guessed from {len(tracks)} track{'s' if len(tracks) > 1 else ''}, {total // 60}:{total % 60:02d} in all"
+            f"guessed from {len(tracks)} track{'s' if len(tracks) > 1 else ''},"
+            f" {total // 60}:{total % 60:02d} in all"
         )
         return guess
 

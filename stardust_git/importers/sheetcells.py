@@ -1,4 +1,4 @@
-"""Spreadsheet cells read into release values: dates, durations, years, artist and contributor lists."""
+"""Spreadsheet cells read into release values: dates, durations, years, artists, contributors."""
 
 from __future__ import annotations
 

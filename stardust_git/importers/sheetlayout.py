@@ -1,4 +1,4 @@
-"""The default spreadsheet layout: one row per track, its column names, and rows written from releases."""
+"""The default spreadsheet layout: one row per track, its columns, rows written from releases."""
 
 from __future__ import annotations
 

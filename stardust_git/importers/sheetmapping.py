@@ -15,7 +15,7 @@ from stardust_git.models.common import StrictModel
 
 
 class SpreadsheetMapping(StrictModel):
-    """How to read a spreadsheet whose layout is not the default one (docs/import-spreadsheets.md)."""
+    """How to read a spreadsheet in another layout (docs/import-spreadsheets.md)."""
 
     columns: dict[str, str] = {}
     """A field of the default layout -> the header that holds it in this layout."""
