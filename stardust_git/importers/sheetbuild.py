@@ -200,12 +200,15 @@ class ReleaseBuilder:
     def _deals(self) -> list[dict[str, Any]]:
         deals = []
         for prefix in DEAL_PREFIXES:
-            if any(self._stated(prefix + part) for part in DEAL_PARTS):
+            if self._stated(prefix):
                 deals.append(self._deal(prefix, ("deals", len(deals))))
         return deals
 
-    def _stated(self, name: str) -> bool:
-        return name in self.pending.cells or name in self.reader.mapping.defaults
+    def _stated(self, prefix: str) -> bool:
+        """A deal is there when a cell states part of it or its territories are a constant (a
+        constant commercial model alone applies to the deals the sheet states)."""
+        in_sheet = any(prefix + part in self.pending.cells for part in DEAL_PARTS)
+        return in_sheet or prefix + "territories" in self.reader.mapping.defaults
 
     def _deal(self, prefix: str, loc: Loc) -> dict[str, Any]:
         def value(part: str, parse: Parse | None = None) -> Any:

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from stardust_git import vocabulary
-from stardust_git.errors import did_you_mean
+from stardust_git.errors import closest, did_you_mean
 from stardust_git.models.release import parse_duration
 
 _CLOCK = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)")
@@ -134,7 +134,8 @@ def read_role(text: str) -> str:
         return text
     ddex = vocabulary.contributor_role(text)
     if ddex is None:
-        hint = did_you_mean(vocabulary.suggest(text, "ContributorRole"))
+        names = [*vocabulary.ROLE_ALIASES, *sorted(vocabulary.contributor_roles())]
+        hint = did_you_mean(closest(text, names))
         raise CellError(f"'{text}' is not a DDEX contributor role{hint}")
     return vocabulary.catalog_role(ddex)
 

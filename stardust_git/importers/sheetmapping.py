@@ -6,7 +6,9 @@ import codecs
 import datetime as dt
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from stardust_git.errors import Diagnostics, UserError, closest, did_you_mean
@@ -14,12 +16,25 @@ from stardust_git.importers.sheetlayout import FIELDS
 from stardust_git.models.common import StrictModel
 
 
+def _check_field(name: str) -> str:
+    if name not in FIELDS:
+        hint = did_you_mean(closest(name, FIELDS))
+        raise PydanticCustomError(
+            "field", "'{v}' is not a column of the default layout" + hint, {"v": name}
+        )
+    return name
+
+
+FieldName = Annotated[str, AfterValidator(_check_field)]
+"""A column of the default layout (docs/import-spreadsheets.md)."""
+
+
 class SpreadsheetMapping(StrictModel):
     """How to read a spreadsheet in another layout (docs/import-spreadsheets.md)."""
 
-    columns: dict[str, str] = {}
+    columns: dict[FieldName, str] = {}
     """A field of the default layout -> the header that holds it in this layout."""
-    defaults: dict[str, str] = {}
+    defaults: dict[FieldName, str] = {}
     """A field -> the value it takes when its column is absent or its cell is empty."""
     ignore: list[str] = []
     """Headers of columns to skip (any other unknown column is an error)."""
@@ -31,13 +46,6 @@ class SpreadsheetMapping(StrictModel):
     """How dates are written, in strftime codes (``%d/%m/%Y``); ISO dates are always read."""
     sheet: str | None = None
     """The XLSX worksheet to read; the first one when absent."""
-
-    @field_validator("columns", "defaults")
-    @classmethod
-    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
-        for name in value:
-            _check_field(name)
-        return value
 
     @field_validator("encoding")
     @classmethod
@@ -65,14 +73,6 @@ class SpreadsheetMapping(StrictModel):
                 {"v": value},
             )
         return value
-
-
-def _check_field(name: str) -> None:
-    if name not in FIELDS:
-        hint = did_you_mean(closest(name, FIELDS))
-        raise PydanticCustomError(
-            "field", "'{v}' is not a column of the default layout" + hint, {"v": name}
-        )
 
 
 def load_mapping(path: Path) -> SpreadsheetMapping:

@@ -79,6 +79,7 @@ class _SheetReader:
         self.path, self.shown, self.context, self.mapping = path, shown, context, mapping
         self.problems: list[Diagnostic] = []
         self.columns = Columns([], {}, mapping)
+        self.refused_upc_row = 0
 
     def error(self, row: int, name: str, message: str) -> None:
         """A problem with a cell (``name`` a field) or, with an empty name, the row."""
@@ -150,7 +151,8 @@ class _SheetReader:
             return
         upc = values.pop("upc", None) or self.mapping.defaults.get("upc")
         if not upc:
-            self.error(number, "upc", "empty: every row needs the UPC of its release")
+            if self.refused_upc_row != number:
+                self.error(number, "upc", "empty: every row needs the UPC of its release")
             return
         release = pending.get(upc)
         if release is None:
@@ -176,6 +178,7 @@ class _SheetReader:
         complaint = number_instead_of_text(cell) if name in _IDENTIFIERS else None
         if complaint and name:
             self.error(number, name, complaint)
+            self.refused_upc_row = number if name == "upc" else self.refused_upc_row
             return ""
         return as_text(cell)
 
