@@ -103,7 +103,7 @@ def test_resources_are_resolved_beside_the_sheet(tmp_path: Path, context: Import
     rows[0]["audio_md5"] = "0123456789ABCDEF0123456789ABCDEF"
     release = read(write_csv(tmp_path / "s.csv", rows, header), context)[0]
     assert [(f.source, f.name, f.md5, f.where) for f in release.resources] == [
-        (tmp_path / "cover.jpg", "cover.jpg", None, f"row 2, column cover"),
+        (tmp_path / "cover.jpg", "cover.jpg", None, "row 2, column cover"),
         (
             tmp_path / "wav/01.wav",
             "01.wav",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 from pathlib import Path
-
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator
