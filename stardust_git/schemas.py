@@ -16,6 +16,7 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 def schema_models() -> dict[str, type[BaseModel]]:
     """File name -> model, for every format a user writes or reads."""
+    from stardust_git.importers.sheetmapping import SpreadsheetMapping
     from stardust_git.models.receipt import Receipt
 
     return {
@@ -25,6 +26,7 @@ def schema_models() -> dict[str, type[BaseModel]]:
         "genre-vocabulary.schema.json": GenreVocabulary,
         "genre-map.schema.json": GenreMap,
         "receipt.schema.json": Receipt,
+        "spreadsheet-mapping.schema.json": SpreadsheetMapping,
     }
 
 
