@@ -58,6 +58,7 @@ def test_init_creates_a_catalog_repository(created: Path) -> None:
             "schemas/genres.schema.json",
             "schemas/receipt.schema.json",
             "schemas/release.schema.json",
+            "schemas/spreadsheet-mapping.schema.json",
             "schemas/target.schema.json",
             "targets/local.yaml",
         ]
