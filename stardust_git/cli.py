@@ -292,11 +292,18 @@ def genre() -> None:
 @genre.command()
 @click.argument("map_name", metavar="[MAP]", required=False)
 @root_option
-def coverage(map_name: str | None, root: Path | None) -> None:
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="text: a report per map; json: a list of maps with their genres and releases affected.",
+)
+def coverage(map_name: str | None, root: Path | None, output: str) -> None:
     """Genres each map (or only MAP) cannot map, and the releases they affect."""
     from stardust_git.commands.genre import genre_coverage_command
 
-    run(genre_coverage_command, root=resolve_root(root), map_name=map_name)
+    run(genre_coverage_command, root=resolve_root(root), map_name=map_name, output=output)
 
 
 @genre.command()

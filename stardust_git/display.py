@@ -54,3 +54,8 @@ def markdown(text: str) -> str:
         shown = shown.replace(plain, broken)
     shown = _MARKDOWN_SPECIAL.sub(r"\\\1", shown)
     return "".join(_HTML.get(char, char) for char in shown)
+
+
+def counted(count: int, noun: str, plural: str = "") -> str:
+    """``"1 release"``, ``"2 releases"`` (``plural`` for nouns that do not just take an s)."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"

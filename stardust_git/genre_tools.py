@@ -176,6 +176,8 @@ def _affected(
     for path, loaded in catalog.releases.items():
         release = loaded.model
         sent_to = tuple(name for name in release.targets if name in targets)
+        if not sent_to:
+            continue  # the map never sees this release's genres
         for genre in release_genres(release):
             if genre in gaps:
                 yield AffectedRelease(genre, release.upc, release.title, path, sent_to)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stardust_git.errors import Diagnostic, UserError
+from stardust_git.errors import Diagnostic, UsageError, UserError, closest, did_you_mean
 from stardust_git.fileio import MAX_YAML_BYTES
 from stardust_git.fingerprints import KnownFingerprints, RenderInputs, renderer_digest
 from stardust_git.gitio import Change, Git
@@ -42,6 +42,8 @@ from stardust_git.source.catalog import (
 )
 from stardust_git.source.tree import Tree
 from stardust_git.source.yamlio import YamlLoadError, load_yaml_bytes
+
+FULL_COMMIT = re.compile(r"[0-9a-f]{40}")
 
 if TYPE_CHECKING:
     from stardust_git.checks.conflicts import Orphan
@@ -165,6 +167,7 @@ def compute_plan(
             f"--head {head} is not the checked-out commit: audio and artwork are read from "
             "the working tree"
         )
+    _refuse_unknown_base(git, base)
     scope = _scope(git, tree, base, head_commit if head else None, all_, plan, retry_failed)
     digests: dict[str, str] = {}
     catalog = load_catalog_from(tree, sorted(scope.paths), digests, parallel=True)
@@ -172,6 +175,7 @@ def compute_plan(
     plan.problems += [diagnostic.format() for diagnostic in catalog.refusals()]
     for path in sorted((catalog.unreadable - catalog.refused) & scope.paths):
         plan.problems.append(f"{path}: does not validate (run stardust-git validate); skipped")
+    _refuse_unknown_targets(catalog, targets or [])
     plan.problems.extend(_target_errors(catalog))
     releases = sorted(catalog.releases.values(), key=lambda loaded: loaded.model.upc)
     upcs = {loaded.model.upc for loaded in releases} | set(scope.deleted)
@@ -194,6 +198,27 @@ def compute_plan(
     plan.actions.sort(key=lambda a: (a.upc, a.target))
     plan.held.sort(key=lambda h: (h.upc, h.target))
     return plan
+
+
+def _refuse_unknown_base(git: Git, base: str | None) -> None:
+    """A ``--base`` typed by hand that names nothing is a mistake, not "examine everything".
+
+    A full commit id this clone lacks is what CI passes after a force push (the old tip is gone):
+    that one still widens the plan to every release, with a note.
+    """
+    if not base or FULL_COMMIT.fullmatch(base) or git.resolve(base) is not None:
+        return
+    raise UsageError(f"--base {base}: no such branch, tag or commit in this repository")
+
+
+def _refuse_unknown_targets(catalog: Catalog, targets: list[str]) -> None:
+    errors = catalog.diagnostics.errors
+    broken = {Path(d.path).stem for d in errors if d.path.startswith("targets/")}
+    for name in targets:
+        if name not in catalog.targets and name not in broken:
+            known = ", ".join(sorted(catalog.targets)) or "none"
+            hint = did_you_mean(closest(name, catalog.targets))
+            raise UsageError(f"--target {name}: no targets/{name}.yaml (known: {known}){hint}")
 
 
 def _target_errors(catalog: Catalog) -> list[str]:

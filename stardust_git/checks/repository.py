@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from stardust_git.errors import Diagnostics
+from stardust_git.models import Target
 from stardust_git.models.common import party_id_check_character
-from stardust_git.source.catalog import Catalog
+from stardust_git.source.catalog import Catalog, Loaded
+
+PLACEHOLDER_DPID = "PADPIDA0000000000Q"
+"""The sender id ``init`` writes: a well-formed DPID that belongs to nobody."""
 
 
 def check_targets(catalog: Catalog, diagnostics: Diagnostics) -> None:
@@ -20,11 +24,24 @@ def check_targets(catalog: Catalog, diagnostics: Diagnostics) -> None:
                     "(ISO 7064 Mod 37,36); is the id right?"
                 )
                 diagnostics.add(loaded.diagnostic((role, "party_id"), message, severity="warning"))
+        if target.sender and target.sender.party_id == PLACEHOLDER_DPID:
+            _report_placeholder_sender(loaded, diagnostics)
         if target.genre_map and target.genre_map not in catalog.genre_maps:
             message = (
                 f"unknown genre map '{target.genre_map}' (no genre-maps/{target.genre_map}.yaml)"
             )
             diagnostics.add(loaded.diagnostic(("genre_map",), message))
+
+
+def _report_placeholder_sender(loaded: Loaded[Target], diagnostics: Diagnostics) -> None:
+    """A warning while the target only writes locally; an error once it sends to a shop."""
+    local = loaded.model.delivery.protocol == "local"
+    message = (
+        f"{PLACEHOLDER_DPID} is the placeholder stardust-git init wrote: put your own DDEX party"
+        " id here (apply at https://dpid.ddex.net)"
+    )
+    severity = "warning" if local else "error"
+    diagnostics.add(loaded.diagnostic(("sender", "party_id"), message, severity=severity))
 
 
 def check_genre_maps(catalog: Catalog, diagnostics: Diagnostics) -> None:

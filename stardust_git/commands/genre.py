@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import click
@@ -16,12 +18,17 @@ from stardust_git.genre_tools import (
 from stardust_git.source.catalog import GENRES_DIR, Catalog, load_catalog
 
 
-def genre_coverage_command(root: Path, map_name: str | None = None) -> int:
-    """Print, per map (or just ``map_name``), the genres it does not map and the releases hit."""
+def genre_coverage_command(root: Path, map_name: str | None = None, output: str = "text") -> int:
+    """Print, per map (or just ``map_name``), the genres it does not map and the releases hit
+    (the releases sent to a target that uses the map)."""
     catalog = _load(root)
     names = [map_name] if map_name else sorted(catalog.genre_maps)
     if not names:
         raise UserError(f"no genre maps in {GENRES_DIR}/")
+    if output == "json":
+        coverages = [dataclasses.asdict(map_coverage(catalog, name)) for name in names]
+        click.echo(json.dumps(coverages, indent=2))
+        return 0
     for index, name in enumerate(names):
         if index:
             click.echo("")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
 
+from stardust_git.commands.tables import Rows, print_rows
 from stardust_git.display import markdown, terminal, visible
 from stardust_git.plan import Plan, compute_plan
 
@@ -63,30 +63,32 @@ def _titles(plan: Plan) -> dict[str, str]:
 
 
 def print_table(plan: Plan) -> None:
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # a note is one line in a log
     titles = _titles(plan)
     if plan.actions or plan.held:
-        table = Table(show_lines=False)
-        for column in ("UPC", "Release", "Target", "Action", "Why"):
-            table.add_column(column, overflow="fold")
+        table = Rows(("UPC", "Release", "Target", "Action", "Why"))
         for planned in plan.actions:
-            table.add_row(
-                planned.upc,
-                terminal(titles.get(planned.upc, "")),
-                terminal(planned.target),
-                ACTION_TITLES[planned.action],
-                terminal("; ".join(planned.reasons)),
+            table.add(
+                [
+                    planned.upc,
+                    terminal(titles.get(planned.upc, "")),
+                    terminal(planned.target),
+                    ACTION_TITLES[planned.action],
+                    terminal("; ".join(planned.reasons)),
+                ]
             )
         for held in plan.held:
-            table.add_row(
-                held.upc,
-                terminal(titles.get(held.upc, "")),
-                terminal(held.target),
-                f"held ({ACTION_TITLES[held.action]})",
-                f"deliver_after {held.until}",
+            table.add(
+                [
+                    held.upc,
+                    terminal(titles.get(held.upc, "")),
+                    terminal(held.target),
+                    f"held ({ACTION_TITLES[held.action]})",
+                    f"deliver_after {held.until}",
+                ],
                 style="dim",
             )
-        console.print(table)
+        print_rows(table, console)
     for note in plan.notes:
         console.print(f"note: {terminal(note)}")
     for problem in plan.problems:

@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
+from stardust_git.commands.tables import Rows, print_rows
 from stardust_git.display import terminal
 from stardust_git.status import StatusRow, release_status
 
@@ -31,23 +30,20 @@ def status_command(root: Path, upc: str | None = None, output: str = "table") ->
     rows = release_status(root, upc)
     if output == "json":
         click.echo(json.dumps([row.as_dict() for row in rows], indent=2))
-    else:
-        print_rows(rows)
+    elif rows or not upc:
+        print_status(rows)
     if upc and not rows:
         click.echo(f"error: nothing is known about {upc} (no release file, no receipt)", err=True)
         return 1
     return 0
 
 
-def print_rows(rows: list[StatusRow]) -> None:
-    console = Console(highlight=False)
+def print_status(rows: list[StatusRow]) -> None:
     if not rows:
-        console.print("no releases with targets, no receipts")
+        click.echo("no releases with targets, no receipts")
         return
     with_remote = any(row.remote for row in rows)  # only protocols that say anything have it
-    table = Table()
-    for column in (*_COLUMNS, *(["Remote"] if with_remote else [])):
-        table.add_column(column, overflow="fold")
+    table = Rows((*_COLUMNS, *(["Remote"] if with_remote else [])))
     for row in rows:
         status = f"[{_STYLES.get(row.status, 'white')}]{row.status}[/]"
         if row.error:
@@ -66,5 +62,5 @@ def print_rows(rows: list[StatusRow]) -> None:
         if with_remote:
             remote = "\n".join(f"{key}: {value}" for key, value in row.remote.items())
             cells.append(terminal(remote, keep_newlines=True))
-        table.add_row(*cells)
-    console.print(table)
+        table.add(cells)
+    print_rows(table)

@@ -253,4 +253,5 @@ def _format(result: StepResult) -> str:
     else:
         verdict = click.style("FAILED ", fg="red", bold=True)
     timing = f" ({result.seconds * 1000:.0f} ms)" if result.ok is not None else ""
-    return f"  {result.step:<13} {verdict} {result.detail}{timing}"
+    detail = result.detail.removeprefix("skipped: ") if result.ok is None else result.detail
+    return f"  {result.step:<13} {verdict} {detail}{timing}"

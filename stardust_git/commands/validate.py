@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from stardust_git.display import counted
 from stardust_git.validate import ValidationOptions, ValidationReport, validate_catalog
 
 
@@ -41,12 +42,10 @@ def print_report(report: ValidationReport) -> None:
     for diagnostic in report.diagnostics:
         click.echo(diagnostic.format())
     errors, warnings = len(report.errors), len(report.warnings)
+    files, releases = counted(report.files, "file"), counted(report.releases, "release")
     if report.ok:
-        note = f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""
-        click.echo(f"ok: {report.files} files valid, {report.releases} releases{note}", err=True)
+        note = f" ({counted(warnings, 'warning')})" if warnings else ""
+        click.echo(f"ok: {files} valid, {releases}{note}", err=True)
     else:
-        click.echo(
-            f"invalid: {errors} error{'s' * (errors != 1)}, {warnings} warning"
-            f"{'s' * (warnings != 1)} in {report.files} files",
-            err=True,
-        )
+        summary = f"{counted(errors, 'error')}, {counted(warnings, 'warning')} in {files}"
+        click.echo(f"invalid: {summary}", err=True)

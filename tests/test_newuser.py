@@ -1,0 +1,153 @@
+"""What a new user tripped on (issue 12, item 7), each as the user met it, through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_render_command import copy_example_catalog, git
+
+STARDUST = str(Path(sys.executable).parent / "stardust-git")
+PLACEHOLDER = re.compile(r"__[A-Z_]+__")
+
+
+def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI as a pipe runs it (not a terminal), in ``root``."""
+    return subprocess.run(
+        [STARDUST, *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "80"},
+    )
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = copy_example_catalog(tmp_path_factory.mktemp("example"))
+    git(root, "init", "--quiet")
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "-m", "catalog")
+    return root
+
+
+@pytest.fixture(scope="module")
+def initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    parent = tmp_path_factory.mktemp("init")
+    done = run(parent, "init", "my-label", "--label", "My Label")
+    assert done.returncode == 0, done.stderr
+    return parent / "my-label"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("deliver", "--dry-run", "--target", "nope"), "--target nope: no targets/nope.yaml"),
+        (("plan", "--target", "spotfy"), "did you mean 'spotify'?"),
+        (("plan", "--base", "deadbeef"), "--base deadbeef: no such branch, tag or commit"),
+        (("plan", "--base", "mian"), "--base mian: no such branch, tag or commit"),
+    ],
+)
+def test_unknown_target_or_base_is_a_usage_error(example: Path, args: tuple[str, ...], said: str):
+    done = run(example, *args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert said in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_full_commit_id_this_clone_lacks_still_widens_with_a_note(example: Path) -> None:
+    """What CI passes after a force push: the old tip is gone, every release is examined."""
+    done = run(example, "plan", "--base", "0123456789" * 4)
+    assert done.returncode == 0, done.stderr
+    assert "is not in this repository: examined every release" in done.stdout
+    assert "12 deliveries" in done.stdout
+
+
+def test_init_leaves_no_unfilled_placeholder(initialised: Path) -> None:
+    for path in initialised.rglob("*"):
+        if path.is_file() and ".git" not in path.parts and path.suffix in {".md", ".yml", ".yaml"}:
+            found = PLACEHOLDER.findall(path.read_text())
+            assert not found, f"{path.relative_to(initialised)}: {found}"
+
+
+def test_init_sender_id_is_reported_as_a_placeholder(initialised: Path) -> None:
+    done = run(initialised, "validate")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(
+        r"targets/local.yaml:\d+:\d+: warning: sender.party_id: PADPIDA0000000000Q is the"
+        r" placeholder stardust-git init wrote",
+        done.stdout,
+    )
+    assert "ok: 2 files valid, 1 release (1 warning)" in done.stderr
+
+
+def test_the_placeholder_sender_id_blocks_a_real_shop(example: Path, tmp_path: Path) -> None:
+    root = copy_example_catalog(tmp_path)
+    deezer = root / "targets" / "deezer.yaml"
+    deezer.write_text(deezer.read_text().replace("PADPIDA2025110101D", "PADPIDA0000000000Q"))
+    done = run(root, "validate", "--no-assets")
+    assert done.returncode == 1
+    assert re.search(
+        r"targets/deezer.yaml:\d+:\d+: sender.party_id: PADPIDA0000000000Q", done.stdout
+    )
+
+
+def test_status_of_an_unknown_upc_says_only_that(example: Path) -> None:
+    done = run(example, "status", "123")
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.strip() == "error: nothing is known about 123 (no release file, no receipt)"
+
+
+def _long_title(root: Path) -> Path:
+    release = root / "catalog" / "nova-lane" / "first-light.yaml"
+    title = "First Light (A Very Long Title That Would Wrap Any Table On An Eighty Column Log)"
+    release.write_text(release.read_text().replace("title: First Light\n", f"title: {title}\n", 1))
+    return release
+
+
+@pytest.mark.parametrize("command", ["status", "plan"])
+def test_tables_never_wrap_when_piped(tmp_path: Path, command: str) -> None:
+    root = copy_example_catalog(tmp_path)
+    _long_title(root)
+    git(root, "init", "--quiet")
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "-m", "catalog")
+    done = run(root, command)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if re.match(r"\d{13}\s", line)]
+    assert len(rows) == 12, done.stdout
+    for row in rows:
+        assert re.match(
+            r"\d{13}  .+  (local|spotify|apple|beatport|tidal|deezer|amazon|youtube)  ", row
+        )
+    header = done.stdout.splitlines()[0]
+    assert header.split()[:3] == ["UPC", "Release", "Target"]
+    target_column = header.index("Target")
+    assert {row[target_column - 2 : target_column] for row in rows} == {"  "}
+
+
+def test_genre_coverage_lists_only_releases_that_use_the_map(example: Path) -> None:
+    """Beatport's map leaves SYNTH_POP unmapped; First Light is SYNTH_POP and is not sent there."""
+    done = run(example, "genre", "coverage", "beatport", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    (coverage,) = json.loads(done.stdout)
+    assert "SYNTH_POP" in coverage["unmapped"]
+    affected = {item["upc"] for item in coverage["affected"]}
+    assert "5060236631114" not in affected
+    assert all("beatport" in item["targets"] for item in coverage["affected"])
+    text = run(example, "genre", "coverage", "beatport")
+    assert "5060236631114" not in text.stdout
+
+
+def test_target_test_does_not_say_skipped_twice(example: Path) -> None:
+    done = run(example, "target", "test", "local")
+    assert "skipped skipped" not in done.stdout
+    assert re.search(r"connect\s+skipped a local directory needs no connection", done.stdout)
