@@ -272,12 +272,12 @@ def init(directory: Path, action: str, label: str) -> None:
 @click.option(
     "--action",
     type=click.Choice(["initial", "update", "takedown"]),
-    default="initial",
-    show_default=True,
-    help="Which delivery to render.",
+    default=None,
+    help="Which delivery to render (default: the one a plan would send now: takedown when the"
+    " release says takedown: true, update when it is live at the target, else initial).",
 )
 @root_option
-def render(upc: str, target: str, out: Path | None, action: str, root: Path | None) -> None:
+def render(upc: str, target: str, out: Path | None, action: str | None, root: Path | None) -> None:
     """Write the exact package a delivery of UPC to the target would send."""
     from stardust_git.commands.render import render_command
 

@@ -151,3 +151,39 @@ def test_target_test_does_not_say_skipped_twice(example: Path) -> None:
     done = run(example, "target", "test", "local")
     assert "skipped skipped" not in done.stdout
     assert re.search(r"connect\s+skipped a local directory needs no connection", done.stdout)
+
+
+def _committed_copy(where: Path) -> Path:
+    root = copy_example_catalog(where)
+    git(root, "init", "--quiet")
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "-m", "catalog")
+    return root
+
+
+def _rendered_message(root: Path, out: Path) -> str:
+    (message,) = out.rglob("5060236631114.xml")
+    return message.read_text()
+
+
+def test_render_without_action_previews_what_the_plan_would_send(tmp_path: Path) -> None:
+    root = _committed_copy(tmp_path / "repo")
+    first = run(root, "render", "5060236631114", "--target", "local", "--out", str(tmp_path / "a"))
+    assert first.returncode == 0, first.stderr
+    assert "note: rendering the initial: the release is not live at this target" in first.stderr
+    assert list((tmp_path / "a").rglob("*.flac"))  # an initial carries the audio
+
+    delivered = run(root, "deliver", "--target", "local")
+    assert delivered.returncode == 0, delivered.stdout + delivered.stderr
+    again = run(root, "render", "5060236631114", "--target", "local", "--out", str(tmp_path / "b"))
+    assert re.search(
+        r"note: rendering the update: it is live there since \d{4}-\d\d-\d\d", again.stderr
+    )
+    assert not list((tmp_path / "b").rglob("*.flac"))  # the shop has the audio already
+
+    release = root / "catalog" / "nova-lane" / "first-light.yaml"
+    release.write_text(release.read_text() + "takedown: true\n")
+    down = run(root, "render", "5060236631114", "--target", "local", "--out", str(tmp_path / "c"))
+    assert "note: rendering the takedown: the release says takedown: true" in down.stderr
+    assert "<EndDate>" in _rendered_message(root, tmp_path / "c")  # 4.x ends the deals
+    assert "<EndDate>" not in _rendered_message(root, tmp_path / "b")

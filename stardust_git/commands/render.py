@@ -23,7 +23,8 @@ import click
 from stardust_git import choreography
 from stardust_git.errors import UsageError, UserError
 from stardust_git.fileio import write_atomic
-from stardust_git.receipts import read_receipt
+from stardust_git.models.receipt import Receipt
+from stardust_git.receipts import live_delivery, read_receipt
 from stardust_git.render import ACTIONS, Action, PackageFile, RenderContext
 from stardust_git.source.catalog import Catalog, load_catalog
 
@@ -48,8 +49,11 @@ def head_context(root: Path) -> RenderContext | None:
     return RenderContext(commit, dt.datetime.fromtimestamp(int(seconds), dt.UTC))
 
 
-def render_command(root: Path, upc: str, target: str, out: Path | None, action: str) -> int:
-    if action not in ACTIONS:
+def render_command(
+    root: Path, upc: str, target: str, out: Path | None, action: str | None = None
+) -> int:
+    """Write the package; without ``action``, the one a plan would send now (and say which)."""
+    if action is not None and action not in ACTIONS:
         raise UsageError(f"--action must be one of {', '.join(ACTIONS)}, not {action!r}")
     catalog = load_catalog(root)
     loaded = catalog.release_by_upc(upc)
@@ -71,6 +75,9 @@ def render_command(root: Path, upc: str, target: str, out: Path | None, action: 
         raise UserError(f"unknown target '{target}' (no targets/{target}.yaml)")
     receipt = read_receipt(root, loaded.model.upc, target)
     history = receipt.history if receipt else []
+    if action is None:
+        action, why = preview_action(loaded.model.takedown, receipt)
+        click.echo(f"note: rendering the {action}: {why} (--action to choose)", err=True)
     moment = choreography.placement(context.commit, context.committed_at, history)
     context = replace(context, created_at=moment)
     package = choreography.package_as_sent(
@@ -90,6 +97,17 @@ def render_command(root: Path, upc: str, target: str, out: Path | None, action: 
         err=True,
     )
     return 0
+
+
+def preview_action(takedown: bool, receipt: Receipt | None) -> tuple[str, str]:
+    """The action a plan would choose for the release at the target, and why."""
+    live = live_delivery(receipt)
+    if takedown:
+        return "takedown", "the release says takedown: true"
+    if live is None:
+        return "initial", "the release is not live at this target"
+    when = live.finished.strftime("%Y-%m-%d")
+    return "update", f"it is live there since {when} (commit {live.commit[:12]})"
 
 
 def _require_target(catalog: Catalog, target: str) -> None:
