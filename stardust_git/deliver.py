@@ -651,8 +651,9 @@ class _TargetRun:
         )
         for attempt in retrying:
             with attempt:
-                self.attempts += 1
+                self.attempts = max(self.attempts, 1)  # tries of the delivery, not of each file
                 if attempt.retry_state.attempt_number > 1:
+                    self.attempts += 1
                     self.retries += 1
                     self._disconnect()
                 self._connect()

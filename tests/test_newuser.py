@@ -175,6 +175,8 @@ def test_render_without_action_previews_what_the_plan_would_send(tmp_path: Path)
 
     delivered = run(root, "deliver", "--target", "local")
     assert delivered.returncode == 0, delivered.stdout + delivered.stderr
+    (delivery,) = json.loads((root / "receipts/5060236631114/local.json").read_text())["history"]
+    assert len(delivery["files"]) >= 3 and delivery["attempts"] == 1  # tries, not files
     again = run(root, "render", "5060236631114", "--target", "local", "--out", str(tmp_path / "b"))
     assert re.search(
         r"note: rendering the update: it is live there since \d{4}-\d\d-\d\d", again.stderr
