@@ -70,7 +70,13 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @root_option
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="text: one located line per problem; json: {valid, files, releases, errors, warnings}.",
+)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option("--no-assets", is_flag=True, help="Skip the audio and artwork checks.")
 @click.option("--no-render", is_flag=True, help="Skip rendering and XSD validation.")
@@ -100,7 +106,10 @@ def validate(
 @root_option
 @click.option("--check", is_flag=True, help="Exit 1 if schemas/ is out of date, write nothing.")
 def schemas(root: Path | None, check: bool) -> None:
-    """Regenerate schemas/ (JSON Schemas for editors and CI) from the models."""
+    """Regenerate schemas/ from the models.
+
+    The JSON Schemas editors and CI check the YAML files against.
+    """
     from stardust_git.commands.schemas import schemas_command
 
     run(schemas_command, root=resolve_root(root), check=check)
@@ -209,7 +218,10 @@ def deliver(
     shard: str | None,
     lock_wait: float,
 ) -> None:
-    """Execute the plan, write receipts, optionally commit and push them."""
+    """Send what the plan says and write the receipts.
+
+    Optionally commit and push the receipts (--commit, --push).
+    """
     from stardust_git.commands.deliver import deliver_command
 
     run(
@@ -230,7 +242,13 @@ def deliver(
 @cli.command()
 @click.argument("upc", required=False)
 @root_option
-@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    help="table: one row per release and target (plain columns when piped); json: a list.",
+)
 def status(upc: str | None, root: Path | None, output: str) -> None:
     """Where each release stands per target, from the receipts."""
     from stardust_git.commands.status import status_command
@@ -254,7 +272,10 @@ def status(upc: str | None, root: Path | None, output: str) -> None:
     help="The label name in the example release and target.",
 )
 def init(directory: Path, action: str, label: str) -> None:
-    """Start a new catalog repository with workflows and pre-commit config."""
+    """Start a new catalog repository.
+
+    With workflows, a pre-commit config, an example release and the local target.
+    """
     from stardust_git.commands.init import init_command
 
     run(init_command, directory=directory, action=action, label=label)
@@ -278,7 +299,10 @@ def init(directory: Path, action: str, label: str) -> None:
 )
 @root_option
 def render(upc: str, target: str, out: Path | None, action: str | None, root: Path | None) -> None:
-    """Write the exact package a delivery of UPC to the target would send."""
+    """Write the package a delivery of UPC would send.
+
+    The exact files a delivery of UPC to the target would send, byte for byte.
+    """
     from stardust_git.commands.render import render_command
 
     run(render_command, root=resolve_root(root), upc=upc, target=target, out=out, action=action)
@@ -286,7 +310,7 @@ def render(upc: str, target: str, out: Path | None, action: str | None, root: Pa
 
 @cli.group()
 def genre() -> None:
-    """Genre maps: what each map covers, and suggestions for the genres it misses."""
+    """Genre maps: coverage and suggestions."""
 
 
 @genre.command()
@@ -300,7 +324,11 @@ def genre() -> None:
     help="text: a report per map; json: a list of maps with their genres and releases affected.",
 )
 def coverage(map_name: str | None, root: Path | None, output: str) -> None:
-    """Genres each map (or only MAP) cannot map, and the releases they affect."""
+    """Genres a map cannot map, and releases affected.
+
+    Per map (or only MAP): the genres it cannot map and the releases sent through it that
+    use them.
+    """
     from stardust_git.commands.genre import genre_coverage_command
 
     run(genre_coverage_command, root=resolve_root(root), map_name=map_name, output=output)
@@ -310,7 +338,10 @@ def coverage(map_name: str | None, root: Path | None, output: str) -> None:
 @click.argument("map_name", metavar="MAP")
 @root_option
 def suggest(map_name: str, root: Path | None) -> None:
-    """Closest vocabulary entries for MAP's unmapped genres, as YAML for its mappings:."""
+    """Mappings to paste for MAP's unmapped genres.
+
+    The closest vocabulary entries for each genre MAP does not map, as YAML for mappings:.
+    """
     from stardust_git.commands.genre import genre_suggest_command
 
     run(genre_suggest_command, root=resolve_root(root), map_name=map_name)
@@ -318,7 +349,7 @@ def suggest(map_name: str, root: Path | None) -> None:
 
 @cli.group()
 def xsd() -> None:
-    """The official DDEX XSDs every message is validated against before it is sent."""
+    """The DDEX XSDs every message is checked against."""
 
 
 @xsd.command("install")
@@ -330,8 +361,11 @@ def xsd() -> None:
     help="A folder with ern382/ ern42/ ern43/ holding the official XSDs (default: download).",
 )
 def xsd_install(source: Path | None) -> None:
-    """Put the XSDs into the cache, each checked against its pinned SHA-256 (for a machine
-    that delivers without network)."""
+    """Put the XSDs into the cache, checked against pins.
+
+    Each file is checked against its pinned SHA-256 (for a machine that delivers without
+    network).
+    """
     from stardust_git.commands.xsd import xsd_install_command
 
     run(xsd_install_command, source=source)
@@ -352,7 +386,10 @@ def target() -> None:
     help="text: names, one a line; env: workflow env: lines; json: names and their targets.",
 )
 def target_secrets(root: Path | None, output: str) -> None:
-    """The ${NAME} secrets targets/*.yaml reference (what the deliver workflow must pass)."""
+    """The ${NAME} secrets the targets reference.
+
+    What the deliver workflow must pass to the deliver step.
+    """
     from stardust_git.commands.target import target_secrets_command
 
     run(target_secrets_command, root=resolve_root(root), output=output)
@@ -362,7 +399,10 @@ def target_secrets(root: Path | None, output: str) -> None:
 @click.argument("name")
 @root_option
 def target_test(name: str, root: Path | None) -> None:
-    """Connect, authenticate, write, list and delete a probe file on target NAME."""
+    """Try a target: connect, write, list, delete a probe.
+
+    Connect, authenticate, write, list and delete a probe file on target NAME.
+    """
     from stardust_git.commands.target import target_test_command
 
     run(target_test_command, root=resolve_root(root), name=name)
@@ -372,9 +412,18 @@ def target_test(name: str, root: Path | None) -> None:
 @root_option
 @click.option("--target", "targets", multiple=True, help="Only this target (repeatable).")
 @click.option("--commit", is_flag=True, help="Commit the receipts that changed.")
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="text: one line per acknowledgement read; json: the same as a list.",
+)
 def acks(root: Path | None, targets: tuple[str, ...], commit: bool, output: str) -> None:
-    """Read ACK_*.xml acknowledgements back from the targets into the receipts."""
+    """Read the shops' acknowledgements into the receipts.
+
+    ACK_*.xml files are read back from the targets into the receipts.
+    """
     from stardust_git.commands.acks import acks_command
 
     run(
@@ -384,6 +433,39 @@ def acks(root: Path | None, targets: tuple[str, ...], commit: bool, output: str)
         commit=commit,
         output=output,
     )
+
+
+EXAMPLES = {
+    "validate": ["stardust-git validate", "stardust-git validate catalog/nova-lane --format json"],
+    "schemas": ["stardust-git schemas", "stardust-git schemas --check"],
+    "plan": ["stardust-git plan --base origin/main", "stardust-git plan --all --format json"],
+    "deliver": ["stardust-git deliver --dry-run", "stardust-git deliver --target local"],
+    "status": ["stardust-git status", "stardust-git status 5060236631114 --format json"],
+    "init": ["stardust-git init my-label --label 'My Label'"],
+    "render": ["stardust-git render 5060236631114 --target spotify --out out/"],
+    "genre": ["stardust-git genre coverage spotify"],
+    "genre coverage": ["stardust-git genre coverage", "stardust-git genre coverage spotify"],
+    "genre suggest": ["stardust-git genre suggest beatport >> genre-maps/beatport.yaml"],
+    "xsd": ["stardust-git xsd install"],
+    "xsd install": ["stardust-git xsd install", "stardust-git xsd install --from ./ddex-xsd"],
+    "target": ["stardust-git target test local"],
+    "target secrets": ["stardust-git target secrets --format env"],
+    "target test": ["stardust-git target test spotify"],
+    "acks": ["stardust-git acks", "stardust-git acks --target spotify --commit"],
+}
+"""Shown under each command's --help (a test checks every command has some)."""
+
+
+def _add_examples(group: click.Group, prefix: str = "") -> None:
+    for name, command in group.commands.items():
+        key = f"{prefix}{name}"
+        lines = "\n".join(f"  {example}" for example in EXAMPLES.get(key, []))
+        command.epilog = f"\b\nExamples:\n{lines}" if lines else None
+        if isinstance(command, click.Group):
+            _add_examples(command, f"{key} ")
+
+
+_add_examples(cli)
 
 
 def main() -> None:

@@ -9,8 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 
+from stardust_git.cli import cli
 from tests.test_render_command import copy_example_catalog, git
 
 STARDUST = str(Path(sys.executable).parent / "stardust-git")
@@ -189,3 +192,44 @@ def test_render_without_action_previews_what_the_plan_would_send(tmp_path: Path)
     assert "note: rendering the takedown: the release says takedown: true" in down.stderr
     assert "<EndDate>" in _rendered_message(root, tmp_path / "c")  # 4.x ends the deals
     assert "<EndDate>" not in _rendered_message(root, tmp_path / "b")
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        found.append((*prefix, name))
+        if isinstance(command, click.Group):
+            found += _commands(command, (*prefix, name))
+    return found
+
+
+ALL_COMMANDS = _commands(cli)
+GROUPS = [(name,) for name, command in cli.commands.items() if isinstance(command, click.Group)]
+
+
+def _help(path: tuple[str, ...]) -> str:
+    done = CliRunner().invoke(cli, [*path, "--help"], terminal_width=80)
+    assert done.exit_code == 0, done.output
+    return done.output
+
+
+@pytest.mark.parametrize("path", [(), *[p for p in ALL_COMMANDS if p in GROUPS]], ids=str)
+def test_every_summary_fits_an_80_column_help(path: tuple[str, ...]) -> None:
+    listed = _help(path).split("Commands:", 1)[1]
+    assert "..." not in listed, listed
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=" ".join)
+def test_every_command_shows_an_example(path: tuple[str, ...]) -> None:
+    shown = _help(path)
+    assert re.search(rf"Examples:\n(  +stardust-git {' '.join(path)}\b.*\n)+", shown), shown
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=" ".join)
+def test_every_format_option_is_described(path: tuple[str, ...]) -> None:
+    command: click.Command = cli
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    for option in command.params:
+        if "--format" in getattr(option, "opts", ()):
+            assert option.help and len(option.help) > 20, path  # type: ignore[attr-defined]
