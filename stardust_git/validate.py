@@ -17,11 +17,15 @@ from pathlib import Path
 
 from stardust_git.checks import GateRun, run_catalog_checks, run_release_checks
 from stardust_git.checks.cross_file import CheckedRelease, check_cross_file, checked_release
+from stardust_git.checks.messages import check_message_file
 from stardust_git.checks.release import check_release_rules
 from stardust_git.errors import Diagnostic, Diagnostics
 from stardust_git.index import collect_facts
 from stardust_git.source.catalog import (
     CATALOG_DIR,
+    GENRES_DIR,
+    TARGETS_DIR,
+    YAML_SUFFIXES,
     Catalog,
     iter_yaml_paths,
     load_catalog,
@@ -68,6 +72,8 @@ class ValidationReport:
     releases: int
     strict: bool = False
     catalog: Catalog | None = field(default=None, repr=False)
+    skipped: list[str] = field(default_factory=list)
+    """Files given that validate does not check (not a release, target, genre map or message)."""
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -92,6 +98,8 @@ def validate_catalog(
     """
     options = options or ValidationOptions()
     root = root.resolve()
+    paths = list(paths) if paths is not None else None
+    messages, skipped = _other_files(root, paths or [])
     selected = _selected_releases(root, paths) if paths is not None else release_files(root)
     workers = _worker_count(len(selected))
     if workers > 1:
@@ -114,11 +122,16 @@ def validate_catalog(
     catalog.release_upcs = {facts.upc for facts in [*loaded_facts.values(), *others]}
     run = GateRun(catalog, options.needs, checked=checked, others=others)
     run_catalog_checks(run, diagnostics)
-    files = len(checked) + len(catalog.unreadable) + len(catalog.targets)
-    return ValidationReport(diagnostics.sorted(), files, len(checked), options.strict, catalog)
+    for shown, path in messages.items():
+        diagnostics.extend(check_message_file(path, shown))
+    files = len(checked) + len(catalog.unreadable) + len(catalog.targets) + len(messages)
+    report = ValidationReport(diagnostics.sorted(), files, len(checked), options.strict, catalog)
+    report.skipped = skipped
+    return report
 
 
 PARALLEL_MIN_RELEASES = 500
+CHECKED_FOLDERS = tuple(f"{folder}/" for folder in (CATALOG_DIR, TARGETS_DIR, GENRES_DIR))
 
 
 def _worker_count(releases: int) -> int:
@@ -153,6 +166,19 @@ def _check_loaded(catalog: Catalog, options: ValidationOptions) -> ShareResult:
     run_release_checks(GateRun(catalog, options.needs), catalog.releases.values(), diagnostics)
     releases = [checked_release(loaded) for loaded in catalog.releases.values()]
     return ShareResult(diagnostics.items, releases, set(catalog.unreadable))
+
+
+def _other_files(root: Path, paths: list[Path]) -> tuple[dict[str, Path], list[str]]:
+    """Message files (.xml) among ``paths``, and the files validate does not check."""
+    messages: dict[str, Path] = {}
+    skipped: list[str] = []
+    for path in iter_yaml_paths(paths):
+        shown = relative(root, path)
+        if path.suffix.lower() == ".xml":
+            messages[shown] = path
+        elif not (path.suffix in YAML_SUFFIXES and shown.startswith(CHECKED_FOLDERS)):
+            skipped.append(shown)
+    return messages, skipped
 
 
 def _selected_releases(root: Path, paths: Iterable[Path]) -> list[Path]:

@@ -233,3 +233,84 @@ def test_every_format_option_is_described(path: tuple[str, ...]) -> None:
     for option in command.params:
         if "--format" in getattr(option, "opts", ()):
             assert option.help and len(option.help) > 20, path  # type: ignore[attr-defined]
+
+
+def test_validate_says_which_files_it_skipped(example: Path) -> None:
+    (example / "README.md").write_text("# the label's notes\n")
+    done = run(example, "validate", "--no-assets", "--format", "json", "README.md")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["skipped"] == ["README.md"]
+    text = run(example, "validate", "--no-assets", "README.md")
+    assert "note: README.md: skipped (not a release, target, genre map or message)" in text.stdout
+
+
+@pytest.fixture(scope="module")
+def messages(example: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """An ERN 4.3, an ERN 3.8.2 and an Apple metadata.xml as stardust-git renders them."""
+    out = tmp_path_factory.mktemp("messages")
+    for upc, target in (("5060236631114", "local"), ("0885686123454", "beatport")):
+        done = run(example, "render", upc, "--target", target, "--out", str(out / target))
+        assert done.returncode == 0, done.stderr
+    done = run(example, "render", "1234567890128", "--target", "apple", "--out", str(out / "apple"))
+    assert done.returncode == 0, done.stderr
+    return {
+        "4.3": next((out / "local").rglob("5060236631114.xml")),
+        "3.8.2": next((out / "beatport").rglob("0885686123454.xml")),
+        "apple": next((out / "apple").rglob("metadata.xml")),
+    }
+
+
+@pytest.mark.parametrize("kind", ["4.3", "3.8.2", "apple"])
+def test_validate_checks_a_message_file(example: Path, messages: dict[str, Path], kind: str):
+    done = run(example, "validate", "--no-assets", str(messages[kind]))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ": error" not in done.stdout and "[xsd]" not in done.stdout
+
+
+def test_validate_locates_what_is_wrong_in_an_ern_message(
+    example: Path, messages: dict[str, Path], tmp_path: Path
+) -> None:
+    text = messages["4.3"].read_text()
+    broken = tmp_path / "broken.xml"
+    broken.write_text(text.replace("<ISRC>", "<Isrc>").replace("</ISRC>", "</Isrc>"))
+    done = run(example, "validate", "--no-assets", str(broken))
+    assert done.returncode == 1
+    line = text[: text.index("<ISRC>")].count("\n") + 1
+    assert re.search(
+        rf"broken.xml:{line}:1: /NewReleaseMessage/.*/Isrc: This element is not expected",
+        done.stdout,
+    )
+    assert re.search(
+        r"broken.xml:\d+:1: .*SoundRecording.* has no ISRC \[BR-ISRC-001\]", done.stdout
+    )
+
+
+def test_validate_locates_what_is_wrong_in_an_apple_package(
+    example: Path, messages: dict[str, Path], tmp_path: Path
+) -> None:
+    text = messages["apple"].read_text()
+    broken = tmp_path / "metadata.xml"
+    broken.write_text(text.replace("<title>", "<titel>", 1).replace("</title>", "</titel>", 1))
+    done = run(example, "validate", "--no-assets", str(broken))
+    assert done.returncode == 1
+    line = text[: text.index("<title>")].count("\n") + 1
+    assert re.search(
+        rf"metadata.xml:{line}:1: Element .*titel.*: This element is not expected", done.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("<a/>\n", "other.xml:1:1: <a> in namespace '' is not an ERN 3.8.2, 4.2 or 4.3 message"),
+        ('<!DOCTYPE a [<!ENTITY x "y">]>\n<a/>\n', "other.xml: XML with a DOCTYPE (a) is refused"),
+        ("<a>\n<b>\n</a>\n", "other.xml:3:"),
+    ],
+)
+def test_validate_refuses_other_xml(example: Path, tmp_path: Path, content: str, said: str) -> None:
+    other = tmp_path / "other.xml"
+    other.write_text(content)
+    done = run(example, "validate", "--no-assets", str(other))
+    assert done.returncode == 1
+    assert said in done.stdout
+    assert "Traceback" not in done.stderr

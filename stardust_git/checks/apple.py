@@ -69,11 +69,16 @@ def package_problems(package: Package, reread: bool = True) -> list[str]:
 
 
 def xsd_problems(document: etree._Element) -> list[str]:
+    return [f"{METADATA_FILE} line {line}: {message}" for line, message in xsd_errors(document)]
+
+
+def xsd_errors(document: etree._Element) -> list[tuple[int, str]]:
+    """(line, message) of every way ``document`` breaks the packaged Apple XSD."""
     validator = schema()
     with _validate_lock:  # the error log lives on the schema: deliver checks in many threads
         if validator.validate(document):
             return []
-        return [f"{METADATA_FILE} line {e.line}: {e.message}" for e in validator.error_log]
+        return [(entry.line, entry.message) for entry in validator.error_log]
 
 
 def vendor_id_problems(document: etree._Element, package: Package) -> list[str]:

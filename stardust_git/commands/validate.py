@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from stardust_git.display import counted
+from stardust_git.display import counted, visible
 from stardust_git.validate import ValidationOptions, ValidationReport, validate_catalog
 
 
@@ -35,12 +35,15 @@ def report_as_dict(report: ValidationReport) -> dict[str, object]:
         "releases": report.releases,
         "errors": [d.as_dict() for d in report.errors],
         "warnings": [d.as_dict() for d in report.warnings],
+        "skipped": report.skipped,
     }
 
 
 def print_report(report: ValidationReport) -> None:
     for diagnostic in report.diagnostics:
         click.echo(diagnostic.format())
+    for shown in report.skipped:
+        click.echo(f"note: {visible(shown)}: skipped (not a release, target, genre map or message)")
     errors, warnings = len(report.errors), len(report.warnings)
     files, releases = counted(report.files, "file"), counted(report.releases, "release")
     if report.ok:
