@@ -22,7 +22,7 @@ from tests.test_corpus import (
 )
 
 DIAGNOSTIC_KEYS = {"path", "line", "col", "field", "message", "severity", "rule"}
-REPORT_KEYS = {"valid", "files", "releases", "errors", "warnings"}
+REPORT_KEYS = {"valid", "files", "releases", "errors", "warnings", "skipped"}
 CONTROL_TARGET = "targets/sftp-shop.yaml"
 CONTROL_RELEASE = "catalog/corpus/1234567890128.yaml"
 
