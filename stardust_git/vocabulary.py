@@ -243,6 +243,10 @@ def _suggestion_keys(set_name: str, version: str) -> dict[str, str]:
     return keys
 
 
+TERRITORY_MISTAKES = {"UK": "GB", "EL": "GR", "UAE": "AE"}
+"""Codes people write that ISO 3166 spells otherwise (the EU's EL for Greece, UK for GB)."""
+
+
 def _country_code(name: str, version: str) -> str | None:
     """A territory named in words or by ISO alpha-3 ("Norway", "NOR") -> its code ("NO")."""
     try:
@@ -260,5 +264,7 @@ def suggest(value: str, set_name: str, version: str = DEFAULT_VERSION) -> str | 
         return keys[key]
     if set_name == "TerritoryCode" and (code := _country_code(value, version)):
         return code
+    if set_name == "TerritoryCode" and value.upper() in TERRITORY_MISTAKES:
+        return TERRITORY_MISTAKES[value.upper()]
     close = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
     return keys[close[0]] if close else None

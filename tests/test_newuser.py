@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from stardust_git.cli import cli
 from tests.test_render_command import copy_example_catalog, git
+from tests.test_render_support import REPO_ROOT as REPO
 
 STARDUST = str(Path(sys.executable).parent / "stardust-git")
 PLACEHOLDER = re.compile(r"__[A-Z_]+__")
@@ -314,3 +315,99 @@ def test_validate_refuses_other_xml(example: Path, tmp_path: Path, content: str,
     assert done.returncode == 1
     assert said in done.stdout
     assert "Traceback" not in done.stderr
+
+
+LONGITUDE = "catalog/the-meridians/longitude.yaml"
+FIRST_LIGHT = "catalog/nova-lane/first-light.yaml"
+TWO_DEALS = """deals:
+  - territories: [Worldwide]
+    commercial_models: [SubscriptionModel]
+    use_types: [OnDemandStream]
+    start_date: 2025-03-14
+  - territories: [{territory}]
+    commercial_models: [SubscriptionModel]
+    use_types: [OnDemandStream]
+    start_date: {start}
+"""
+
+
+def _edited(tmp_path: Path, path: str, old: str, new: str) -> Path:
+    root = copy_example_catalog(tmp_path)
+    release = root / path
+    text = release.read_text()
+    assert old in text, old
+    release.write_text(text.replace(old, new))
+    return root
+
+
+def _warnings(root: Path, path: str) -> list[str]:
+    done = run(root, "validate", "--no-assets", "--no-render", "--format", "json", path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return [f"{w['field']}: {w['message']}" for w in json.loads(done.stdout)["warnings"]]
+
+
+def _deals_block(text: str) -> str:
+    return text[text.index("deals:\n") : text.index("targets:")]
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new", "warned"),
+    [
+        (LONGITUDE, "    disc: 2\n", "    disc: 3\n", "tracks[6].disc: no track is on disc 2"),
+        (
+            LONGITUDE,
+            "    disc: 1\n",
+            "    disc: 1\n    parental_warning: Explicit\n",
+            "tracks[0].parental_warning: an Explicit track on a release marked NotExplicit",
+        ),
+        (
+            FIRST_LIGHT,
+            "use_types: [OnDemandStream, NonInteractiveStream]",
+            "use_types: [OnDemandStream, PermanentDownload]",
+            "deals[0].use_types: this deal also licenses subscription downloads"
+            " (SubscriptionModel + PermanentDownload)",
+        ),
+    ],
+    ids=["disc gap", "explicit track", "subscription downloads"],
+)
+def test_likely_mistakes_are_warned(tmp_path: Path, path: str, old: str, new: str, warned: str):
+    assert not any(w.startswith(warned.split(":")[0]) for w in _warnings(REPO, path))
+    root = _edited(tmp_path, path, old, new)
+    assert any(w.startswith(warned) for w in _warnings(root, path)), _warnings(root, path)
+
+
+@pytest.mark.parametrize(
+    ("territory", "start", "warned"),
+    [("GB", "2025-03-01", True), ("GB", "2025-03-14", False), ("Worldwide", "2025-04-01", True)],
+)
+def test_one_territory_with_two_start_dates_is_warned(
+    tmp_path: Path, territory: str, start: str, warned: bool
+) -> None:
+    text = (REPO / FIRST_LIGHT).read_text()
+    deals = TWO_DEALS.format(territory=territory, start=start)
+    root = _edited(tmp_path, FIRST_LIGHT, _deals_block(text), deals)
+    found = [w for w in _warnings(root, FIRST_LIGHT) if "two start dates" in w]
+    expected = f"deals[1].start_date: {territory} gets two start dates for the same licence"
+    assert [w.startswith(expected) for w in found] == ([True] if warned else [])
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        (
+            "release_date: 2025-03-14",
+            "release_date: 14/03/2025",
+            "release_date: '14/03/2025' is not a date: write it as YYYY-MM-DD",
+        ),
+        (
+            "territories: [Worldwide]",
+            "territories: [UK]",
+            "deals[0].territories[0]: 'UK' is not a DDEX territory code; did you mean 'GB'?",
+        ),
+    ],
+)
+def test_common_spelling_mistakes_get_a_hint(tmp_path: Path, old: str, new: str, said: str):
+    root = _edited(tmp_path, FIRST_LIGHT, old, new)
+    done = run(root, "validate", "--no-assets", FIRST_LIGHT)
+    assert done.returncode == 1
+    assert re.search(rf"{FIRST_LIGHT}:\d+:\d+: {re.escape(said)}", done.stdout), done.stdout

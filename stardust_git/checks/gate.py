@@ -18,6 +18,7 @@ from stardust_git.checks import (
     cross_file,
     ern,
     history,
+    likely,
     release,
     repository,
     workflows,
@@ -79,6 +80,10 @@ def _business_rules(run: GateRun, loaded: Loaded[Release], diagnostics: Diagnost
     release.check_business_rules(loaded, diagnostics)
 
 
+def _likely_mistakes(run: GateRun, loaded: Loaded[Release], diagnostics: Diagnostics) -> None:
+    likely.check_likely_mistakes(loaded, diagnostics)
+
+
 def _assets(run: GateRun, loaded: Loaded[Release], diagnostics: Diagnostics) -> None:
     assets.check_assets(run.catalog, loaded, diagnostics)
 
@@ -131,6 +136,7 @@ NOTHING: frozenset[str] = frozenset()
 RELEASE_CHECKS: tuple[Check, ...] = (
     Check("references", NOTHING, _references),
     Check("business-rules", NOTHING, _business_rules),
+    Check("likely-mistakes", NOTHING, _likely_mistakes),
     Check("assets", frozenset({"assets"}), _assets),
     Check("ern", frozenset({"render"}), _ern),
     Check("apple", frozenset({"render"}), _apple),

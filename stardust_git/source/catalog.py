@@ -196,6 +196,8 @@ def _message(error: Any, model: type[BaseModel], loc: tuple[str | int, ...]) -> 
         return f"'{error['ctx']['tag']}' is not one of {error['ctx']['expected_tags']}"
     if kind == "extra_forbidden":
         return "unknown field" + _field_hint(model, loc)
+    if kind.startswith("date_"):
+        return f"'{error['input']}' is not a date: write it as YYYY-MM-DD (e.g. 2025-03-14)"
     message = str(error["msg"])
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
