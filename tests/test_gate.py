@@ -81,7 +81,14 @@ def test_the_registry_is_explicit_and_each_check_says_what_it_needs() -> None:
     import stardust_git.validate  # noqa: F401  (importing must not add checks)
 
     names = [check.name for check in checks.RELEASE_CHECKS]
-    assert names == ["references", "business-rules", "assets", "ern", "apple"]
+    assert names == [
+        "references",
+        "business-rules",
+        "likely-mistakes",
+        "assets",
+        "ern",
+        "apple",
+    ]
     needs = {check.name: set(check.needs) for check in checks.RELEASE_CHECKS}
     assert needs["assets"] == {"assets"} and needs["business-rules"] == set()
     catalog_needs = {check.name: set(check.needs) for check in checks.CATALOG_CHECKS}

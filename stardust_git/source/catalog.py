@@ -165,6 +165,9 @@ def pydantic_diagnostics(
     return found
 
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+"""The form dates are written in; a date of that form that does not exist keeps pydantic's
+message (it says which part is out of range)."""
 _TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")
 
 
@@ -196,7 +199,7 @@ def _message(error: Any, model: type[BaseModel], loc: tuple[str | int, ...]) -> 
         return f"'{error['ctx']['tag']}' is not one of {error['ctx']['expected_tags']}"
     if kind == "extra_forbidden":
         return "unknown field" + _field_hint(model, loc)
-    if kind.startswith("date_"):
+    if kind.startswith("date_") and not ISO_DATE.fullmatch(str(error["input"])):
         return f"'{error['input']}' is not a date: write it as YYYY-MM-DD (e.g. 2025-03-14)"
     message = str(error["msg"])
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
