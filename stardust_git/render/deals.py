@@ -64,9 +64,42 @@ def deal_views(
                 never_live=never_live,
             )
         )
+    if action != "takedown":
+        views += _preorder_views(release, action, today, resend_in_past)
     if withdrawn:
         views.append(_withdrawn_view(release, withdrawn, ended_on, today))
     return tuple(views)
+
+
+def _preorder_views(
+    release: Release, action: Action, today: dt.date, resend_in_past: bool
+) -> list[DealView]:
+    """A pre-order deal (the main release only) for each deal with a ``preorder_date``, from
+    that date to the day before the deal starts. A window that is over by ``today`` is left out
+    (the message states current and future deals); a takedown states none."""
+    instant = tuple(index for index, track in enumerate(release.tracks) if track.instant_grat)
+    views = []
+    for index, deal in enumerate(release.deals):
+        opens, last_day = deal.preorder_date, deal.start_date - ONE_DAY
+        if opens is None or opens > last_day or last_day < today:
+            continue
+        if action == "update" and resend_in_past and opens <= today:
+            opens = min(opens, today - ONE_DAY)
+        territories, excluded = _territories(deal, index)
+        views.append(
+            DealView(
+                territories,
+                excluded,
+                tuple(deal.commercial_models),
+                tuple(deal.use_types),
+                opens,
+                last_day,
+                deal.price_tier,
+                preorder=deal.preorder_date,
+                instant_grat=instant,
+            )
+        )
+    return views
 
 
 def _territories(deal: Deal, index: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
