@@ -19,7 +19,7 @@ from stardust_git import rules, xsd
 from stardust_git.checks.apple import package_problems, xsd_problems
 from stardust_git.render import render_message
 from stardust_git.source.catalog import Catalog
-from tests.gitrepo import Repo, make_catalog, write_assets
+from tests.gitrepo import Repo, make_catalog, release_yaml, write_assets
 from tests.media import write_jpeg, write_wav
 from tests.test_apple import NS, _products, _release, _render_tmp, _tmp_catalog, _track, _xml
 from tests.test_apple import cover_3000 as cover_3000  # the session fixture, shared
@@ -243,41 +243,23 @@ def test_apple_package_without_preorder_has_no_preorder_fields(
 
 UPC = "1234567890128"
 PATH = f"catalog/{UPC}.yaml"
+STREET_2030 = "2030-07-05"
 
 
 def release_text(preorder: str | None, instant: tuple[bool, bool]) -> str:
     """A two-track release in the future (the pre-order window is open when validate renders)."""
-    preorder_line = f"    preorder_date: {preorder}\n" if preorder else ""
     flags = [f"    instant_grat: {'true' if flag else 'false'}\n" for flag in instant]
-    return f"""\
-upc: "{UPC}"
-title: Summer Vibes
-artists:
-  - {{name: Beach Band, role: MainArtist}}
-label: Indie Records
-release_date: 2030-07-05
-genre: ELECTRONIC
-language: en
-p_line: {{year: 2030, owner: Indie Records}}
-c_line: {{year: 2030, owner: Indie Records}}
-parental_warning: NotExplicit
-cover: assets/{UPC}/cover.jpg
-tracks:
-  - isrc: USRC12400001
-    title: Sunset Dreams
-    duration: 3
-    audio: assets/{UPC}/01.wav
-{flags[0]}  - isrc: USRC12400002
-    title: Moonrise
-    duration: 3
-    audio: assets/{UPC}/02.wav
-{flags[1]}deals:
-  - territories: [Worldwide]
-    commercial_models: [PayAsYouGoModel]
-    use_types: [PermanentDownload]
-    start_date: 2030-07-05
-{preorder_line}targets: [alpha, beta]
-"""
+    audio = f"    audio: assets/{UPC}/01.wav\n"
+    second = (
+        "  - isrc: USRC12400129\n    title: Moonrise\n    duration: 3\n"
+        f"    audio: assets/{UPC}/02.wav\n"
+    )
+    text = release_yaml(UPC, "Summer Vibes", ("alpha", "beta")).replace("2024-07-01", STREET_2030)
+    text = text.replace(audio, audio + flags[0] + second + flags[1])
+    if preorder:
+        start = f"    start_date: {STREET_2030}\n"
+        text = text.replace(start, f"{start}    preorder_date: {preorder}\n")
+    return text
 
 
 @pytest.fixture
@@ -329,7 +311,7 @@ def test_br_pre_001_a_preorder_opening_on_or_after_the_street_date(repo: Repo, o
 
 def test_br_pre_001_the_release_date_counts_too(repo: Repo) -> None:
     text = release_text("2030-05-10", (False, True)).replace(
-        "release_date: 2030-07-05", "release_date: 2030-05-01"
+        f"release_date: {STREET_2030}", "release_date: 2030-05-01"
     )
 
     done = validate(repo, text)
