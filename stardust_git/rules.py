@@ -28,6 +28,9 @@ RULES: dict[str, str] = {
     "BR-TERR-001": "deal territories do not contradict each other",
     "BR-DEAL-001": "resent live deals start in the past",
     "BR-TAKE-001": "a takedown's deals have ended in every time zone",
+    "BR-PRE-001": "a pre-order opens before the deal's start date and the release date",
+    "BR-PRE-002": "instant-grat tracks need a deal with a pre-order date",
+    "BR-PRE-003": "not every track of a release is instant-grat",
 }
 
 # Which anchors each kind of reference points at (local names; ERN children are unqualified).
@@ -99,7 +102,8 @@ def check_message(
 
 
 def check_release(release: Release) -> list[RuleProblem]:
-    """Rules the message cannot show: a territory both included and excluded by one deal."""
+    """Rules the message cannot show: a territory both included and excluded by one deal, and
+    the pre-order rules (dates, instant-grat tracks)."""
     problems = []
     for index, deal in enumerate(release.deals):
         both = sorted(set(deal.territories) & set(deal.excluded_territories))
@@ -111,7 +115,46 @@ def check_release(release: Release) -> list[RuleProblem]:
                     loc=("deals", index, "excluded_territories"),
                 )
             )
-    return problems
+    return [*problems, *_preorder_dates(release), *_instant_grat_tracks(release)]
+
+
+# --- pre-orders: BR-PRE-001, BR-PRE-002, BR-PRE-003 ----------------------------------------
+
+
+def _preorder_dates(release: Release) -> Iterator[RuleProblem]:
+    for index, deal in enumerate(release.deals):
+        opens = deal.preorder_date
+        if opens is None:
+            continue
+        street = min(deal.start_date, release.release_date)
+        if opens >= street:
+            yield RuleProblem(
+                "BR-PRE-001",
+                f"the pre-order opens on {opens.isoformat()}, not before the deal's start date "
+                f"({deal.start_date.isoformat()}) and the release date "
+                f"({release.release_date.isoformat()})",
+                loc=("deals", index, "preorder_date"),
+            )
+
+
+def _instant_grat_tracks(release: Release) -> Iterator[RuleProblem]:
+    instant = [index for index, track in enumerate(release.tracks) if track.instant_grat]
+    if not instant:
+        return
+    if not any(deal.preorder_date for deal in release.deals):
+        for index in instant:
+            yield RuleProblem(
+                "BR-PRE-002",
+                "an instant-grat track needs a pre-order: no deal has a preorder_date",
+                loc=("tracks", index, "instant_grat"),
+            )
+    if len(instant) == len(release.tracks):
+        yield RuleProblem(
+            "BR-PRE-003",
+            "every track is instant-grat: a pre-order must hold some track back for the "
+            "street date",
+            loc=("tracks", instant[-1], "instant_grat"),
+        )
 
 
 # --- BR-REF-001 ----------------------------------------------------------------------------

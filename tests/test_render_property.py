@@ -92,6 +92,8 @@ def deals(draw: st.DrawFn) -> dict[str, Any]:
         deal["end_date"] = str(start + dt.timedelta(days=draw(st.integers(0, 900))))
     if draw(st.booleans()):
         deal["price_tier"] = draw(TEXT)
+    if draw(st.integers(0, 2)) == 0:
+        deal["preorder_date"] = str(start - dt.timedelta(days=draw(st.integers(1, 400))))
     return deal
 
 
@@ -122,6 +124,7 @@ def releases(draw: st.DrawFn) -> dict[str, Any]:
                 st.sampled_from(sorted(vocabulary.allowed("ParentalWarningType")))
             )
         track["language"] = draw(st.sampled_from(["en", "pt-BR", "ja", "zh-Hant", "fr"]))
+        track["instant_grat"] = draw(st.integers(0, 3)) == 0
         tracks.append(track)
     data: dict[str, Any] = {
         "upc": "0885686123454",

@@ -131,6 +131,9 @@ class Track(StrictModel):
     """Where a preview clip starts, in seconds."""
     genre: GenreCode | None = None
     """The track's genre when it differs from the release's."""
+    instant_grat: bool = False
+    """Instant gratification: pre-order customers get this track at once, before the street date.
+    Needs a deal with a ``preorder_date``; not every track of the release may be one."""
 
 
 class Deal(StrictModel):
@@ -150,6 +153,9 @@ class Deal(StrictModel):
     """Last day of the deal; open-ended when absent. A past end date takes the release down."""
     price_tier: Text | None = None
     """Wholesale price tier for stores that sell downloads (Apple)."""
+    preorder_date: dt.date | None = None
+    """The day the pre-order opens in this deal's territories; before ``start_date`` (the street
+    date of the deal) and the release date. No pre-order when absent."""
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Deal:

@@ -68,6 +68,18 @@ STREAM_USES = frozenset(
     }
 )
 
+# Pre-orders (Apple Music package spec 5.3, "Pre-Orders"): the album product's
+# preorder_sales_start_date opens the pre-order; each track of a pre-ordered album says its
+# preorder_type ("instant-gratification" or "standard"). These names come from public delivery
+# code written against the spec (a Merlin Bridge delivery tool) and Apple's partner article on
+# pre-releases, not from Apple's spec text itself, which the project has no copy of.
+PRODUCT_DATES = (
+    "sales_start_date",
+    "preorder_sales_start_date",
+    "stream_start_date",
+    "sales_end_date",
+)
+
 EXPLICIT_CONTENT = {"Explicit": "explicit", "ExplicitContentEdited": "clean"}
 
 # DDEX display artist role -> Apple role and whether the artist is a primary artist.
@@ -216,6 +228,7 @@ class Product:
     cleared_for_sale: bool
     cleared_for_stream: bool
     sales_start_date: dt.date | None = None
+    preorder_sales_start_date: dt.date | None = None
     stream_start_date: dt.date | None = None
     sales_end_date: dt.date | None = None
     wholesale_price_tier: str | None = None
@@ -275,10 +288,24 @@ def _product(country: str, deals: list[Deal], today: dt.date) -> Product:
         cleared_for_sale=bool(sales),
         cleared_for_stream=bool(streams),
         sales_start_date=start,
+        preorder_sales_start_date=preorder_start(sales + streams),
         stream_start_date=stream_start if stream_start and stream_start != start else None,
         sales_end_date=max(ends) if all(ends) else None,  # type: ignore[type-var]
         wholesale_price_tier=next((d.price_tier for d in sales if d.price_tier), None),
     )
+
+
+def preorder_start(deals: Sequence[Deal]) -> dt.date | None:
+    """The earliest day a pre-order opens among ``deals``; None without a pre-order."""
+    return min((deal.preorder_date for deal in deals if deal.preorder_date), default=None)
+
+
+def preorder_type(release: Release, track: Track) -> str | None:
+    """A track's pre-order type when the release has a pre-order: "instant-gratification" (the
+    buyer gets it at once) or "standard" (delivered on the street date)."""
+    if preorder_start(release.deals) is None:
+        return None
+    return "instant-gratification" if track.instant_grat else "standard"
 
 
 def takedown_products(deals: Sequence[Deal]) -> list[Product]:
@@ -469,7 +496,7 @@ def _add_products(album: etree._Element, products: list[Product]) -> None:
         _add(element, "territory", product.territory)
         _add(element, "cleared_for_sale", _bool(product.cleared_for_sale))
         _add(element, "cleared_for_stream", _bool(product.cleared_for_stream))
-        for tag in ("sales_start_date", "stream_start_date", "sales_end_date"):
+        for tag in PRODUCT_DATES:
             value: dt.date | None = getattr(product, tag)
             if value:
                 _add(element, tag, value.isoformat())
@@ -519,4 +546,7 @@ def _add_track(
         _add_file(element, "audio_file", audio)
     if track.preview_start is not None:
         _add(element, "preview", starttime=str(track.preview_start))
+    kind = preorder_type(release, track)
+    if kind:
+        _add(element, "preorder_type", kind)
     _add_credits(element, track_credits(release, track))

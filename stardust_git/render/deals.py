@@ -7,13 +7,15 @@ day before is still today west of UTC). A deal that had not started by then is w
 marked ``never_live`` and written only by the 3.8.2 TakeDown form, never pulled back into a
 window it never had. A withdrawn territory (delivered before, gone from the catalog now) gets its
 own deal ended the same way. Resent live deals start no later than yesterday: a start date of
-"today" is tomorrow in some time zones and makes the release drop out there.
+"today" is tomorrow in some time zones and makes the release drop out there. A deal with a
+``preorder_date`` adds a pre-order deal, from that date to the day before the deal starts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import replace
 
 from stardust_git.models import Deal, Release
 from stardust_git.render import Action, RenderError
@@ -44,29 +46,52 @@ def deal_views(
     ended_on = today - dt.timedelta(days=takedown_end_days_ago)
     views = []
     for index, deal in enumerate(release.deals):
-        territories, excluded = _territories(deal, index)
         start, end = deal.start_date, deal.end_date
         never_live = action == "takedown" and start > ended_on
         if action == "takedown":
             end = min(end or ended_on, ended_on)
         elif action == "update" and resend_in_past and is_live(deal, today):
             start = min(start, today - ONE_DAY)
-        views.append(
-            DealView(
-                territories,
-                excluded,
-                tuple(deal.commercial_models),
-                tuple(deal.use_types),
-                start,
-                end,
-                deal.price_tier,
-                ended=action == "takedown",
-                never_live=never_live,
-            )
-        )
+        view = _view(deal, index, start, end)
+        views.append(replace(view, ended=action == "takedown", never_live=never_live))
+    if action != "takedown":
+        views += _preorder_views(release, action, today, resend_in_past)
     if withdrawn:
         views.append(_withdrawn_view(release, withdrawn, ended_on, today))
     return tuple(views)
+
+
+def _preorder_views(
+    release: Release, action: Action, today: dt.date, resend_in_past: bool
+) -> list[DealView]:
+    """A pre-order deal (the main release only) for each deal with a ``preorder_date``, from
+    that date to the day before the deal starts. A window that is over by ``today`` is left out
+    (the message states current and future deals); a takedown states none."""
+    instant = tuple(index for index, track in enumerate(release.tracks) if track.instant_grat)
+    views = []
+    for index, deal in enumerate(release.deals):
+        opens, last_day = deal.preorder_date, deal.start_date - ONE_DAY
+        if opens is None or opens > last_day or last_day < today:
+            continue
+        if action == "update" and resend_in_past and opens <= today:
+            opens = min(opens, today - ONE_DAY)
+        view = _view(deal, index, opens, last_day)
+        views.append(replace(view, preorder=deal.preorder_date, instant_grat=instant))
+    return views
+
+
+def _view(deal: Deal, index: int, start: dt.date, end: dt.date | None) -> DealView:
+    """``deal`` as the message states it, over ``start``..``end``."""
+    territories, excluded = _territories(deal, index)
+    return DealView(
+        territories,
+        excluded,
+        tuple(deal.commercial_models),
+        tuple(deal.use_types),
+        start,
+        end,
+        deal.price_tier,
+    )
 
 
 def _territories(deal: Deal, index: int) -> tuple[tuple[str, ...], tuple[str, ...]]:

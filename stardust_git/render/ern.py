@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -113,6 +114,11 @@ class DealView:
     """A takedown's deal that had not started by the takedown's end date: it is withdrawn, so
     no window is written for it (that would be a window it never had); only the 3.8.2 TakeDown
     form states it, as a TakeDown effective the day after ``end``."""
+    preorder: dt.date | None = None
+    """Set on a pre-order deal (IsPreOrderDeal): the day the pre-order opens. Such a deal covers
+    the main release from then until the day before the street date."""
+    instant_grat: tuple[int, ...] = ()
+    """Indexes (in the catalog's track list) of the tracks a pre-order delivers at once."""
 
 
 @dataclass(slots=True)
@@ -400,16 +406,48 @@ def preview_details(recording: RecordingView) -> str:
     )
 
 
-def release_deal_list(view: MessageView, terms: list[str]) -> str:
-    """One ReleaseDeal every release shares, a Deal per DealTerms text; none: no DealList."""
-    if not terms:
+def release_deal_list(
+    view: MessageView, terms: list[str], preorder_terms: Sequence[str] = ()
+) -> str:
+    """One ReleaseDeal every release shares, a Deal per DealTerms text; none: no DealList.
+
+    Pre-order deals go in a second ReleaseDeal for the main release alone: a pre-order (and
+    3.8.2's PreOrderReleaseDate) does not apply to track releases."""
+    if not terms and not preorder_terms:
         return ""
+    shared = _release_deal(view.release_references, terms) if terms else ""
+    preorders = _release_deal((view.release_reference,), preorder_terms) if preorder_terms else ""
+    return f"<DealList>{shared}{preorders}</DealList>"
+
+
+def _release_deal(release_references: Sequence[str], terms: Sequence[str]) -> str:
     references = "".join(
         f"<DealReleaseReference>{reference}</DealReleaseReference>"
-        for reference in view.release_references
+        for reference in release_references
     )
     deals = "".join(f"<Deal>{text}</Deal>" for text in terms)
-    return f"<DealList><ReleaseDeal>{references}{deals}</ReleaseDeal></DealList>"
+    return f"<ReleaseDeal>{references}{deals}</ReleaseDeal>"
+
+
+def split_preorders(deals: Iterable[DealView]) -> tuple[list[DealView], list[DealView]]:
+    """(regular deals, pre-order deals), each in message order."""
+    regular, preorders = [], []
+    for deal in deals:
+        (regular if deal.preorder is None else preorders).append(deal)
+    return regular, preorders
+
+
+def instant_grat_list(view: MessageView, deal: DealView) -> str:
+    """The InstantGratificationResourceList of a pre-order deal; empty when it has none."""
+    if not deal.instant_grat:
+        return ""
+    wanted = set(deal.instant_grat)
+    references = "".join(
+        f"<DealResourceReference>{recording.reference}</DealResourceReference>"
+        for recording in view.recordings
+        if recording.track_index in wanted
+    )
+    return f"<InstantGratificationResourceList>{references}</InstantGratificationResourceList>"
 
 
 def territories(deal: DealView, version: str) -> str:

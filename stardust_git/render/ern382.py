@@ -30,11 +30,13 @@ from stardust_git.render.ern import (
     duration,
     genre,
     image_format,
+    instant_grat_list,
     message_header,
     p_line,
     preview_details,
     release_deal_list,
     root_start,
+    split_preorders,
     territories,
     x,
     xa,
@@ -353,15 +355,18 @@ def deal_list(view: MessageView) -> str:
     a release with no deals) cannot be written and is left out, and so is a takedown's deal that
     never started (withdrawn, never given a window)."""
     takedown_form = view.target.takedown_form == "TakeDown"
+    regular, preorders = split_preorders(view.deals)
     terms = [
         takedown_terms(view, deal) if deal.ended and takedown_form else deal_terms(view, deal)
-        for deal in view.deals
+        for deal in regular
         if (deal.ended and takedown_form) or (deal.use_types and not deal.never_live)
     ]
-    return release_deal_list(view, terms)
+    return release_deal_list(view, terms, [deal_terms(view, deal) for deal in preorders])
 
 
 def deal_terms(view: MessageView, deal: DealView) -> str:
+    """A deal's terms; a pre-order deal adds IsPreOrderDeal, PreOrderReleaseDate (the day the
+    pre-order opens) and its InstantGratificationResourceList, where the 3.8.2 XSD puts them."""
     uses = "".join(
         avs("UseType", "UseType", use, VERSION, view.namespace) for use in deal.use_types
     )
@@ -372,14 +377,21 @@ def deal_terms(view: MessageView, deal: DealView) -> str:
         else ""
     )
     end = f"<EndDate>{deal.end}</EndDate>" if deal.end else ""
+    is_preorder = "<IsPreOrderDeal>true</IsPreOrderDeal>" if deal.preorder else ""
+    preorder_date = (
+        f"<PreOrderReleaseDate>{deal.preorder}</PreOrderReleaseDate>" if deal.preorder else ""
+    )
     return (
         "<DealTerms>"
+        + is_preorder
         + commercial_models(view, deal)
         + f"<Usage>{uses}</Usage>"
         + territories(deal, VERSION)
         + price
         + f"<ValidityPeriod><StartDate>{deal.start}</StartDate>{end}</ValidityPeriod>"
-        "</DealTerms>"
+        + preorder_date
+        + instant_grat_list(view, deal)
+        + "</DealTerms>"
     )
 
 

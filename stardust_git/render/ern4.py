@@ -27,11 +27,13 @@ from stardust_git.render.ern import (
     duration,
     genre,
     image_format,
+    instant_grat_list,
     ipi_name_number,
     message_header,
     p_line,
     release_deal_list,
     root_start,
+    split_preorders,
     territories,
     x,
     xa,
@@ -278,13 +280,18 @@ def track_release(view: MessageView, recording: RecordingView) -> str:
 
 
 def deal_list(view: MessageView) -> str:
-    """All releases share the deals (one ReleaseDeal); no deals at all: no DealList. A
-    takedown's deal that never started is withdrawn: left out, never given a window."""
-    terms = [deal_terms(view, deal) for deal in view.deals if not deal.never_live]
-    return release_deal_list(view, terms)
+    """All releases share the deals (one ReleaseDeal); pre-order deals, for the main release
+    only, follow in their own. No deals at all: no DealList. A takedown's deal that never
+    started is withdrawn: left out, never given a window."""
+    regular, preorders = split_preorders(view.deals)
+    terms = [deal_terms(view, deal) for deal in regular if not deal.never_live]
+    return release_deal_list(view, terms, [deal_terms(view, deal) for deal in preorders])
 
 
 def deal_terms(view: MessageView, deal: DealView) -> str:
+    """A deal's terms. 4.x has no PreOrderReleaseDate: a pre-order deal is flagged
+    IsPreOrderDeal (ERN 4 part 1, 6.19.8) and its ValidityPeriod starts on the day the pre-order
+    opens; its instant-gratification tracks follow in InstantGratificationResourceList."""
     version, namespace = view.version, view.namespace
     end = f"<EndDate>{deal.end}</EndDate>" if deal.end else ""
     price = (
@@ -303,5 +310,7 @@ def deal_terms(view: MessageView, deal: DealView) -> str:
         )
         + "".join(avs("UseType", "UseType", use, version, namespace) for use in deal.use_types)
         + price
+        + ("<IsPreOrderDeal>true</IsPreOrderDeal>" if deal.preorder else "")
+        + instant_grat_list(view, deal)
         + "</DealTerms>"
     )
