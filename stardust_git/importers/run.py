@@ -9,6 +9,7 @@ beside the notes (the files stay: the user fixes them).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -236,6 +237,7 @@ def _write(
         if outcome.writes:
             bring_in(root, release, mode)
             write_release(root, outcome.file, release.data, release.guessed)
+    os.sync()  # one flush for every file written, not an fsync each
 
 
 def _write_baselines(

@@ -97,11 +97,12 @@ def differences(old: Any, new: Any, where: str = "") -> Iterator[Difference]:
 
 
 def write_release(root: Path, path: str, data: dict[str, Any], guessed: dict[Loc, str]) -> None:
-    """Write the release file at ``path`` (relative to ``root``) atomically."""
+    """Write the release file at ``path`` (relative to ``root``) atomically; the caller syncs
+    once all are written (:func:`os.sync`), not each file."""
     target = root / path
     schema = os.path.relpath(root / SCHEMA_FILE, target.parent)
     modeline = f"# yaml-language-server: $schema={Path(schema).as_posix()}"
-    write_text_atomic(target, release_yaml(data, guessed, modeline))
+    write_text_atomic(target, release_yaml(data, guessed, modeline), durable=False)
 
 
 def _jsonable(value: Any) -> Any:
