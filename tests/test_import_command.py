@@ -8,9 +8,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,23 +23,13 @@ from stardust_git.importers.sheetlayout import FIELDS, release_rows
 from stardust_git.models.receipt import Receipt
 from stardust_git.source.yamlio import load_yaml_file
 from tests.conftest import REPO_ROOT
+from tests.test_import_e2e import run as cli
 from tests.test_render_command import git
 
 STARDUST = str(Path(sys.executable).parent / "stardust-git")
 HEADER = [name for name in FIELDS if not name.endswith("_md5")]
 SUMMER, NIGHT, FIRST, ALBUM = "1234567890128", "4250123456789", "5060236631114", "0885686123454"
 NOT_IN_A_SHEET = ("targets", "takedown", "deliver_after")
-
-
-def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [STARDUST, *args, "--root", str(root)],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
-    )
 
 
 def examples() -> dict[str, dict[str, Any]]:
@@ -255,11 +243,14 @@ def test_an_md5_mismatch_names_the_file_and_both_hashes_and_writes_nothing(
 
 
 def test_a_missing_resource_is_named_and_nothing_is_written(repo: Path, tmp_path: Path) -> None:
-    source = sheet(tmp_path / "in", (SUMMER, NIGHT))
-    (source.parent / SUMMER / "cover.jpg").unlink()
+    source = sheet(tmp_path / "in", (SUMMER, NIGHT), md5=True)
+    (source.parent / SUMMER / "cover.jpg").unlink()  # no MD5 stated: only looked for
+    (source.parent / NIGHT / "01.mp3").unlink()  # MD5 stated
     done = cli(repo, "import", str(source))
     assert done.returncode == 1
-    assert f"{source.parent / SUMMER / 'cover.jpg'}: not found" in done.stderr
+    cover, audio = source.parent / SUMMER / "cover.jpg", source.parent / NIGHT / "01.mp3"
+    assert f"{source}:2:1: row 2, column cover: {cover}: not found" in done.stderr
+    assert f"{source}:4:1: row 4, column audio: {audio}: file not found" in done.stderr
     assert_nothing_written(repo)
 
 
@@ -267,8 +258,9 @@ def test_a_missing_resource_is_named_and_nothing_is_written(repo: Path, tmp_path
 
 
 def test_delivered_to_writes_imported_receipts_that_plan_and_status_understand(
-    repo: Path, tmp_path: Path
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # the status table on one line per row
     done = cli(repo, "import", str(sheet(tmp_path / "in")), "--delivered-to", "spotify,deezer")
     assert done.returncode == 0, done.stdout + done.stderr
     head = git(repo, "rev-parse", "HEAD")

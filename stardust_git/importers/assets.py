@@ -7,19 +7,18 @@ the input states. ``none`` checks nothing and brings nothing: the audio lives el
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
 from typing import Literal
 
+from stardust_git.assets import AssetError, md5_file
 from stardust_git.errors import Diagnostic
 from stardust_git.importers.model import ImportedRelease, ResourceFile
 
 AssetMode = Literal["copy", "link", "none"]
 ASSET_MODES: tuple[AssetMode, ...] = ("copy", "link", "none")
 ASSETS_DIR = "assets"
-_CHUNK = 1 << 20
 
 
 def resource_problems(release: ImportedRelease, mode: AssetMode) -> list[Diagnostic]:
@@ -30,14 +29,14 @@ def resource_problems(release: ImportedRelease, mode: AssetMode) -> list[Diagnos
 
 
 def _problem(release: ImportedRelease, resource: ResourceFile) -> Diagnostic | None:
+    if resource.md5 is None:  # nothing to compare: only whether it is there (never read)
+        there = resource.source.is_file()
+        return None if there else _located(release, resource, f"{resource.source}: not found")
     try:
-        actual = file_md5(resource.source) if resource.md5 else None
-        if not resource.source.is_file():
-            raise FileNotFoundError
-    except OSError as exc:
-        why = "not found" if isinstance(exc, FileNotFoundError) else f"unreadable ({exc.strerror})"
-        return _located(release, resource, f"{resource.source}: {why}")
-    if actual is not None and actual != resource.md5:
+        actual = md5_file(resource.source)
+    except AssetError as exc:
+        return _located(release, resource, str(exc))
+    if actual != resource.md5:
         return _located(
             release,
             resource,
@@ -49,15 +48,6 @@ def _problem(release: ImportedRelease, resource: ResourceFile) -> Diagnostic | N
 
 def _located(release: ImportedRelease, resource: ResourceFile, message: str) -> Diagnostic:
     return Diagnostic(release.source, release.line, 0, resource.where, message)
-
-
-def file_md5(path: Path) -> str:
-    """The lower-case hex MD5 of the file at ``path``, read in chunks."""
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def bring_in(root: Path, release: ImportedRelease, mode: AssetMode) -> list[str]:
