@@ -362,6 +362,13 @@ def test_a_located_error_in_one_input_stops_every_write(repo: Path, tmp_path: Pa
     assert f"UPC {SUMMER} is imported twice: also at {good}:2" in done.stderr
     assert_nothing_written(repo)
 
+    as_json = cli(repo, "import", str(good), str(bad), "--format", "json")
+    assert as_json.returncode == 1
+    report = json.loads(as_json.stdout)
+    assert report["releases"] == []
+    assert [(e["path"], e["line"], e["field"]) for e in report["errors"]] == [(str(bad), 2, "isrc")]
+    assert_nothing_written(repo)
+
 
 # --- through an injected reader (what the ERN readers hand over) ---------------------------------
 

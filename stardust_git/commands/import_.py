@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from stardust_git.display import terminal
+from stardust_git.errors import UsageError, UserError
 from stardust_git.importers.run import ImportOptions, ImportResult, ReleaseOutcome, run_import
 
 _DONE = {"new": "written", "overwritten": "overwritten", "unchanged": "unchanged"}
@@ -15,13 +16,27 @@ _WOULD = {"new": "would write", "overwritten": "would overwrite", "unchanged": "
 
 
 def import_command(root: Path, inputs: list[Path], options: ImportOptions, output: str) -> int:
-    """Import, print what happened; exit 1 when the gate finds errors in what was written."""
-    result = run_import(root, inputs, options)
+    """Import, print what happened; exit 1 when the gate finds errors in what was written.
+
+    With ``--format json`` the errors of the inputs are printed as JSON too (exit 1)."""
+    try:
+        result = run_import(root, inputs, options)
+    except UserError as exc:
+        if output != "json" or isinstance(exc, UsageError):
+            raise
+        click.echo(json.dumps(refused_as_dict(exc), indent=2, ensure_ascii=False))
+        return 1
     if output == "json":
         click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
     else:
         print_result(result)
     return 0 if result.ok else 1
+
+
+def refused_as_dict(exc: UserError) -> dict[str, object]:
+    """The JSON of an import that wrote nothing because its inputs have errors."""
+    errors = [diagnostic.as_dict() for diagnostic in exc.diagnostics]
+    return {"releases": [], "errors": errors, "summary": {"refused": exc.message}}
 
 
 def print_result(result: ImportResult) -> None:

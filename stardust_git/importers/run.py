@@ -252,7 +252,9 @@ def _write_baselines(
     catalog = load_catalog_from(Tree.working(root), [o.file for _, o in kept], parallel=True)
     for release, outcome in kept:
         loaded = catalog.releases.get(outcome.file)
-        for target in targets if loaded else ():
+        if loaded is None:  # the file does not load: the gate reports it
+            continue
+        for target in targets:
             written = record_baseline(catalog, loaded, release, target, context)
             outcome.receipts += [written] if written else []
 
