@@ -61,6 +61,8 @@ class ImportedRelease:
     release down (no deals, or only ended deals)."""
     version: str = ""
     """The ERN version the message was in ("3.8.2", "4.2", "4.3"); empty for spreadsheets."""
+    message_id: str = ""
+    """The input message's MessageId (recorded in baseline receipts); empty when unknown."""
 
 
 @dataclass(frozen=True)
