@@ -439,7 +439,13 @@ def target_test(name: str, root: Path | None) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Write nothing; say what would be written.")
 @click.option("--overwrite", is_flag=True, help="Rewrite release files the input differs from.")
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="text: a line per release and its notes; json: {releases, errors, summary}.",
+)
 def import_(
     inputs: tuple[Path, ...],
     root: Path | None,
@@ -451,7 +457,11 @@ def import_(
     overwrite: bool,
     output: str,
 ) -> None:
-    """Existing ERN messages (3.8.2, 4.2, 4.3) or CSV/XLSX spreadsheets into release files."""
+    """Bring ERN messages or spreadsheets in as releases.
+
+    Existing ERN messages (3.8.2, 4.2, 4.3) or CSV/XLSX spreadsheets into release files, their
+    assets, and baseline receipts with --delivered-to.
+    """
     from stardust_git.commands.import_ import import_command
     from stardust_git.importers.run import ImportOptions
 
@@ -516,6 +526,11 @@ EXAMPLES = {
     "target": ["stardust-git target test local"],
     "target secrets": ["stardust-git target secrets --format env"],
     "target test": ["stardust-git target test spotify"],
+    "import": [
+        "stardust-git import old-distributor/deliveries/ --delivered-to spotify,apple",
+        "stardust-git import catalog.csv --assets none --dry-run",
+        "stardust-git import export.xlsx --mapping docs/mappings/distributor-export.yaml",
+    ],
     "acks": ["stardust-git acks", "stardust-git acks --target spotify --commit"],
 }
 """Shown under each command's --help (a test checks every command has some)."""
