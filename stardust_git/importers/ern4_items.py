@@ -36,7 +36,7 @@ def allowed_value(reader: ItemReader, element: etree._Element) -> str | None:
     reader.mark(element)
     text = (element.text or "").strip()
     if text == common.USER_DEFINED:
-        return element.get("UserDefinedValue") or None
+        return element.get("UserDefinedValue") or common.USER_DEFINED
     return text or None
 
 
