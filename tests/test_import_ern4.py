@@ -23,6 +23,7 @@ from stardust_git.models import Release
 from stardust_git.render import render_message, render_package
 from stardust_git.render.ern import contributor_role, display_artist_role, territory
 from stardust_git.source.catalog import Catalog, Loaded
+from tests import test_render_property as property_tests
 from tests.media import write_jpeg, write_wav
 from tests.test_render_property import TODAY, releases
 from tests.test_render_support import (
@@ -67,7 +68,9 @@ def import_bytes(xml: bytes, folder: Path) -> list[ImportedRelease]:
     return list(read_ern4(message, ImportContext(genre_lookup())))
 
 
-def render(catalog: Catalog, loaded: Loaded[Release], version: str, action: str = "initial") -> bytes:
+def render(
+    catalog: Catalog, loaded: Loaded[Release], version: str, action: str = "initial"
+) -> bytes:
     return render_message(catalog, loaded, target_name(version), action, context(today=TODAY))
 
 
@@ -105,9 +108,9 @@ def _track(track: dict[str, Any], release: dict[str, Any], version: str, discs: 
     compared["artists"] = _artists(track["artists"] or release["artists"], version)
     for key in ("parental_warning", "language"):
         compared[key] = track[key] or release[key]
-    compared["contributors"] = sorted(
-        {_person(c, version, contributor_role(c["role"], version)) for c in track["contributors"]}
-    )
+    compared["contributors"] = {
+        _person(c, version, contributor_role(c["role"], version)) for c in track["contributors"]
+    }
     return compared
 
 
@@ -151,23 +154,20 @@ def test_example_releases_round_trip(version: str, upc: str, tmp_path: Path) -> 
     assert comparable(imported.data, version) == comparable(data, version)
     assert imported.delivered_action == "initial"
     assert not imported.guessed
-    assert list(imported.data)[:4] == ["upc", "title", "artists", "label"] or list(
-        imported.data
-    )[:5] == ["upc", "title", "version", "artists", "label"]
+    assert list(imported.data)[:4] == ["upc", "title", "artists", "label"] or list(imported.data)[
+        :5
+    ] == ["upc", "title", "version", "artists", "label"]
 
 
 @pytest.fixture(scope="module")
 def property_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
-    root: Path = tmp_path_factory.mktemp("ern4-property")
-    write_wav(root / "assets/p/0.wav", seconds=0.1)
-    write_wav(root / "assets/p/1.wav", seconds=0.1, rate=22050, channels=2)
-    write_jpeg(root / "assets/p/cover.jpg", size=32)
-    return add_targets(Catalog(root=root))
+    """The property tests' catalog: the assets their generated releases point at."""
+    return property_tests.catalog.__wrapped__(tmp_path_factory)
 
 
 @pytest.mark.parametrize("version", ERN4)
 @settings(
-    max_examples=25,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -247,7 +247,10 @@ def test_samples_import_and_render_back(sample: Path, version: str, tmp_path: Pa
     xml = render(catalog, make_release(data), version)
     problems = xsd.validate_xml(xml, version)
     assert problems == [], [f"{p.xpath}: {p.message}" for p in problems[:5]]
-    said, kept = facts(etree.parse(str(sample)).getroot(), True), facts(etree.fromstring(xml), False)
+    said, kept = (
+        facts(etree.parse(str(sample)).getroot(), True),
+        facts(etree.fromstring(xml), False),
+    )
     if imported.upc:
         assert kept["icpn"] == said["icpn"]
     for key in ("isrcs", "title", "track_titles", "artists", "durations", "deals"):
@@ -261,9 +264,7 @@ def test_samples_import_and_render_back(sample: Path, version: str, tmp_path: Pa
 def test_elements_the_catalog_cannot_hold_are_listed_by_xpath(version: str, tmp_path: Path) -> None:
     xml = render(example_catalog(), example("5060236631114"), version)
     xml = xml.replace(b"</Release>", b"<Keywords>dawn, synth</Keywords>\n</Release>", 1)
-    xml = xml.replace(
-        b"<Duration>", b"<MarketingComment>Out now</MarketingComment>\n<Duration>", 1
-    )
+    xml = xml.replace(b"<Duration>", b"<MarketingComment>Out now</MarketingComment>\n<Duration>", 1)
     [imported] = import_bytes(xml, tmp_path)
     unmapped = {note.where for note in imported.notes if note.kind == "unmapped"}
     assert "/NewReleaseMessage/ReleaseList/Release[1]/Keywords" in unmapped
@@ -285,7 +286,9 @@ def test_a_message_without_deals_is_a_takedown(version: str, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("version", ERN4)
 def test_a_multi_disc_set_keeps_its_discs_and_deals(version: str, tmp_path: Path) -> None:
-    [imported] = import_bytes(render(example_catalog(), example("0885686123454"), version), tmp_path)
+    [imported] = import_bytes(
+        render(example_catalog(), example("0885686123454"), version), tmp_path
+    )
     assert [track["disc"] for track in imported.data["tracks"]] == [1] * 6 + [2] * 6
     assert [track["isrc"][-2:] for track in imported.data["tracks"]] == [
         f"{n:02}" for n in range(1, 13)
@@ -342,7 +345,9 @@ def test_a_message_of_track_releases_alone_imports_each(version: str, tmp_path: 
 
 @pytest.mark.parametrize("version", ERN4)
 def test_track_releases_beside_a_main_release_go_to_notes(version: str, tmp_path: Path) -> None:
-    [imported] = import_bytes(render(example_catalog(), example("4250123456789"), version), tmp_path)
+    [imported] = import_bytes(
+        render(example_catalog(), example("4250123456789"), version), tmp_path
+    )
     track_notes = [n.where for n in imported.notes if "/TrackRelease[" in n.where]
     assert "/NewReleaseMessage/ReleaseList/TrackRelease[2]/ReleaseId/ProprietaryId" in track_notes
 
@@ -350,10 +355,11 @@ def test_track_releases_beside_a_main_release_go_to_notes(version: str, tmp_path
 @pytest.mark.parametrize("version", ERN4)
 def test_an_unknown_genre_gets_a_suggestion(version: str, tmp_path: Path) -> None:
     xml = render(example_catalog(), example("5060236631114"), version)
-    assert b"<GenreText>Electronic</GenreText><SubGenre>Synth-pop</SubGenre>" not in xml
-    xml = re.sub(rb"<Genre>.*?</Genre>", b"<Genre><GenreText>Synthpopp</GenreText></Genre>", xml)
+    xml = re.sub(
+        rb"<Genre>.*?</Genre>", b"<Genre><GenreText>Synthpopp</GenreText></Genre>", xml, flags=re.S
+    )
     [imported] = import_bytes(xml, tmp_path)
-    [note] = [n for n in imported.notes if "Synthpopp" in n.message]
+    [note] = [n for n in imported.notes if n.kind == "info" and "Synthpopp" in n.message]
     assert "did you mean 'SYNTH_POP'" in note.message
     assert imported.data["genre"] == "SYNTH_POP"
     assert ("genre",) in imported.guessed
@@ -368,9 +374,9 @@ def test_a_release_without_icpn_has_an_empty_upc(tmp_path: Path) -> None:
 
 
 def test_ended_deals_take_down(tmp_path: Path) -> None:
-    data = example("4250123456789").model.model_dump(exclude_none=True)
+    data = example("4250123456789").model.model_dump(mode="json", exclude_none=True)
     for deal in data["deals"]:
-        deal["end_date"] = dt.date(2025, 10, 30)
+        deal["end_date"] = "2025-10-30"
     [imported] = import_bytes(render(example_catalog(), make_release(data), "4.3"), tmp_path)
     assert imported.delivered_action == "takedown"
     assert [deal["end_date"] for deal in imported.data["deals"]] == [dt.date(2025, 10, 30)] * 2

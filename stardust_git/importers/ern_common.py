@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlparse
 from stdnum import ean
 
 from stardust_git import vocabulary
+from stardust_git.models.release import Deal
 
 USER_DEFINED = "UserDefined"
 _ISO_DURATION = re.compile(
@@ -24,14 +25,8 @@ _ISO_DURATION = re.compile(
 )
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d|2100)\b")
 _NOTICE = re.compile(r"^\s*(?:\([PC]\)|[℗©]|[PC]\s)\s*", re.IGNORECASE)
-_DEAL_TERMS = (
-    "excluded_territories",
-    "commercial_models",
-    "use_types",
-    "start_date",
-    "end_date",
-    "price_tier",
-)
+_DEAL_TERMS = tuple(name for name in Deal.model_fields if name != "territories")
+"""What two deals must share to be one deal over both their territories."""
 
 
 def duration_seconds(text: str | None) -> float | None:
