@@ -343,6 +343,53 @@ def test_a_message_of_track_releases_alone_imports_each(version: str, tmp_path: 
     assert [len(r.data["deals"]) for r in imported] == [2, 2]
 
 
+def batch(messages: list[bytes]) -> bytes:
+    """One message holding the releases of ``messages``, their references made unique."""
+    roots = [etree.fromstring(xml) for xml in messages]
+    first = roots[0]
+    for number, root in enumerate(roots):
+        for element in root.iter():
+            if element.tag.endswith("Reference") and element.text:
+                element.text = f"{element.text}B{number}"
+        if root is not first:
+            for name in ("PartyList", "ResourceList", "ReleaseList", "DealList"):
+                first.find(name).extend(list(root.find(name)))
+    return etree.tostring(first)
+
+
+@pytest.mark.parametrize("version", ERN4)
+def test_several_releases_in_one_message(version: str, tmp_path: Path) -> None:
+    upcs = ["0885686123454", "4250123456789", "5060236631114"]
+    messages = [render(example_catalog(), example(upc), version) for upc in upcs]
+    imported = import_bytes(batch(messages), tmp_path)
+    assert [release.upc for release in imported] == upcs
+    assert [len(release.data["tracks"]) for release in imported] == [12, 2, 1]
+    assert [len(release.data["deals"]) for release in imported] == [2, 2, 1]
+    assert [release.data["cover"] for release in imported] == [
+        "assets/0885686123454/cover.jpg",
+        "assets/4250123456789/cover.png",
+        "assets/5060236631114/cover.jpg",
+    ]
+    for release in imported:
+        assert comparable(release.data, version) == comparable(
+            example(release.upc).model.model_dump(), version
+        )
+
+
+@pytest.mark.parametrize("version", ERN4)
+def test_a_release_typed_track_release_is_not_a_main_release(version: str, tmp_path: Path) -> None:
+    xml = render(example_catalog(), example("4250123456789"), version)
+    xml = xml.replace(
+        b"<ReleaseType>Single</ReleaseType>", b"<ReleaseType>TrackRelease</ReleaseType>"
+    )
+    imported = import_bytes(xml, tmp_path)
+    assert [[t["isrc"] for t in r.data["tracks"]] for r in imported] == [
+        ["DEXYZ2500101", "DEXYZ2500102"],
+        ["DEXYZ2500101"],
+        ["DEXYZ2500102"],
+    ]
+
+
 @pytest.mark.parametrize("version", ERN4)
 def test_track_releases_beside_a_main_release_go_to_notes(version: str, tmp_path: Path) -> None:
     [imported] = import_bytes(

@@ -119,7 +119,8 @@ def _resource(gathered: Gathered, resource: dict[str, Any], kind: str) -> list[I
 def _release(gathered: Gathered, reader: ItemReader) -> list[ImportNote]:
     release = items.read_release(reader, gathered.parties)
     release["notes"] = []
-    kind = gathered.track_releases if reader.item.tag == "TrackRelease" else gathered.releases
+    is_track = reader.item.tag == "TrackRelease" or release["release_type"] == "TrackRelease"
+    kind = gathered.track_releases if is_track else gathered.releases
     kind.append(release)
     return release["notes"]
 
