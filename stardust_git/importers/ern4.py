@@ -41,12 +41,16 @@ class Gathered:
     """Resource reference -> the TrackRelease made of it."""
     party_notes: dict[str, list[ImportNote]] = field(default_factory=dict)
     """Party name -> the notes about its Party elements (parties without notes left out)."""
+    only_image: dict[str, Any] | None = None
+    """The message's one Image, when it has exactly one: the cover of a release linking none."""
 
     def index(self) -> None:
         """Look-ups by reference, made once the message is read."""
         for entry in self.deals:
             for reference in entry["refs"]:
                 self.deals_of.setdefault(reference, []).append(entry)
+        images = [r for r in self.resources.values() if r["kind"] == "Image"]
+        self.only_image = images[0] if len(images) == 1 else None
         for party in self.parties.values():
             if party["notes"]:
                 self.party_notes.setdefault(party["name"], []).extend(party["notes"])

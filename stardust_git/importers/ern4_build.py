@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from stardust_git.importers.ern4 import Gathered
 
 Data = dict[str, Any]
+_TRACK_DEALS = "deals for track releases alone: the catalog's deals are the release's"
 
 
 class ReleaseBuilder:
@@ -178,8 +179,8 @@ class ReleaseBuilder:
         resources = self.gathered.resources
         linked = [resources.get(ref) for ref in self.release["linked"]]
         images = [image for image in linked if image and image["kind"] == "Image"]
-        if not images and len(self.gathered.releases or self.gathered.track_releases) == 1:
-            images = [r for r in resources.values() if r["kind"] == "Image"]
+        if not images and self.gathered.only_image is not None:
+            images = [self.gathered.only_image]
         fronts = [image for image in images if image["type"] == "FrontCoverImage"]
         return (fronts or images or [None])[0]
 
@@ -257,18 +258,15 @@ class ReleaseBuilder:
 
     def _track_deal_notes(self, own: list[Data]) -> None:
         """Deals stated for the release's track releases only: the catalog has no such field."""
-        references = set()
-        for _, refs in self.release["discs"]:
-            for ref in refs:
-                found = self.gathered.track_release_of.get(ref)
-                if found is not None and found["ref"]:
-                    references.add(found["ref"])
         seen = {id(entry) for entry in own}
-        for entry in self.gathered.deals:
-            if id(entry) not in seen and references & set(entry["refs"]):
-                seen.add(id(entry))
-                message = "deals for track releases alone: the catalog's deals are the release's"
-                self.notes.append(ImportNote("unmapped", entry["xpath"], message))
+        for _, references in self.release["discs"]:
+            for reference in references:
+                track_release = self.gathered.track_release_of.get(reference)
+                found = self.gathered.deals_of.get(track_release["ref"]) if track_release else None
+                for entry in found or []:
+                    if id(entry) not in seen:
+                        seen.add(id(entry))
+                        self.notes.append(ImportNote("unmapped", entry["xpath"], _TRACK_DEALS))
 
     def _party_notes(self, data: Data) -> None:
         names = {data.get("label")}
