@@ -339,6 +339,10 @@ def test_a_message_of_track_releases_alone_imports_each(version: str, tmp_path: 
         ["DEXYZ2500102"],
     ]
     assert [r.data["title"] for r in imported] == ["Night Shift", "Night Shift"]
+    assert [r.data["artists"] for r in imported] == [
+        [{"name": "Kid Sable", "role": "MainArtist"}]
+    ] * 2
+    assert [r.data["genre"] for r in imported] == ["TRAP", "TRAP"]
     assert imported[1].data["version"] == "Clean"
     assert [len(r.data["deals"]) for r in imported] == [2, 2]
 

@@ -105,6 +105,9 @@ class ReleaseBuilder:
             for disc, refs in self.release["discs"]
         ]
         discs = [(disc, refs) for disc, refs in discs if refs]
+        if not self.release["artists"] and discs:
+            # A track release names no display artists of its own: its recording's are its.
+            self.release["artists"] = resources[discs[0][1][0]]["artists"]
         several = len(discs) > 1
         tracks: list[Data] = []
         for disc, references in discs:
