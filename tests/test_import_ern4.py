@@ -431,3 +431,13 @@ def test_ended_deals_take_down(tmp_path: Path) -> None:
     [imported] = import_bytes(render(example_catalog(), make_release(data), "4.3"), tmp_path)
     assert imported.delivered_action == "takedown"
     assert [deal["end_date"] for deal in imported.data["deals"]] == [dt.date(2025, 10, 30)] * 2
+
+
+@pytest.mark.parametrize("uri", ["/etc/passwd", "../outside.flac", "file:///etc/passwd"])
+def test_files_outside_the_message_folder_are_not_brought_in(uri: str, tmp_path: Path) -> None:
+    xml = render(example_catalog(), example("5060236631114"), "4.3")
+    xml = re.sub(rb"<URI>[^<]*flac</URI>", f"<URI>{uri}</URI>".encode(), xml)
+    [imported] = import_bytes(xml, tmp_path)
+    assert [resource.name for resource in imported.resources] == ["cover.jpg"]
+    [note] = [n for n in imported.notes if uri in n.message]
+    assert note.where.endswith("/File") and "bring it in by hand" in note.message

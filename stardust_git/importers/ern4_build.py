@@ -162,7 +162,7 @@ class ReleaseBuilder:
             return
         source = common.local_file(file["uri"], self.message.path.parent)
         if source is None:
-            message = f"'{file['uri']}' is not a local file: bring it in by hand"
+            message = f"'{file['uri']}' is not a file beside the message: bring it in by hand"
             self.notes.append(ImportNote("info", file["where"], message))
             return
         self.resources.append(ResourceFile(source, name, file["md5"], file["where"]))
