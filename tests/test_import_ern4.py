@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from lxml import etree
 
 from stardust_git import xsd
+from stardust_git.importers import ern_common as common
 from stardust_git.importers.ern4 import read_ern4
 from stardust_git.importers.genres import GenreLookup
 from stardust_git.importers.model import ImportContext, ImportedRelease
@@ -441,3 +442,65 @@ def test_files_outside_the_message_folder_are_not_brought_in(uri: str, tmp_path:
     assert [resource.name for resource in imported.resources] == ["cover.jpg"]
     [note] = [n for n in imported.notes if uri in n.message]
     assert note.where.endswith("/File") and "bring it in by hand" in note.message
+
+
+# --- the shared helpers the 3.8.2 reader uses too ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("PT3M35S", 215),
+        ("PT1H2M5.5S", 3725.5),
+        ("P0DT0H3M0S", 180),
+        ("PT0.25S", 0.25),
+        ("3:35", None),
+    ],
+)
+def test_iso_durations(text: str, seconds: float | None) -> None:
+    assert common.duration_seconds(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("stated", "upc"),
+    [("00094631432057", "0094631432057"), ("190295810726", "190295810726"), ("5060236631115", "")],
+)
+def test_icpns(stated: str, upc: str) -> None:
+    assert common.icpn(stated) == upc
+
+
+@pytest.mark.parametrize(
+    ("year", "company", "text", "line"),
+    [
+        (
+            None,
+            None,
+            "(P) 1994 EMI Music Japan Inc.",
+            {"year": 1994, "owner": "EMI Music Japan Inc."},
+        ),
+        ("2015", None, "2015 Parlophone Records", {"year": 2015, "owner": "Parlophone Records"}),
+        ("2025", "Indie Records", "(C) 2025 Other", {"year": 2025, "owner": "Indie Records"}),
+        (None, None, "℗ Label Only", {"owner": "Label Only"}),
+    ],
+)
+def test_copyright_lines(year: str | None, company: str | None, text: str, line: dict) -> None:
+    assert common.copyright_line(year, company, text) == line
+
+
+def test_deals_split_per_territory_are_merged_and_judged() -> None:
+    start = dt.date(2017, 4, 25)
+    per_country = [
+        common.deal_dict([code], [], [model], ["OnDemandStream"], start, None, None)
+        for code in ("AD", "AE", "AF")
+        for model in ("SubscriptionModel", "AdvertisementSupportedModel")
+    ]
+    merged = common.merge_deals(per_country)
+    assert [(d["territories"], d["commercial_models"]) for d in merged] == [
+        (["AD", "AE", "AF"], ["SubscriptionModel"]),
+        (["AD", "AE", "AF"], ["AdvertisementSupportedModel"]),
+    ]
+    assert not common.is_takedown(merged, dt.date(2030, 1, 1))
+    ended = [{**deal, "end_date": dt.date(2020, 1, 1)} for deal in merged]
+    assert common.is_takedown(ended, dt.date(2020, 1, 2))
+    assert not common.is_takedown(ended, dt.date(2019, 12, 31))
+    assert common.is_takedown([], start)
