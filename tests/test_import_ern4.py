@@ -266,8 +266,11 @@ def test_elements_the_catalog_cannot_hold_are_listed_by_xpath(version: str, tmp_
     xml = render(example_catalog(), example("5060236631114"), version)
     xml = xml.replace(b"</Release>", b"<Keywords>dawn, synth</Keywords>\n</Release>", 1)
     xml = xml.replace(b"<Duration>", b"<MarketingComment>Out now</MarketingComment>\n<Duration>", 1)
+    video = b"<Video><ResourceReference>A9</ResourceReference></Video>\n</ResourceList>"
+    xml = xml.replace(b"</ResourceList>", video)
     [imported] = import_bytes(xml, tmp_path)
     unmapped = {note.where for note in imported.notes if note.kind == "unmapped"}
+    assert "/NewReleaseMessage/ResourceList/Video[1]" in unmapped
     assert "/NewReleaseMessage/ReleaseList/Release[1]/Keywords" in unmapped
     assert "/NewReleaseMessage/ResourceList/SoundRecording[1]/MarketingComment" in unmapped
     assert imported.data["title"] == "First Light"
@@ -379,6 +382,9 @@ def test_several_releases_in_one_message(version: str, tmp_path: Path) -> None:
         assert comparable(release.data, version) == comparable(
             example(release.upc).model.model_dump(), version
         )
+        header = [n.where for n in release.notes if "/MessageHeader[1]/" in n.where]
+        assert "/NewReleaseMessage/MessageHeader[1]/MessageThreadId" in header
+    assert [release.message_id for release in imported] == [imported[0].message_id] * 3
 
 
 @pytest.mark.parametrize("version", ERN4)

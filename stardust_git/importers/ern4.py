@@ -33,8 +33,11 @@ class Gathered:
     deals: list[dict[str, Any]] = field(default_factory=list)
     """One entry per ReleaseDeal: ``refs`` (release references), ``deals``, ``notes``,
     ``xpath``."""
+    header_notes: list[ImportNote] = field(default_factory=list)
+    """Notes about the MessageHeader: every release's (a few at most)."""
     notes: list[ImportNote] = field(default_factory=list)
-    """Notes about the message as a whole (header, items no release owns): every release's."""
+    """Notes about items no release owns (a ReleaseVisibility, a Video ...): the first
+    release's only, so that a batch of n releases does not hold n copies of n notes."""
     deals_of: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Release reference -> the ReleaseDeal entries naming it (see :meth:`index`)."""
     track_release_of: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -70,6 +73,8 @@ def read_ern4(message: Message, context: ImportContext) -> Iterator[ImportedRele
         _take(gathered, item)
     gathered.index()
     releases = gathered.releases or gathered.track_releases
+    if releases:
+        releases[0]["notes"][:0] = gathered.notes
     for release in releases:
         yield ReleaseBuilder(gathered, release, message, context).build()
 
@@ -91,11 +96,12 @@ def unmapped(reader: ItemReader) -> list[ImportNote]:
     ]
 
 
-def _header(gathered: Gathered, reader: ItemReader) -> None:
+def _header(gathered: Gathered, reader: ItemReader) -> list[ImportNote]:
     gathered.header = {
         "message_id": reader.text("MessageId") or "",
         "message_created": reader.text("MessageCreatedDateTime") or "",
     }
+    return gathered.header_notes
 
 
 def _party(gathered: Gathered, reader: ItemReader) -> list[ImportNote]:

@@ -32,7 +32,7 @@ class ReleaseBuilder:
         self.gathered, self.release, self.message = gathered, release, message
         self.genres = context.genres
         self.upc = common.icpn(release["icpn"])
-        self.notes: list[ImportNote] = [*gathered.notes, *release["notes"]]
+        self.notes: list[ImportNote] = [*gathered.header_notes, *release["notes"]]
         self.guessed: dict[Loc, str] = {}
         self.resources: list[ResourceFile] = []
         self.track_releases: list[Data] = []
