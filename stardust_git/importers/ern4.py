@@ -18,6 +18,8 @@ from stardust_git.importers.ern4_build import ReleaseBuilder
 from stardust_git.importers.model import ImportContext, ImportedRelease, ImportNote
 from stardust_git.importers.xmlsafe import Item, ItemReader, Message
 
+NOT_CARRIED = "not carried over: the release file has no field for it"
+
 
 @dataclass
 class Gathered:
@@ -82,18 +84,15 @@ def read_ern4(message: Message, context: ImportContext) -> Iterator[ImportedRele
 def _take(gathered: Gathered, item: Item) -> None:
     reader = ItemReader(item)
     handler = _HANDLERS.get(item.tag)
-    notes = handler(gathered, reader) if handler else None
-    if notes is None:
-        notes = gathered.notes
-    notes.extend(unmapped(reader))
+    if handler is None:
+        gathered.notes.append(ImportNote("unmapped", item.xpath, NOT_CARRIED))
+        return
+    handler(gathered, reader).extend(unmapped(reader))
 
 
 def unmapped(reader: ItemReader) -> list[ImportNote]:
     """An ``unmapped`` note for every element of the item nothing read."""
-    return [
-        ImportNote("unmapped", where, "not carried over: the release file has no field for it")
-        for where in reader.unread()
-    ]
+    return [ImportNote("unmapped", where, NOT_CARRIED) for where in reader.unread()]
 
 
 def _header(gathered: Gathered, reader: ItemReader) -> list[ImportNote]:
