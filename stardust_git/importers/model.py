@@ -61,6 +61,10 @@ class ImportedRelease:
     release down (no deals, or only ended deals)."""
     version: str = ""
     """The ERN version the message was in ("3.8.2", "4.2", "4.3"); empty for spreadsheets."""
+    message_id: str = ""
+    """The MessageId of the message's header."""
+    message_created: str = ""
+    """The MessageCreatedDateTime of the message's header, as written."""
 
 
 @dataclass(frozen=True)
