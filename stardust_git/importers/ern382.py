@@ -96,7 +96,8 @@ class PendingRelease:
     fields: dict[str, Any]
     genre: tuple[str, str | None] | None
     references: list[str]
-    discs: list[list[str]]
+    discs: list[tuple[int, list[str]]]
+    """(disc number, resource references in play order) per disc."""
     notes: list[ImportNote]
     guessed: dict[Loc, str] = field(default_factory=dict)
     deals: list[dict[str, Any]] = field(default_factory=list)
@@ -326,7 +327,7 @@ def _either(territorial: str | None, global_: str | None) -> str | None:
     return territorial or global_
 
 
-def _discs(reader: ItemReader, details: etree._Element) -> list[list[str]]:
+def _discs(reader: ItemReader, details: etree._Element) -> list[tuple[int, list[str]]]:
     """Resource references per disc, in play order: nested ResourceGroups are discs; a single
     group is disc 1."""
     discs: list[tuple[int, list[str]]] = []
@@ -336,7 +337,7 @@ def _discs(reader: ItemReader, details: etree._Element) -> list[list[str]]:
         for position, group in enumerate(nested or [top], start=1):
             number = _int(reader.text("SequenceNumber", group)) if nested else None
             discs.append((number or position, _group_items(reader, group)))
-    return [references for _, references in sorted(discs, key=lambda disc: disc[0])]
+    return sorted(discs, key=lambda disc: disc[0])
 
 
 def _group_items(reader: ItemReader, group: etree._Element) -> list[str]:
@@ -489,9 +490,9 @@ class _Builder:
 
     def _recordings(self) -> list[tuple[int, Recording]]:
         """(disc, recording) in play order: the resource groups, else the reference list."""
-        discs = self.pending.discs or [self.pending.references]
+        discs = self.pending.discs or [(1, self.pending.references)]
         found = []
-        for disc, references in enumerate(discs, start=1):
+        for disc, references in discs:
             for reference in references:
                 recording = self.state.recordings.get(reference)
                 if recording is not None:
