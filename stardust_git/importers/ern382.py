@@ -246,20 +246,27 @@ def _mark_derived(reader: ItemReader, *bases: etree._Element) -> None:
 
 
 def _file(state: MessageState, reader: ItemReader, technical: etree._Element) -> FileRef | None:
-    """The File's name, where it is beside the message and its MD5 (when MD5 is the hash)."""
+    """The File's name, where it is beside the message and its MD5 (when MD5 is the hash).
+
+    A File outside the message's folder (an absolute path, "..") is left unread: it is listed
+    as not carried over, never brought in."""
     element = technical.find("File")
-    name = reader.text("FileName", element) if element is not None else None
-    if element is None or name is None:
+    if element is None or not (element.findtext("FileName") or "").strip():
         return None
-    folder = reader.text("FilePath", element) or ""
-    algorithm = reader.text("HashSum/HashSumAlgorithmType", element) or ""
-    md5 = reader.text("HashSum/HashSum", element) if algorithm.upper() == "MD5" else None
-    base = state.message.path.parent
-    source = base / folder.lstrip("/") / name
-    if not source.resolve().is_relative_to(base.resolve()):
+    relative = PurePosixPath(
+        (element.findtext("FilePath") or "").strip().lstrip("/"),
+        element.findtext("FileName").strip(),
+    )
+    if ".." in relative.parts or ":" in str(relative):
         return None
+    reader.mark(element)
+    algorithm = (element.findtext("HashSum/HashSumAlgorithmType") or "").strip()
+    md5 = (element.findtext("HashSum/HashSum") or "").strip().lower() or None
     return FileRef(
-        PurePosixPath(name).name, source, md5.lower() if md5 else None, reader.xpath(element)
+        relative.name,
+        state.message.path.parent / relative,
+        md5 if algorithm.upper() == "MD5" else None,
+        reader.xpath(element),
     )
 
 
