@@ -22,7 +22,8 @@ from stardust_git.models.release import parse_duration
 from stardust_git.render import render_message
 from stardust_git.render.ern import contributor_role, territory
 from stardust_git.source.catalog import Catalog, Loaded
-from tests.media import write_flac, write_jpeg, write_wav
+from tests import test_render_property
+from tests.media import write_flac, write_jpeg
 from tests.test_render_property import releases
 from tests.test_render_support import (
     SAMPLES,
@@ -85,6 +86,12 @@ def rendered(
     catalog: Catalog, loaded: Loaded[Release], action: str = "initial", target: str = TARGET
 ) -> bytes:
     return render_message(catalog, loaded, target, action, context(today=TODAY))
+
+
+def example_tree(name: str) -> etree._Element:
+    """The example release ``catalog/<name>.yaml`` rendered for the 3.8.2 target, parsed."""
+    catalog = example_catalog()
+    return etree.fromstring(rendered(catalog, catalog.releases[f"catalog/{name}.yaml"]))
 
 
 # --- comparing releases ------------------------------------------------------------------------
@@ -159,13 +166,8 @@ def test_every_example_release_comes_back_from_its_3_8_2_message(
     assert all(r.md5 and len(r.md5) == 32 for r in back.resources)
 
 
-@pytest.fixture(scope="module")
-def property_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
-    root: Path = tmp_path_factory.mktemp("property")
-    write_wav(root / "assets/p/0.wav", seconds=0.1)
-    write_wav(root / "assets/p/1.wav", seconds=0.1, rate=22050, channels=2)
-    write_jpeg(root / "assets/p/cover.jpg", size=32)
-    return add_targets(Catalog(root=root))
+property_catalog = test_render_property.catalog
+"""Tiny real media under assets/p/, as the renderer's property test uses them."""
 
 
 @settings(
@@ -233,9 +235,7 @@ def test_the_deprecated_takedown_form_imports_as_taken_down(
 
 
 def test_a_message_without_deals_is_a_takedown(lookup: ImportContext, tmp_path: Path) -> None:
-    catalog = example_catalog()
-    xml = rendered(catalog, catalog.releases["catalog/nova-lane/first-light.yaml"])
-    root = etree.fromstring(xml)
+    root = example_tree("nova-lane/first-light")
     root.remove(root.find("DealList"))
     (back,) = imported(etree.tostring(root), tmp_path, lookup)
     assert back.delivered_action == "takedown"
@@ -274,24 +274,21 @@ def _group_isrcs(root: etree._Element, group: etree._Element) -> list[str]:
 
 
 def test_shuffled_content_items_are_put_in_sequence(lookup: ImportContext, tmp_path: Path) -> None:
-    catalog = example_catalog()
-    loaded = catalog.releases["catalog/beach-band/summer-vibes.yaml"]
-    root = etree.fromstring(rendered(catalog, loaded))
+    root = example_tree("beach-band/summer-vibes")
     group = root.find("ReleaseList/Release/ReleaseDetailsByTerritory/ResourceGroup")
     items = group.findall("ResourceGroupContentItem")
     for item in items:
         group.remove(item)
     group.extend(reversed(items))
     (back,) = imported(etree.tostring(root), tmp_path, lookup)
-    assert [t["isrc"] for t in back.data["tracks"]] == [t.isrc for t in loaded.model.tracks]
+    source = example_catalog().releases["catalog/beach-band/summer-vibes.yaml"].model
+    assert [t["isrc"] for t in back.data["tracks"]] == [t.isrc for t in source.tracks]
 
 
 def test_several_deals_in_several_release_deals_all_arrive(
     lookup: ImportContext, tmp_path: Path
 ) -> None:
-    catalog = example_catalog()
-    loaded = catalog.releases["catalog/kid-sable/night-shift.yaml"]
-    root = etree.fromstring(rendered(catalog, loaded))
+    root = example_tree("kid-sable/night-shift")
     release_deal = root.find("DealList/ReleaseDeal")
     second = etree.SubElement(root.find("DealList"), "ReleaseDeal")
     etree.SubElement(second, "DealReleaseReference").text = "R0"
@@ -307,13 +304,7 @@ def test_a_batch_message_gives_each_main_release_its_own_tracks_and_deals(
     lookup: ImportContext, tmp_path: Path
 ) -> None:
     """Two messages merged into one: resources and releases renumbered, one DealList."""
-    catalog = example_catalog()
-    first = etree.fromstring(
-        rendered(catalog, catalog.releases["catalog/nova-lane/first-light.yaml"])
-    )
-    second = etree.fromstring(
-        rendered(catalog, catalog.releases["catalog/kid-sable/night-shift.yaml"])
-    )
+    first, second = example_tree("nova-lane/first-light"), example_tree("kid-sable/night-shift")
     for element in second.iter(
         "ResourceReference", "ReleaseResourceReference", "ReleaseReference", "DealReleaseReference"
     ):
@@ -330,10 +321,7 @@ def test_a_batch_message_gives_each_main_release_its_own_tracks_and_deals(
 def test_unknown_elements_are_listed_with_their_xpath(
     lookup: ImportContext, tmp_path: Path
 ) -> None:
-    catalog = example_catalog()
-    root = etree.fromstring(
-        rendered(catalog, catalog.releases["catalog/nova-lane/first-light.yaml"])
-    )
+    root = example_tree("nova-lane/first-light")
     details = root.find("ReleaseList/Release/ReleaseDetailsByTerritory")
     keywords = etree.Element("Keywords")
     keywords.text = "sunrise"
