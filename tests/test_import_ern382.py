@@ -445,3 +445,26 @@ def test_sample_notes_name_what_the_release_file_cannot_hold(lookup: ImportConte
         (folder / e.findtext("FilePath") / e.findtext("FileName"), None)
         for e in sample.iter("File")
     }
+
+
+def test_roles_the_catalog_lacks_are_guessed_or_noted(
+    lookup: ImportContext, tmp_path: Path
+) -> None:
+    root = example_tree("nova-lane/first-light")
+    release_role = root.find(
+        "ReleaseList/Release/ReleaseDetailsByTerritory/DisplayArtist/ArtistRole"
+    )
+    release_role.text = "Conductor"
+    contributor = root.find(
+        "ResourceList/SoundRecording/SoundRecordingDetailsByTerritory/ResourceContributor"
+    )
+    contributor.find("ResourceContributorRole").text = "Band"
+    name = contributor.findtext("PartyName/FullName")
+    (back,) = imported(etree.tostring(root), tmp_path, lookup)
+    assert back.data["artists"][0]["role"] == "Artist"
+    comment = "guessed: the message says 'Conductor'"
+    assert back.guessed[("artists", 0, "role")] == comment
+    assert any(n.kind == "guessed" and n.message.endswith(comment) for n in back.notes)
+    (band,) = [c for c in back.data["tracks"][0]["contributors"] if c["role"] == "Band"]
+    assert band["name"] == name
+    assert any("'Band' has no catalog name" in n.message for n in back.notes)

@@ -418,14 +418,24 @@ def _built(state: MessageState, pending: PendingRelease) -> ImportedRelease:
     takedown = pending.taken_down or not any(
         not deal.get("end_date") or deal["end_date"] >= dt.date.today() for deal in data["deals"]
     )
-    notes = [*_absent(pending, data), *state.header_notes, *pending.notes, *builder.notes]
+    guessed = {**pending.guessed, **builder.guessed}
+    notes = [
+        *_absent(pending, data),
+        *(
+            ImportNote("guessed", _release_xpath(pending), f"{_loc_text(loc)}: {comment}")
+            for loc, comment in guessed.items()
+        ),
+        *state.header_notes,
+        *pending.notes,
+        *builder.notes,
+    ]
     return ImportedRelease(
         upc,
         _compact(data),
         state.message.shown,
         pending.line,
         notes=notes,
-        guessed={**pending.guessed, **builder.guessed},
+        guessed=guessed,
         resources=builder.resources,
         delivered_action="takedown" if takedown else "initial",
         version=VERSION,
@@ -477,7 +487,7 @@ class _Builder:
             "upc": fields["upc"],
             "title": fields["title"],
             "version": fields["version"],
-            "artists": fields["artists"],
+            "artists": self._artist_roles(fields["artists"], ("artists",)),
             "label": fields["label"],
             "release_type": fields["release_type"],
             "release_date": self._date(fields["release_date"], ("release_date",)),
@@ -523,7 +533,9 @@ class _Builder:
         if found.code is None:
             hint = f"; the closest is {found.suggestion}" if found.suggestion else ""
             message = f"genre '{shown}' is not in the taxonomy{hint}"
-            self.notes.append(ImportNote("info", _loc_text(loc), message))
+            self.notes.append(
+                ImportNote("info", self.pending.xpath, f"{_loc_text(loc)}: {message}")
+            )
             if found.suggestion:
                 self.guessed[loc] = f"guessed: the message says '{shown}'"
             return found.suggestion
@@ -596,6 +608,8 @@ class _Builder:
             track["disc"] = disc if several_discs else None
             track["audio"] = self._asset(recording.file)
             self._same_as_release(track, genre, language)
+            track["artists"] = self._artist_roles(track["artists"], ("tracks", index, "artists"))
+            self._check_roles(track["contributors"], index)
             track["genre"] = self._track_genre(recording, genre, index)
             tracks.append(_compact(_track_order(track)))
         return tracks
@@ -611,6 +625,23 @@ class _Builder:
             track["parental_warning"] = None
         if language and track["language"] in (language, language.split("-")[0]):
             track["language"] = None
+
+    def _artist_roles(self, artists: list[dict[str, Any]] | None, loc: Loc) -> Any:
+        """3.8.2 roles the catalog has no display role for (Conductor, Band ...) become Artist."""
+        for index, artist in enumerate(artists or ()):
+            if not vocabulary.is_artist_role(artist["role"]):
+                self.guessed[(*loc, index, "role")] = (
+                    f"guessed: the message says '{artist['role']}'"
+                )
+                artist["role"] = "Artist"
+        return artists
+
+    def _check_roles(self, contributors: list[dict[str, Any]], index: int) -> None:
+        for number, contributor in enumerate(contributors):
+            if not vocabulary.known_contributor_role(contributor["role"]):
+                loc = _loc_text(("tracks", index, "contributors", number, "role"))
+                message = f"{loc}: contributor role '{contributor['role']}' has no catalog name"
+                self.notes.append(ImportNote("info", self.pending.xpath, message))
 
     def _track_genre(self, recording: Recording, genre: str | None, index: int) -> str | None:
         code = self._genre(recording.genre, ("tracks", index, "genre"))
