@@ -411,37 +411,43 @@ def _takedown_note(reader: ItemReader, terms: etree._Element, values: dict[str, 
 
 
 def _built(state: MessageState, pending: PendingRelease) -> ImportedRelease:
-    fields = pending.fields
-    upc = fields["upc"]
+    upc = pending.fields["upc"]
     builder = _Builder(state, pending, upc or pending.reference)
     data = builder.data()
-    takedown = pending.taken_down or not any(
-        not deal.get("end_date") or deal["end_date"] >= dt.date.today() for deal in data["deals"]
-    )
     guessed = {**pending.guessed, **builder.guessed}
-    notes = [
-        *_absent(pending, data),
-        *(
-            ImportNote("guessed", _release_xpath(pending), f"{_loc_text(loc)}: {comment}")
-            for loc, comment in guessed.items()
-        ),
-        *state.header_notes,
-        *pending.notes,
-        *builder.notes,
-    ]
     return ImportedRelease(
         upc,
         _compact(data),
         state.message.shown,
         pending.line,
-        notes=notes,
+        notes=[
+            *_absent(pending, data),
+            *_guesses(pending, guessed),
+            *state.header_notes,
+            *pending.notes,
+            *builder.notes,
+        ],
         guessed=guessed,
         resources=builder.resources,
-        delivered_action="takedown" if takedown else "initial",
+        delivered_action="takedown" if _taken_down(pending, data["deals"]) else "initial",
         version=VERSION,
         message_id=state.header.get("message_id", ""),
         message_created=state.header.get("message_created", ""),
     )
+
+
+def _taken_down(pending: PendingRelease, deals: list[dict[str, Any]]) -> bool:
+    """TakeDown deals, no deals, or only deals that have ended: the shop no longer sells it."""
+    today = dt.date.today()
+    live = [deal for deal in deals if not deal.get("end_date") or deal["end_date"] >= today]
+    return pending.taken_down or not live
+
+
+def _guesses(pending: PendingRelease, guessed: dict[Loc, str]) -> list[ImportNote]:
+    return [
+        ImportNote("guessed", pending.xpath, f"{_loc_text(loc)}: {comment}")
+        for loc, comment in guessed.items()
+    ]
 
 
 _REQUIRED = {
@@ -456,16 +462,12 @@ _REQUIRED = {
 
 def _absent(pending: PendingRelease, data: dict[str, Any]) -> list[ImportNote]:
     """Notes for what the release file needs and the message does not state."""
-    where = _release_xpath(pending)
+    where = pending.xpath
     return [
         ImportNote("info", where, f"the message states {missing}: the release file needs one")
         for key, missing in _REQUIRED.items()
         if not data.get(key)
     ]
-
-
-def _release_xpath(pending: PendingRelease) -> str:
-    return pending.xpath
 
 
 class _Builder:
@@ -681,7 +683,7 @@ def _track_order(track: dict[str, Any]) -> dict[str, Any]:
 def _missing(pending: PendingRelease, reference: str) -> ImportNote:
     return ImportNote(
         "info",
-        _release_xpath(pending),
+        pending.xpath,
         f"the release lists resource {reference}, which the message does not describe",
     )
 
