@@ -468,3 +468,18 @@ def test_roles_the_catalog_lacks_are_guessed_or_noted(
     (band,) = [c for c in back.data["tracks"][0]["contributors"] if c["role"] == "Band"]
     assert band["name"] == name
     assert any("'Band' has no catalog name" in n.message for n in back.notes)
+
+
+@pytest.mark.parametrize("folder", ["../outside/", "/../", "C:/music/"])
+def test_a_file_outside_the_message_folder_is_not_brought_in(
+    folder: str, lookup: ImportContext, tmp_path: Path
+) -> None:
+    root = example_tree("nova-lane/first-light")
+    root.find("ResourceList/SoundRecording//File/FilePath").text = folder
+    (back,) = imported(etree.tostring(root), tmp_path / "in", lookup)
+    sources = [resource.source for resource in back.resources]
+    assert all(source.resolve().is_relative_to((tmp_path / "in").resolve()) for source in sources)
+    assert [resource.name[-4:] for resource in back.resources] == [".jpg"]
+    assert "audio" not in back.data["tracks"][0]
+    recording = "/NewReleaseMessage/ResourceList/SoundRecording[1]/SoundRecordingDetailsByTerritory"
+    assert f"{recording}/TechnicalSoundRecordingDetails/File" in {n.where for n in back.notes}
