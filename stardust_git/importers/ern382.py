@@ -34,22 +34,23 @@ WORLDWIDE = "Worldwide"
 _EMPTY = etree.Element("absent")
 """Stands in for a missing container, so that lookups below it find nothing."""
 _TRACK_RELEASE = "TrackRelease"
-_DERIVED = (
-    "TerritoryCode",
-    "DisplayArtistName",
-    "Title",
-    "LabelName",
-    "Duration",
-    "TechnicalResourceDetailsReference",
-    "AudioCodecType",
-    "NumberOfChannels",
-    "SamplingRate",
-    "BitsPerSample",
-    "ImageCodecType",
-    "ImageHeight",
-    "ImageWidth",
-    "IsPreview",
-    "PreviewDetails/ExpressionType",
+_DERIVED = frozenset(
+    {
+        "TerritoryCode",
+        "DisplayArtistName",
+        "Title",
+        "LabelName",
+        "Duration",
+        "TechnicalResourceDetailsReference",
+        "AudioCodecType",
+        "NumberOfChannels",
+        "SamplingRate",
+        "BitsPerSample",
+        "ImageCodecType",
+        "ImageHeight",
+        "ImageWidth",
+        "IsPreview",
+    }
 )
 """Elements the catalog derives from what it holds (the file's measurements, the titles and
 display names built from title, version and artists): read as carried over."""
@@ -198,7 +199,7 @@ def _take_recording(state: MessageState, reader: ItemReader) -> None:
         "artists": _artists(reader, details) or None,
         "parental_warning": _avs(reader, "ParentalWarningType", details),
         "language": reader.text("LanguageOfPerformance"),
-        "preview_start": _int(reader.text("PreviewDetails/StartPoint", technical)),
+        "preview_start": _preview_start(reader, technical),
         "iswc": reader.text("IndirectSoundRecordingId/ISWC"),
         "contributors": _contributors(reader, details),
     }
@@ -207,6 +208,13 @@ def _take_recording(state: MessageState, reader: ItemReader) -> None:
     file = _file(state, reader, technical)
     _mark_derived(reader, details, technical)
     state.recordings[reference] = Recording(track, genre, p_line, file, _unmapped(reader))
+
+
+def _preview_start(reader: ItemReader, technical: etree._Element) -> int | None:
+    """Where the preview starts; the catalog's previews are all Instructive."""
+    if (technical.findtext("PreviewDetails/ExpressionType") or "").strip() == "Instructive":
+        reader.text("PreviewDetails/ExpressionType", technical)
+    return _int(reader.text("PreviewDetails/StartPoint", technical))
 
 
 def _take_image(state: MessageState, reader: ItemReader) -> None:
@@ -240,9 +248,9 @@ def _technical(reader: ItemReader, details: etree._Element, tag: str) -> etree._
 
 def _mark_derived(reader: ItemReader, *bases: etree._Element) -> None:
     for base in bases:
-        for path in _DERIVED:
-            for element in base.iterfind(path):
-                reader.mark(element)
+        for child in base:
+            if child.tag in _DERIVED:
+                reader.mark(child)
 
 
 def _file(state: MessageState, reader: ItemReader, technical: etree._Element) -> FileRef | None:
