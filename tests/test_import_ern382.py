@@ -483,3 +483,18 @@ def test_a_file_outside_the_message_folder_is_not_brought_in(
     assert "audio" not in back.data["tracks"][0]
     recording = "/NewReleaseMessage/ResourceList/SoundRecording[1]/SoundRecordingDetailsByTerritory"
     assert f"{recording}/TechnicalSoundRecordingDetails/File" in {n.where for n in back.notes}
+
+
+def test_values_that_cannot_be_read_are_named(lookup: ImportContext, tmp_path: Path) -> None:
+    root = example_tree("nova-lane/first-light")
+    root.find("ResourceList/SoundRecording/Duration").text = "three minutes"
+    root.find("ReleaseList/Release/ReleaseDetailsByTerritory/ReleaseDate").text = "2025-13-45"
+    root.find("ReleaseList/Release/GlobalReleaseDate").text = "2025-13-45"
+    (back,) = imported(etree.tostring(root), tmp_path, lookup)
+    assert "duration" not in back.data["tracks"][0]
+    assert "release_date" not in back.data
+    messages = {(n.where, n.message) for n in back.notes}
+    recording = "/NewReleaseMessage/ResourceList/SoundRecording[1]"
+    assert (f"{recording}/Duration", "'three minutes' is not an ISO 8601 duration") in messages
+    release = "/NewReleaseMessage/ReleaseList/Release[1]"
+    assert (release, "release_date: '2025-13-45' is not a date (YYYY-MM-DD)") in messages

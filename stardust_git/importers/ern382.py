@@ -189,13 +189,14 @@ def _take_recording(state: MessageState, reader: ItemReader) -> None:
     if kind is not None and (kind.text or "").strip() == "MusicalWorkSoundRecording":
         reader.mark(kind)  # what every track of the catalog is
     details = _details(reader, "SoundRecordingDetailsByTerritory")
+    duration = reader.text("Duration")
     title, version = _title(reader, reader.item.element, details)
     technical = _technical(reader, details, "TechnicalSoundRecordingDetails")
     track = {
         "isrc": reader.text("SoundRecordingId/ISRC"),
         "title": title,
         "version": version,
-        "duration": _seconds(reader.text("Duration")),
+        "duration": _seconds(duration),
         "artists": _artists(reader, details) or None,
         "parental_warning": _avs(reader, "ParentalWarningType", details),
         "language": reader.text("LanguageOfPerformance"),
@@ -207,7 +208,11 @@ def _take_recording(state: MessageState, reader: ItemReader) -> None:
     p_line = _copyright(reader, details, "PLine")
     file = _file(state, reader, technical)
     _mark_derived(reader, details, technical)
-    state.recordings[reference] = Recording(track, genre, p_line, file, _unmapped(reader))
+    notes = _unmapped(reader)
+    if duration and track["duration"] is None:
+        where = f"{reader.item.xpath}/Duration"
+        notes.append(ImportNote("info", where, f"'{duration}' is not an ISO 8601 duration"))
+    state.recordings[reference] = Recording(track, genre, p_line, file, notes)
 
 
 def _preview_start(reader: ItemReader, technical: etree._Element) -> int | None:
@@ -567,6 +572,9 @@ class _Builder:
         value, comment = read_date(text)
         if comment:
             self.guessed[loc] = comment
+        if text and value is None:
+            message = f"{_loc_text(loc)}: '{text}' is not a date (YYYY-MM-DD)"
+            self.notes.append(ImportNote("info", self.pending.xpath, message))
         return value
 
     def _p_line(self, recordings: list[tuple[int, Recording]]) -> dict[str, Any] | None:
