@@ -45,8 +45,9 @@ NOT_CARRIED = {
     "targets": "where the release goes is the catalog's plan, not part of any message",
     "takedown": "the catalog's instruction; the message states deals (ended ones for a takedown)",
     "deliver_after": "the catalog's delivery hold",
-    "cover": "the package renames the files (resources/<UPC>.jpg): compared by name below",
-    "tracks.audio": "renamed likewise (resources/<UPC>_<disc>_<number>.<ext>)",
+    "cover": "the package renames the files; the import names them as the example catalog"
+    " does (assets/<UPC>/cover.jpg): compared by name below",
+    "tracks.audio": "likewise, assets/<UPC>/01.wav ... numbered in play order",
     "release_type": "absent in the catalog means derived; the message states the derived type",
     "tracks.disc": "a release on one disc is written as disc 1 whatever its number",
     "tracks (order)": "the message plays disc by disc; the catalog may list discs interleaved",
@@ -138,11 +139,11 @@ def assert_round_trip(original: Release, back: ImportedRelease) -> None:
         assert again["tracks"][index] == track, index
     assert len(again.pop("tracks")) == len(original.tracks)
     assert again == expected
-    cover = Path(back.data["cover"])
-    assert (cover.parent, cover.stem) == (Path("assets", original.upc), original.upc)
-    for number, track in enumerate(back.data["tracks"], start=1):
-        assert Path(track["audio"]).name.startswith(f"{original.upc}_")
-        assert track["audio"].startswith(f"assets/{original.upc}/"), number
+    assert back.data["cover"] == f"assets/{original.upc}/cover{Path(original.cover).suffix}"
+    audio = [Path(track["audio"]) for track in back.data["tracks"]]
+    assert [(path.parent, path.stem) for path in audio] == [
+        (Path("assets", original.upc), f"{number:02}") for number in range(1, len(audio) + 1)
+    ]
 
 
 # --- round trip --------------------------------------------------------------------------------
@@ -316,6 +317,10 @@ def test_a_batch_message_gives_each_main_release_its_own_tracks_and_deals(
     assert [t["isrc"] for t in one.data["tracks"]] == ["GBXYZ2500001"]
     assert [t["isrc"] for t in two.data["tracks"]] == ["DEXYZ2500101", "DEXYZ2500102"]
     assert len(one.data["deals"]) == 1 and len(two.data["deals"]) == 2
+    # The header belongs to no release: it is told once, with the first.
+    thread = "/NewReleaseMessage/MessageHeader[1]/MessageThreadId"
+    assert [thread in {n.where for n in r.notes} for r in (one, two)] == [True, False]
+    assert {r.resources[0].name for r in (one, two)} == {"cover.jpg", "cover.png"}
 
 
 def test_unknown_elements_are_listed_with_their_xpath(

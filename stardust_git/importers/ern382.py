@@ -128,8 +128,9 @@ def read_ern382(message: Message, context: ImportContext) -> Iterator[ImportedRe
     state = MessageState(message, context)
     for item in message.items:
         _take(state, item)
-    for pending in state.releases.values():
-        yield _built(state, pending)
+    for index, pending in enumerate(state.releases.values()):
+        # What no release owns (the header, unhandled items) is told once, with the first.
+        yield _built(state, pending, state.header_notes if index == 0 else [])
 
 
 def _unsupported(message: Message) -> Exception:
@@ -423,9 +424,11 @@ def _takedown_note(reader: ItemReader, terms: etree._Element, values: dict[str, 
 # --- building a release --------------------------------------------------------------------
 
 
-def _built(state: MessageState, pending: PendingRelease) -> ImportedRelease:
+def _built(
+    state: MessageState, pending: PendingRelease, shared: list[ImportNote]
+) -> ImportedRelease:
     upc = pending.fields["upc"]
-    builder = _Builder(state, pending, upc or pending.reference)
+    builder = _Builder(state, pending, upc or "unknown")
     data = builder.data()
     guessed = {**pending.guessed, **builder.guessed}
     return ImportedRelease(
@@ -436,23 +439,23 @@ def _built(state: MessageState, pending: PendingRelease) -> ImportedRelease:
         notes=[
             *_absent(pending, data),
             *_guesses(pending, guessed),
-            *state.header_notes,
+            *shared,
             *pending.notes,
             *builder.notes,
         ],
         guessed=guessed,
         resources=builder.resources,
-        delivered_action="takedown" if _taken_down(pending, data["deals"]) else "initial",
+        delivered_action="takedown" if _taken_down(state, pending, data["deals"]) else "initial",
         version=VERSION,
         message_id=state.header.get("message_id", ""),
         message_created=state.header.get("message_created", ""),
     )
 
 
-def _taken_down(pending: PendingRelease, deals: list[dict[str, Any]]) -> bool:
-    """TakeDown deals, no deals, or only deals that have ended: the shop no longer sells it."""
-    today = dt.date.today()
-    live = [deal for deal in deals if not deal.get("end_date") or deal["end_date"] >= today]
+def _taken_down(state: MessageState, pending: PendingRelease, deals: list[dict[str, Any]]) -> bool:
+    """TakeDown deals, no deals, or only deals ended when the message was created."""
+    on = created_date(state.header.get("message_created", ""))
+    live = [deal for deal in deals if not deal.get("end_date") or deal["end_date"] >= on]
     return pending.taken_down or not live
 
 
@@ -608,13 +611,15 @@ class _Builder:
         if picture is None:
             return None
         self._note(picture.notes)
-        return self._asset(picture.file)
+        return self._asset(picture.file, "cover", "jpg")
 
-    def _asset(self, file: FileRef | None) -> str | None:
+    def _asset(self, file: FileRef | None, stem: str, default: str) -> str | None:
+        """The file's ``assets/<UPC>/`` path, named as the example catalog names them."""
         if file is None:
             return None
-        self.resources.append(ResourceFile(file.source, file.name, file.md5, file.where))
-        return f"assets/{self.folder}/{file.name}"
+        name = f"{stem}.{extension(file.name, default)}"
+        self.resources.append(ResourceFile(file.source, name, file.md5, file.where))
+        return f"assets/{self.folder}/{name}"
 
     def _tracks(
         self, recordings: list[tuple[int, Recording]], genre: str | None, language: str | None
@@ -624,7 +629,7 @@ class _Builder:
         for index, (disc, recording) in enumerate(recordings):
             track = dict(recording.track)
             track["disc"] = disc if several_discs else None
-            track["audio"] = self._asset(recording.file)
+            track["audio"] = self._asset(recording.file, f"{index + 1:02}", "wav")
             self._same_as_release(track, genre, language)
             track["artists"] = self._artist_roles(track["artists"], ("tracks", index, "artists"))
             self._check_roles(track["contributors"], index)
@@ -866,6 +871,20 @@ def read_date(text: str | None) -> tuple[dt.date | None, str | None]:
         )
     except (ValueError, IndexError):
         return None, None
+
+
+def extension(name: str, default: str) -> str:
+    """The lower-case extension of a file name (``jpeg`` as ``jpg``), ``default`` without one."""
+    suffix = PurePosixPath(name).suffix.lower().lstrip(".")
+    return {"jpeg": "jpg"}.get(suffix, suffix) or default
+
+
+def created_date(created: str) -> dt.date:
+    """The day a message was created (deals are judged against it); today when unreadable."""
+    try:
+        return dt.datetime.fromisoformat(created.strip().replace("Z", "+00:00")).date()
+    except ValueError:
+        return dt.date.today()
 
 
 def _compact(values: dict[str, Any]) -> dict[str, Any]:
