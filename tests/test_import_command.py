@@ -193,7 +193,7 @@ def test_dry_run_writes_nothing_and_says_what_it_would_write(repo: Path, tmp_pat
     )
     assert done.returncode == 0, done.stderr
     assert "catalog/indie-records/summer-vibes-ep.yaml: would write" in done.stdout
-    assert "would import 3 release(s): 3 new" in done.stderr
+    assert "would import 3 releases: 3 new" in done.stderr
     assert_nothing_written(repo)
 
 

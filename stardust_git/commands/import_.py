@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from stardust_git.display import terminal
+from stardust_git.display import counted, terminal
 from stardust_git.errors import UsageError, UserError
 from stardust_git.importers.run import ImportOptions, ImportResult, ReleaseOutcome, run_import
 
@@ -66,6 +66,8 @@ def _summary(result: ImportResult) -> str:
     counts = result.summary()
     verb = "would import" if result.dry_run else "imported"
     parts = [f"{counts[s]} {s}" for s in ("new", "unchanged", "differs", "overwritten")]
-    gate = f"; the gate found {counts['problems']} problem(s)" if counts["problems"] else ""
-    notes = f"{counts['notes']} note(s)"
-    return f"{verb} {len(result.releases)} release(s): {', '.join(parts)}; {notes}{gate}"
+    problems = counted(counts["problems"], "problem")
+    gate = f"; the gate found {problems}" if counts["problems"] else ""
+    notes = counted(counts["notes"], "note")
+    releases = counted(len(result.releases), "release")
+    return f"{verb} {releases}: {', '.join(parts)}; {notes}{gate}"
