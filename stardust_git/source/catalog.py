@@ -306,7 +306,10 @@ def load_catalog_from(
     files are parsed on every CPU; their documents then keep no positions.
     """
     catalog = Catalog(root=tree.root)
-    support = support_files(tree) + defaults_files.all_candidates(release_paths)
+    asked = [p for p in release_paths if _kind(p) == "defaults"]  # checked on their own too
+    release_paths = [p for p in release_paths if p not in asked]
+    candidates = defaults_files.all_candidates(release_paths)
+    support = support_files(tree) + list(dict.fromkeys([*candidates, *asked]))
     contents = tree.fetch([*support, *release_paths])
     _report_unread(catalog, contents, [*support, *release_paths])
     for path in support:
