@@ -133,6 +133,17 @@ def release_paths_in(tree: Tree) -> list[str]:
     return [p for p in listed if p.endswith(YAML_SUFFIXES) and not defaults_files.is_defaults(p)]
 
 
+def paths_naming(root: Path, upc: str) -> list[Path]:
+    """The release files that say ``upc: <upc>``, and those that cannot be read (to report)."""
+    contents = Tree.working(root).fetch(release_names(root))
+    named = [
+        path
+        for path, data in contents.files.items()
+        if any(m.group(1).decode() == upc for m in UPC_LINE.finditer(data))
+    ]
+    return [root / path for path in sorted([*named, *contents.refused])]
+
+
 def target_files(root: Path) -> list[Path]:
     return [root / name for name in support_files(Tree.working(root)) if _kind(name) == "target"]
 
