@@ -23,7 +23,13 @@ def _optional(name: str) -> tuple[Any, Any]:
     annotation: Any = (
         Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
     )
-    return (annotation | None, Field(default=None, description=info.description))
+    described = Field(
+        default=None,
+        description=info.description,
+        examples=info.examples,
+        json_schema_extra=info.json_schema_extra,
+    )
+    return (annotation | None, described)
 
 
 def _defaults_fields() -> dict[str, Any]:
