@@ -230,6 +230,11 @@ def test_the_facts_cache_notices_a_defaults_file_changed_behind_its_back(repo: R
 
     assert [(d.path, d.field) for d in found] == [(other, "tracks[0].isrc")]
     assert f"is titled 'Shared' in catalog/indie/{A}.yaml" in found[0].message
+    both_sides = errors(repo.root)
+    assert {(d.path, d.line, d.release) for d in both_sides} == {
+        (other, line_of(repo, other, "  - isrc:"), ""),
+        ("catalog/indie/_defaults.yaml", 3, f"catalog/indie/{A}.yaml"),
+    }
 
 
 def test_parsing_in_worker_processes_resolves_the_same_defaults(
@@ -249,3 +254,15 @@ def test_parsing_in_worker_processes_resolves_the_same_defaults(
         p: (r.model, r.defaults) for p, r in serial.releases.items()
     }
     assert parallel.releases[paths[0]].model.genre == "ROCK"
+
+
+def test_the_readme_example_is_a_valid_defaults_file() -> None:
+    from stardust_git.models.defaults import Defaults
+    from tests.gitrepo import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Defaults", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+    defaults = Defaults.model_validate(load_yaml_text(example, "README.md").data)
+    assert defaults.label == "Indie Records" and defaults.targets == ["spotify", "apple"]
