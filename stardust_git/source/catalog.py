@@ -450,10 +450,14 @@ def parse_model(
 
 
 def _load_releases_in_parallel(
-    catalog: Catalog, releases: list[tuple[str, bytes]], defaults_bytes: dict[str, bytes]
+    catalog: Catalog,
+    releases: list[tuple[str, bytes]],
+    defaults_bytes: dict[str, bytes] | None = None,
 ) -> None:
     """Parse and validate release files on every CPU (YAML parsing is the slow part of a plan
-    over a whole catalog). Only the models come back: their documents keep no positions."""
+    over a whole catalog). Only the models come back: their documents keep no positions.
+    ``defaults_bytes`` holds the defaults files already loaded into ``catalog``."""
+    defaults_bytes = defaults_bytes or {}
     present = catalog.defaults.keys() | catalog.broken_defaults
     jobs = []
     for path, data in releases:
