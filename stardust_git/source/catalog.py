@@ -378,14 +378,14 @@ def _load_into(catalog: Catalog, path: str, data: bytes) -> None:
         _load_genre_file(catalog, path, kind, data)
     elif kind == "defaults":
         _load_defaults_file(catalog, path, data)
-    elif kind == "release":
-        _load_release(catalog, path, data)
-    else:
+    elif kind == "target":
         loaded = parse_model(path, data, Target, catalog.diagnostics)
         if loaded is None:
             catalog.unreadable.add(path)
         else:
             catalog.targets[Path(path).stem] = loaded
+    else:
+        _load_release(catalog, path, data)
 
 
 def _load_defaults_file(catalog: Catalog, path: str, data: bytes) -> None:
