@@ -13,6 +13,8 @@ export PATH
 # the official DDEX XSDs beside the checkout, as in CI (the tool would download them)
 export STARDUST_XSD_DIR="${STARDUST_XSD_DIR:-$(cd ../.. && pwd)/shared/ddex-xsd}"
 mkdir -p results
+# bench_defaults.py compares validate with and without _defaults.yaml; BENCH_NOTES (what else
+# the machine is running) is recorded in results/defaults.json.
 
 failed=()
 for bench in bench_*.py; do

@@ -257,6 +257,24 @@ def status(upc: str | None, root: Path | None, output: str) -> None:
 
 
 @cli.command()
+@click.argument("upc")
+@root_option
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    help="yaml: the release, values from a _defaults.yaml marked '# from FILE:LINE'; json: "
+    '{"release": {...}, "sources": {field: "FILE:LINE"}}.',
+)
+def show(upc: str, root: Path | None, output: str) -> None:
+    """Print a release as resolved with its defaults, with sources."""
+    from stardust_git.commands.show import show_command
+
+    run(show_command, root=resolve_root(root), upc=upc, output=output)
+
+
+@cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--action",
@@ -517,6 +535,7 @@ EXAMPLES = {
     "deliver": ["stardust-git deliver --dry-run", "stardust-git deliver --target local"],
     "status": ["stardust-git status", "stardust-git status 5060236631114 --format json"],
     "init": ["stardust-git init my-label --label 'My Label'"],
+    "show": ["stardust-git show 5060236631114", "stardust-git show 5060236631114 --format json"],
     "render": ["stardust-git render 5060236631114 --target spotify --out out/"],
     "genre": ["stardust-git genre coverage spotify"],
     "genre coverage": ["stardust-git genre coverage", "stardust-git genre coverage spotify"],

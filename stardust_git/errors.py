@@ -28,6 +28,8 @@ class Diagnostic:
     message: str = ""
     severity: Severity = "error"
     rule: str = ""
+    release: str = ""
+    """The release file the problem is about, when ``path`` is a defaults file it inherits."""
 
     def format(self, label_errors: bool = False) -> str:
         """``path:line:col: [warning: ]field: message [rule]``; ``label_errors`` also says
@@ -42,7 +44,7 @@ class Diagnostic:
         return visible(f"{where}: {tag}{prefix}{self.message}{rule}", keep_newlines=True)
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        shown: dict[str, object] = {
             "path": self.path,
             "line": self.line,
             "col": self.col,
@@ -51,6 +53,9 @@ class Diagnostic:
             "severity": self.severity,
             "rule": self.rule,
         }
+        if self.release:
+            shown["release"] = self.release
+        return shown
 
 
 @dataclass

@@ -65,6 +65,8 @@ class RenderInputs:
         release = loaded.model
         digest = hashlib.blake2b((renderer or renderer_digest()).encode(), digest_size=16)
         digest.update(self.digests.get(loaded.path, loaded.path).encode())
+        for inherited in loaded.defaults:  # a changed defaults file changes what renders
+            digest.update(f"\0{inherited}\0{self.digests.get(inherited, inherited)}".encode())
         digest.update(self._target(target_name).encode())
         for asset in assets_of(release):
             digest.update(f"\0{asset}\0{self._asset(asset)}".encode())

@@ -2,12 +2,14 @@
 
 Validating one changed file (the pre-commit case) must not parse the whole catalog again. Each
 release file is summarised as its UPC and its tracks' (ISRC, title, duration); the summaries are
-cached in ``.stardust-cache/facts.json`` by path with the file's size and mtime, so a warm run
-only stats the files and parses the ones that changed.
+cached in ``.stardust-cache/facts.json`` by path with the file's size and mtime and a digest of
+the defaults files it inherits from, so a warm run only stats the files (and reads the few
+defaults files) and parses the ones that changed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -18,12 +20,13 @@ from typing import Any
 from stardust_git.fileio import MAX_YAML_BYTES, UnreadableFile, read_regular
 from stardust_git.models import Release
 from stardust_git.models.release import parse_duration
+from stardust_git.source import defaults as defaults_files
 from stardust_git.source.catalog import release_names
-from stardust_git.source.yamlio import load_yaml_bytes
+from stardust_git.source.yamlio import YamlLoadError, load_yaml_bytes
 
 CACHE_DIR = ".stardust-cache"
 CACHE_FILE = "facts.json"
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 MAX_CACHE_BYTES = 256 * 1024 * 1024
 
 
@@ -53,11 +56,12 @@ def collect_facts(
     current: dict[str, Any] = {}
     others: list[ReleaseFacts] = []
     summarised = False
+    inherited = _DefaultsFiles(root)
     for shown in release_names(root):
         if shown in unreadable:
             continue
         cached = cache.get(shown)
-        entry = _entry(root, shown, cached, loaded.get(shown))
+        entry = _entry(root, shown, cached, loaded.get(shown), inherited)
         current[shown] = entry
         if shown not in loaded:
             summarised = summarised or entry is not cached
@@ -70,38 +74,89 @@ def collect_facts(
     return others
 
 
-def _entry(root: Path, shown: str, cached: Any, facts: ReleaseFacts | None) -> list[Any]:
-    """``[size, mtime_ns, upc, tracks]`` of one file; upc None when it has no facts to offer.
+class _DefaultsFiles:
+    """The defaults files of the working tree, each read once a run: digest and top-level data."""
 
-    A file whose size and modification time match the cache is not read again (a checkout
-    rewrites only the files it changes, so switching branches keeps the rest warm).
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._read: dict[str, tuple[str, dict[str, Any]] | None] = {}
+
+    def of(self, shown: str) -> tuple[str, dict[str, Any]]:
+        """A digest of the defaults ``shown`` inherits from, and their resolved top-level keys."""
+        digest = hashlib.blake2b(digest_size=16)
+        merged: dict[str, Any] = {}
+        for path in defaults_files.candidates(shown):
+            found = self._file(path)
+            if found is not None:
+                digest.update(f"{path}\0{found[0]}\0".encode())
+                merged.update(found[1])
+        return digest.hexdigest(), merged
+
+    def _file(self, path: str) -> tuple[str, dict[str, Any]] | None:
+        if path not in self._read:
+            self._read[path] = _read_defaults(self.root / path)
+        return self._read[path]
+
+
+def _read_defaults(full: Path) -> tuple[str, dict[str, Any]] | None:
+    """A defaults file's digest and data (empty when it does not parse); None when absent."""
+    try:
+        data = read_regular(full, MAX_YAML_BYTES)
+    except (OSError, UnreadableFile):
+        return None
+    try:
+        parsed = load_yaml_bytes(data, "").data
+    except YamlLoadError:
+        parsed = {}
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    return digest, parsed if isinstance(parsed, dict) else {}
+
+
+def _entry(
+    root: Path,
+    shown: str,
+    cached: Any,
+    facts: ReleaseFacts | None,
+    inherited: _DefaultsFiles,
+) -> list[Any]:
+    """``[size, mtime_ns, upc, tracks, defaults digest]`` of one file; upc None when it has no
+    facts to offer.
+
+    A file whose size, modification time and defaults match the cache is not read again (a
+    checkout rewrites only the files it changes, so switching branches keeps the rest warm).
     """
     full = f"{root}/{shown}"
     try:
         stat = os.stat(full)
     except OSError:  # a dangling link or a loop: the file's own load reports it
-        return [0, 0, None, []]
-    if isinstance(cached, list) and cached[:2] == [stat.st_size, stat.st_mtime_ns]:
+        return [0, 0, None, [], ""]
+    digest, defaults = inherited.of(shown)
+    key = [stat.st_size, stat.st_mtime_ns]
+    if isinstance(cached, list) and cached[:2] == key and cached[4:] == [digest]:
         return cached
     if facts is not None:
         summary: dict[str, Any] | None = {"upc": facts.upc, "tracks": facts.tracks}
     else:
-        summary = _summarise(full)
+        summary = _summarise(full, defaults)
     if summary is None:
-        return [stat.st_size, stat.st_mtime_ns, None, []]
+        return [*key, None, [], digest]
     tracks = [list(track) for track in summary["tracks"]]
-    return [stat.st_size, stat.st_mtime_ns, summary["upc"], tracks]
+    return [*key, summary["upc"], tracks, digest]
 
 
-def _summarise(full: str) -> dict[str, Any] | None:
-    """UPC and tracks from raw YAML, without full validation (that file's own run reports it).
+def _summarise(full: str, defaults: dict[str, Any]) -> dict[str, Any] | None:
+    """UPC and tracks from raw YAML resolved with its ``defaults``' top-level keys, without full
+    validation (that file's own run reports it).
 
     Only a regular file within the size limit is read: a FIFO among the release files would
     otherwise block a one-file validate forever.
     """
     try:
         # The validation loader: YAML 1.1 would turn a title "No" into False, 0777 into 511.
-        document = load_yaml_bytes(read_regular(Path(full), MAX_YAML_BYTES), "").data
+        document = {
+            **defaults,
+            **load_yaml_bytes(read_regular(Path(full), MAX_YAML_BYTES), "").data,
+        }
         upc = str(document["upc"])
         tracks = [
             [

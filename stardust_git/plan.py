@@ -29,6 +29,7 @@ from stardust_git.models import GenreMap, Release, Target
 from stardust_git.models.receipt import Delivery, Receipt
 from stardust_git.receipts import RecordedState, live_delivery, load_recorded, pending_retries
 from stardust_git.render import Action, RenderContext
+from stardust_git.source import defaults as defaults_files
 from stardust_git.source.catalog import (
     CATALOG_DIR,
     GENRES_DIR,
@@ -39,6 +40,7 @@ from stardust_git.source.catalog import (
     Loaded,
     load_catalog_from,
     no_cyclic_gc,
+    release_paths_in,
 )
 from stardust_git.source.tree import Tree
 from stardust_git.source.yamlio import YamlLoadError, load_yaml_bytes
@@ -277,7 +279,7 @@ def _gate_errors(
         _note_orphan(plan, catalog, orphan, errors)
     for key, diagnostic in _gate_diagnostics(actions, catalog, context, others, render):
         if diagnostic.severity == "error":
-            errors[(diagnostic.path, key[1])].append(diagnostic)
+            errors[(diagnostic.release or diagnostic.path, key[1])].append(diagnostic)
     for (path, _), found in errors.items():
         if path not in paths:  # an orphan's file with nothing to send, a target file
             shown = [d.format() for d in sorted(set(found))]
@@ -292,7 +294,9 @@ def _place(catalog: Catalog, tree: Tree, paths: list[str]) -> None:
         except YamlLoadError:
             continue
         loaded = catalog.releases[path]
-        catalog.releases[path] = Loaded(path, document, loaded.model)
+        chain = [catalog.defaults[source].document for source in loaded.defaults]
+        resolved = defaults_files.resolve(document, chain)
+        catalog.releases[path] = Loaded(path, resolved, loaded.model, loaded.defaults)
 
 
 def _note_orphan(plan: Plan, catalog: Catalog, orphan: Orphan, errors: GateErrors) -> None:
@@ -328,7 +332,7 @@ def _gate_diagnostics(
         ]
         needs = {"assets"} if sends_assets else set()
         gated = run_gate(catalog, chosen, needs=needs, context=context, others=others)
-        found += [((d.path, ""), d) for d in gated.items]
+        found += [((d.release or d.path, ""), d) for d in gated.items]
     if render:
         for planned in actions:
             found += [
@@ -376,7 +380,7 @@ def _block(plan: Plan, errors: GateErrors) -> None:
 
 
 def _release_paths(tree: Tree) -> list[str]:
-    return [p for p in tree.list(CATALOG_DIR) if p.endswith(YAML_SUFFIXES)]
+    return release_paths_in(tree)
 
 
 def _scope(
@@ -409,9 +413,12 @@ def _scope_from_changes(tree: Tree, changes: list[Change], scope: _Scope) -> Non
     watched_targets: set[str] = set()
     watched_assets: set[str] = set()
     genre_changes: list[str] = []
+    changed_defaults = []
     for change in changes:
         path = change.path
-        if path.startswith(CATALOG_DIR + "/") and path.endswith(YAML_SUFFIXES):
+        if path.startswith(CATALOG_DIR + "/") and defaults_files.is_defaults(path):
+            changed_defaults.append(path)  # added, changed or deleted: its releases replan
+        elif path.startswith(CATALOG_DIR + "/") and path.endswith(YAML_SUFFIXES):
             if change.status == "D":
                 deleted_paths.append(path)
             else:
@@ -423,6 +430,10 @@ def _scope_from_changes(tree: Tree, changes: list[Change], scope: _Scope) -> Non
         elif path.startswith(ASSETS_DIR + "/"):
             watched_assets.add(path)
     _note_deleted(scope, deleted_paths)
+    if changed_defaults:
+        releases = _release_paths(tree)
+        for path in changed_defaults:
+            scope.paths.update(defaults_files.below(path, releases))
     watched_targets |= _targets_using_genres(tree, genre_changes)
     if watched_targets or watched_assets:
         scope.paths |= _paths_using(tree, watched_targets, watched_assets)
@@ -716,7 +727,9 @@ class _Planner:
             self._prefetch([f"{base}:{self._base_path(loaded)}" for loaded in releases])
 
     def _prefetch(self, specs: list[str]) -> None:
-        wanted = [spec for spec in dict.fromkeys(specs) if spec not in self._blobs]
+        """Read ``commit:path`` specs of release files, and the defaults they may inherit."""
+        expanded = [read for spec in specs for read in (spec, *_defaults_specs(spec))]
+        wanted = [spec for spec in dict.fromkeys(expanded) if spec not in self._blobs]
         found = self.git.read_objects(wanted, MAX_YAML_BYTES)
         for spec in wanted:
             self._blobs[spec] = found.get(spec)
@@ -727,15 +740,27 @@ class _Planner:
         key = f"{commit}:{path}"
         if key not in self._base_versions:
             self._prefetch([key])
-            self._base_versions[key] = _release_from(self._blobs[key], path)
+            defaults = [(s, self._blobs[s]) for s in _defaults_specs(key) if self._blobs.get(s)]
+            self._base_versions[key] = _release_from(self._blobs[key], path, defaults)
         return self._base_versions[key]
 
 
-def _release_from(data: bytes | None, path: str) -> Release | None:
+def _defaults_specs(spec: str) -> list[str]:
+    """``commit:path`` of every defaults file a release file's ``commit:path`` may inherit."""
+    commit, _, path = spec.partition(":")
+    return [f"{commit}:{candidate}" for candidate in defaults_files.candidates(path)]
+
+
+def _release_from(
+    data: bytes | None, path: str, defaults: list[tuple[str, bytes]]
+) -> Release | None:
+    """The release a file's bytes hold, resolved with its defaults' bytes (outermost first)."""
     if data is None:
         return None
     try:
-        return Release.model_validate(load_yaml_bytes(data, path).data)
+        chain = [load_yaml_bytes(content, name) for name, content in defaults]
+        document = defaults_files.resolve(load_yaml_bytes(data, path), chain)
+        return Release.model_validate(document.data)
     except (YamlLoadError, ValueError, UnicodeDecodeError):
         return None
 

@@ -17,10 +17,12 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 def schema_models() -> dict[str, type[BaseModel]]:
     """File name -> model, for every format a user writes or reads."""
     from stardust_git.importers.sheetmapping import SpreadsheetMapping
+    from stardust_git.models.defaults import Defaults
     from stardust_git.models.receipt import Receipt
 
     return {
         "release.schema.json": Release,
+        "defaults.schema.json": Defaults,
         "target.schema.json": Target,
         "genres.schema.json": GenreTaxonomy,
         "genre-vocabulary.schema.json": GenreVocabulary,

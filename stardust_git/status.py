@@ -9,7 +9,7 @@ from stardust_git.errors import UserError
 from stardust_git.gitio import Git
 from stardust_git.models.receipt import Receipt
 from stardust_git.receipts import load_recorded
-from stardust_git.source.catalog import UPC_LINE, Catalog, load_catalog, release_names
+from stardust_git.source.catalog import Catalog, load_catalog, paths_naming
 from stardust_git.source.tree import Tree
 
 
@@ -71,21 +71,10 @@ def _pairs(recorded: dict[str, dict[str, Receipt]]) -> dict[tuple[str, str], Rec
 
 
 def _catalog(root: Path, upc: str | None) -> Catalog:
-    catalog = load_catalog(root) if upc is None else load_catalog(root, _paths_naming(root, upc))
+    catalog = load_catalog(root) if upc is None else load_catalog(root, paths_naming(root, upc))
     if catalog.refused:
         raise UserError("cannot read the catalog", catalog.refusals())
     return catalog
-
-
-def _paths_naming(root: Path, upc: str) -> list[Path]:
-    """The release files that say ``upc: <upc>``, and those that cannot be read (to report)."""
-    contents = Tree.working(root).fetch(release_names(root))
-    named = [
-        path
-        for path, data in contents.files.items()
-        if any(m.group(1).decode() == upc for m in UPC_LINE.finditer(data))
-    ]
-    return [root / path for path in sorted([*named, *contents.refused])]
 
 
 def _row(upc: str, title: str, target: str, wanted: str, receipt: Receipt | None) -> StatusRow:

@@ -32,7 +32,9 @@ from stardust_git.source.catalog import (
     no_cyclic_gc,
     relative,
     release_files,
+    release_names,
 )
+from stardust_git.source.defaults import below, is_defaults
 
 __all__ = [
     "ValidationOptions",
@@ -182,10 +184,13 @@ def _other_files(root: Path, paths: list[Path]) -> tuple[dict[str, Path], list[s
 
 
 def _selected_releases(root: Path, paths: Iterable[Path]) -> list[Path]:
-    """The release files among ``paths`` (directories expanded); other files load anyway."""
-    selected = []
+    """The release files among ``paths`` (directories expanded); a defaults file stands for
+    itself and every release below it; other files load anyway."""
+    selected: dict[Path, None] = {}
     for path in iter_yaml_paths(paths):
         shown = relative(root, path if path.is_absolute() else Path.cwd() / path)
         if shown.startswith(CATALOG_DIR + "/"):
-            selected.append(root / shown)
-    return selected
+            selected[root / shown] = None
+        if is_defaults(shown):
+            selected.update((root / name, None) for name in below(shown, release_names(root)))
+    return list(selected)

@@ -50,6 +50,7 @@ def test_init_creates_a_catalog_repository(created: Path) -> None:
             "README.md",
             "assets/1234567890128/01.wav",
             "assets/1234567890128/cover.jpg",
+            "catalog/_defaults.yaml",
             "catalog/example/first-light.yaml",
             "genre-maps/amazon.yaml",
             "genre-maps/apple.yaml",
@@ -61,6 +62,7 @@ def test_init_creates_a_catalog_repository(created: Path) -> None:
             "genre-maps/vocabularies/beatport.yaml",
             "genre-maps/vocabularies/ddex43.yaml",
             "receipts/.gitkeep",
+            "schemas/defaults.schema.json",
             "schemas/genre-map.schema.json",
             "schemas/genre-vocabulary.schema.json",
             "schemas/genres.schema.json",
@@ -79,7 +81,8 @@ def test_init_creates_a_catalog_repository(created: Path) -> None:
     assert hooks["repos"][0]["repo"] == "https://github.com/indie-tools/stardust-git"
     assert hooks["repos"][0]["rev"] == "v2"
     assert [h["id"] for h in hooks["repos"][0]["hooks"]] == ["stardust-validate"]
-    assert "My Label" in (created / "catalog" / "example" / "first-light.yaml").read_text()
+    assert "label: My Label" in (created / "catalog" / "_defaults.yaml").read_text()
+    assert "label:" not in (created / "catalog" / "example" / "first-light.yaml").read_text()
 
 
 def test_the_example_assets_are_real_media(created: Path) -> None:

@@ -21,6 +21,8 @@ class CheckedRelease:
     facts: ReleaseFacts
     upc_at: tuple[int, int]
     isrcs_at: tuple[tuple[int, int], ...]
+    tracks_in: str = ""
+    """The file the tracks are written in when it is not the release file (a defaults file)."""
 
 
 def checked_release(loaded: Loaded[Release]) -> CheckedRelease:
@@ -28,7 +30,9 @@ def checked_release(loaded: Loaded[Release]) -> CheckedRelease:
     tracks = loaded.model.tracks
     locate = loaded.document.locate
     isrcs_at = tuple(locate(("tracks", index, "isrc")) for index in range(len(tracks)))
-    return CheckedRelease(facts_of(loaded.path, loaded.model), locate(("upc",)), isrcs_at)
+    tracks_in = getattr(loaded.document, "origins", {}).get("tracks", "")
+    facts = facts_of(loaded.path, loaded.model)
+    return CheckedRelease(facts, locate(("upc",)), isrcs_at, tracks_in)
 
 
 def check_cross_file(checked: list[CheckedRelease], others: list[ReleaseFacts]) -> list[Diagnostic]:
@@ -57,8 +61,17 @@ def check_cross_file(checked: list[CheckedRelease], others: list[ReleaseFacts]) 
         for index, track in enumerate(release.facts.tracks):
             field_name = f"tracks[{index}].isrc"
             for message in _isrc_conflicts(path, track, by_isrc[track[0]]):
-                found.append(Diagnostic(path, *release.isrcs_at[index], field_name, message))
+                found.append(_at_track(release, index, field_name, message))
     return found
+
+
+def _at_track(release: CheckedRelease, index: int, field_name: str, message: str) -> Diagnostic:
+    """A track's problem, in the file its tracks are written in (saying for which release)."""
+    path = release.facts.path
+    if not release.tracks_in:
+        return Diagnostic(path, *release.isrcs_at[index], field_name, message)
+    shown = f"{message} (for release {path})"
+    return Diagnostic(release.tracks_in, *release.isrcs_at[index], field_name, shown, release=path)
 
 
 def _isrc_conflicts(

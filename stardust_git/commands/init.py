@@ -2,8 +2,9 @@
 
 It holds the three workflows (installing the tool through the composite action), a
 pre-commit config using the ``stardust-validate`` hook, the genre taxonomy with the common shops'
-genre maps, a ``local`` target,
-an example release with small real assets generated here, the JSON Schemas and a README.
+genre maps, a ``local`` target, ``catalog/_defaults.yaml`` (label, P and C line owners,
+targets), an example release relying on it with small real assets generated here, the JSON
+Schemas and a README.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ def _write_files(directory: Path, action: str, values: dict[str, str]) -> list[s
         "README.md": _fill(template_text("README.md"), values),
         **genre_maps(),
         "targets/local.yaml": _fill(template_text("local.yaml"), values),
+        "catalog/_defaults.yaml": _fill(template_text("defaults.yaml"), values),
         "catalog/example/first-light.yaml": _fill(template_text("release.yaml"), values),
         "receipts/.gitkeep": "",
     }

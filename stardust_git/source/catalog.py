@@ -24,6 +24,8 @@ from pydantic import BaseModel, ValidationError
 
 from stardust_git.errors import Diagnostic, Diagnostics, closest, did_you_mean
 from stardust_git.models import GenreMap, GenreTaxonomy, GenreVocabulary, Release, Target
+from stardust_git.models.defaults import Defaults
+from stardust_git.source import defaults as defaults_files
 from stardust_git.source.tree import Contents, Tree
 from stardust_git.source.yamlio import YamlDocument, YamlLoadError, load_yaml_bytes, load_yaml_file
 
@@ -46,6 +48,8 @@ class Loaded(Generic[ModelT]):
     path: str
     document: YamlDocument
     model: ModelT
+    defaults: tuple[str, ...] = ()
+    """The defaults files the model was resolved with, outermost first (releases only)."""
 
     def diagnostic(self, loc: tuple[str | int, ...], message: str, **kwargs: Any) -> Diagnostic:
         return self.document.diagnostic(loc, message, **kwargs)
@@ -61,6 +65,10 @@ class Catalog:
     taxonomy: Loaded[GenreTaxonomy] | None = None
     vocabularies: dict[str, Loaded[GenreVocabulary]] = field(default_factory=dict)
     genre_maps: dict[str, Loaded[GenreMap]] = field(default_factory=dict)
+    defaults: dict[str, Loaded[Defaults]] = field(default_factory=dict)  # type: ignore[valid-type]
+    """The defaults files the loaded releases use, by path."""
+    broken_defaults: set[str] = field(default_factory=set)
+    """Defaults files that do not load: the releases below them are not loaded either."""
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     unreadable: set[str] = field(default_factory=set)
     refused: set[str] = field(default_factory=set)
@@ -116,7 +124,24 @@ def release_names(root: Path) -> list[str]:
 
     Plain strings: building and sorting 10,000 Path objects costs more than reading the files.
     """
-    return [p for p in Tree.working(root).list(CATALOG_DIR) if p.endswith(YAML_SUFFIXES)]
+    return release_paths_in(Tree.working(root))
+
+
+def release_paths_in(tree: Tree) -> list[str]:
+    """Every release file under catalog/ of ``tree`` (defaults files are not releases)."""
+    listed = tree.list(CATALOG_DIR)
+    return [p for p in listed if p.endswith(YAML_SUFFIXES) and not defaults_files.is_defaults(p)]
+
+
+def paths_naming(root: Path, upc: str) -> list[Path]:
+    """The release files that say ``upc: <upc>``, and those that cannot be read (to report)."""
+    contents = Tree.working(root).fetch(release_names(root))
+    named = [
+        path
+        for path, data in contents.files.items()
+        if any(m.group(1).decode() == upc for m in UPC_LINE.finditer(data))
+    ]
+    return [root / path for path in sorted([*named, *contents.refused])]
 
 
 def target_files(root: Path) -> list[Path]:
@@ -259,13 +284,15 @@ def _kind(path: str) -> str:
         return "taxonomy" if Path(path).stem == "genres" else "genre-map"
     if parts[0] == GENRES_DIR and len(parts) == 3 and parts[1] == "vocabularies":
         return "vocabulary"
+    if parts[0] == CATALOG_DIR and defaults_files.is_defaults(path):
+        return "defaults"
     return "release"
 
 
 def support_files(tree: Tree) -> list[str]:
     """Targets and genre-map files: what every release is checked against."""
     listed = tree.list(TARGETS_DIR) + tree.list(GENRES_DIR)
-    return sorted(p for p in listed if _kind(p) not in ("", "release"))
+    return sorted(p for p in listed if _kind(p) not in ("", "release", "defaults"))
 
 
 def load_catalog(root: Path, release_paths: Iterable[Path] | None = None) -> Catalog:
@@ -290,7 +317,10 @@ def load_catalog_from(
     files are parsed on every CPU; their documents then keep no positions.
     """
     catalog = Catalog(root=tree.root)
-    support = support_files(tree)
+    asked = [p for p in release_paths if _kind(p) == "defaults"]  # checked on their own too
+    release_paths = [p for p in release_paths if p not in asked]
+    candidates = defaults_files.all_candidates(release_paths)
+    support = support_files(tree) + list(dict.fromkeys([*candidates, *asked]))
     contents = tree.fetch([*support, *release_paths])
     _report_unread(catalog, contents, [*support, *release_paths])
     for path in support:
@@ -298,8 +328,9 @@ def load_catalog_from(
             _load_into(catalog, path, contents.files[path])
     releases = [(p, contents.files[p]) for p in release_paths if p in contents.files]
     if parallel and len(releases) >= PARALLEL_FROM:
+        defaults_bytes = {path: contents.files[path] for path in catalog.defaults}
         with no_cyclic_gc():  # the models coming back are thousands of acyclic objects
-            _load_releases_in_parallel(catalog, releases)
+            _load_releases_in_parallel(catalog, releases, defaults_bytes)
     else:
         for path, data in releases:
             _load_into(catalog, path, data)
@@ -345,15 +376,55 @@ def _load_into(catalog: Catalog, path: str, data: bytes) -> None:
     kind = _kind(path)
     if kind in _GENRE_MODELS:
         _load_genre_file(catalog, path, kind, data)
+    elif kind == "defaults":
+        _load_defaults_file(catalog, path, data)
+    elif kind == "target":
+        loaded = parse_model(path, data, Target, catalog.diagnostics)
+        if loaded is None:
+            catalog.unreadable.add(path)
+        else:
+            catalog.targets[Path(path).stem] = loaded
+    else:
+        _load_release(catalog, path, data)
+
+
+def _load_defaults_file(catalog: Catalog, path: str, data: bytes) -> None:
+    loaded = parse_model(path, data, Defaults, catalog.diagnostics)
+    if loaded is None:
+        catalog.broken_defaults.add(path)
+    else:
+        catalog.defaults[path] = loaded
+
+
+def _load_release(catalog: Catalog, path: str, data: bytes) -> None:
+    """A release file resolved with its defaults; not loaded below a broken defaults file (that
+    file's own errors say why)."""
+    chain = defaults_files.chain(path, catalog.defaults.keys() | catalog.broken_defaults)
+    if catalog.broken_defaults.intersection(chain):
+        catalog.unreadable.add(path)
         return
-    model: type[BaseModel] = Target if kind == "target" else Release
-    loaded = parse_model(path, data, model, catalog.diagnostics)
+    documents = [catalog.defaults[p].document for p in chain]
+    loaded = parse_release(path, data, documents, catalog.diagnostics)
     if loaded is None:
         catalog.unreadable.add(path)
-    elif kind == "target":
-        catalog.targets[Path(path).stem] = loaded  # type: ignore[assignment]
     else:
-        catalog.releases[path] = loaded  # type: ignore[assignment]
+        catalog.releases[path] = loaded
+
+
+def parse_release(
+    path: str, data: bytes, defaults: list[YamlDocument], diagnostics: Diagnostics
+) -> Loaded[Release] | None:
+    """Parse a release file's bytes and validate it resolved with ``defaults`` (outermost
+    first); problems go to ``diagnostics``, located in the file each value came from."""
+    try:
+        document = load_yaml_bytes(data, path)
+    except YamlLoadError as exc:
+        diagnostics.extend(exc.diagnostics)
+        return None
+    loaded = validate_document(defaults_files.resolve(document, defaults), Release, diagnostics)
+    if loaded is not None:
+        loaded.defaults = tuple(source.path for source in defaults)
+    return loaded
 
 
 def _load_genre_file(catalog: Catalog, path: str, kind: str, data: bytes) -> None:
@@ -378,35 +449,59 @@ def parse_model(
     return validate_document(document, model, diagnostics)
 
 
-def _load_releases_in_parallel(catalog: Catalog, releases: list[tuple[str, bytes]]) -> None:
+def _load_releases_in_parallel(
+    catalog: Catalog,
+    releases: list[tuple[str, bytes]],
+    defaults_bytes: dict[str, bytes] | None = None,
+) -> None:
     """Parse and validate release files on every CPU (YAML parsing is the slow part of a plan
-    over a whole catalog). Only the models come back: their documents keep no positions."""
+    over a whole catalog). Only the models come back: their documents keep no positions.
+    ``defaults_bytes`` holds the defaults files already loaded into ``catalog``."""
+    defaults_bytes = defaults_bytes or {}
+    present = catalog.defaults.keys() | catalog.broken_defaults
+    jobs = []
+    for path, data in releases:
+        chain = defaults_files.chain(path, present)
+        if catalog.broken_defaults.intersection(chain):
+            catalog.unreadable.add(path)
+        else:
+            jobs.append((path, data, chain))
     workers = max(1, min(os.cpu_count() or 1, 8))
-    size = max(1, len(releases) // (workers * 4) + 1)
-    chunks = [releases[i : i + size] for i in range(0, len(releases), size)]
+    size = max(1, len(jobs) // (workers * 4) + 1)
+    chunks = [(jobs[i : i + size], defaults_bytes) for i in range(0, len(jobs), size)]
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         for results in pool.map(_parse_releases, chunks):
-            for path, model, problems in results:
+            for path, model, chain, problems in results:
                 catalog.diagnostics.extend(problems)
                 if model is None:
                     catalog.unreadable.add(path)
                 else:
-                    catalog.releases[path] = Loaded(path, YamlDocument(path, None), model)
+                    document = YamlDocument(path, None)
+                    catalog.releases[path] = Loaded(path, document, model, chain)
+
+
+ReleaseJob = tuple[str, bytes, tuple[str, ...]]
+"""A release file's path, bytes and the defaults files that apply to it."""
 
 
 def _parse_releases(
-    releases: list[tuple[str, bytes]],
-) -> list[tuple[str, Release | None, list[Diagnostic]]]:
+    chunk: tuple[list[ReleaseJob], dict[str, bytes]],
+) -> list[tuple[str, Release | None, tuple[str, ...], list[Diagnostic]]]:
+    jobs, defaults_bytes = chunk
     with no_cyclic_gc():
-        return [_parse_release(path, data) for path, data in releases]
+        documents = {path: load_yaml_bytes(data, path) for path, data in defaults_bytes.items()}
+        return [_parse_job(job, documents) for job in jobs]
 
 
-def _parse_release(path: str, data: bytes) -> tuple[str, Release | None, list[Diagnostic]]:
+def _parse_job(
+    job: ReleaseJob, documents: dict[str, YamlDocument]
+) -> tuple[str, Release | None, tuple[str, ...], list[Diagnostic]]:
+    path, data, chain = job
     problems = Diagnostics()
-    loaded = parse_model(path, data, Release, problems)
-    return path, loaded.model if loaded else None, problems.items
+    loaded = parse_release(path, data, [documents[p] for p in chain], problems)
+    return path, loaded.model if loaded else None, chain, problems.items
 
 
 def iter_yaml_paths(paths: Iterable[Path]) -> Iterator[Path]:
