@@ -91,6 +91,12 @@ class Delivery(_ReceiptModel):
     """What the DSP's side said about the delivery, e.g. ``api_delivery_id`` (the id an HTTP
     API assigned); never a secret. Left out of the file when empty, so receipts written before
     it existed keep their bytes."""
+    resend: bool = Field(default=False, exclude_if=lambda asked: not asked)
+    """Sent again on request (``deliver --resend``): the full package, assets included, as an
+    update though nothing changed. Left out of the file when false."""
+    reason: str = Field(default="", exclude_if=lambda text: not text)
+    """Why it was sent again (``deliver --reason``), e.g. the shop's ticket. Left out of the
+    file when empty."""
 
 
 class Receipt(_ReceiptModel):
