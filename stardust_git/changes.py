@@ -15,6 +15,7 @@ from typing import Any
 #: Values are cut to this many characters (an ellipsis marks the cut).
 VALUE_LIMIT = 60
 ELLIPSIS = "…"
+_EMPTY: tuple[Any, ...] = (None, [], {})
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,8 @@ def shortened(value: Any) -> Any:
         return value if len(value) <= VALUE_LIMIT else value[: VALUE_LIMIT - 1] + ELLIPSIS
     if isinstance(value, list):
         return [shortened(item) for item in value]
-    if isinstance(value, dict):
-        return {key: shortened(item) for key, item in value.items()}
+    if isinstance(value, dict):  # compact: the fields an object leaves empty are not shown
+        return {key: shortened(item) for key, item in value.items() if item not in _EMPTY}
     return value
 
 

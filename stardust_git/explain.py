@@ -16,7 +16,7 @@ from typing import Any
 from stardust_git.gitio import Git
 from stardust_git.models import Release
 from stardust_git.models.receipt import Receipt
-from stardust_git.plan import Plan, compute_plan
+from stardust_git.plan import Plan, compute_plan, refuse_unknown_upcs
 from stardust_git.receipts import live_delivery, load_recorded
 from stardust_git.source.catalog import TARGETS_DIR
 from stardust_git.source.tree import Tree
@@ -54,6 +54,11 @@ class ExplainRequest:
 def explain(root: Path, upcs: list[str], request: ExplainRequest) -> list[Explanation]:
     """One :class:`Explanation` per target of each release of ``upcs`` (a usage error names an
     unknown UPC)."""
+    from stardust_git.checks.conflicts import release_upcs
+
+    git = Git(root)
+    tree = Tree(git, git.commit_of(request.head) if request.head else None)
+    refuse_unknown_upcs(release_upcs(tree), set(upcs), "--explain")
     plan = _plan(root, upcs, request, request.base, request.all_)
     found = [line for upc in upcs for line in _explain_release(plan, upc, request)]
     outside = sorted({line.upc for line in found if line.decision == "not examined"})

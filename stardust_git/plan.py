@@ -271,13 +271,18 @@ def _restrict(tree: Tree, scope: _Scope, upcs: set[str], option: str, whole: boo
     from stardust_git.checks.conflicts import release_upcs
 
     held = release_upcs(tree)
-    unknown = sorted(upcs - set(held.values()))
-    if unknown:
-        raise UsageError(f"{option} {', '.join(unknown)}: no release file in catalog/ has this UPC")
+    refuse_unknown_upcs(held, upcs, option)
     paths = {path for path, upc in held.items() if upc in upcs}
     scope.paths = paths if whole else scope.paths & paths
     scope.deleted = {upc: path for upc, path in scope.deleted.items() if upc in upcs}
     scope.everything = False
+
+
+def refuse_unknown_upcs(held: dict[str, str], upcs: set[str], option: str) -> None:
+    """A usage error naming the UPCs no release file holds (``held``: path -> UPC)."""
+    unknown = sorted(upcs - set(held.values()))
+    if unknown:
+        raise UsageError(f"{option} {', '.join(unknown)}: no release file in catalog/ has this UPC")
 
 
 def _refuse_unknown_targets(catalog: Catalog, targets: list[str]) -> None:
