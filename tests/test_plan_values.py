@@ -33,6 +33,10 @@ def cli(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def delivered(tmp_path: Path) -> Repo:
+    return two_delivered(tmp_path)
+
+
+def two_delivered(tmp_path: Path) -> Repo:
     """UPC delivered to alpha and beta, OTHER to beta only; receipts committed."""
     repo = make_catalog(tmp_path)
     repo.add_release(UPC, "Summer Vibes")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,26 +17,16 @@ from stardust_git.receipts import read_receipt
 from stardust_git.xsd import get_schema
 from tests.gitrepo import UPCS, Repo, make_catalog
 from tests.test_plan import run_deliver
+from tests.test_plan_values import cli, two_delivered
 
 UPC, OTHER, THIRD = UPCS[0], UPCS[1], UPCS[2]
 REASON = "Shop ticket #4411: the audio never arrived"
 
 
-def cli(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["stardust-git", *args], cwd=repo.root, capture_output=True, text=True, check=False
-    )
-
-
 @pytest.fixture
 def delivered(tmp_path: Path) -> Repo:
     """UPC live at alpha and beta, OTHER live at beta only; receipts committed."""
-    repo = make_catalog(tmp_path)
-    repo.add_release(UPC, "Summer Vibes")
-    repo.add_release(OTHER, "Night Shift", targets=("beta",))
-    repo.commit("Two releases")
-    run_deliver(repo)
-    return repo
+    return two_delivered(tmp_path)
 
 
 def sent_files(repo: Repo, target: str) -> list[Path]:

@@ -490,6 +490,14 @@ def test_a_step_delivering_through_the_action_is_checked_too(tmp_path: Path) -> 
     assert "the secret SHOP_FTP_PASSWORD that targets/shop.yaml references" in done.stdout
 
 
+def dispatch_context(runner: Repo, inputs: dict[str, str]) -> dict[str, Any]:
+    """Actions > deliver > Run workflow, with these inputs."""
+    context = context_for(
+        runner, {}, "workflow_dispatch", matrix={"shard": "1"}, strategy={"job-total": "1"}
+    )
+    return {**context, "inputs": inputs}
+
+
 def test_the_deliver_workflow_resends_on_request_passing_the_inputs_as_data(
     tmp_path: Path,
 ) -> None:
@@ -507,12 +515,9 @@ def test_the_deliver_workflow_resends_on_request_passing_the_inputs_as_data(
     assert [r.returncode for r in first] == [0, 0], first
     reason = 'ticket 9"; touch pwned; echo "$(touch pwned2)'
     inputs = {"only": "", "resend": UPCS[0], "target": "alpha", "reason": reason}
-    context = context_for(
-        runner, {}, "workflow_dispatch", matrix={"shard": "1"}, strategy={"job-total": "1"}
-    )
 
     results = run_job(
-        "deliver.yml", "deliver", runner.root, {**context, "inputs": inputs}, tmp_path / "rt2"
+        "deliver.yml", "deliver", runner.root, dispatch_context(runner, inputs), tmp_path / "rt2"
     )
 
     assert [(r.name, r.returncode) for r in results] == [("Validate", 0), ("Deliver", 0)], results
@@ -533,13 +538,10 @@ def test_the_deliver_workflow_delivers_only_the_releases_asked_for(tmp_path: Pat
     repo.commit("Two releases, not delivered yet")
     repo.push()
     runner = clone(tmp_path, "runner")
-    context = context_for(
-        runner, {}, "workflow_dispatch", matrix={"shard": "1"}, strategy={"job-total": "1"}
-    )
     inputs = {"only": UPCS[1], "resend": "", "target": "", "reason": ""}
 
     results = run_job(
-        "deliver.yml", "deliver", runner.root, {**context, "inputs": inputs}, tmp_path / "rt"
+        "deliver.yml", "deliver", runner.root, dispatch_context(runner, inputs), tmp_path / "rt"
     )
 
     assert [(r.name, r.returncode) for r in results] == [("Validate", 0), ("Deliver", 0)], results
