@@ -134,8 +134,6 @@ class Plan:
     blocked: list[PlannedAction] = field(default_factory=list)
     """Deliveries the gate stopped (not in ``actions``); deliver records each as failed."""
     examined: int = 0
-    examined_paths: set[str] = field(default_factory=set, repr=False)
-    """The release files the plan examined (the --base scope, --only)."""
     catalog: Catalog | None = field(default=None, repr=False)
     context: RenderContext | None = field(default=None, repr=False)
 
@@ -236,7 +234,6 @@ def compute_plan(
     if plan.actions:
         gate_plan(plan, tree, gate_packages)
     plan.examined = len(releases)
-    plan.examined_paths = set(scope.paths)
     plan.actions.sort(key=lambda a: (a.upc, a.target))
     plan.held.sort(key=lambda h: (h.upc, h.target))
     return plan
@@ -646,7 +643,7 @@ class _Planner:
         receipts = self.recorded.get(release.upc, {})
         if self.resend is not None and release.upc in self.resend.upcs:
             for name in sorted(self.only_targets or ()):
-                self._plan_resend(loaded, name, receipts.get(name), plan)
+                self._plan_resend(loaded, name, receipts.get(name), plan, self.resend.reason)
             return
         names = sorted(set(release.targets) | set(receipts))
         for name in names:
@@ -671,6 +668,10 @@ class _Planner:
                     "cannot take it down there"
                 )
             return
+        last = receipt.last() if receipt else None
+        if wanted and last and last.resend and last.status == "failed":  # asked for: try again
+            self._plan_resend(loaded, name, receipt, plan, last.reason)
+            return
         decided = self._decide(loaded, name, receipt, receipts, wanted, plan)
         if decided is None:
             return
@@ -690,10 +691,10 @@ class _Planner:
             self._updates.append((planned, loaded, receipt.last_success()))  # type: ignore[arg-type]
 
     def _plan_resend(
-        self, loaded: Loaded[Release], name: str, receipt: Receipt | None, plan: Plan
+        self, loaded: Loaded[Release], name: str, receipt: Receipt | None, plan: Plan, reason: str
     ) -> None:
-        """The full package again, as an update, when the release is live at ``name``."""
-        assert self.resend is not None
+        """The full package again, as an update, when the release is live at ``name`` (after a
+        failed resend, the same resend again)."""
         release = loaded.model
         why_not = not_live(release, name, receipt)
         if not why_not and name not in self.catalog.targets:
@@ -701,15 +702,19 @@ class _Planner:
         if why_not:
             self.refused.append(f"--resend {release.upc}: not live at '{name}' ({why_not})")
             return
+        reasons = [f"resend: {reason}"]
+        last = receipt.last() if receipt else None
+        if last is not None and last.status == "failed":
+            reasons.append("retry: previous attempt failed")
         planned = PlannedAction(
             release.upc,
             name,
             "update",
-            [f"resend: {self.resend.reason}"],
+            reasons,
             loaded.path,
             inputs=self.inputs.of(loaded, name),
             resend=True,
-            resend_reason=self.resend.reason,
+            resend_reason=reason,
         )
         plan.actions.append(planned)
 

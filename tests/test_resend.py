@@ -87,6 +87,33 @@ def test_resend_refuses_a_release_taken_down(delivered: Repo) -> None:
         compute_plan(delivered.root, targets=["beta"], resend=Resend(frozenset({OTHER}), "x"))
 
 
+def test_a_failed_resend_is_retried_by_the_next_run(delivered: Repo) -> None:
+    outbox = delivered.root / "outbox" / "alpha"
+    shutil.rmtree(outbox)
+    outbox.write_text("not a folder: every upload there fails")
+    options = DeliverOptions(
+        targets=["alpha"], resend=Resend(frozenset({UPC}), REASON), commit=True, retry_wait=0.01
+    )
+
+    failed = deliver(delivered.root, options)
+    outbox.unlink()
+    again = deliver(delivered.root, DeliverOptions(commit=True))
+
+    assert [(o.upc, o.status, o.stage) for o in failed.outcomes] == [(UPC, "failed", "upload")]
+    assert [(a.upc, a.target, a.reasons) for a in again.plan.actions] == [
+        (UPC, "alpha", [f"resend: {REASON}", "retry: previous attempt failed"])
+    ]
+    assert [(o.upc, o.status) for o in again.outcomes] == [(UPC, "success")]
+    history = read_receipt(delivered.root, UPC, "alpha").history  # type: ignore[union-attr]
+    assert [(d.status, d.resend, d.reason) for d in history] == [
+        ("success", False, ""),
+        ("failed", True, REASON),
+        ("success", True, REASON),
+    ]
+    assert any(p.suffix == ".wav" for p in sent_files(delivered, "alpha"))
+    assert compute_plan(delivered.root).actions == []
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
