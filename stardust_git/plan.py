@@ -253,6 +253,7 @@ def _refuse_unknown_base(git: Git, base: str | None) -> None:
 def _refuse_bad_resend(
     resend: Resend | None, only: list[str] | None, targets: list[str] | None
 ) -> None:
+    """A resend names its target and its reason, and is its own restriction."""
     if resend is None:
         return
     if not targets:
