@@ -29,12 +29,14 @@ class Diagnostic:
     severity: Severity = "error"
     rule: str = ""
 
-    def format(self) -> str:
+    def format(self, label_errors: bool = False) -> str:
+        """``path:line:col: [warning: ]field: message [rule]``; ``label_errors`` also says
+        ``error:`` (validate's report, where errors and warnings are listed together)."""
         where = self.path
         if self.line:
             where += f":{self.line}:{self.col or 1}"
         prefix = f"{self.field}: " if self.field else ""
-        tag = "warning: " if self.severity == "warning" else ""
+        tag = f"{self.severity}: " if label_errors or self.severity == "warning" else ""
         rule = f" [{self.rule}]" if self.rule else ""
         # A message may quote catalog text: a terminal shows its control characters, never obeys.
         return visible(f"{where}: {tag}{prefix}{self.message}{rule}", keep_newlines=True)

@@ -810,6 +810,8 @@ class _Planner:
         changes = field_changes(_dump(before), _dump(after)) if before else []
         if changes:
             return "changed: " + ", ".join(change.field for change in changes), changes
+        if last_ok.imported:  # the previous distributor delivered what the import recorded
+            return "changed since the import", []
         if not last_ok.renderer:  # delivered before receipts named the renderer
             why = "changed: rendered content (target settings, genre map, assets or stardust-git)"
             return why, []

@@ -5,22 +5,34 @@ and write nothing."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
+from stardust_git.importers.sheetlayout import FIELDS, release_rows
+from stardust_git.source.yamlio import load_yaml_file
 from tests.test_render_command import copy_example_catalog, git
 from tests.test_render_support import REPO_ROOT
 
 STARDUST = str(Path(sys.executable).parent / "stardust-git")
 EXAMPLE_UPCS = ("0885686123454", "1234567890128", "4250123456789", "5060236631114")
-TARGET_OF_VERSION = {"4.3": "local", "4.2": "deezer", "3.8.2": "beatport"}
+TARGET_OF_VERSION = {"4.3": "local", "4.2": "deezer", "3.8.2": "ern382"}
+ERN382_TARGET = """format: ern
+ern_version: "3.8.2"
+sender: {party_id: PADPIDA2025110101D, name: Indie Records}
+recipient: {party_id: PADPIDA20251101047, name: A 3.8.2 Shop}
+delivery: {protocol: local, directory: outbox/ern382}
+"""
+"""A 3.8.2 target that takes every genre (Beatport's map takes electronic music only)."""
 ERN43 = "http://ddex.net/xml/ern/43"
 
 
@@ -47,6 +59,7 @@ def empty_catalog(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = copy_example_catalog(tmp_path_factory.mktemp("example"))
+    (root / "targets" / "ern382.yaml").write_text(ERN382_TARGET)
     git(root, "init", "--quiet")
     git(root, "add", "-A")
     git(root, "commit", "--quiet", "-m", "catalog")
@@ -117,6 +130,10 @@ def test_json_output_lists_each_release_with_what_the_yaml_cannot_hold(
             assert note["where"].startswith("/NewReleaseMessage/")
 
 
+def first_audio(folder: Path) -> Path:
+    return sorted(p for p in (folder / "resources").iterdir() if p.suffix != ".jpg")[0]
+
+
 def one_delivery(deliveries: dict[str, Path], tmp_path: Path, upc: str = "4250123456789") -> Path:
     """A copy of one release's 4.3 delivery folder, to break."""
     (folder,) = [p for p in deliveries["4.3"].iterdir() if p.name.startswith(f"N_{upc}_")]
@@ -127,7 +144,7 @@ def test_a_missing_resource_is_named_and_nothing_is_written(
     deliveries: dict[str, Path], tmp_path: Path
 ) -> None:
     folder = one_delivery(deliveries, tmp_path)
-    audio = sorted((folder / "resources").glob("*.flac"))[0]
+    audio = first_audio(folder)
     audio.unlink()
     root = empty_catalog(tmp_path / "repo")
     output = assert_failed_cleanly(run(root, "import", str(folder), "--assets", "copy"), root)
@@ -139,7 +156,7 @@ def test_a_resource_whose_md5_differs_from_the_message_is_refused(
     deliveries: dict[str, Path], tmp_path: Path
 ) -> None:
     folder = one_delivery(deliveries, tmp_path)
-    audio = sorted((folder / "resources").glob("*.flac"))[0]
+    audio = first_audio(folder)
     audio.write_bytes(audio.read_bytes() + b"\0")
     root = empty_catalog(tmp_path / "repo")
     output = assert_failed_cleanly(run(root, "import", str(folder), "--assets", "copy"), root)
@@ -172,3 +189,54 @@ def test_an_xxe_message_is_refused_without_reading_the_file(tmp_path: Path) -> N
     assert "xxe.xml:2:" in output
     assert "DOCTYPE" in output
     assert "TOP-SECRET-VALUE" not in output
+
+
+def example_sheet(path: Path, edit: Callable[[list[dict[str, str]]], None] | None = None) -> Path:
+    """The example catalog as a CSV in the default layout, optionally edited row by row."""
+    releases = [load_yaml_file(p).data for p in sorted((REPO_ROOT / "catalog").glob("*/*.yaml"))]
+    rows = [row for release in releases for row in release_rows(release)]
+    header = [name for name in FIELDS if any(name in row for row in rows)]
+    if edit:
+        edit(rows)
+        header += [key for key in rows[0] if key not in header]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_a_sheet_whose_rows_disagree_names_both_rows(tmp_path: Path) -> None:
+    def disagree(rows: list[dict[str, str]]) -> None:
+        rows[1]["release_title"] = "Summer Vibes"
+
+    sheet = example_sheet(tmp_path / "sheet.csv", disagree)
+    root = empty_catalog(tmp_path / "repo")
+    output = assert_failed_cleanly(run(root, "import", str(sheet), "--assets", "none"), root)
+    assert re.search(
+        r"sheet.csv:3:\d+: release_title: row 3 says 'Summer Vibes' but row 2 says"
+        r" 'Summer Vibes EP': the rows of release 1234567890128 must agree",
+        output,
+    ), output
+
+
+def test_a_sheet_with_an_unknown_column_is_located(tmp_path: Path) -> None:
+    def add_mood(rows: list[dict[str, str]]) -> None:
+        for row in rows:
+            row["Mood"] = "sunny"
+
+    sheet = example_sheet(tmp_path / "sheet.csv", add_mood)
+    root = empty_catalog(tmp_path / "repo")
+    output = assert_failed_cleanly(run(root, "import", str(sheet), "--assets", "none"), root)
+    assert re.search(
+        r"sheet.csv:1:\d+: Mood: unknown column 'Mood' \(a mapping file can rename or ignore it\)",
+        output,
+    ), output
+
+
+def test_a_valid_sheet_imports_every_release(tmp_path: Path) -> None:
+    sheet = example_sheet(tmp_path / "sheet.csv")
+    root = empty_catalog(tmp_path / "repo")
+    done = run(root, "import", str(sheet), "--assets", "none")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(release_files(root)) == sorted(EXAMPLE_UPCS)

