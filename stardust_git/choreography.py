@@ -122,14 +122,16 @@ def package_as_sent(
     context: RenderContext,
     history: Sequence[Delivery],
     withdrawn: frozenset[str] = frozenset(),
+    full: bool = False,
 ) -> Package:
     """The package a delivery sends, created at ``context.created_at`` (see :func:`placement`):
-    the full package, or the message alone when :func:`sends_assets` says so."""
+    the full package (always with ``full``: a resend), or the message alone when
+    :func:`sends_assets` says so."""
     from stardust_git.render import render_package
 
     package = render_package(catalog, loaded, target_name, action, context, withdrawn)
     resend = catalog.targets[target_name].model.resend_assets
-    if not package.assets_included or sends_assets(action, resend, history, package):
+    if full or not package.assets_included or sends_assets(action, resend, history, package):
         return package
     return render_package(
         catalog, loaded, target_name, action, context, withdrawn, include_assets=False

@@ -137,18 +137,42 @@ target_option = click.option(
 )
 
 
+def split_upcs(values: tuple[str, ...]) -> list[str] | None:
+    """``--only A --only B,C`` -> ``["A", "B", "C"]`` (None when not given)."""
+    upcs = [upc.strip() for value in values for upc in value.split(",") if upc.strip()]
+    return list(dict.fromkeys(upcs)) or None
+
+
+only_option = click.option(
+    "--only",
+    "only",
+    multiple=True,
+    metavar="UPC",
+    help="Only these releases (repeatable, or comma-separated); an unknown UPC is an error.",
+)
+
+
 @cli.command()
 @root_option
 @base_option
 @head_option
 @all_option
 @target_option
+@only_option
+@click.option(
+    "--explain",
+    "explain",
+    multiple=True,
+    metavar="UPC",
+    help="Per target, say what the plan does with this release and why, or why not (repeatable).",
+)
 @click.option(
     "--format",
     "output",
     type=click.Choice(["table", "markdown", "json"]),
     default="table",
-    help="table (default), markdown (a PR comment) or json (stable).",
+    help="table (default), markdown (a PR comment) or json (stable; changes with old and new "
+    "values). With --explain: text, or json.",
 )
 @click.option(
     "--detailed-exitcode",
@@ -161,6 +185,8 @@ def plan(
     head: str | None,
     all_: bool,
     targets: tuple[str, ...],
+    only: tuple[str, ...],
+    explain: tuple[str, ...],
     output: str,
     detailed_exitcode: bool,
 ) -> None:
@@ -176,6 +202,8 @@ def plan(
         output=output,
         detailed_exitcode=detailed_exitcode,
         targets=list(targets) or None,
+        only=split_upcs(only),
+        explain=split_upcs(explain),
     )
 
 
@@ -185,6 +213,20 @@ def plan(
 @head_option
 @all_option
 @target_option
+@only_option
+@click.option(
+    "--resend",
+    multiple=True,
+    metavar="UPC",
+    help="Send these live releases again in full (assets included) as updates, though nothing "
+    "changed; needs --target and --reason (repeatable, or comma-separated).",
+)
+@click.option(
+    "--reason",
+    default="",
+    metavar="TEXT",
+    help="Why --resend sends again (recorded in the receipt), e.g. the shop's ticket.",
+)
 @click.option("--dry-run", is_flag=True, help="Render and validate only: send nothing.")
 @click.option("--commit", is_flag=True, help="Commit the receipts (message ends in [skip ci]).")
 @click.option(
@@ -212,6 +254,9 @@ def deliver(
     head: str | None,
     all_: bool,
     targets: tuple[str, ...],
+    only: tuple[str, ...],
+    resend: tuple[str, ...],
+    reason: str,
     dry_run: bool,
     commit: bool,
     push: bool,
@@ -236,6 +281,9 @@ def deliver(
         shard=shard,
         lock_wait=lock_wait,
         targets=list(targets) or None,
+        only=split_upcs(only),
+        resend=split_upcs(resend),
+        reason=reason,
     )
 
 
@@ -531,8 +579,16 @@ def acks(root: Path | None, targets: tuple[str, ...], commit: bool, output: str)
 EXAMPLES = {
     "validate": ["stardust-git validate", "stardust-git validate catalog/nova-lane --format json"],
     "schemas": ["stardust-git schemas", "stardust-git schemas --check"],
-    "plan": ["stardust-git plan --base origin/main", "stardust-git plan --all --format json"],
-    "deliver": ["stardust-git deliver --dry-run", "stardust-git deliver --target local"],
+    "plan": [
+        "stardust-git plan --base origin/main",
+        "stardust-git plan --all --format json",
+        "stardust-git plan --explain 5060236631114",
+    ],
+    "deliver": [
+        "stardust-git deliver --dry-run",
+        "stardust-git deliver --target local --only 5060236631114",
+        "stardust-git deliver --resend 5060236631114 --target spotify --reason 'ticket 4411'",
+    ],
     "status": ["stardust-git status", "stardust-git status 5060236631114 --format json"],
     "init": ["stardust-git init my-label --label 'My Label'"],
     "show": ["stardust-git show 5060236631114", "stardust-git show 5060236631114 --format json"],

@@ -48,7 +48,7 @@ from stardust_git.gitio import (
 )
 from stardust_git.models import Target
 from stardust_git.models.receipt import Delivery, Receipt, SentFile
-from stardust_git.plan import WATCHED, Plan, PlannedAction, compute_plan
+from stardust_git.plan import WATCHED, Plan, PlannedAction, Resend, compute_plan
 from stardust_git.protocols import open_transport
 from stardust_git.protocols.base import PermanentError, TransientError, Transport
 from stardust_git.receipts import (
@@ -85,6 +85,10 @@ class DeliverOptions:
     shard: tuple[int, int] | None = None
     """(index, count), index from 1: this run takes the releases whose UPC hashes to its share."""
     targets: list[str] | None = None
+    only: list[str] | None = None
+    """Only these releases (UPCs)."""
+    resend: Resend | None = None
+    """Send these releases' full packages again to ``targets``, as updates (``--resend``)."""
     today: dt.date | None = None
     remote: str = "origin"
     retry_wait: float = 1.0
@@ -253,6 +257,8 @@ def _deliver(root: Path, options: DeliverOptions, reporter: Reporter | None) -> 
         options.today,
         options.targets,
         gate_packages=False,  # each package is gated just before it is sent
+        only=options.only,
+        resend=options.resend,
     )
     result = DeliverResult(plan)
     for problem in plan.problems:
@@ -456,6 +462,8 @@ class _TargetRun:
         """The moment of this run's previous batch (batch ids never repeat)."""
         self.receipts: dict[str, Receipt | None] = {}
         """UPC -> receipt at this target (None: never attempted), of the unit being delivered."""
+        self.resending = False
+        """The unit holds a ``--resend``: every file is uploaded, even one already there."""
 
     def run(self) -> list[Outcome]:
         """Deliver each release on its own, or in batches closed by a BatchComplete file."""
@@ -504,7 +512,14 @@ class _TargetRun:
         withdrawn = planned.package.withdrawn if planned.package is not None else frozenset()
         history = self._history(planned.upc)
         return package_as_sent(
-            self.catalog, loaded, self.name, planned.action, context, history, withdrawn
+            self.catalog,
+            loaded,
+            self.name,
+            planned.action,
+            context,
+            history,
+            withdrawn,
+            full=planned.resend,
         )
 
     def _gate(self, planned: PlannedAction, package: Package, context: RenderContext) -> str:
@@ -550,6 +565,7 @@ class _TargetRun:
         if not packages:
             return outcomes
         self.attempts = self.retries = 0
+        self.resending = any(planned.resend for planned, _ in packages)
         try:
             layout = self._layout([package for _, package in packages], moment)
             if not self.engine.options.dry_run:
@@ -598,7 +614,9 @@ class _TargetRun:
             return packages, outcomes
         unsent = []
         for planned, package in packages:
-            if _already_delivered(self.receipts[planned.upc], planned, package):
+            if not planned.resend and _already_delivered(
+                self.receipts[planned.upc], planned, package
+            ):
                 outcomes.append(self._skip(planned))
             else:
                 unsent.append((planned, package))
@@ -677,7 +695,7 @@ class _TargetRun:
         folder = posixpath.dirname(remote_path)
         if folder not in self.swept:  # before the first file goes in, and so before the message
             self._remove_temporary(transport, folder)
-        if package_file.kind == "resource":
+        if package_file.kind == "resource" and not self.resending:
             there = transport.stat(remote_path)
             same_md5 = there is not None and there.md5 in (None, package_file.md5)
             if there is not None and there.size == package_file.size and same_md5:
@@ -763,6 +781,8 @@ class _TargetRun:
             renderer=renderer_digest(),
             remote=self.remote_facts.get(_message_path(layout, package), {}),
             placed_at=moment,
+            resend=planned.resend,
+            reason=planned.resend_reason,
         )
 
     def _fail(
@@ -794,6 +814,8 @@ class _TargetRun:
                 error=error,
                 fingerprint=package.fingerprint if package else "",
                 placed_at=placed_at,
+                resend=planned.resend,
+                reason=planned.resend_reason,
             )
             self.engine.record(planned, delivery)
         self.engine.done(outcome)

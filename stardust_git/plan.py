@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stardust_git.changes import FieldChange, field_changes
 from stardust_git.errors import Diagnostic, UsageError, UserError, closest, did_you_mean
 from stardust_git.fileio import MAX_YAML_BYTES
 from stardust_git.fingerprints import KnownFingerprints, RenderInputs, renderer_digest
@@ -73,6 +74,12 @@ class PlannedAction:
     """Digest of what rendering reads (recorded in the receipt)."""
     blocked: str = field(default="", compare=False)
     """Why the gate stopped this delivery (the located errors); empty when it may go."""
+    changes: list[FieldChange] = field(default_factory=list)
+    """The release's values that differ from the version last delivered (an update)."""
+    resend: bool = False
+    """Asked for with ``deliver --resend``: the full package again, though nothing changed."""
+    resend_reason: str = ""
+    """Why it is sent again (``--reason``), recorded in the receipt."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -80,7 +87,27 @@ class PlannedAction:
             "target": self.target,
             "action": self.action,
             "reasons": list(self.reasons),
+            "changes": [change.as_dict() for change in self.changes],
         }
+
+    def why(self) -> list[str]:
+        """The reasons to show, one per line: the "changed: FIELDS" reason as one line per
+        change, with its old and new value."""
+        if not self.changes:
+            return list(self.reasons)
+        listed = "changed: " + ", ".join(change.field for change in self.changes)
+        shown = [f"changed {change.describe()}" for change in self.changes]
+        return [
+            line for reason in self.reasons for line in (shown if reason == listed else [reason])
+        ]
+
+
+@dataclass(frozen=True)
+class Resend:
+    """``deliver --resend``: these releases' full packages again, as updates, for a reason."""
+
+    upcs: frozenset[str]
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -147,13 +174,17 @@ def compute_plan(
     targets: list[str] | None = None,
     retry_failed: bool = True,
     gate_packages: bool = True,
+    only: list[str] | None = None,
+    resend: Resend | None = None,
 ) -> Plan:
     """Plan the deliveries from ``base`` to ``head`` (None: the working tree).
 
-    ``targets`` restricts the plan to those targets; ``today`` judges ``deliver_after`` (UTC today
-    when None). Without ``base`` and without ``all_`` every release is examined. Every delivery
-    passes the gate; ``gate_packages`` also renders and checks its package (deliver checks each
-    package itself, just before sending it).
+    ``targets`` restricts the plan to those targets, ``only`` to those UPCs; ``today`` judges
+    ``deliver_after`` (UTC today when None). Without ``base`` and without ``all_`` every release
+    is examined. ``resend`` plans a full update of each of its releases at each of ``targets``
+    (whatever the diff), and refuses one that is not live there. Every delivery passes the gate;
+    ``gate_packages`` also renders and checks its package (deliver checks each package itself,
+    just before sending it).
     """
     git = Git(root)
     if not git.is_repository():
@@ -170,7 +201,12 @@ def compute_plan(
             "the working tree"
         )
     _refuse_unknown_base(git, base)
+    _refuse_bad_resend(resend, only, targets)
     scope = _scope(git, tree, base, head_commit if head else None, all_, plan, retry_failed)
+    if resend is not None:
+        _restrict(tree, scope, set(resend.upcs), "--resend", whole=True)
+    elif only is not None:
+        _restrict(tree, scope, set(only), "--only", whole=False)
     digests: dict[str, str] = {}
     catalog = load_catalog_from(tree, sorted(scope.paths), digests, parallel=True)
     plan.catalog = catalog
@@ -189,9 +225,12 @@ def compute_plan(
     planner = _Planner(
         git, catalog, recorded, scope, context, inputs, today or _utc_today(), targets
     )
+    planner.resend = resend
     planner.prefetch_base(releases)
     for loaded in releases:
         planner.plan_release(loaded, plan)
+    if planner.refused:
+        raise UsageError("; ".join(planner.refused))
     planner.finish(plan)
     planner.known.save()
     if plan.actions:
@@ -211,6 +250,39 @@ def _refuse_unknown_base(git: Git, base: str | None) -> None:
     if not base or FULL_COMMIT.fullmatch(base) or git.resolve(base) is not None:
         return
     raise UsageError(f"--base {base}: no such branch, tag or commit in this repository")
+
+
+def _refuse_bad_resend(
+    resend: Resend | None, only: list[str] | None, targets: list[str] | None
+) -> None:
+    """A resend names its target and its reason, and is its own restriction."""
+    if resend is None:
+        return
+    if not targets:
+        raise UsageError("--resend needs --target NAME: the target that asked for it")
+    if only:
+        raise UsageError("--resend restricts the run to its releases already: drop --only")
+    if not resend.reason.strip():
+        raise UsageError("--resend needs --reason TEXT (recorded in the receipt)")
+
+
+def _restrict(tree: Tree, scope: _Scope, upcs: set[str], option: str, whole: bool) -> None:
+    """Examine only the releases of ``upcs`` (``whole``: even those the diff left alone)."""
+    from stardust_git.checks.conflicts import release_upcs
+
+    held = release_upcs(tree)
+    refuse_unknown_upcs(held, upcs, option)
+    paths = {path for path, upc in held.items() if upc in upcs}
+    scope.paths = paths if whole else scope.paths & paths
+    scope.deleted = {upc: path for upc, path in scope.deleted.items() if upc in upcs}
+    scope.everything = False
+
+
+def refuse_unknown_upcs(held: dict[str, str], upcs: set[str], option: str) -> None:
+    """A usage error naming the UPCs no release file holds (``held``: path -> UPC)."""
+    unknown = sorted(upcs - set(held.values()))
+    if unknown:
+        raise UsageError(f"{option} {', '.join(unknown)}: no release file in catalog/ has this UPC")
 
 
 def _refuse_unknown_targets(catalog: Catalog, targets: list[str]) -> None:
@@ -574,10 +646,17 @@ class _Planner:
         self._base_versions: dict[str, Release | None] = {}
         self._blobs: dict[str, bytes | None] = {}
         self._updates: list[tuple[PlannedAction, Loaded[Release], Delivery]] = []
+        self.resend: Resend | None = None
+        self.refused: list[str] = []
+        """Why a requested resend cannot be (a usage error, raised after every release)."""
 
     def plan_release(self, loaded: Loaded[Release], plan: Plan) -> None:
         release = loaded.model
         receipts = self.recorded.get(release.upc, {})
+        if self.resend is not None and release.upc in self.resend.upcs:
+            for name in sorted(self.only_targets or ()):
+                self._plan_resend(loaded, name, receipts.get(name), plan, self.resend.reason)
+            return
         names = sorted(set(release.targets) | set(receipts))
         for name in names:
             if self.only_targets is not None and name not in self.only_targets:
@@ -601,6 +680,10 @@ class _Planner:
                     "cannot take it down there"
                 )
             return
+        last = receipt.last() if receipt else None
+        if wanted and last and last.resend and last.status == "failed":  # asked for: try again
+            self._plan_resend(loaded, name, receipt, plan, last.reason)
+            return
         decided = self._decide(loaded, name, receipt, receipts, wanted, plan)
         if decided is None:
             return
@@ -619,6 +702,34 @@ class _Planner:
         if package is not None and receipt is not None:
             self._updates.append((planned, loaded, receipt.last_success()))  # type: ignore[arg-type]
 
+    def _plan_resend(
+        self, loaded: Loaded[Release], name: str, receipt: Receipt | None, plan: Plan, reason: str
+    ) -> None:
+        """The full package again, as an update, when the release is live at ``name`` (after a
+        failed resend, the same resend again)."""
+        release = loaded.model
+        why_not = not_live(release, name, receipt)
+        if not why_not and name not in self.catalog.targets:
+            why_not = f"targets/{name}.yaml does not load"
+        if why_not:
+            self.refused.append(f"--resend {release.upc}: not live at '{name}' ({why_not})")
+            return
+        reasons = [f"resend: {reason}"]
+        last = receipt.last() if receipt else None
+        if last is not None and last.status == "failed":
+            reasons.append("retry: previous attempt failed")
+        planned = PlannedAction(
+            release.upc,
+            name,
+            "update",
+            reasons,
+            loaded.path,
+            inputs=self.inputs.of(loaded, name),
+            resend=True,
+            resend_reason=reason,
+        )
+        plan.actions.append(planned)
+
     def finish(self, plan: Plan) -> None:
         """Explain the updates: compare with the version last delivered, read in one batch.
 
@@ -635,8 +746,9 @@ class _Planner:
             withdrawn = withdrawn_territories(before, loaded.model)
             if withdrawn:
                 planned.package = self._render(loaded, planned.target, plan, withdrawn)
-            if RENDERER_CHANGED not in planned.reasons:
-                planned.reasons.insert(0, self._why_changed(before, loaded.model, last_ok))
+            if RENDERER_CHANGED not in planned.reasons and not planned.resend:
+                reason, planned.changes = self._why_changed(before, loaded.model, last_ok)
+                planned.reasons.insert(0, reason)
         self._updates.clear()
 
     def _decide(
@@ -702,15 +814,19 @@ class _Planner:
         return None
 
     @staticmethod
-    def _why_changed(before: Release | None, after: Release, last_ok: Delivery) -> str:
-        fields = changed_fields(_dump(before), _dump(after)) if before else []
-        if fields:
-            return "changed: " + ", ".join(fields)
+    def _why_changed(
+        before: Release | None, after: Release, last_ok: Delivery
+    ) -> tuple[str, list[FieldChange]]:
+        """The reason of an update, and the values that changed since the last delivery."""
+        changes = field_changes(_dump(before), _dump(after)) if before else []
+        if changes:
+            return "changed: " + ", ".join(change.field for change in changes), changes
         if last_ok.imported:  # the previous distributor delivered what the import recorded
-            return "changed since the import"
+            return "changed since the import", []
         if not last_ok.renderer:  # delivered before receipts named the renderer
-            return "changed: rendered content (target settings, genre map, assets or stardust-git)"
-        return "changed: rendered content (target settings, genre map or assets)"
+            why = "changed: rendered content (target settings, genre map, assets or stardust-git)"
+            return why, []
+        return "changed: rendered content (target settings, genre map or assets)", []
 
     def _release_at_base(self, loaded: Loaded[Release]) -> Release | None:
         if self.scope.base_tree is None:
@@ -743,6 +859,20 @@ class _Planner:
             defaults = [(s, self._blobs[s]) for s in _defaults_specs(key) if self._blobs.get(s)]
             self._base_versions[key] = _release_from(self._blobs[key], path, defaults)
         return self._base_versions[key]
+
+
+def not_live(release: Release, name: str, receipt: Receipt | None) -> str:
+    """Why ``release`` is not live at target ``name`` (empty when it is)."""
+    last_ok = receipt.last_success() if receipt else None
+    if last_ok is None:
+        return "never delivered there"
+    if last_ok.action == "takedown":
+        return f"taken down there on {last_ok.finished:%Y-%m-%d}"
+    if release.takedown:
+        return "the release has takedown: true"
+    if name not in release.targets:
+        return "not listed in its targets:"
+    return ""
 
 
 def _defaults_specs(spec: str) -> list[str]:
@@ -778,17 +908,6 @@ def _dump(release: Release | None) -> Any:
     return release.model_dump(mode="json") if release else None
 
 
-def changed_fields(before: Any, after: Any, prefix: str = "") -> list[str]:
+def changed_fields(before: Any, after: Any) -> list[str]:
     """Paths of the values that differ: ``["title", "tracks[1].duration"]``."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        found = []
-        for key in sorted(before.keys() | after.keys()):
-            where = f"{prefix}.{key}" if prefix else str(key)
-            found += changed_fields(before.get(key), after.get(key), where)
-        return found
-    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        found = []
-        for index, (old, new) in enumerate(zip(before, after, strict=True)):
-            found += changed_fields(old, new, f"{prefix}[{index}]")
-        return found
-    return [prefix or "(release)"] if before != after else []
+    return [change.field for change in field_changes(before, after)]

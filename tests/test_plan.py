@@ -323,7 +323,9 @@ def test_plan_json_is_exactly_the_documented_shape(repo: Repo) -> None:
     assert json.loads(done.stdout) == {
         "base": base,
         "head": head,
-        "actions": [{"upc": UPC, "target": "alpha", "action": "initial", "reasons": ["new"]}],
+        "actions": [
+            {"upc": UPC, "target": "alpha", "action": "initial", "reasons": ["new"], "changes": []}
+        ],
     }
 
 

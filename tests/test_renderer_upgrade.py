@@ -95,7 +95,13 @@ def test_an_upgrade_that_changes_the_output_is_its_own_reason(
     actions = plan_json(delivered, pythonpath=copy)
 
     assert actions == [
-        {"upc": UPC, "target": "alpha", "action": "update", "reasons": [RENDERER_CHANGED]}
+        {
+            "upc": UPC,
+            "target": "alpha",
+            "action": "update",
+            "reasons": [RENDERER_CHANGED],
+            "changes": [],
+        }
     ]
 
 
@@ -118,6 +124,7 @@ def test_a_catalog_change_after_an_upgrade_names_the_field_not_the_renderer(
     (action,) = plan_json(delivered, pythonpath=copy)
 
     assert action["reasons"] == ["changed: title"]
+    assert action["changes"] == [{"field": "title", "old": "Summer Vibes", "new": "Winter Vibes"}]
 
 
 def test_receipts_name_the_renderer_that_rendered(delivered: Repo) -> None:

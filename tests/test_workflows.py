@@ -488,3 +488,76 @@ def test_a_step_delivering_through_the_action_is_checked_too(tmp_path: Path) -> 
     ]
     assert "hands every repository secret to the step (toJSON(secrets))" in done.stdout
     assert "the secret SHOP_FTP_PASSWORD that targets/shop.yaml references" in done.stdout
+
+
+def dispatch_context(runner: Repo, inputs: dict[str, str]) -> dict[str, Any]:
+    """Actions > deliver > Run workflow, with these inputs."""
+    context = context_for(
+        runner, {}, "workflow_dispatch", matrix={"shard": "1"}, strategy={"job-total": "1"}
+    )
+    return {**context, "inputs": inputs}
+
+
+def test_the_deliver_workflow_resends_on_request_passing_the_inputs_as_data(
+    tmp_path: Path,
+) -> None:
+    repo = make_catalog(tmp_path)
+    write_workflows(repo)
+    before = repo.commit("The workflows")
+    repo.add_release(UPCS[0], targets=("alpha",))
+    repo.add_release(UPCS[1], targets=("alpha",))
+    repo.commit("Two releases")
+    repo.push()
+    runner = clone(tmp_path, "runner")
+    first = run_job(
+        "deliver.yml", "deliver", runner.root, deliver_context(runner, before), tmp_path / "rt"
+    )
+    assert [r.returncode for r in first] == [0, 0], first
+    reason = 'ticket 9"; touch pwned; echo "$(touch pwned2)'
+    inputs = {"only": "", "resend": UPCS[0], "target": "alpha", "reason": reason}
+
+    results = run_job(
+        "deliver.yml", "deliver", runner.root, dispatch_context(runner, inputs), tmp_path / "rt2"
+    )
+
+    assert [(r.name, r.returncode) for r in results] == [("Validate", 0), ("Deliver", 0)], results
+    assert f"delivered {UPCS[0]} -> alpha (update)" in results[1].output
+    assert UPCS[1] not in results[1].output
+    assert not (runner.root / "pwned").exists() and not (runner.root / "pwned2").exists()
+    origin = tmp_path / "origin.git"
+    receipt = json.loads(git(origin, "show", f"main:receipts/{UPCS[0]}/alpha.json"))
+    assert receipt["history"][-1]["resend"] is True
+    assert receipt["history"][-1]["reason"] == reason
+
+
+def test_the_deliver_workflow_delivers_only_the_releases_asked_for(tmp_path: Path) -> None:
+    repo = make_catalog(tmp_path)
+    write_workflows(repo)
+    repo.add_release(UPCS[0], targets=("alpha",))
+    repo.add_release(UPCS[1], targets=("alpha",))
+    repo.commit("Two releases, not delivered yet")
+    repo.push()
+    runner = clone(tmp_path, "runner")
+    inputs = {"only": UPCS[1], "resend": "", "target": "", "reason": ""}
+
+    results = run_job(
+        "deliver.yml", "deliver", runner.root, dispatch_context(runner, inputs), tmp_path / "rt"
+    )
+
+    assert [(r.name, r.returncode) for r in results] == [("Validate", 0), ("Deliver", 0)], results
+    landed = git(tmp_path / "origin.git", "ls-tree", "-r", "--name-only", "main", "receipts")
+    assert landed == f"receipts/{UPCS[1]}/alpha.json"
+
+
+def test_the_deliver_workflow_takes_the_dispatch_inputs() -> None:
+    for workflow in (load(WORKFLOWS / "deliver.yml"), load(TEMPLATES / "deliver.yml")):
+        inputs = workflow["on"]["workflow_dispatch"]["inputs"]
+        assert set(inputs) == {"only", "resend", "target", "reason"}
+        [(_, step, _)] = delivering_steps(workflow)
+        assert "inputs." not in step["run"]  # typed by hand: never pasted into the script
+        assert {step["env"][name] for name in ("ONLY", "RESEND", "TARGET", "REASON")} == {
+            "${{ inputs.only }}",
+            "${{ inputs.resend }}",
+            "${{ inputs.target }}",
+            "${{ inputs.reason }}",
+        }

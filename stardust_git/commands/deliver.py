@@ -29,6 +29,8 @@ from stardust_git.deliver import (
     parse_shard,
 )
 from stardust_git.display import counted, terminal, visible
+from stardust_git.errors import UsageError
+from stardust_git.plan import Resend
 
 MIB = 1 << 20
 #: Files at least this large get a line of their own in plain logs when they arrive.
@@ -113,8 +115,13 @@ def deliver_command(
     shard: str | None = None,
     targets: list[str] | None = None,
     lock_wait: float = 3600.0,
+    only: list[str] | None = None,
+    resend: list[str] | None = None,
+    reason: str = "",
 ) -> int:
     """Deliver; exit 1 when any delivery failed or the plan had problems (after all the rest)."""
+    if reason and not resend:
+        raise UsageError("--reason goes with --resend UPC")
     options = DeliverOptions(
         base=base,
         head=head,
@@ -125,6 +132,8 @@ def deliver_command(
         shard=parse_shard(shard) if shard else None,
         targets=targets or None,
         lock_wait=lock_wait,
+        only=only,
+        resend=Resend(frozenset(resend), reason) if resend else None,
     )
     reporter = RichReporter() if is_interactive() else PlainReporter()
     try:

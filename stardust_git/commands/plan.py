@@ -10,6 +10,8 @@ from rich.console import Console
 
 from stardust_git.commands.tables import Rows, print_rows
 from stardust_git.display import markdown, terminal, visible
+from stardust_git.explain import ExplainRequest
+from stardust_git.explain import explain as explain_plan
 from stardust_git.plan import Plan, compute_plan
 
 #: GitHub refuses comments over 65,535 characters; the markdown stays well under.
@@ -26,10 +28,16 @@ def plan_command(
     output: str = "table",
     detailed_exitcode: bool = False,
     targets: list[str] | None = None,
+    only: list[str] | None = None,
+    explain: list[str] | None = None,
 ) -> int:
     """Print the plan; exit 0 (or, with ``detailed_exitcode``, 2 when there is something to do),
-    1 when the plan has problems."""
-    plan = compute_plan(root, base, head, all_, targets=targets)
+    1 when the plan has problems. With ``explain``, say per target what the plan does with
+    those releases, and why or why not."""
+    if explain:
+        request = ExplainRequest(base, head, all_, targets)
+        return print_explanations(root, explain, request, output)
+    plan = compute_plan(root, base, head, all_, targets=targets, only=only)
     if output == "json":
         click.echo(json.dumps(plan.as_dict(), indent=2))
         for line in plan.notes + [f"problem: {p}" for p in plan.problems]:
@@ -41,6 +49,17 @@ def plan_command(
     if plan.problems:
         return 1
     return 2 if detailed_exitcode and plan.actions else 0
+
+
+def print_explanations(root: Path, upcs: list[str], request: ExplainRequest, output: str) -> int:
+    """``plan --explain``: one line per release and target (json: a list of objects)."""
+    found = explain_plan(root, upcs, request)
+    if output == "json":
+        click.echo(json.dumps([line.as_dict() for line in found], indent=2))
+    else:
+        for line in found:
+            click.echo(visible(line.line()))
+    return 0
 
 
 def summary(plan: Plan) -> str:
@@ -74,7 +93,7 @@ def print_table(plan: Plan) -> None:
                     terminal(titles.get(planned.upc, "")),
                     terminal(planned.target),
                     ACTION_TITLES[planned.action],
-                    terminal("; ".join(planned.reasons)),
+                    terminal("\n".join(planned.why()), keep_newlines=True),
                 ]
             )
         for held in plan.held:
@@ -114,7 +133,7 @@ def plan_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     ]
     rows = [
         f"| {p.upc} | {_cell(titles.get(p.upc, ''))} | {_cell(p.target)} | "
-        f"{ACTION_TITLES[p.action]} | {_cell('; '.join(p.reasons))} |"
+        f"{ACTION_TITLES[p.action]} | {'<br>'.join(_cell(line) for line in p.why())} |"
         for p in plan.actions
     ] + [
         f"| {h.upc} | {_cell(titles.get(h.upc, ''))} | {_cell(h.target)} | "

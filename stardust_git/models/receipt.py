@@ -95,6 +95,12 @@ class Delivery(_ReceiptModel):
     """True for a baseline written by ``stardust-git import --delivered-to``: the release was
     delivered before the catalog moved to stardust-git (by the previous distributor), nothing
     was sent. Left out of the file when False, so other receipts keep their bytes."""
+    resend: bool = Field(default=False, exclude_if=lambda asked: not asked)
+    """Sent again on request (``deliver --resend``): the full package, assets included, as an
+    update though nothing changed. Left out of the file when false."""
+    reason: str = Field(default="", exclude_if=lambda text: not text)
+    """Why it was sent again (``deliver --reason``), e.g. the shop's ticket. Left out of the
+    file when empty."""
 
 
 class Receipt(_ReceiptModel):
