@@ -435,6 +435,52 @@ def acks(root: Path | None, targets: tuple[str, ...], commit: bool, output: str)
     )
 
 
+@cli.group()
+def new() -> None:
+    """Start catalog files from the repository's templates."""
+
+
+@new.command("release")
+@root_option
+@click.option(
+    "--template",
+    default="single",
+    show_default=True,
+    metavar="NAME",
+    help="The template to start from: templates/NAME.yaml (single, ep, album, or your own).",
+)
+@click.option("--upc", default=None, help="The UPC-A or EAN-13.")
+@click.option("--title", default=None, help="The release title.")
+@click.option("--artist", default=None, help="The main artist.")
+@click.option("--label", default=None, help="The label name (also the P and C line owner).")
+@click.option("--date", default=None, metavar="YYYY-MM-DD", help="The street date.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write it (default: catalog/<artist>/<title>.yaml); never overwritten.",
+)
+def new_release(
+    root: Path | None,
+    template: str,
+    upc: str | None,
+    title: str | None,
+    artist: str | None,
+    label: str | None,
+    date: str | None,
+    out: Path | None,
+) -> None:
+    """A new release file from a template.
+
+    What the flags give is filled in; on a terminal the rest is asked for. Anything left is a
+    TODO(...) placeholder that validate reports until it is filled.
+    """
+    from stardust_git.commands.new import new_release_command
+
+    given = {"upc": upc, "title": title, "artist": artist, "label": label, "date": date}
+    run(new_release_command, root=resolve_root(root), template=template, given=given, out=out)
+
+
 EXAMPLES = {
     "validate": ["stardust-git validate", "stardust-git validate catalog/nova-lane --format json"],
     "schemas": ["stardust-git schemas", "stardust-git schemas --check"],
@@ -452,6 +498,12 @@ EXAMPLES = {
     "target secrets": ["stardust-git target secrets --format env"],
     "target test": ["stardust-git target test spotify"],
     "acks": ["stardust-git acks", "stardust-git acks --target spotify --commit"],
+    "new": ["stardust-git new release --template album --title 'Night Drive'"],
+    "new release": [
+        "stardust-git new release",
+        "stardust-git new release --template ep --upc 5060236631114 --title 'Summer Vibes'"
+        " --artist 'Beach Band' --label 'Indie Records' --date 2025-07-01",
+    ],
 }
 """Shown under each command's --help (a test checks every command has some)."""
 
