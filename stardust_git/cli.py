@@ -408,6 +408,68 @@ def target_test(name: str, root: Path | None) -> None:
     run(target_test_command, root=resolve_root(root), name=name)
 
 
+@target.command("add")
+@click.argument("name")
+@root_option
+@click.option(
+    "--protocol",
+    required=True,
+    type=click.Choice(["local", "sftp", "ftp", "ftps", "s3", "azure", "api"]),
+    help="How the packages are sent.",
+)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["ern", "apple"]),
+    default="ern",
+    show_default=True,
+    help="ern: DDEX ERN messages (with sender and recipient); apple: Apple Music packages.",
+)
+@click.option(
+    "--ern-version",
+    type=click.Choice(["3.8.2", "4.2", "4.3"]),
+    default="4.3",
+    show_default=True,
+    help="The ERN version to render (--format ern).",
+)
+def target_add(name: str, root: Path | None, protocol: str, output: str, ern_version: str) -> None:
+    """Scaffold targets/NAME.yaml for a protocol.
+
+    Every setting comes with its description; secrets are ${NAME_FIELD} references and what
+    cannot be guessed is a TODO(...) placeholder that validate reports until it is filled.
+    """
+    from stardust_git.commands.target_files import target_add_command
+
+    run(
+        target_add_command,
+        root=resolve_root(root),
+        name=name,
+        protocol=protocol,
+        output=output,
+        version=ern_version,
+    )
+
+
+@target.command("list")
+@root_option
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    help="table: one row per target (plain columns when piped); json: a list of objects.",
+)
+def target_list(root: Path | None, output: str) -> None:
+    """Each target's format, protocol, secrets, last delivery.
+
+    Format and ERN version, protocol, release profile, the ${NAME} secrets it references, and
+    its latest delivery over all releases (time and status, from receipts/).
+    """
+    from stardust_git.commands.target_files import target_list_command
+
+    run(target_list_command, root=resolve_root(root), output=output)
+
+
 @cli.command()
 @root_option
 @click.option("--target", "targets", multiple=True, help="Only this target (repeatable).")
@@ -497,6 +559,11 @@ EXAMPLES = {
     "target": ["stardust-git target test local"],
     "target secrets": ["stardust-git target secrets --format env"],
     "target test": ["stardust-git target test spotify"],
+    "target add": [
+        "stardust-git target add spotify --protocol sftp",
+        "stardust-git target add apple --protocol local --format apple",
+    ],
+    "target list": ["stardust-git target list", "stardust-git target list --format json"],
     "acks": ["stardust-git acks", "stardust-git acks --target spotify --commit"],
     "new": ["stardust-git new release --template album --title 'Night Drive'"],
     "new release": [

@@ -35,6 +35,8 @@ _WHOLE = re.compile(
     re.MULTILINE,
 )
 _MODELINE = re.compile(r"^(# yaml-language-server: \$schema=).*release\.schema\.json$", re.M)
+_NUMBERISH = re.compile(r"[\d.]+")
+"""Digits and dots (a UPC, a version such as 3.8.2): always quoted, so they stay text."""
 _SAFE_PLAIN = re.compile(r"[^\s#,\[\]{}:&*!|>'\"%@`?-][^#,\[\]{}:]*")
 
 
@@ -101,7 +103,7 @@ def _gap_after(match: re.Match[str], value: str) -> str:
 
 def yaml_scalar(value: str) -> str:
     """``value`` as a YAML string scalar: plain when it reads back as itself, else quoted."""
-    if _SAFE_PLAIN.fullmatch(value) and value == value.strip():
+    if _SAFE_PLAIN.fullmatch(value) and value == value.strip() and not _NUMBERISH.fullmatch(value):
         try:
             if yaml.safe_load(value) == value:
                 return value

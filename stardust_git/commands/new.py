@@ -41,14 +41,17 @@ def new_release_command(
         values |= _asked([name for name in FILLABLE if name not in values])
     _check_date(values.get("date"))
     path = write_new_release(root, template, values, out)
-    left = unfilled(path.read_text(encoding="utf-8"))
     click.echo(f"created {relative(root, path)} from template '{template}'")
-    if left:
-        shown = ", ".join(left)
-        click.echo(
-            f"{counted(len(left), 'placeholder')} left to fill (validate lists each): {shown}"
-        )
+    say_unfilled(path.read_text(encoding="utf-8"))
     return 0
+
+
+def say_unfilled(text: str) -> None:
+    """Name the placeholders left in a file just written."""
+    left = unfilled(text)
+    if left:
+        count = counted(len(left), "placeholder")
+        click.echo(f"{count} left to fill (validate lists each): {', '.join(left)}")
 
 
 def _asked(names: list[str]) -> dict[str, str]:
