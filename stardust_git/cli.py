@@ -497,6 +497,50 @@ def acks(root: Path | None, targets: tuple[str, ...], commit: bool, output: str)
     )
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@root_option
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    required=True,
+    metavar="FIELD=VALUE",
+    help="FIELD=VALUE sets, FIELD+=VALUE adds to a list (once), FIELD-=VALUE removes; FIELD is"
+    " a dotted path (p_line.owner, deals[0].end_date), VALUE YAML ([a, b], 2025-01-01, 3).",
+)
+@click.option(
+    "--where",
+    "wheres",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Only releases whose FIELD is VALUE (or a list holding it); repeatable, all must hold.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the unified diff; write nothing.")
+def edit(
+    paths: tuple[Path, ...],
+    root: Path | None,
+    sets: tuple[str, ...],
+    wheres: tuple[str, ...],
+    dry_run: bool,
+) -> None:
+    """Bulk-edit releases, keeping comments and formatting.
+
+    Each edited release must still be valid (checked before anything is written); PATHS
+    default to catalog/.
+    """
+    from stardust_git.commands.edit import edit_command
+
+    run(
+        edit_command,
+        root=resolve_root(root),
+        paths=list(paths),
+        sets=list(sets),
+        wheres=list(wheres),
+        dry_run=dry_run,
+    )
+
+
 @cli.group()
 def new() -> None:
     """Start catalog files from the repository's templates."""
@@ -565,6 +609,10 @@ EXAMPLES = {
     ],
     "target list": ["stardust-git target list", "stardust-git target list --format json"],
     "acks": ["stardust-git acks", "stardust-git acks --target spotify --commit"],
+    "edit": [
+        "stardust-git edit --set targets+=deezer --where label='Indie Records'",
+        "stardust-git edit --set p_line.owner='Indie Records Ltd' --dry-run catalog/beach-band",
+    ],
     "new": ["stardust-git new release --template album --title 'Night Drive'"],
     "new release": [
         "stardust-git new release",
