@@ -46,15 +46,19 @@ def _check_target_name(name: str) -> None:
 
 @dataclass(frozen=True)
 class TargetSummary:
-    """One line of ``target list``."""
+    """One target in ``target list`` (its JSON form as is)."""
 
     name: str
     format: str
+    ern_version: str | None
     protocol: str
-    profile: str
+    profile: str | None
     secrets: list[str]
-    last_delivery: str
-    last_status: str
+    last_delivery: str | None
+    """When the latest delivery to the target finished (ISO 8601, UTC), over all releases."""
+    last_status: str | None
+    last_release: str | None
+    """The UPC that delivery was of."""
 
 
 def target_list_command(root: Path, output: str = "table") -> int:
@@ -74,42 +78,50 @@ def target_list_command(root: Path, output: str = "table") -> int:
 def summarise_targets(root: Path, catalog: Catalog) -> list[TargetSummary]:
     """The summary of each target in ``catalog``, by name."""
     latest = last_deliveries(root)
-    return [
-        _summary(name, catalog.targets[name], latest.get(name)) for name in sorted(catalog.targets)
-    ]
+    names = sorted(catalog.targets)
+    return [_summary(name, catalog.targets[name], latest.get(name)) for name in names]
 
 
-def last_deliveries(root: Path) -> dict[str, Delivery]:
-    """Per target, its most recent delivery over all releases (by when it finished)."""
-    latest: dict[str, Delivery] = {}
-    for by_target in load_recorded(Tree.working(root)).values():
+def last_deliveries(root: Path) -> dict[str, tuple[str, Delivery]]:
+    """Per target, the UPC and the most recent delivery over all releases (by its end)."""
+    latest: dict[str, tuple[str, Delivery]] = {}
+    for upc, by_target in load_recorded(Tree.working(root)).items():
         for target, receipt in by_target.items():
             last = receipt.last()
-            if last and (target not in latest or last.finished > latest[target].finished):
-                latest[target] = last
+            if last and (target not in latest or last.finished > latest[target][1].finished):
+                latest[target] = (upc, last)
     return latest
 
 
-def _summary(name: str, loaded: Loaded[Target], last: Delivery | None) -> TargetSummary:
+def _summary(name: str, loaded: Loaded[Target], last: tuple[str, Delivery] | None) -> TargetSummary:
     target = loaded.model
-    shown_format = f"ern {target.ern_version}" if target.format == "ern" else target.format
+    upc, delivery = last or (None, None)
     return TargetSummary(
         name=name,
-        format=shown_format,
+        format=target.format,
+        ern_version=target.ern_version,
         protocol=target.delivery.protocol,
-        profile=target.release_profile or "",
+        profile=target.release_profile,
         secrets=secret_names(target.delivery),
-        last_delivery=last.finished.strftime("%Y-%m-%d %H:%M UTC") if last else "",
-        last_status=last.status if last else "",
+        last_delivery=delivery.finished.isoformat() if delivery else None,
+        last_status=delivery.status if delivery else None,
+        last_release=upc,
     )
 
 
 def _print_table(summaries: list[TargetSummary]) -> None:
     table = Rows(["target", "format", "protocol", "profile", "secrets", "last delivery"])
     for summary in summaries:
-        last = f"{summary.last_delivery} {summary.last_status}" if summary.last_status else "never"
+        shown_format = " ".join(filter(None, [summary.format, summary.ern_version]))
         secrets = ", ".join(summary.secrets) or "-"
         style = "red" if summary.last_status == "failed" else ""
-        cells = [summary.name, summary.format, summary.protocol, summary.profile or "-", secrets]
-        table.add([*cells, last], style)
+        cells = [summary.name, shown_format, summary.protocol, summary.profile or "-", secrets]
+        table.add([*cells, _last(summary)], style)
     print_rows(table)
+
+
+def _last(summary: TargetSummary) -> str:
+    if summary.last_delivery is None:
+        return "never"
+    when = summary.last_delivery[:16].replace("T", " ")
+    return f"{when} UTC {summary.last_status} ({summary.last_release})"
