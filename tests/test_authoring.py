@@ -7,25 +7,28 @@ import json
 import os
 import pty
 import re
-import select
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
+from typing import get_args
 
 import pytest
 import yaml
 
 from stardust_git.errors import Diagnostics
 from stardust_git.models import Target
-from stardust_git.models.target import SftpDelivery
+from stardust_git.models.target import Delivery, SftpDelivery
 from stardust_git.source.catalog import parse_model
+from tests.terminal import read_terminal
 from tests.test_render_command import copy_example_catalog, git
 
 STARDUST = str(Path(sys.executable).parent / "stardust-git")
 LOCATED = re.compile(r"^(?P<path>[^:\s]+):(?P<line>\d+):\d+: (?:error: )?(?P<field>[\w.\[\]]+): ")
-PROTOCOLS = ["local", "sftp", "ftp", "ftps", "s3", "azure", "api"]
+PROTOCOLS = [
+    get_args(m.model_fields["protocol"].annotation)[0] for m in get_args(get_args(Delivery)[0])
+]
+"""Every protocol the model knows (the CLI must offer each)."""
 FILLED = {
     "party id": "PADPIDA2014120301A",
     "name": "Indie Records",
@@ -152,19 +155,8 @@ def _on_a_terminal(root: Path, answers: bytes, **env: str) -> str:
     )
     os.close(secondary)
     os.write(main, answers)
-    output = b""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([main], [], [], 1)
-        try:
-            chunk = os.read(main, 4096) if ready else b""
-        except OSError:  # the child closed the terminal
-            break
-        if ready and not chunk:
-            break
-        output += chunk
+    output = read_terminal(main, seconds=60)
     process.wait(timeout=30)
-    os.close(main)
     return output.decode(errors="replace")
 
 

@@ -20,28 +20,9 @@ from pydantic_core import PydanticUndefined
 
 from stardust_git.authoring.templates import yaml_scalar
 from stardust_git.models.common import SecretRef
-from stardust_git.models.target import (
-    ApiDelivery,
-    AzureDelivery,
-    FtpDelivery,
-    FtpsDelivery,
-    LocalDelivery,
-    S3Delivery,
-    SftpDelivery,
-    Target,
-)
+from stardust_git.models.target import Target
 from stardust_git.redaction import SECRET_REFERENCE
 
-PROTOCOLS: dict[str, type[BaseModel]] = {
-    "local": LocalDelivery,
-    "sftp": SftpDelivery,
-    "ftp": FtpDelivery,
-    "ftps": FtpsDelivery,
-    "s3": S3Delivery,
-    "azure": AzureDelivery,
-    "api": ApiDelivery,
-}
-ERN_VERSIONS = ("3.8.2", "4.2", "4.3")
 _CHOSEN_SECRETS = {"sftp": ("private_key",), "azure": ("connection_string",)}
 """The one way in written for protocols that take one of several credentials."""
 _SHOWN = ("port", "directory", "prefix")
