@@ -393,3 +393,20 @@ def test_a_malformed_edit_is_a_usage_error(catalog: Path, option: tuple[str, ...
     done = run(catalog, "edit", *option)
     assert done.returncode == 2
     assert said in done.stderr
+
+
+def test_edit_keeps_crlf_line_ends(catalog: Path) -> None:
+    path = catalog / "catalog/a/one.yaml"
+    path.write_bytes(STYLED.replace("\n", "\r\n").encode())
+    done = run(catalog, "edit", "--set", "genre=POP", str(path))
+    assert done.returncode == 0, done.stderr
+    expected = STYLED.replace("genre: ELECTRONIC", "genre: POP").replace("\n", "\r\n")
+    assert path.read_bytes() == expected.encode()
+
+
+def test_a_file_that_is_not_yaml_stops_the_edit_before_anything_is_written(catalog: Path):
+    (catalog / "catalog/broken.yaml").write_text("title: [unclosed\n")
+    done = run(catalog, "edit", "--set", "genre=POP")
+    assert done.returncode == 1
+    assert "catalog/broken.yaml: not valid YAML, not edited" in done.stderr
+    assert (catalog / "catalog/a/one.yaml").read_text() == STYLED

@@ -20,7 +20,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from stardust_git.errors import Diagnostic, Diagnostics, UsageError
+from stardust_git.errors import Diagnostic, Diagnostics, UsageError, UserError
 from stardust_git.models import Release
 from stardust_git.source.catalog import parse_model
 
@@ -119,7 +119,10 @@ def parse_value(text: str) -> Any:
 def edit_text(text: str, shown: str, edits: list[Edit], wheres: list[Where]) -> Edited | None:
     """The file with ``edits`` applied; None when a ``--where`` does not hold for it."""
     yaml = _yaml_for(text)
-    data = yaml.load(text)
+    try:
+        data = yaml.load(text.replace("\r\n", "\n"))
+    except YAMLError as error:
+        raise UserError(f"{shown}: not valid YAML, not edited: {error}") from error
     if not isinstance(data, dict) or not all(_holds(data, where) for where in wheres):
         return None
     for edit in edits:
@@ -129,7 +132,8 @@ def edit_text(text: str, shown: str, edits: list[Edit], wheres: list[Where]) -> 
             raise UsageError(f"{shown}: --set {edit.text}: {error.message}") from error
     stream = io.StringIO()
     yaml.dump(data, stream)
-    return Edited(shown, text, stream.getvalue())
+    after = stream.getvalue()
+    return Edited(shown, text, after.replace("\n", "\r\n") if "\r\n" in text else after)
 
 
 def new_errors(edited: Edited) -> list[Diagnostic]:

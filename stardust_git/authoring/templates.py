@@ -24,7 +24,7 @@ from stardust_git.models.common import PLACEHOLDER
 from stardust_git.source.catalog import CATALOG_DIR, relative
 
 TEMPLATES_DIR = "templates"
-DEFAULT_TEMPLATE = "single"
+_TEMPLATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 FILLABLE = ("upc", "title", "artist", "label", "date")
 """The values a new release can be given (flags or prompts)."""
 _PLAIN = {"date", "year"}
@@ -59,6 +59,8 @@ def template_names(root: Path) -> list[str]:
 def read_template(root: Path, name: str) -> str:
     """``templates/<name>.yaml`` of the repository; a repository without templates/ (made
     before init shipped them) gets the packaged one of that name."""
+    if not _TEMPLATE_NAME.fullmatch(name):
+        raise UserError(f"--template {name!r}: a template name is letters, digits, '_' and '-'")
     path = root / TEMPLATES_DIR / f"{name}.yaml"
     if path.is_file():
         return path.read_text(encoding="utf-8")
