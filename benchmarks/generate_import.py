@@ -43,7 +43,7 @@ _ORDER = (
     "ReleaseList/Release",
     "DealList/ReleaseDeal",
 )
-_REFERENCE = re.compile(rb"(<(\w*Reference)>)([A-Z])([\w-]+)(</\2>)")
+_REFERENCE = re.compile(rb"(<(\w*Reference)(?: [^>]*)?>)([A-Z])([\w-]+)(</\2>)")
 
 
 def _media_module():  # type: ignore[no-untyped-def]

@@ -470,6 +470,81 @@ def target_list(root: Path | None, output: str) -> None:
     run(target_list_command, root=resolve_root(root), output=output)
 
 
+@cli.command("import")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@root_option
+@click.option(
+    "--label-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the new release files (default: catalog/<slug of the label>).",
+)
+@click.option(
+    "--assets",
+    type=click.Choice(["copy", "link", "none"]),
+    default="copy",
+    show_default=True,
+    help="Bring the audio and artwork into assets/<UPC>/ (MD5 checked), or leave them out.",
+)
+@click.option(
+    "--delivered-to",
+    "delivered_to",
+    multiple=True,
+    metavar="TARGET[,TARGET...]",
+    help="Record the releases as already live at these targets (baseline receipts).",
+)
+@click.option(
+    "--mapping",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A spreadsheet mapping file (other column layouts).",
+)
+@click.option("--dry-run", is_flag=True, help="Write nothing; say what would be written.")
+@click.option("--overwrite", is_flag=True, help="Rewrite release files the input differs from.")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="text: a line per release and its notes; json: {releases, errors, summary}.",
+)
+def import_(
+    inputs: tuple[Path, ...],
+    root: Path | None,
+    label_dir: Path | None,
+    assets: str,
+    delivered_to: tuple[str, ...],
+    mapping: Path | None,
+    dry_run: bool,
+    overwrite: bool,
+    output: str,
+) -> None:
+    """Bring ERN messages or spreadsheets in as releases.
+
+    Existing ERN messages (3.8.2, 4.2, 4.3) or CSV/XLSX spreadsheets into release files, their
+    assets, and baseline receipts with --delivered-to.
+    """
+    from stardust_git.commands.import_ import import_command
+    from stardust_git.importers.run import ImportOptions
+
+    targets = tuple(name.strip() for value in delivered_to for name in value.split(","))
+    options = ImportOptions(
+        label_dir=label_dir,
+        assets=assets,  # type: ignore[arg-type]
+        delivered_to=tuple(dict.fromkeys(name for name in targets if name)),
+        mapping=mapping,
+        dry_run=dry_run,
+        overwrite=overwrite,
+    )
+    run(
+        import_command,
+        root=resolve_root(root),
+        inputs=list(inputs),
+        options=options,
+        output=output,
+    )
+
+
 @cli.command()
 @root_option
 @click.option("--target", "targets", multiple=True, help="Only this target (repeatable).")
@@ -608,6 +683,11 @@ EXAMPLES = {
         "stardust-git target add apple --protocol local --format apple",
     ],
     "target list": ["stardust-git target list", "stardust-git target list --format json"],
+    "import": [
+        "stardust-git import old-distributor/deliveries/ --delivered-to spotify,apple",
+        "stardust-git import catalog.csv --assets none --dry-run",
+        "stardust-git import export.xlsx --mapping docs/mappings/distributor-export.yaml",
+    ],
     "acks": ["stardust-git acks", "stardust-git acks --target spotify --commit"],
     "edit": [
         "stardust-git edit --set targets+=deezer --where label='Indie Records'",

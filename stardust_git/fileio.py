@@ -9,23 +9,28 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename over ``path``."""
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename over ``path``.
+
+    ``durable=False`` skips the fsync (still atomic: the rename is): for a caller writing
+    thousands of files that syncs once when all are written (:func:`os.sync`).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                os.fsync(stream.fileno())
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    write_atomic(path, text.encode("utf-8"))
+def write_text_atomic(path: Path, text: str, durable: bool = True) -> None:
+    write_atomic(path, text.encode("utf-8"), durable)
 
 
 MAX_YAML_BYTES = 4 * 1024 * 1024

@@ -695,6 +695,8 @@ class _Planner:
         fields = changed_fields(_dump(before), _dump(after)) if before else []
         if fields:
             return "changed: " + ", ".join(fields)
+        if last_ok.imported:  # the previous distributor delivered what the import recorded
+            return "changed since the import"
         if not last_ok.renderer:  # delivered before receipts named the renderer
             return "changed: rendered content (target settings, genre map, assets or stardust-git)"
         return "changed: rendered content (target settings, genre map or assets)"

@@ -100,7 +100,7 @@ def _row(upc: str, title: str, target: str, wanted: str, receipt: Receipt | None
         target,
         wanted,
         last.status,
-        last.action,
+        f"{last.action} (imported)" if last.imported else last.action,
         last.finished.strftime("%Y-%m-%dT%H:%M:%SZ"),
         last.commit[:12],
         last.attempts,

@@ -130,6 +130,10 @@ def test_json_output_lists_each_release_with_what_the_yaml_cannot_hold(
             assert note["where"].startswith("/NewReleaseMessage/")
 
 
+def first_audio(folder: Path) -> Path:
+    return sorted(p for p in (folder / "resources").iterdir() if p.suffix != ".jpg")[0]
+
+
 def one_delivery(deliveries: dict[str, Path], tmp_path: Path, upc: str = "4250123456789") -> Path:
     """A copy of one release's 4.3 delivery folder, to break."""
     (folder,) = [p for p in deliveries["4.3"].iterdir() if p.name.startswith(f"N_{upc}_")]
@@ -140,7 +144,7 @@ def test_a_missing_resource_is_named_and_nothing_is_written(
     deliveries: dict[str, Path], tmp_path: Path
 ) -> None:
     folder = one_delivery(deliveries, tmp_path)
-    audio = sorted((folder / "resources").glob("*.flac"))[0]
+    audio = first_audio(folder)
     audio.unlink()
     root = empty_catalog(tmp_path / "repo")
     output = assert_failed_cleanly(run(root, "import", str(folder), "--assets", "copy"), root)
@@ -152,7 +156,7 @@ def test_a_resource_whose_md5_differs_from_the_message_is_refused(
     deliveries: dict[str, Path], tmp_path: Path
 ) -> None:
     folder = one_delivery(deliveries, tmp_path)
-    audio = sorted((folder / "resources").glob("*.flac"))[0]
+    audio = first_audio(folder)
     audio.write_bytes(audio.read_bytes() + b"\0")
     root = empty_catalog(tmp_path / "repo")
     output = assert_failed_cleanly(run(root, "import", str(folder), "--assets", "copy"), root)

@@ -28,7 +28,7 @@ from stardust_git.deliver import (
     is_interactive,
     parse_shard,
 )
-from stardust_git.display import terminal, visible
+from stardust_git.display import counted, terminal, visible
 
 MIB = 1 << 20
 #: Files at least this large get a line of their own in plain logs when they arrive.
@@ -154,5 +154,5 @@ def result_summary(result: DeliverResult, options: DeliverOptions) -> str:
     if result.push_attempts:
         text += f"; pushed ({result.push_attempts} tr{'ies' if result.push_attempts > 1 else 'y'})"
     if result.plan.problems:
-        text += f"; {len(result.plan.problems)} problem(s) in the plan"
+        text += f"; {counted(len(result.plan.problems), 'problem')} in the plan"
     return text

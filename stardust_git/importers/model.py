@@ -61,6 +61,11 @@ class ImportedRelease:
     release down (no deals, or only ended deals)."""
     version: str = ""
     """The ERN version the message was in ("3.8.2", "4.2", "4.3"); empty for spreadsheets."""
+    message_id: str = ""
+    """The message's MessageId (its MessageHeader; recorded in baseline receipts); empty for
+    spreadsheets."""
+    message_created: str = ""
+    """The message's MessageCreatedDateTime as written; empty for spreadsheets."""
 
 
 @dataclass(frozen=True)

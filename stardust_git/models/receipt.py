@@ -91,6 +91,10 @@ class Delivery(_ReceiptModel):
     """What the DSP's side said about the delivery, e.g. ``api_delivery_id`` (the id an HTTP
     API assigned); never a secret. Left out of the file when empty, so receipts written before
     it existed keep their bytes."""
+    imported: bool = Field(default=False, exclude_if=lambda imported: not imported)
+    """True for a baseline written by ``stardust-git import --delivered-to``: the release was
+    delivered before the catalog moved to stardust-git (by the previous distributor), nothing
+    was sent. Left out of the file when False, so other receipts keep their bytes."""
 
 
 class Receipt(_ReceiptModel):
