@@ -474,6 +474,68 @@ def target_test(name: str, root: Path | None) -> None:
     run(target_test_command, root=resolve_root(root), name=name)
 
 
+@target.command("add")
+@click.argument("name")
+@root_option
+@click.option(
+    "--protocol",
+    required=True,
+    type=click.Choice(["local", "sftp", "ftp", "ftps", "s3", "azure", "api"]),
+    help="How the packages are sent.",
+)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["ern", "apple"]),
+    default="ern",
+    show_default=True,
+    help="ern: DDEX ERN messages (with sender and recipient); apple: Apple Music packages.",
+)
+@click.option(
+    "--ern-version",
+    type=click.Choice(["3.8.2", "4.2", "4.3"]),
+    default="4.3",
+    show_default=True,
+    help="The ERN version to render (--format ern).",
+)
+def target_add(name: str, root: Path | None, protocol: str, output: str, ern_version: str) -> None:
+    """Scaffold targets/NAME.yaml for a protocol.
+
+    Every setting comes with its description; secrets are ${NAME_FIELD} references and what
+    cannot be guessed is a TODO(...) placeholder that validate reports until it is filled.
+    """
+    from stardust_git.commands.target_files import target_add_command
+
+    run(
+        target_add_command,
+        root=resolve_root(root),
+        name=name,
+        protocol=protocol,
+        output=output,
+        version=ern_version,
+    )
+
+
+@target.command("list")
+@root_option
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    help="table: one row per target (plain columns when piped); json: a list of objects.",
+)
+def target_list(root: Path | None, output: str) -> None:
+    """Each target's format, protocol, secrets, last delivery.
+
+    Format and ERN version, protocol, release profile, the ${NAME} secrets it references, and
+    its latest delivery over all releases (time and status, from receipts/).
+    """
+    from stardust_git.commands.target_files import target_list_command
+
+    run(target_list_command, root=resolve_root(root), output=output)
+
+
 @cli.command("import")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @root_option
@@ -576,6 +638,96 @@ def acks(root: Path | None, targets: tuple[str, ...], commit: bool, output: str)
     )
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@root_option
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    required=True,
+    metavar="FIELD=VALUE",
+    help="FIELD=VALUE sets, FIELD+=VALUE adds to a list (once), FIELD-=VALUE removes; FIELD is"
+    " a dotted path (p_line.owner, deals[0].end_date), VALUE YAML ([a, b], 2025-01-01, 3).",
+)
+@click.option(
+    "--where",
+    "wheres",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Only releases whose FIELD is VALUE (or a list holding it); repeatable, all must hold.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the unified diff; write nothing.")
+def edit(
+    paths: tuple[Path, ...],
+    root: Path | None,
+    sets: tuple[str, ...],
+    wheres: tuple[str, ...],
+    dry_run: bool,
+) -> None:
+    """Bulk-edit releases, keeping comments and formatting.
+
+    Each edited release must still be valid (checked before anything is written); PATHS
+    default to catalog/.
+    """
+    from stardust_git.commands.edit import edit_command
+
+    run(
+        edit_command,
+        root=resolve_root(root),
+        paths=list(paths),
+        sets=list(sets),
+        wheres=list(wheres),
+        dry_run=dry_run,
+    )
+
+
+@cli.group()
+def new() -> None:
+    """Start catalog files from the repository's templates."""
+
+
+@new.command("release")
+@root_option
+@click.option(
+    "--template",
+    default="single",
+    show_default=True,
+    metavar="NAME",
+    help="The template to start from: templates/NAME.yaml (single, ep, album, or your own).",
+)
+@click.option("--upc", default=None, help="The UPC-A or EAN-13.")
+@click.option("--title", default=None, help="The release title.")
+@click.option("--artist", default=None, help="The main artist.")
+@click.option("--label", default=None, help="The label name (also the P and C line owner).")
+@click.option("--date", default=None, metavar="YYYY-MM-DD", help="The street date.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write it (default: catalog/<artist>/<title>.yaml); never overwritten.",
+)
+def new_release(
+    root: Path | None,
+    template: str,
+    upc: str | None,
+    title: str | None,
+    artist: str | None,
+    label: str | None,
+    date: str | None,
+    out: Path | None,
+) -> None:
+    """A new release file from a template.
+
+    What the flags give is filled in; on a terminal the rest is asked for. Anything left is a
+    TODO(...) placeholder that validate reports until it is filled.
+    """
+    from stardust_git.commands.new import new_release_command
+
+    given = {"upc": upc, "title": title, "artist": artist, "label": label, "date": date}
+    run(new_release_command, root=resolve_root(root), template=template, given=given, out=out)
+
+
 EXAMPLES = {
     "validate": ["stardust-git validate", "stardust-git validate catalog/nova-lane --format json"],
     "schemas": ["stardust-git schemas", "stardust-git schemas --check"],
@@ -601,12 +753,27 @@ EXAMPLES = {
     "target": ["stardust-git target test local"],
     "target secrets": ["stardust-git target secrets --format env"],
     "target test": ["stardust-git target test spotify"],
+    "target add": [
+        "stardust-git target add spotify --protocol sftp",
+        "stardust-git target add apple --protocol local --format apple",
+    ],
+    "target list": ["stardust-git target list", "stardust-git target list --format json"],
     "import": [
         "stardust-git import old-distributor/deliveries/ --delivered-to spotify,apple",
         "stardust-git import catalog.csv --assets none --dry-run",
         "stardust-git import export.xlsx --mapping docs/mappings/distributor-export.yaml",
     ],
     "acks": ["stardust-git acks", "stardust-git acks --target spotify --commit"],
+    "edit": [
+        "stardust-git edit --set targets+=deezer --where label='Indie Records'",
+        "stardust-git edit --set p_line.owner='Indie Records Ltd' --dry-run catalog/beach-band",
+    ],
+    "new": ["stardust-git new release --template album --title 'Night Drive'"],
+    "new release": [
+        "stardust-git new release",
+        "stardust-git new release --template ep --upc 5060236631114 --title 'Summer Vibes'"
+        " --artist 'Beach Band' --label 'Indie Records' --date 2025-07-01",
+    ],
 }
 """Shown under each command's --help (a test checks every command has some)."""
 

@@ -71,6 +71,9 @@ def test_init_creates_a_catalog_repository(created: Path) -> None:
             "schemas/spreadsheet-mapping.schema.json",
             "schemas/target.schema.json",
             "targets/local.yaml",
+            "templates/album.yaml",
+            "templates/ep.yaml",
+            "templates/single.yaml",
         ]
     )
     assert (created / ".git").is_dir()

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -16,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from stardust_git.cli import cli
+from tests.terminal import read_terminal
 from tests.test_render_command import copy_example_catalog, git
 from tests.test_render_support import REPO_ROOT as REPO
 
@@ -428,20 +427,9 @@ def run_on_terminal(root: Path, *args: str, colour: bool = True) -> str:
         env={**env, **({} if colour else {"NO_COLOR": "1"})},
     )
     os.close(follower)
-    chunks = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([leader], [], [], 1)
-        try:
-            chunk = os.read(leader, 65536) if ready else b""
-        except OSError:  # the child closed the terminal
-            break
-        if ready and not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
+    shown = read_terminal(leader)
     process.wait(timeout=10)
-    return b"".join(chunks).decode()
+    return shown.decode()
 
 
 @pytest.mark.parametrize("colour", [True, False])

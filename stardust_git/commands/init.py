@@ -2,9 +2,9 @@
 
 It holds the three workflows (installing the tool through the composite action), a
 pre-commit config using the ``stardust-validate`` hook, the genre taxonomy with the common shops'
-genre maps, a ``local`` target, ``catalog/_defaults.yaml`` (label, P and C line owners,
-targets), an example release relying on it with small real assets generated here, the JSON
-Schemas and a README.
+genre maps, release templates (single, EP, album) for ``new release``, a ``local`` target,
+``catalog/_defaults.yaml`` (label, P and C line owners, targets), an example release relying on
+it with small real assets generated here, the JSON Schemas and a README.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 from PIL import Image, ImageDraw
 
+from stardust_git.authoring.templates import packaged_templates
 from stardust_git.checks.workflows import referenced_secrets, with_secret_lines
 from stardust_git.errors import UserError
 from stardust_git.schemas import write_schemas
@@ -106,6 +107,7 @@ def _write_files(directory: Path, action: str, values: dict[str, str]) -> list[s
         ".pre-commit-config.yaml": _fill(template_text("pre-commit-config.yaml"), values),
         "README.md": _fill(template_text("README.md"), values),
         **genre_maps(),
+        **{f"templates/{name}.yaml": text for name, text in packaged_templates().items()},
         "targets/local.yaml": _fill(template_text("local.yaml"), values),
         "catalog/_defaults.yaml": _fill(template_text("defaults.yaml"), values),
         "catalog/example/first-light.yaml": _fill(template_text("release.yaml"), values),

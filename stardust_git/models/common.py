@@ -54,7 +54,20 @@ def _kind_of(char: str) -> str:
     return "a non-character"
 
 
+PLACEHOLDER = re.compile(r"TODO\([^()\n]*\)")
+"""A value still to be filled in (``TODO(title)``): what templates and scaffolds leave."""
+
+
+def placeholder_message(value: str) -> str | None:
+    """Why ``value`` is refused when it still holds a placeholder; None when it holds none."""
+    found = PLACEHOLDER.search(value) if "TODO(" in value else None
+    return f"{found.group()} is a placeholder: replace it with the value" if found else None
+
+
 def _check_text(value: str) -> str:
+    unfilled = placeholder_message(value)
+    if unfilled:
+        raise PydanticCustomError("placeholder", unfilled)
     found = _NOT_TEXT.search(value)
     if found:
         char = found.group()

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from stardust_git.errors import Diagnostic, Diagnostics, closest, did_you_mean
 from stardust_git.models import GenreMap, GenreTaxonomy, GenreVocabulary, Release, Target
+from stardust_git.models.common import placeholder_message
 from stardust_git.models.defaults import Defaults
 from stardust_git.source import defaults as defaults_files
 from stardust_git.source.tree import Contents, Tree
@@ -218,6 +219,9 @@ def _data_loc(data: Any, loc: tuple[Any, ...], keep_missing: bool = False) -> tu
 
 def _message(error: Any, model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
     kind = error["type"]
+    unfilled = isinstance(error["input"], str) and placeholder_message(error["input"])
+    if unfilled:
+        return unfilled
     if kind in ("missing", "union_tag_not_found"):
         return "required field is missing"
     if kind == "union_tag_invalid":

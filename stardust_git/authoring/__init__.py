@@ -1,0 +1,1 @@
+"""Authoring catalog files: new releases from templates, target scaffolds and bulk edits."""
