@@ -117,6 +117,34 @@ def test_new_release_with_every_flag_leaves_only_what_no_flag_gives(label: Path)
     assert valid.returncode == 0, valid.stdout + valid.stderr
 
 
+def test_what_the_folders_defaults_supply_is_left_to_them(label: Path) -> None:
+    """init's catalog/_defaults.yaml gives label, P and C lines and targets: a new release
+    without --label inherits them (a template value would hide them); with --label, the flag's
+    label, lines and all are written."""
+    done = run(
+        label,
+        *("new", "release", "--upc", "4250123456789", "--title", "Night Drive"),
+        *("--artist", "Kid Sable", "--date", "2025-09-01"),
+    )
+    assert done.returncode == 0, done.stderr
+    written = yaml.safe_load((label / "catalog/kid-sable/night-drive.yaml").read_text())
+    assert not {"label", "p_line", "c_line", "targets"} & set(written)
+    shown = json.loads(run(label, "show", "4250123456789", "--format", "json").stdout)
+    assert shown["release"]["label"] == "Indie Records"
+    assert shown["release"]["targets"] == ["local"]
+    assert shown["sources"]["label"].startswith("catalog/_defaults.yaml:")
+
+    flagged = run(
+        label,
+        *("new", "release", "--upc", "0885686123454", "--title", "Other Label"),
+        *("--artist", "Kid Sable", "--label", "Side Label", "--date", "2025-09-01"),
+    )
+    assert flagged.returncode == 0, flagged.stderr
+    kept = yaml.safe_load((label / "catalog/kid-sable/other-label.yaml").read_text())
+    assert kept["label"] == "Side Label" and kept["p_line"]["owner"] == "Side Label"
+    assert "targets" not in kept
+
+
 def test_missing_values_stay_placeholders_that_validate_locates(label: Path) -> None:
     done = run(label, "new", "release", "--template", "album", "--out", "catalog/draft.yaml")
     assert done.returncode == 0, done.stderr  # no prompt: stdin is not a terminal

@@ -21,6 +21,7 @@ import yaml
 from stardust_git.errors import UserError
 from stardust_git.fileio import write_text_atomic
 from stardust_git.models.common import PLACEHOLDER
+from stardust_git.source import defaults as defaults_files
 from stardust_git.source.catalog import CATALOG_DIR, relative
 
 TEMPLATES_DIR = "templates"
@@ -154,13 +155,54 @@ def write_new_release(root: Path, template: str, values: dict[str, str], out: Pa
     path = (out if out is not None else default_path(root, values)).absolute()
     if path.exists():
         raise UserError(f"{relative(root, path)} exists: choose another --out (never overwritten)")
-    text = with_modeline_for(
-        fill_template(read_template(root, template), with_year(values)), path, root
-    )
+    filled = fill_template(read_template(root, template), with_year(values))
+    inherited = inherited_keys(root, path) - given_keys(values)
+    text = with_modeline_for(without_keys(filled, inherited), path, root)
+    if inherited:
+        text += f"# from the folder's _defaults.yaml: {', '.join(sorted(inherited))}\n"
     _check_parses(text, relative(root, path))
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, text)
     return path
+
+
+FLAG_KEYS = {
+    "upc": ("upc",),
+    "title": ("title",),
+    "artist": ("artists",),
+    "label": ("label", "p_line", "c_line"),
+    "date": ("release_date",),
+}
+"""The release fields each flag of ``new release`` fills."""
+
+
+def given_keys(values: dict[str, str]) -> set[str]:
+    return {key for flag in values for key in FLAG_KEYS.get(flag, ())}
+
+
+def inherited_keys(root: Path, path: Path) -> set[str]:
+    """The fields the ``_defaults.yaml`` files above ``path`` supply."""
+    shown = relative(root, path)
+    keys: set[str] = set()
+    for candidate in defaults_files.candidates(shown):
+        if (root / candidate).is_file():
+            data = yaml.safe_load((root / candidate).read_text(encoding="utf-8"))
+            keys |= set(data) if isinstance(data, dict) else set()
+    return keys
+
+
+def without_keys(text: str, keys: set[str]) -> str:
+    """``text`` without the top-level ``keys`` and the lines that belong to them (the folder's
+    defaults supply them, and a value here would hide theirs)."""
+    kept: list[str] = []
+    dropping = False
+    for line in text.splitlines(keepends=True):
+        top = line[:1] not in (" ", "-", "#", "\n", "")
+        if top:
+            dropping = line.split(":", 1)[0] in keys
+        if not dropping:
+            kept.append(line)
+    return "".join(kept)
 
 
 def _check_parses(text: str, shown: str) -> None:
