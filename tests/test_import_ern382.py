@@ -34,6 +34,7 @@ from tests.test_render_support import (
     make_release,
     make_target,
     release_data,
+    stated_preorders,
 )
 
 VERSION = "3.8.2"
@@ -134,7 +135,8 @@ def _deal(deal: dict[str, Any]) -> dict[str, Any]:
 
 
 def assert_round_trip(original: Release, back: ImportedRelease) -> None:
-    again, expected = comparable(Release.model_validate(back.data)), comparable(original)
+    again = comparable(Release.model_validate(back.data))
+    expected = comparable(stated_preorders(original, TODAY))
     for index, track in enumerate(expected.pop("tracks")):
         assert again["tracks"][index] == track, index
     assert len(again.pop("tracks")) == len(original.tracks)

@@ -19,6 +19,12 @@ from typing import Any
 from lxml import etree
 
 from stardust_git import vocabulary
+from stardust_git.importers.ern_common import (
+    LONE_PREORDER,
+    fold_preorders,
+    parse_date,
+    preorder_marks,
+)
 from stardust_git.importers.model import (
     ImportContext,
     ImportedRelease,
@@ -75,6 +81,7 @@ class Recording:
     p_line: dict[str, Any] | None
     file: FileRef | None
     notes: list[ImportNote]
+    reference: str = ""
 
 
 @dataclass
@@ -213,7 +220,7 @@ def _take_recording(state: MessageState, reader: ItemReader) -> None:
     if duration and track["duration"] is None:
         where = f"{reader.item.xpath}/Duration"
         notes.append(ImportNote("info", where, f"'{duration}' is not an ISO 8601 duration"))
-    state.recordings[reference] = Recording(track, genre, p_line, file, notes)
+    state.recordings[reference] = Recording(track, genre, p_line, file, notes, reference)
 
 
 def _preview_start(reader: ItemReader, technical: etree._Element) -> int | None:
@@ -398,7 +405,10 @@ def _take_release_deal(state: MessageState, reader: ItemReader) -> None:
 def _deal(reader: ItemReader, terms: etree._Element) -> dict[str, Any]:
     included = _texts(reader, "TerritoryCode", terms)
     excluded = _texts(reader, "ExcludedTerritoryCode", terms)
-    return {
+    instant = _texts(reader, "InstantGratificationResourceList/DealResourceReference", terms)
+    opens = reader.text("PreOrderReleaseDate", terms)
+    preorder = preorder_marks(reader.text("IsPreOrderDeal", terms), instant, parse_date(opens))
+    return preorder | {
         "territories": included or ([WORLDWIDE] if excluded else []),
         "excluded_territories": excluded,
         "commercial_models": _avs_all(reader, "CommercialModelType", terms),
@@ -495,12 +505,15 @@ class _Builder:
         self.guessed: dict[Loc, str] = {}
         self.resources: list[ResourceFile] = []
         self.seen_notes: set[int] = set()
+        self.instant_grat: list[str] = []
+        """The resource references of the instant-gratification tracks (see :meth:`_deals`)."""
 
     def data(self) -> dict[str, Any]:
         fields = self.pending.fields
         recordings = self._recordings()
         genre = self._genre(self.pending.genre, ("genre",))
         language = self._language(recordings)
+        deals = self._deals()  # before the tracks: it finds the instant-gratification ones
         return {
             "upc": fields["upc"],
             "title": fields["title"],
@@ -520,7 +533,7 @@ class _Builder:
             "cover": self._cover(),
             "catalog_number": fields["catalog_number"],
             "tracks": self._tracks(recordings, genre, language),
-            "deals": self._deals(),
+            "deals": deals,
         }
 
     def _recordings(self) -> list[tuple[int, Recording]]:
@@ -634,6 +647,7 @@ class _Builder:
             track["artists"] = self._artist_roles(track["artists"], ("tracks", index, "artists"))
             self._check_roles(track["contributors"], index)
             track["genre"] = self._track_genre(recording, genre, index)
+            track["instant_grat"] = True if recording.reference in self.instant_grat else None
             tracks.append(_compact(_track_order(track)))
         return tracks
 
@@ -679,7 +693,10 @@ class _Builder:
                 self.guessed[("deals", index, "start_date")] = "guessed: the release date"
             end = self._date(deal["end_date"], ("deals", index, "end_date"))
             deals.append(_compact({**deal, "start_date": start, "end_date": end}))
-        return deals
+        regular, self.instant_grat, unmatched = fold_preorders(deals)
+        for _ in unmatched:
+            self.notes.append(ImportNote("unmapped", self.pending.xpath, LONE_PREORDER))
+        return regular
 
 
 def _track_order(track: dict[str, Any]) -> dict[str, Any]:
@@ -697,6 +714,7 @@ def _track_order(track: dict[str, Any]) -> dict[str, Any]:
         "iswc",
         "genre",
         "contributors",
+        "instant_grat",
     )
     return {key: track.get(key) for key in keys}
 

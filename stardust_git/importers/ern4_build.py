@@ -37,6 +37,8 @@ class ReleaseBuilder:
         self.resources: list[ResourceFile] = []
         self.track_releases: list[Data] = []
         self.recordings: list[Data] = []
+        self.instant_grat: list[str] = []
+        """The resource references of the instant-gratification tracks (see :meth:`_deals`)."""
 
     def build(self) -> ImportedRelease:
         """The release, ready for the writer."""
@@ -139,6 +141,7 @@ class ReleaseBuilder:
             "language": _unless(recording["language"], self.gathered.language),
             "preview_start": recording["preview_start"],
             "genre": self._track_genre(genre, index),
+            "instant_grat": True if recording["ref"] in self.instant_grat else None,
         }
 
     def _track_release(self, reference: str) -> Data | None:
@@ -257,7 +260,11 @@ class ReleaseBuilder:
         for entry in entries:
             self.notes.extend(entry["notes"])
         self._track_deal_notes(entries)
-        return common.merge_deals(deal for entry in entries for deal in entry["deals"])
+        stated = [deal for entry in entries for deal in entry["deals"]]
+        regular, self.instant_grat, unmatched = common.fold_preorders(stated)
+        for _ in unmatched:
+            self.notes.append(ImportNote("unmapped", self.release["xpath"], common.LONE_PREORDER))
+        return common.merge_deals(regular)
 
     def _track_deal_notes(self, own: list[Data]) -> None:
         """Deals stated for the release's track releases only: the catalog has no such field."""

@@ -317,7 +317,12 @@ def _deal_terms(reader: ItemReader, terms: etree._Element) -> dict[str, Any]:
         start = reader.text("StartDate", period) or reader.text("StartDateTime", period)
         end = reader.text("EndDate", period) or reader.text("EndDateTime", period)
     price = reader.find("PriceInformation", terms)
-    return common.deal_dict(
+    instant = [
+        _marked_text(reader, e)
+        for e in reader.findall("InstantGratificationResourceList/DealResourceReference", terms)
+    ]
+    preorder = common.preorder_marks(reader.text("IsPreOrderDeal", terms), instant, None)
+    return preorder | common.deal_dict(
         allowed_values(reader, "TerritoryCode", terms),
         allowed_values(reader, "ExcludedTerritoryCode", terms),
         allowed_values(reader, "CommercialModelType", terms),

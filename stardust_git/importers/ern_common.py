@@ -203,3 +203,62 @@ def created_date(created: str) -> dt.date:
         return dt.datetime.fromisoformat(created.strip().replace("Z", "+00:00")).date()
     except ValueError:
         return dt.date.today()
+
+
+_PREORDER_TERMS = (
+    "territories",
+    "excluded_territories",
+    "commercial_models",
+    "use_types",
+    "price_tier",
+)
+"""What a pre-order deal shares with the deal it opens (the renderers copy them)."""
+
+
+def preorder_marks(flag: str | None, instant: list[str], opens: dt.date | None) -> dict[str, Any]:
+    """The keys a reader adds to a deal dict for IsPreOrderDeal, the references of its
+    InstantGratificationResourceList and 3.8.2's PreOrderReleaseDate (see
+    :func:`fold_preorders`)."""
+    if (flag or "").strip().lower() != "true":
+        return {}
+    return {"preorder": True, "instant_grat": instant, "opens": opens}
+
+
+def fold_preorders(
+    deals: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
+    """(the regular deals, each with the ``preorder_date`` of its pre-order deal; the resource
+    references of the instant-gratification tracks; the pre-order deals no regular deal matches).
+
+    The renderers write a deal's pre-order as a deal of the same terms from the day it opens
+    (3.8.2 also states it as PreOrderReleaseDate) to the day before the deal starts."""
+    regular = [deal for deal in deals if not deal.get("preorder")]
+    instant: list[str] = []
+    unmatched = []
+    for preorder in (deal for deal in deals if deal.get("preorder")):
+        instant.extend(preorder["instant_grat"])
+        found = _opened_by(regular, preorder)
+        if found is None:
+            unmatched.append(preorder)
+        else:
+            found["preorder_date"] = preorder["opens"] or preorder["start_date"]
+    return regular, list(dict.fromkeys(instant)), unmatched
+
+
+def _opened_by(regular: list[dict[str, Any]], preorder: dict[str, Any]) -> dict[str, Any] | None:
+    """The first deal without a pre-order yet that has the terms of ``preorder`` and starts the
+    day after it ends."""
+    end = preorder.get("end_date")
+    for deal in regular:
+        same = all(deal.get(key) == preorder.get(key) for key in _PREORDER_TERMS)
+        start = deal.get("start_date")
+        follows = end is None or (start is not None and start == end + dt.timedelta(days=1))
+        if same and follows and not deal.get("preorder_date"):
+            return deal
+    return None
+
+
+LONE_PREORDER = (
+    "a pre-order deal whose regular deal (same terms, starting the day after it ends) the"
+    " message does not state: not carried over"
+)
