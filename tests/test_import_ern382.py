@@ -12,10 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from lxml import etree
 
 from stardust_git import xsd
-from stardust_git.errors import UserError
 from stardust_git.importers.ern382 import read_ern382
 from stardust_git.importers.genres import GenreLookup
-from stardust_git.importers.model import ImportContext, ImportedRelease
+from stardust_git.importers.model import ImportContext, ImportedRelease, PurgeNotSupported
 from stardust_git.importers.xmlsafe import open_message
 from stardust_git.models import Release
 from stardust_git.models.release import parse_duration
@@ -355,8 +354,9 @@ def test_there_are_3_8_2_samples() -> None:
 
 def test_a_purge_release_message_is_refused_with_its_line(lookup: ImportContext) -> None:
     path = SAMPLES / "ern382" / "03_delete.xml"
-    with pytest.raises(UserError) as caught:
+    with pytest.raises(PurgeNotSupported) as caught:
         list(read_ern382(open_message(path, "03_delete.xml"), lookup))
+    assert caught.value.kind == "PurgeReleaseMessage"
     (diagnostic,) = caught.value.diagnostics
     purged = sample_root(path).find("PurgedRelease")
     assert (diagnostic.path, diagnostic.line) == ("03_delete.xml", purged.sourceline)

@@ -18,7 +18,7 @@ from stardust_git import xsd
 from stardust_git.importers import ern_common as common
 from stardust_git.importers.ern4 import read_ern4
 from stardust_git.importers.genres import GenreLookup
-from stardust_git.importers.model import ImportContext, ImportedRelease
+from stardust_git.importers.model import ImportContext, ImportedRelease, PurgeNotSupported
 from stardust_git.importers.xmlsafe import open_message
 from stardust_git.models import Release
 from stardust_git.render import render_message, render_package
@@ -513,3 +513,23 @@ def test_deals_split_per_territory_are_merged_and_judged() -> None:
     assert common.is_takedown(ended, dt.date(2020, 1, 2))
     assert not common.is_takedown(ended, dt.date(2019, 12, 31))
     assert common.is_takedown([], start)
+
+
+@pytest.mark.parametrize("version", ERN4)
+def test_a_purge_release_message_is_refused_as_such_with_its_line(
+    version: str, tmp_path: Path
+) -> None:
+    namespace = f"http://ddex.net/xml/ern/{version.replace('.', '')}"
+    path = tmp_path / "purge.xml"
+    path.write_text(
+        f'<ern:PurgeReleaseMessage xmlns:ern="{namespace}">\n'
+        "<MessageHeader><MessageId>M1</MessageId></MessageHeader>\n"
+        "<PurgedRelease><ReleaseId><ICPN>0885686123454</ICPN></ReleaseId></PurgedRelease>\n"
+        "</ern:PurgeReleaseMessage>\n"
+    )
+    with pytest.raises(PurgeNotSupported) as caught:
+        list(read_ern4(open_message(path, "purge.xml"), ImportContext(genre_lookup())))
+    assert caught.value.kind == "PurgeReleaseMessage"
+    (diagnostic,) = caught.value.diagnostics
+    assert (diagnostic.path, diagnostic.line) == ("purge.xml", 3)
+    assert "PurgedRelease 0885686123454" in diagnostic.message

@@ -24,6 +24,7 @@ from stardust_git.importers.ern_common import (
     fold_preorders,
     parse_date,
     preorder_marks,
+    refuse_other_kinds,
 )
 from stardust_git.importers.model import (
     ImportContext,
@@ -32,7 +33,7 @@ from stardust_git.importers.model import (
     Loc,
     ResourceFile,
 )
-from stardust_git.importers.xmlsafe import Item, ItemReader, Message, input_error, local_name
+from stardust_git.importers.xmlsafe import Item, ItemReader, Message, local_name
 from stardust_git.models.release import parse_duration
 
 VERSION = "3.8.2"
@@ -128,29 +129,15 @@ class MessageState:
 def read_ern382(message: Message, context: ImportContext) -> Iterator[ImportedRelease]:
     """The main releases of an ERN 3.8.2 NewReleaseMessage, in message order.
 
-    Raises a located :class:`UserError` for a PurgeReleaseMessage or any other message kind.
+    Raises a located :class:`PurgeNotSupported` for a PurgeReleaseMessage or any other kind.
     """
-    if message.kind != "NewReleaseMessage":
-        raise _unsupported(message)
+    refuse_other_kinds(message)
     state = MessageState(message, context)
     for item in message.items:
         _take(state, item)
     for index, pending in enumerate(state.releases.values()):
         # What no release owns (the header, unhandled items) is told once, with the first.
         yield _built(state, pending, state.header_notes if index == 0 else [])
-
-
-def _unsupported(message: Message) -> Exception:
-    for item in message.items:
-        if item.tag != "MessageHeader":
-            ids = " ".join(t.strip() for t in item.element.itertext() if t.strip())
-            return input_error(
-                message.shown,
-                f"a {message.kind} ({item.tag} {ids}) cannot be imported: only"
-                " NewReleaseMessages describe releases",
-                item.line,
-            )
-    return input_error(message.shown, f"a {message.kind} cannot be imported", 1)
 
 
 def _take(state: MessageState, item: Item) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stardust_git.importers import ern4_items as items
+from stardust_git.importers import ern_common as common
 from stardust_git.importers.ern4_build import ReleaseBuilder
 from stardust_git.importers.model import ImportContext, ImportedRelease, ImportNote
 from stardust_git.importers.xmlsafe import Item, ItemReader, Message
@@ -66,7 +67,10 @@ class Gathered:
 
 
 def read_ern4(message: Message, context: ImportContext) -> Iterator[ImportedRelease]:
-    """Every release of an ERN 4.2/4.3 ``message``, in message order."""
+    """Every release of an ERN 4.2/4.3 ``message``, in message order.
+
+    Raises a located :class:`PurgeNotSupported` for a PurgeReleaseMessage or any other kind."""
+    common.refuse_other_kinds(message)
     gathered = Gathered(message.version)
     for item in message.items:
         if gathered.language is None:

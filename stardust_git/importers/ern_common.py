@@ -17,6 +17,8 @@ from urllib.parse import unquote, urlparse
 from stdnum import ean
 
 from stardust_git import vocabulary
+from stardust_git.importers.model import PurgeNotSupported
+from stardust_git.importers.xmlsafe import Message, input_error
 from stardust_git.models.release import Deal
 
 USER_DEFINED = "UserDefined"
@@ -262,3 +264,21 @@ LONE_PREORDER = (
     "a pre-order deal whose regular deal (same terms, starting the day after it ends) the"
     " message does not state: not carried over"
 )
+
+
+def refuse_other_kinds(message: Message) -> None:
+    """Raise :class:`PurgeNotSupported`, located at the first item after the header, unless
+    ``message`` is a NewReleaseMessage: only those describe releases."""
+    if message.kind == "NewReleaseMessage":
+        return
+    error = input_error(message.shown, f"a {message.kind} cannot be imported", 1)
+    for item in message.items:
+        if item.tag != "MessageHeader":
+            ids = " ".join(t.strip() for t in item.element.itertext() if t.strip())
+            text = (
+                f"a {message.kind} ({item.tag} {ids}) cannot be imported: only"
+                " NewReleaseMessages describe releases"
+            )
+            error = input_error(message.shown, text, item.line)
+            break
+    raise PurgeNotSupported(error, message.kind)
