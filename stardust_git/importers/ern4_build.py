@@ -67,7 +67,7 @@ class ReleaseBuilder:
         }
         self._lines(data)
         self._party_notes(data)
-        return self._imported(compact(data), deals)
+        return self._imported(common.compact(data), deals)
 
     def _imported(self, data: Data, deals: list[Data]) -> ImportedRelease:
         header = self.gathered.header
@@ -298,17 +298,3 @@ def _track_people(tracks: list[Data]) -> list[Data]:
 def _unless(value: Any, default: Any) -> Any:
     """``value`` when it says something ``default`` does not, else None (left out)."""
     return None if value == default else value
-
-
-def compact(data: Data) -> Data:
-    """``data`` without empty values (None, empty lists and dicts), nested dicts included."""
-    kept: Data = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            value = compact(value)
-        elif isinstance(value, list):
-            value = [compact(v) if isinstance(v, dict) else v for v in value]
-        if value is None or value == [] or value == {}:
-            continue
-        kept[key] = value
-    return kept

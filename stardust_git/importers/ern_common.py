@@ -1,8 +1,9 @@
-"""What every ERN reader (3.8.2, 4.2, 4.3) needs: plain functions over plain values.
+"""What every ERN reader (3.8.2, 4.2, 4.3) needs, one function per job.
 
-Durations, dates, P/C lines, identifiers, party and deal dicts, the merging of deals a message
-splits per territory, takedown detection and the names files get under ``assets/<UPC>/``. Nothing
-here knows an element tree: the readers pull texts out of their items and hand them over.
+Reading an item's elements the same way in every version (allowed values, P/C lines, genres,
+the header, what was left unread), and plain functions over plain values: durations, dates,
+identifiers, party and deal dicts, pre-orders, the merging of deals a message splits per
+territory, takedown detection and the names files get under ``assets/<UPC>/``.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from lxml import etree
 from stdnum import ean
 
 from stardust_git import vocabulary
-from stardust_git.importers.model import PurgeNotSupported
-from stardust_git.importers.xmlsafe import Message, input_error
+from stardust_git.importers.model import ImportNote, PurgeNotSupported
+from stardust_git.importers.xmlsafe import ItemReader, Message, input_error
 from stardust_git.models.release import Deal
 
 USER_DEFINED = "UserDefined"
+NOT_CARRIED = "not carried over: the release file has no place for it"
 _ISO_DURATION = re.compile(
     r"P(?:(\d+)D)?T?(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?"
 )
@@ -29,6 +32,73 @@ _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d|2100)\b")
 _NOTICE = re.compile(r"^\s*(?:\([PC]\)|[℗©]|[PC]\s)\s*", re.IGNORECASE)
 _DEAL_TERMS = tuple(name for name in Deal.model_fields if name != "territories")
 """What two deals must share to be one deal over both their territories."""
+
+
+# --- reading an item ----------------------------------------------------------------------
+
+
+def allowed_value(reader: ItemReader, element: etree._Element) -> str | None:
+    """An allowed-value element's value (a UserDefined one's ``UserDefinedValue``), marked."""
+    reader.mark(element)
+    text = (element.text or "").strip()
+    if text == USER_DEFINED:
+        return element.get("UserDefinedValue") or USER_DEFINED
+    return text or None
+
+
+def allowed_values(reader: ItemReader, path: str, base: etree._Element | None = None) -> list[str]:
+    """Every value at ``path``, in order, without empties (repeats kept, as the message says)."""
+    values = (allowed_value(reader, e) for e in reader.findall(path, base))
+    return [value for value in values if value]
+
+
+def first_value(reader: ItemReader, path: str, base: etree._Element | None = None) -> str | None:
+    """The first allowed value at ``path`` (later ones stay unread)."""
+    found = reader.findall(path, base)
+    return allowed_value(reader, found[0]) if found else None
+
+
+def marked_text(reader: ItemReader, element: etree._Element) -> str:
+    """The stripped text of ``element``, marked as read."""
+    reader.mark(element)
+    return (element.text or "").strip()
+
+
+def read_line(reader: ItemReader, tag: str, base: etree._Element | None = None) -> dict[str, Any]:
+    """A PLine or CLine as ``{year, owner}`` (empty when absent, parts left out when unstated)."""
+    element = reader.find(tag, base)
+    if element is None:
+        return {}
+    year = reader.text("Year", element)
+    company = reader.text(f"{tag}Company", element)
+    return copyright_line(year, company, reader.text(f"{tag}Text", element))
+
+
+def read_genre(
+    reader: ItemReader, base: etree._Element | None = None
+) -> tuple[str, str | None] | None:
+    """(GenreText, SubGenre) of the first Genre."""
+    element = reader.find("Genre", base)
+    if element is None:
+        return None
+    text = reader.text("GenreText", element)
+    return (text, reader.text("SubGenre", element)) if text else None
+
+
+def read_header(reader: ItemReader) -> dict[str, str]:
+    """The MessageHeader's MessageId and MessageCreatedDateTime (for baseline receipts)."""
+    return {
+        "message_id": reader.text("MessageId") or "",
+        "message_created": reader.text("MessageCreatedDateTime") or "",
+    }
+
+
+def unmapped(reader: ItemReader) -> list[ImportNote]:
+    """An ``unmapped`` note for every element of the item nothing read."""
+    return [ImportNote("unmapped", where, NOT_CARRIED) for where in reader.unread()]
+
+
+# --- plain values ---------------------------------------------------------------------------
 
 
 def duration_seconds(text: str | None) -> float | None:
@@ -51,6 +121,28 @@ def parse_date(text: str | None) -> dt.date | None:
     """A date from ``2024-07-01`` or the date part of a date-time; None when absent or invalid."""
     try:
         return dt.date.fromisoformat((text or "").strip()[:10])
+    except ValueError:
+        return None
+
+
+def read_date(text: str | None) -> tuple[dt.date | None, str | None]:
+    """A date, also from a year or a month alone (its first day), and then the comment saying
+    the day was guessed; (None, None) when absent or unreadable."""
+    found = parse_date(text)
+    if found is not None or not text:
+        return found, None
+    try:
+        numbers = [int(part) for part in text.strip().split("-")[:2]]
+        month = numbers[1] if len(numbers) > 1 else 1
+        return dt.date(numbers[0], month, 1), f"guessed: the message says '{text}'"
+    except (ValueError, IndexError):
+        return None, None
+
+
+def integer(text: str | None) -> int | None:
+    """A whole number; None when absent or not one."""
+    try:
+        return int(text) if text is not None else None
     except ValueError:
         return None
 
@@ -282,3 +374,17 @@ def refuse_other_kinds(message: Message) -> None:
             error = input_error(message.shown, text, item.line)
             break
     raise PurgeNotSupported(error, message.kind)
+
+
+def compact(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` without empty values (None, empty lists and dicts), nested dicts included."""
+    kept: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            value = compact(value)
+        elif isinstance(value, list):
+            value = [compact(v) if isinstance(v, dict) else v for v in value]
+        if value is None or value == [] or value == {}:
+            continue
+        kept[key] = value
+    return kept
