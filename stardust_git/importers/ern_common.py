@@ -254,9 +254,9 @@ def is_takedown(deals: list[dict[str, Any]], on: dt.date) -> bool:
 def local_file(uri: str, folder: Path) -> Path | None:
     """The file a resource URI names, resolved against the message's ``folder``; None for a
     remote URI (http, s3 ...) and for a path outside ``folder`` (an absolute path, ``..``): a
-    message must not make the import copy a file that is not part of its delivery."""
-    parsed = urlparse(uri)
-    if parsed.scheme and (len(parsed.scheme) > 1 or parsed.scheme == "file"):
+    message must not make the import copy a file that is not part of its delivery. A drive
+    letter (``C:/music``) is a scheme too: the sender's disk, not the delivery."""
+    if urlparse(uri).scheme:
         return None
     path = (folder / unquote(uri)).resolve()
     return path if path.is_relative_to(folder.resolve()) else None
