@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from lxml import etree
 
 from stardust_git import xsd
@@ -23,7 +23,7 @@ from stardust_git.render.ern import contributor_role, territory
 from stardust_git.source.catalog import Catalog, Loaded
 from tests import test_render_property
 from tests.media import write_flac, write_jpeg
-from tests.test_render_property import releases
+from tests.test_render_property import releases, slow_examples
 from tests.test_render_support import (
     SAMPLES,
     add_targets,
@@ -172,11 +172,7 @@ property_catalog = test_render_property.catalog
 """Tiny real media under assets/p/, as the renderer's property test uses them."""
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@slow_examples(40)
 @given(data=releases())
 def test_generated_releases_come_back_from_their_3_8_2_message(
     data: dict[str, Any], property_catalog: Catalog, lookup: ImportContext, tmp_path: Path

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from lxml import etree
 
 from stardust_git import xsd
@@ -26,7 +26,7 @@ from stardust_git.render.ern import contributor_role, display_artist_role, terri
 from stardust_git.source.catalog import Catalog, Loaded
 from tests import test_render_property as property_tests
 from tests.media import write_jpeg, write_wav
-from tests.test_render_property import TODAY, releases
+from tests.test_render_property import TODAY, releases, slow_examples
 from tests.test_render_support import (
     SAMPLES,
     add_targets,
@@ -170,11 +170,7 @@ def property_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 
 
 @pytest.mark.parametrize("version", ERN4)
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@slow_examples(30)
 @given(data=releases())
 def test_generated_releases_round_trip(
     property_catalog: Catalog, version: str, data: dict[str, Any]

@@ -24,22 +24,7 @@ _EMPTY = etree.Element("absent")
 _TRACK_RELEASE = "TrackRelease"
 _RESOURCE_REFERENCES = "ReleaseResourceReferenceList/ReleaseResourceReference"
 _DERIVED = frozenset(
-    {
-        "TerritoryCode",
-        "DisplayArtistName",
-        "Title",
-        "LabelName",
-        "Duration",
-        "TechnicalResourceDetailsReference",
-        "AudioCodecType",
-        "NumberOfChannels",
-        "SamplingRate",
-        "BitsPerSample",
-        "ImageCodecType",
-        "ImageHeight",
-        "ImageWidth",
-        "IsPreview",
-    }
+    {"TerritoryCode", "DisplayArtistName", "Title", "LabelName", "Duration", *common.FILE_DETAILS}
 )
 """Elements the catalog derives from what it holds (the file's measurements, the titles and
 display names built from title, version and artists): read as carried over."""

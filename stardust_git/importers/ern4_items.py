@@ -17,18 +17,6 @@ from stardust_git.importers.xmlsafe import ItemReader
 from stardust_git.render.ern import ArtistCredit, PartyView, display_artist_name, title_text
 
 Parties = dict[str, dict[str, Any]]
-_FILE_DETAILS = (
-    "TechnicalResourceDetailsReference",
-    "AudioCodecType",
-    "NumberOfChannels",
-    "SamplingRate",
-    "BitsPerSample",
-    "ImageCodecType",
-    "ImageHeight",
-    "ImageWidth",
-    "IsPreview",
-    "IsProvidedInDelivery",
-)
 
 
 def read_party(reader: ItemReader) -> tuple[str, dict[str, Any]]:
@@ -109,7 +97,7 @@ def read_file(reader: ItemReader, details: etree._Element | None) -> dict[str, A
     reader.text("TechnicalResourceDetailsReference", details)
     holder = reader.find("DeliveryFile", details)
     holder = details if holder is None else holder
-    for tag in ("Type", *_FILE_DETAILS):
+    for tag in ("Type", *common.FILE_DETAILS):
         for element in reader.findall(tag, holder):
             reader.mark(element)
     file = reader.find("File", holder)

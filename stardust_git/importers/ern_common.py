@@ -25,6 +25,19 @@ from stardust_git.models.release import Deal
 
 USER_DEFINED = "UserDefined"
 NOT_CARRIED = "not carried over: the release file has no place for it"
+FILE_DETAILS = (
+    "TechnicalResourceDetailsReference",
+    "AudioCodecType",
+    "NumberOfChannels",
+    "SamplingRate",
+    "BitsPerSample",
+    "ImageCodecType",
+    "ImageHeight",
+    "ImageWidth",
+    "IsPreview",
+    "IsProvidedInDelivery",
+)
+"""What the message says of a resource's file that the file itself carries: read as carried."""
 _ISO_DURATION = re.compile(
     r"P(?:(\d+)D)?T?(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?"
 )
