@@ -335,7 +335,8 @@ def fold_preorders(
     deals: list[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
     """(the regular deals, each with the ``preorder_date`` of its pre-order deal; the resource
-    references of the instant-gratification tracks; the pre-order deals no regular deal matches).
+    references of the instant-gratification tracks of those pre-orders; the pre-order deals no
+    regular deal matches, whose tracks are not instant-gratification tracks then).
 
     The renderers write a deal's pre-order as a deal of the same terms from the day it opens
     (3.8.2 also states it as PreOrderReleaseDate) to the day before the deal starts."""
@@ -343,12 +344,12 @@ def fold_preorders(
     instant: list[str] = []
     unmatched = []
     for preorder in (deal for deal in deals if deal.get("preorder")):
-        instant.extend(preorder["instant_grat"])
         found = _opened_by(regular, preorder)
         if found is None:
             unmatched.append(preorder)
-        else:
-            found["preorder_date"] = preorder["opens"] or preorder["start_date"]
+            continue
+        found["preorder_date"] = preorder["opens"] or preorder["start_date"]
+        instant.extend(preorder["instant_grat"])
     return regular, list(dict.fromkeys(instant)), unmatched
 
 
