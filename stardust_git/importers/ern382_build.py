@@ -138,22 +138,12 @@ class _Builder:
             self.notes.extend(notes)
 
     def _genre(self, texts: tuple[str, str | None] | None, loc: Loc) -> str | None:
-        if texts is None:
-            return None
-        text, sub = texts
-        shown = f"{text} > {sub}" if sub else text
-        found = self.state.context.genres.match(text, sub)
-        if found.code is None:
-            hint = f"; the closest is {found.suggestion}" if found.suggestion else ""
-            message = f"genre '{shown}' is not in the taxonomy{hint}"
-            self.notes.append(
-                ImportNote("info", self.pending.xpath, f"{_loc_text(loc)}: {message}")
-            )
-            if found.suggestion:
-                self.guessed[loc] = f"guessed: the message says '{shown}'"
-            return found.suggestion
-        if found.guessed:
-            self.guessed[loc] = f"guessed: several genres are sent as '{shown}'"
+        found = common.genre_back(self.state.context.genres, texts)
+        if found.problem:
+            message = f"{_loc_text(loc)}: {found.problem}"
+            self.notes.append(ImportNote("info", self.pending.xpath, message))
+        if found.guess:
+            self.guessed[loc] = found.guess
         return found.code
 
     def _language(self, recordings: list[tuple[int, Recording]]) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stardust_git.errors import did_you_mean
 from stardust_git.importers import ern_common as common
 from stardust_git.importers.model import (
     ImportContext,
@@ -193,22 +192,13 @@ class ReleaseBuilder:
     # --- genre, dates, lines, deals ----------------------------------------------------------
 
     def _genre(self, genre: tuple[str, str | None] | None, loc: Loc) -> str | None:
-        if genre is None:
-            return None
-        text, sub = genre
-        match = self.genres.match(text, sub)
-        shown = f"{text} > {sub}" if sub else text
-        if match.code is not None:
-            if match.guessed:
-                self._guess(loc, f"guessed: several genres are sent as '{shown}'")
-            return match.code
-        hint = did_you_mean(match.suggestion)
-        where = f"{self.release['xpath']}/Genre"
-        message = f"genre '{shown}' is not in the taxonomy{hint}"
-        self.notes.append(ImportNote("info", where, message))
-        if match.suggestion and loc == ("genre",):
-            self._guess(loc, f"guessed: the message says '{shown}'")
-        return match.suggestion if loc == ("genre",) else None
+        found = common.genre_back(self.genres, genre)
+        if found.problem:
+            where = f"{self.release['xpath']}/Genre"
+            self.notes.append(ImportNote("info", where, found.problem))
+        if found.guess:
+            self._guess(loc, found.guess)
+        return found.code
 
     def _track_genre(self, genre: tuple[str, str | None] | None, index: int) -> str | None:
         if genre is None or genre == self.release["genre"]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -19,6 +20,8 @@ from lxml import etree
 from stdnum import ean
 
 from stardust_git import vocabulary
+from stardust_git.errors import did_you_mean
+from stardust_git.importers.genres import GenreLookup
 from stardust_git.importers.model import ImportNote, PurgeNotSupported
 from stardust_git.importers.xmlsafe import ItemReader, Message, input_error
 from stardust_git.models.release import Deal
@@ -109,6 +112,33 @@ def read_header(reader: ItemReader) -> dict[str, str]:
 def unmapped(reader: ItemReader) -> list[ImportNote]:
     """An ``unmapped`` note for every element of the item nothing read."""
     return [ImportNote("unmapped", where, NOT_CARRIED) for where in reader.unread()]
+
+
+@dataclass(frozen=True)
+class GenreBack:
+    """A message's genre matched back to the catalog's taxonomy."""
+
+    code: str | None
+    """The taxonomy code (the closest one when the genre is not in the taxonomy), or None."""
+    guess: str | None
+    """The comment for the release file when the code was chosen, not stated."""
+    problem: str | None
+    """What to tell the user when the genre is not in the taxonomy."""
+
+
+def genre_back(lookup: GenreLookup, genre: tuple[str, str | None] | None) -> GenreBack:
+    """(GenreText, SubGenre) back to a code through the genre maps (see :class:`GenreBack`)."""
+    if genre is None:
+        return GenreBack(None, None, None)
+    text, sub = genre
+    shown = f"{text} > {sub}" if sub else text
+    match = lookup.match(text, sub)
+    if match.code is not None:
+        guess = f"guessed: several genres are sent as '{shown}'" if match.guessed else None
+        return GenreBack(match.code, guess, None)
+    problem = f"genre '{shown}' is not in the taxonomy{did_you_mean(match.suggestion)}"
+    guess = f"guessed: the message says '{shown}'" if match.suggestion else None
+    return GenreBack(match.suggestion, guess, problem)
 
 
 # --- plain values ---------------------------------------------------------------------------
