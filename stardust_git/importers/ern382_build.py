@@ -47,8 +47,7 @@ def build(
 def _taken_down(state: MessageState, pending: PendingRelease, deals: list[dict[str, Any]]) -> bool:
     """TakeDown deals, no deals, or only deals ended when the message was created."""
     on = common.created_date(state.header.get("message_created", ""))
-    live = [deal for deal in deals if not deal.get("end_date") or deal["end_date"] >= on]
-    return pending.taken_down or not live
+    return pending.taken_down or common.is_takedown(deals, on)
 
 
 def _guesses(pending: PendingRelease, guessed: dict[Loc, str]) -> list[ImportNote]:
