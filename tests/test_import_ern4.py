@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from lxml import etree
 
 from stardust_git import xsd
 from stardust_git.importers import ern_common as common
 from stardust_git.importers.ern4 import read_ern4
 from stardust_git.importers.genres import GenreLookup
-from stardust_git.importers.model import ImportContext, ImportedRelease
+from stardust_git.importers.model import ImportContext, ImportedRelease, PurgeNotSupported
 from stardust_git.importers.xmlsafe import open_message
 from stardust_git.models import Release
 from stardust_git.render import render_message, render_package
@@ -26,7 +26,7 @@ from stardust_git.render.ern import contributor_role, display_artist_role, terri
 from stardust_git.source.catalog import Catalog, Loaded
 from tests import test_render_property as property_tests
 from tests.media import write_jpeg, write_wav
-from tests.test_render_property import TODAY, releases
+from tests.test_render_property import TODAY, releases, slow_examples
 from tests.test_render_support import (
     SAMPLES,
     add_targets,
@@ -34,6 +34,7 @@ from tests.test_render_support import (
     example_catalog,
     example_releases,
     make_release,
+    stated_preorders,
     target_name,
 )
 
@@ -98,6 +99,7 @@ def _deal_rows(deals: list[dict[str, Any]], version: str) -> set[tuple]:
             deal["start_date"],
             deal["end_date"],
             deal["price_tier"],
+            deal["preorder_date"],
         )
         rows |= {(territory(code, version), *terms) for code in deal["territories"]}
     return rows
@@ -134,7 +136,8 @@ def assert_round_trip(catalog: Catalog, data: dict[str, Any], version: str, fold
     [imported] = import_bytes(render(catalog, loaded, version), folder)
     assert imported.upc == data["upc"]
     assert imported.version == version
-    assert comparable(imported.data, version) == comparable(data, version)
+    stated = stated_preorders(Release.model_validate(data), TODAY).model_dump()
+    assert comparable(imported.data, version) == comparable(stated, version)
 
 
 # --- round trips -------------------------------------------------------------------------------
@@ -167,11 +170,7 @@ def property_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 
 
 @pytest.mark.parametrize("version", ERN4)
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@slow_examples(30)
 @given(data=releases())
 def test_generated_releases_round_trip(
     property_catalog: Catalog, version: str, data: dict[str, Any]
@@ -510,3 +509,23 @@ def test_deals_split_per_territory_are_merged_and_judged() -> None:
     assert common.is_takedown(ended, dt.date(2020, 1, 2))
     assert not common.is_takedown(ended, dt.date(2019, 12, 31))
     assert common.is_takedown([], start)
+
+
+@pytest.mark.parametrize("version", ERN4)
+def test_a_purge_release_message_is_refused_as_such_with_its_line(
+    version: str, tmp_path: Path
+) -> None:
+    namespace = f"http://ddex.net/xml/ern/{version.replace('.', '')}"
+    path = tmp_path / "purge.xml"
+    path.write_text(
+        f'<ern:PurgeReleaseMessage xmlns:ern="{namespace}">\n'
+        "<MessageHeader><MessageId>M1</MessageId></MessageHeader>\n"
+        "<PurgedRelease><ReleaseId><ICPN>0885686123454</ICPN></ReleaseId></PurgedRelease>\n"
+        "</ern:PurgeReleaseMessage>\n"
+    )
+    with pytest.raises(PurgeNotSupported) as caught:
+        list(read_ern4(open_message(path, "purge.xml"), ImportContext(genre_lookup())))
+    assert caught.value.kind == "PurgeReleaseMessage"
+    (diagnostic,) = caught.value.diagnostics
+    assert (diagnostic.path, diagnostic.line) == ("purge.xml", 3)
+    assert "PurgedRelease 0885686123454" in diagnostic.message

@@ -17,6 +17,10 @@ from lxml import etree
 
 from stardust_git import rules, xsd
 from stardust_git.checks.apple import package_problems, xsd_problems
+from stardust_git.importers.genres import GenreLookup
+from stardust_git.importers.inputs import ern_reader
+from stardust_git.importers.model import ImportContext, ImportedRelease
+from stardust_git.importers.xmlsafe import open_message
 from stardust_git.render import render_message
 from stardust_git.source.catalog import Catalog
 from tests.gitrepo import Repo, make_catalog, release_yaml, write_assets
@@ -27,6 +31,7 @@ from tests.test_render_support import (
     VERSIONS,
     add_targets,
     context,
+    example_catalog,
     make_release,
     release_data,
     target_name,
@@ -196,6 +201,51 @@ def test_without_a_preorder_one_release_deal_as_before(catalog: Catalog, version
 
     assert len(release_deals(root)) == 1
     assert root.find(".//IsPreOrderDeal") is None
+
+
+# --- reading pre-orders back (stardust-git import) --------------------------------------------
+
+
+def imported_back(root: etree._Element, folder: Path) -> ImportedRelease:
+    """The one release the import reads from the message ``root``, written under ``folder``."""
+    path = folder / "message.xml"
+    path.write_bytes(etree.tostring(root))
+    message = open_message(path, path.name)
+    context = ImportContext(GenreLookup.from_catalog(example_catalog()))
+    (release,) = ern_reader(message)(message, context)
+    return release
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_import_reads_the_preorder_back_onto_its_deal(
+    catalog: Catalog, version: str, tmp_path: Path
+) -> None:
+    back = imported_back(render(catalog, preorder_release(), version), tmp_path)
+
+    (deal,) = back.data["deals"]
+    assert (deal["start_date"], deal["preorder_date"]) == (STREET, OPENS)
+    instant = [track["isrc"] for track in back.data["tracks"] if track.get("instant_grat")]
+    assert instant == [INSTANT_ISRC]
+    unread = [note.where for note in back.notes if note.kind == "unmapped"]
+    assert not [where for where in unread if "PreOrder" in where or "Instant" in where], unread
+    assert not [note for note in back.notes if "pre-order" in note.message]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_preorder_deal_without_its_regular_deal_is_noted_not_imported(
+    catalog: Catalog, version: str, tmp_path: Path
+) -> None:
+    root = render(catalog, preorder_release(), version)
+    shared, _ = release_deals(root)
+    shared.getparent().remove(shared)
+
+    back = imported_back(root, tmp_path)
+
+    assert "deals" not in back.data
+    assert not any(track.get("instant_grat") for track in back.data["tracks"])
+    (note,) = [note for note in back.notes if "pre-order" in note.message]
+    assert note.kind == "unmapped"
+    assert back.delivered_action == "takedown"
 
 
 # --- Apple -----------------------------------------------------------------------------------

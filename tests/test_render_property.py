@@ -72,6 +72,16 @@ def people(draw: st.DrawFn, roles: list[str], size: int) -> list[dict[str, Any]]
     return found
 
 
+def slow_examples(count: int) -> settings:
+    """Hypothesis settings for ``count`` examples that each render (and read) a message: no
+    deadline, fixtures shared across examples."""
+    return settings(
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+
+
 @st.composite
 def deals(draw: st.DrawFn) -> dict[str, Any]:
     start = draw(dates)
@@ -168,11 +178,7 @@ def withdrawable(data: dict[str, Any], candidates: list[str]) -> frozenset[str]:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-@settings(
-    max_examples=50,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@slow_examples(50)
 @given(
     data=releases(),
     action=st.sampled_from(["initial", "update", "takedown"]),

@@ -114,3 +114,21 @@ def release_data(upc: str = "1234567890128", **fields: Any) -> dict[str, Any]:
 
 def make_release(data: dict[str, Any], path: str = "catalog/test.yaml") -> Loaded[Release]:
     return loaded_from(data, Release, path)
+
+
+def stated_preorders(release: Release, today: dt.date) -> Release:
+    """``release`` with only the pre-orders a message rendered on ``today`` states: a pre-order
+    window over by then is left out (a message states current and future deals), and without a
+    window no track is an instant-gratification track."""
+    deals = [
+        deal
+        if deal.preorder_date and deal.start_date - dt.timedelta(days=1) >= today
+        else deal.model_copy(update={"preorder_date": None})
+        for deal in release.deals
+    ]
+    windows = any(deal.preorder_date for deal in deals)
+    tracks = [
+        track.model_copy(update={"instant_grat": track.instant_grat and windows})
+        for track in release.tracks
+    ]
+    return release.model_copy(update={"deals": deals, "tracks": tracks})

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stardust_git.importers import ern4_items as items
+from stardust_git.importers import ern_common as common
 from stardust_git.importers.ern4_build import ReleaseBuilder
 from stardust_git.importers.model import ImportContext, ImportedRelease, ImportNote
 from stardust_git.importers.xmlsafe import Item, ItemReader, Message
-
-NOT_CARRIED = "not carried over: the release file has no field for it"
 
 
 @dataclass
@@ -66,7 +65,10 @@ class Gathered:
 
 
 def read_ern4(message: Message, context: ImportContext) -> Iterator[ImportedRelease]:
-    """Every release of an ERN 4.2/4.3 ``message``, in message order."""
+    """Every release of an ERN 4.2/4.3 ``message``, in message order.
+
+    Raises a located :class:`PurgeNotSupported` for a PurgeReleaseMessage or any other kind."""
+    common.refuse_other_kinds(message)
     gathered = Gathered(message.version)
     for item in message.items:
         if gathered.language is None:
@@ -85,21 +87,13 @@ def _take(gathered: Gathered, item: Item) -> None:
     reader = ItemReader(item)
     handler = _HANDLERS.get(item.tag)
     if handler is None:
-        gathered.notes.append(ImportNote("unmapped", item.xpath, NOT_CARRIED))
+        gathered.notes.append(ImportNote("unmapped", item.xpath, common.NOT_CARRIED))
         return
-    handler(gathered, reader).extend(unmapped(reader))
-
-
-def unmapped(reader: ItemReader) -> list[ImportNote]:
-    """An ``unmapped`` note for every element of the item nothing read."""
-    return [ImportNote("unmapped", where, NOT_CARRIED) for where in reader.unread()]
+    handler(gathered, reader).extend(common.unmapped(reader))
 
 
 def _header(gathered: Gathered, reader: ItemReader) -> list[ImportNote]:
-    gathered.header = {
-        "message_id": reader.text("MessageId") or "",
-        "message_created": reader.text("MessageCreatedDateTime") or "",
-    }
+    gathered.header = common.read_header(reader)
     return gathered.header_notes
 
 

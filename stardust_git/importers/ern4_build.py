@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stardust_git.errors import did_you_mean
 from stardust_git.importers import ern_common as common
 from stardust_git.importers.model import (
     ImportContext,
@@ -37,6 +36,8 @@ class ReleaseBuilder:
         self.resources: list[ResourceFile] = []
         self.track_releases: list[Data] = []
         self.recordings: list[Data] = []
+        self.instant_grat: list[str] = []
+        """The resource references of the instant-gratification tracks (see :meth:`_deals`)."""
 
     def build(self) -> ImportedRelease:
         """The release, ready for the writer."""
@@ -65,7 +66,7 @@ class ReleaseBuilder:
         }
         self._lines(data)
         self._party_notes(data)
-        return self._imported(compact(data), deals)
+        return self._imported(common.compact(data), deals)
 
     def _imported(self, data: Data, deals: list[Data]) -> ImportedRelease:
         header = self.gathered.header
@@ -139,6 +140,7 @@ class ReleaseBuilder:
             "language": _unless(recording["language"], self.gathered.language),
             "preview_start": recording["preview_start"],
             "genre": self._track_genre(genre, index),
+            "instant_grat": True if recording["ref"] in self.instant_grat else None,
         }
 
     def _track_release(self, reference: str) -> Data | None:
@@ -190,22 +192,13 @@ class ReleaseBuilder:
     # --- genre, dates, lines, deals ----------------------------------------------------------
 
     def _genre(self, genre: tuple[str, str | None] | None, loc: Loc) -> str | None:
-        if genre is None:
-            return None
-        text, sub = genre
-        match = self.genres.match(text, sub)
-        shown = f"{text} > {sub}" if sub else text
-        if match.code is not None:
-            if match.guessed:
-                self._guess(loc, f"guessed: several genres are sent as '{shown}'")
-            return match.code
-        hint = did_you_mean(match.suggestion)
-        where = f"{self.release['xpath']}/Genre"
-        message = f"genre '{shown}' is not in the taxonomy{hint}"
-        self.notes.append(ImportNote("info", where, message))
-        if match.suggestion and loc == ("genre",):
-            self._guess(loc, f"guessed: the message says '{shown}'")
-        return match.suggestion if loc == ("genre",) else None
+        found = common.genre_back(self.genres, genre)
+        if found.problem:
+            where = f"{self.release['xpath']}/Genre"
+            self.notes.append(ImportNote("info", where, found.problem))
+        if found.guess:
+            self._guess(loc, found.guess)
+        return found.code
 
     def _track_genre(self, genre: tuple[str, str | None] | None, index: int) -> str | None:
         if genre is None or genre == self.release["genre"]:
@@ -257,7 +250,11 @@ class ReleaseBuilder:
         for entry in entries:
             self.notes.extend(entry["notes"])
         self._track_deal_notes(entries)
-        return common.merge_deals(deal for entry in entries for deal in entry["deals"])
+        stated = [deal for entry in entries for deal in entry["deals"]]
+        regular, self.instant_grat, unmatched = common.fold_preorders(stated)
+        for _ in unmatched:
+            self.notes.append(ImportNote("unmapped", self.release["xpath"], common.LONE_PREORDER))
+        return common.merge_deals(regular)
 
     def _track_deal_notes(self, own: list[Data]) -> None:
         """Deals stated for the release's track releases only: the catalog has no such field."""
@@ -291,17 +288,3 @@ def _track_people(tracks: list[Data]) -> list[Data]:
 def _unless(value: Any, default: Any) -> Any:
     """``value`` when it says something ``default`` does not, else None (left out)."""
     return None if value == default else value
-
-
-def compact(data: Data) -> Data:
-    """``data`` without empty values (None, empty lists and dicts), nested dicts included."""
-    kept: Data = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            value = compact(value)
-        elif isinstance(value, list):
-            value = [compact(v) if isinstance(v, dict) else v for v in value]
-        if value is None or value == [] or value == {}:
-            continue
-        kept[key] = value
-    return kept

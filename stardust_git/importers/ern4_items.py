@@ -17,39 +17,6 @@ from stardust_git.importers.xmlsafe import ItemReader
 from stardust_git.render.ern import ArtistCredit, PartyView, display_artist_name, title_text
 
 Parties = dict[str, dict[str, Any]]
-_FILE_DETAILS = (
-    "TechnicalResourceDetailsReference",
-    "AudioCodecType",
-    "NumberOfChannels",
-    "SamplingRate",
-    "BitsPerSample",
-    "ImageCodecType",
-    "ImageHeight",
-    "ImageWidth",
-    "IsPreview",
-    "IsProvidedInDelivery",
-)
-
-
-def allowed_value(reader: ItemReader, element: etree._Element) -> str | None:
-    """An allowed-value element's value (a UserDefined one's ``UserDefinedValue``), marked."""
-    reader.mark(element)
-    text = (element.text or "").strip()
-    if text == common.USER_DEFINED:
-        return element.get("UserDefinedValue") or common.USER_DEFINED
-    return text or None
-
-
-def allowed_values(reader: ItemReader, path: str, base: etree._Element | None = None) -> list[str]:
-    """Every value at ``path``, in order, without empties."""
-    values = (allowed_value(reader, e) for e in reader.findall(path, base))
-    return [value for value in values if value]
-
-
-def first_value(reader: ItemReader, path: str, base: etree._Element | None = None) -> str | None:
-    """The first allowed value at ``path`` (later ones stay unread)."""
-    found = reader.findall(path, base)
-    return allowed_value(reader, found[0]) if found else None
 
 
 def read_party(reader: ItemReader) -> tuple[str, dict[str, Any]]:
@@ -86,7 +53,7 @@ def read_artists(reader: ItemReader, parties: Parties) -> list[dict[str, Any]]:
     artists = []
     for element in reader.findall("DisplayArtist"):
         reference = reader.text("ArtistPartyReference", element)
-        role = first_value(reader, "DisplayArtistRole", element)
+        role = common.first_value(reader, "DisplayArtistRole", element)
         party = parties.get(reference or "")
         if party is None:
             continue
@@ -115,20 +82,10 @@ def read_contributors(reader: ItemReader, parties: Parties, version: str) -> lis
         if party is None:
             continue
         reader.find(".", element)
-        for role in allowed_values(reader, "Role", element):
+        for role in common.allowed_values(reader, "Role", element):
             name = common.contributor_role_back(role, version)
             contributors.append({"name": party["name"], "role": name, **_ids(party)})
     return contributors
-
-
-def read_line(reader: ItemReader, tag: str, base: etree._Element | None = None) -> dict[str, Any]:
-    """A PLine or CLine as ``{year, owner}`` (empty when absent)."""
-    element = reader.find(tag, base)
-    if element is None:
-        return {}
-    year = reader.text("Year", element)
-    company = reader.text(f"{tag}Company", element)
-    return common.copyright_line(year, company, reader.text(f"{tag}Text", element))
 
 
 def read_file(reader: ItemReader, details: etree._Element | None) -> dict[str, Any]:
@@ -140,7 +97,7 @@ def read_file(reader: ItemReader, details: etree._Element | None) -> dict[str, A
     reader.text("TechnicalResourceDetailsReference", details)
     holder = reader.find("DeliveryFile", details)
     holder = details if holder is None else holder
-    for tag in ("Type", *_FILE_DETAILS):
+    for tag in ("Type", *common.FILE_DETAILS):
         for element in reader.findall(tag, holder):
             reader.mark(element)
     file = reader.find("File", holder)
@@ -198,11 +155,11 @@ def read_recording(reader: ItemReader, parties: Parties, version: str) -> dict[s
         "duration": common.duration_seconds(reader.text("Duration")),
         "artists": read_artists(reader, parties),
         "contributors": read_contributors(reader, parties, version),
-        "parental_warning": first_value(reader, "ParentalWarningType"),
+        "parental_warning": common.first_value(reader, "ParentalWarningType"),
         "iswc": reader.text("WorkId/ISWC"),
         "language": reader.text("LanguageOfPerformance"),
         "preview_start": read_preview(reader, details),
-        "p_line": read_line(reader, "PLine", base),
+        "p_line": common.read_line(reader, "PLine", base),
         "file": read_file(reader, details),
     }
 
@@ -212,8 +169,8 @@ def read_image(reader: ItemReader) -> dict[str, Any]:
     return {
         "ref": reader.text("ResourceReference"),
         "xpath": reader.item.xpath,
-        "type": first_value(reader, "Type"),
-        "c_line": read_line(reader, "CLine"),
+        "type": common.first_value(reader, "Type"),
+        "c_line": common.read_line(reader, "CLine"),
         "file": read_file(reader, reader.find("TechnicalDetails")),
     }
 
@@ -236,7 +193,7 @@ def read_groups(reader: ItemReader) -> tuple[Discs, list[str]]:
         number = reader.text("SequenceNumber", group) or ""
         disc = int(number) if number.isdigit() and 0 < int(number) < 100 else position
         discs.append((disc, _content(reader, group)))
-    linked = [_marked_text(reader, e) for e in top.iter("LinkedReleaseResourceReference")]
+    linked = [common.marked_text(reader, e) for e in top.iter("LinkedReleaseResourceReference")]
     return [d for d in discs if d[1]], [ref for ref in linked if ref]
 
 
@@ -250,20 +207,6 @@ def _content(reader: ItemReader, group: etree._Element) -> list[str]:
         if reference:
             references.append(reference)
     return references
-
-
-def _marked_text(reader: ItemReader, element: etree._Element) -> str:
-    reader.mark(element)
-    return (element.text or "").strip()
-
-
-def read_genre(reader: ItemReader) -> tuple[str, str | None] | None:
-    """(GenreText, SubGenre) of the first Genre."""
-    element = reader.find("Genre")
-    if element is None:
-        return None
-    text = reader.text("GenreText", element)
-    return (text, reader.text("SubGenre", element)) if text else None
 
 
 def read_release(reader: ItemReader, parties: Parties) -> dict[str, Any]:
@@ -280,17 +223,17 @@ def read_release(reader: ItemReader, parties: Parties) -> dict[str, Any]:
         "xpath": reader.item.xpath,
         "icpn": reader.text("ICPN", ids) if ids is not None else None,
         "catalog_number": reader.text("CatalogNumber", ids) if ids is not None else None,
-        "release_type": first_value(reader, "ReleaseType"),
+        "release_type": common.first_value(reader, "ReleaseType"),
         "title": title,
         "version": version,
         "artists": read_artists(reader, parties),
         "label": parties.get(label or "", {}).get("name"),
-        "p_line": read_line(reader, "PLine"),
-        "c_line": read_line(reader, "CLine"),
-        "genre": read_genre(reader),
+        "p_line": common.read_line(reader, "PLine"),
+        "c_line": common.read_line(reader, "CLine"),
+        "genre": common.read_genre(reader),
         "release_date": common.parse_date(reader.text("ReleaseDate")),
         "original_release_date": common.parse_date(reader.text("OriginalReleaseDate")),
-        "parental_warning": first_value(reader, "ParentalWarningType"),
+        "parental_warning": common.first_value(reader, "ParentalWarningType"),
         "discs": discs or ([(1, [own])] if own else []),
         "linked": linked,
     }
@@ -298,7 +241,7 @@ def read_release(reader: ItemReader, parties: Parties) -> dict[str, Any]:
 
 def read_release_deal(reader: ItemReader) -> tuple[list[str], list[dict[str, Any]]]:
     """(the release references, the deals) of a ReleaseDeal."""
-    references = [_marked_text(reader, e) for e in reader.findall("DealReleaseReference")]
+    references = [common.marked_text(reader, e) for e in reader.findall("DealReleaseReference")]
     deals = []
     for deal in reader.findall("Deal"):
         terms = deal.find("DealTerms")
@@ -317,11 +260,16 @@ def _deal_terms(reader: ItemReader, terms: etree._Element) -> dict[str, Any]:
         start = reader.text("StartDate", period) or reader.text("StartDateTime", period)
         end = reader.text("EndDate", period) or reader.text("EndDateTime", period)
     price = reader.find("PriceInformation", terms)
-    return common.deal_dict(
-        allowed_values(reader, "TerritoryCode", terms),
-        allowed_values(reader, "ExcludedTerritoryCode", terms),
-        allowed_values(reader, "CommercialModelType", terms),
-        allowed_values(reader, "UseType", terms),
+    instant = [
+        common.marked_text(reader, e)
+        for e in reader.findall("InstantGratificationResourceList/DealResourceReference", terms)
+    ]
+    preorder = common.preorder_marks(reader.text("IsPreOrderDeal", terms), instant, None)
+    return preorder | common.deal_dict(
+        common.allowed_values(reader, "TerritoryCode", terms),
+        common.allowed_values(reader, "ExcludedTerritoryCode", terms),
+        common.allowed_values(reader, "CommercialModelType", terms),
+        common.allowed_values(reader, "UseType", terms),
         common.parse_date(start),
         common.parse_date(end),
         reader.text("PriceCode", price) if price is not None else None,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from stardust_git.errors import UserError
 from stardust_git.importers.genres import GenreLookup
 
 Loc = tuple[str | int, ...]
@@ -74,3 +75,14 @@ class ImportContext:
 
     genres: GenreLookup
     """Shop genre texts back to canonical codes (genre-maps/)."""
+
+
+class PurgeNotSupported(UserError):
+    """An ERN message that describes no release to import: a PurgeReleaseMessage (or any kind
+    other than NewReleaseMessage). A distributor's outbox holds such files beside its
+    deliveries, so the import command may skip the file with a note rather than stop."""
+
+    def __init__(self, error: UserError, kind: str) -> None:
+        super().__init__(error.message, error.diagnostics)
+        self.kind = kind
+        """The message's kind (its root's local name): ``PurgeReleaseMessage`` ..."""
