@@ -123,12 +123,19 @@ def test_what_the_folders_defaults_supply_is_left_to_them(label: Path) -> None:
     label, lines and all are written."""
     done = run(
         label,
-        *("new", "release", "--upc", "4250123456789", "--title", "Night Drive"),
+        *("new", "release", "--upc", "4250123456789", "--title", "Night Walk"),
         *("--artist", "Kid Sable", "--date", "2025-09-01"),
     )
     assert done.returncode == 0, done.stderr
-    written = yaml.safe_load((label / "catalog/kid-sable/night-drive.yaml").read_text())
+    path = "catalog/kid-sable/night-walk.yaml"
+    written = yaml.safe_load((label / path).read_text())
     assert not {"label", "p_line", "c_line", "targets"} & set(written)
+    filled = run(
+        label,
+        *("edit", "--set", "genre=ELECTRONIC", "--set", "tracks[0].isrc=QZDA92500003"),
+        *("--set", "tracks[0].duration=PT3M5S", path),
+    )
+    assert filled.returncode == 0, filled.stderr
     shown = json.loads(run(label, "show", "4250123456789", "--format", "json").stdout)
     assert shown["release"]["label"] == "Indie Records"
     assert shown["release"]["targets"] == ["local"]
@@ -149,8 +156,9 @@ def test_missing_values_stay_placeholders_that_validate_locates(label: Path) -> 
     done = run(label, "new", "release", "--template", "album", "--out", "catalog/draft.yaml")
     assert done.returncode == 0, done.stderr  # no prompt: stdin is not a terminal
     fields = {field for _, _, field in placeholder_errors(label, "catalog/draft.yaml")}
-    expected = {"upc", "title", "artists[0].name", "label", "release_date", "genre"}
-    assert expected | {"p_line.year", "p_line.owner", "tracks[7].title"} <= fields
+    expected = {"upc", "title", "artists[0].name", "release_date", "genre", "tracks[7].title"}
+    assert expected <= fields
+    assert not {"label", "p_line.owner"} & fields  # catalog/_defaults.yaml supplies them
     assert len(yaml.safe_load((label / "catalog/draft.yaml").read_text())["tracks"]) == 8
 
 
