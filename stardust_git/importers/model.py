@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from stardust_git.importers.genres import GenreLookup
+from stardust_git.models import Release
 
 Loc = tuple[str | int, ...]
 """Where a value sits in a release, as pydantic locates it: ``("tracks", 2, "title")``."""
@@ -66,6 +67,9 @@ class ImportedRelease:
     spreadsheets."""
     message_created: str = ""
     """The message's MessageCreatedDateTime as written; empty for spreadsheets."""
+    model: Release | None = field(default=None, repr=False, compare=False)
+    """``data`` validated, once a reader or the import has done so (None until then, and
+    whenever ``data`` is replaced)."""
 
 
 @dataclass(frozen=True)

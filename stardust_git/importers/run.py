@@ -137,7 +137,7 @@ def run_import(
         _write(root, imported, outcomes, options.assets)
     if baseline is not None and not options.dry_run:
         _write_baselines(root, imported, outcomes, options.delivered_to, baseline)
-    return result if options.dry_run else _gated(root, result, options)
+    return result if options.dry_run else _gated(root, imported, result, options)
 
 
 class _Planner:
@@ -151,7 +151,8 @@ class _Planner:
         self.label_dir = _label_dir(root, options.label_dir) if options.label_dir else None
 
     def plan(self, release: ImportedRelease, errors: list[Diagnostic]) -> ReleaseOutcome:
-        release.data = self._with_targets(release.data)
+        if self.options.delivered_to:
+            release.data, release.model = self._with_targets(release.data), None
         errors += self._problems(release)
         outcome = ReleaseOutcome(
             release.upc,
@@ -212,9 +213,12 @@ def _field_position(key: str) -> int:
 
 
 def _model_problems(release: ImportedRelease) -> list[Diagnostic]:
-    """Why the release's data is not a valid release, located at its input and field."""
+    """Why the release's data is not a valid release, located at its input and field (the
+    model is kept on the release for the gate)."""
+    if release.model is not None:
+        return []
     try:
-        Release.model_validate(release.data)
+        release.model = Release.model_validate(release.data)
     except ValidationError as exc:
         return [
             Diagnostic(
@@ -259,12 +263,26 @@ def _write_baselines(
             outcome.receipts += [written] if written else []
 
 
-def _gated(root: Path, result: ImportResult, options: ImportOptions) -> ImportResult:
-    """The gate's findings on the files written (the same checks ``validate`` runs)."""
+def _gated(
+    root: Path, imported: list[ImportedRelease], result: ImportResult, options: ImportOptions
+) -> ImportResult:
+    """The gate's findings on the files written (the same checks ``validate`` runs).
+
+    The gate checks the models the import built, not the files parsed again; the few files it
+    finds problems in are then checked again as read, so each problem is placed at its line.
+    """
     from stardust_git.validate import ValidationOptions, validate_catalog
 
+    pairs = zip(imported, result.releases, strict=True)
+    models = {o.file: r.model for r, o in pairs if o.writes and r.model is not None}
     written = [root / outcome.file for outcome in result.releases if outcome.writes]
-    if written:
-        checks = ValidationOptions(check_assets=options.assets != "none")
-        result.problems = validate_catalog(root, written, checks).diagnostics
+    if not written:
+        return result
+    checks = ValidationOptions(check_assets=options.assets != "none")
+    found = validate_catalog(root, written, checks, models).diagnostics
+    again = sorted({problem.path for problem in found if problem.path in models})
+    if again:
+        placed = validate_catalog(root, [root / path for path in again], checks).diagnostics
+        found = [p for p in found if p.path not in again] + placed
+    result.problems = sorted(found)
     return result
