@@ -91,8 +91,8 @@ class ValidationReport:
         return not self.errors and not (self.strict and self.warnings)
 
 
-_PRELOADED: dict[str, Release] = {}
-"""Release path -> its model, for the run under way (forked workers inherit it unpickled)."""
+_PRELOADED: dict[str, Mapping[str, Release]] = {}
+"""``"models"``: the ``models`` of the run under way (forked workers inherit it unpickled)."""
 
 
 def validate_catalog(
@@ -108,8 +108,7 @@ def validate_catalog(
     (release path -> the model its file holds, as an import just wrote it) are checked as they
     are instead of reading their files again; their diagnostics then carry no line positions.
     """
-    _PRELOADED.clear()
-    _PRELOADED.update(models or {})
+    _PRELOADED["models"] = models or {}
     try:
         return _validate(root.resolve(), paths, options or ValidationOptions())
     finally:
@@ -125,7 +124,7 @@ def _validate(
     workers = _worker_count(len(selected))
     if workers > 1:
         catalog = load_catalog(root, [])
-        shares = [selected[index::workers] for index in range(workers)]
+        shares = [selected[i : i + SHARE_SIZE] for i in range(0, len(selected), SHARE_SIZE)]
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             results = list(pool.map(_check_share, [(root, share, options) for share in shares]))
     else:
@@ -152,6 +151,9 @@ def _validate(
 
 
 PARALLEL_MIN_RELEASES = 500
+SHARE_SIZE = 250
+"""Release files a worker loads and checks at a time: its models are freed before the next
+share, so a worker's memory does not grow with the catalog."""
 CHECKED_FOLDERS = tuple(f"{folder}/" for folder in (CATALOG_DIR, TARGETS_DIR, GENRES_DIR))
 
 
@@ -184,12 +186,12 @@ def _check_share(job: tuple[Path, list[Path], ValidationOptions]) -> ShareResult
 def _load_releases(root: Path, paths: list[Path]) -> Catalog:
     """The catalog with the release files at ``paths``: preloaded models as they are, the other
     files read and parsed."""
+    models = _PRELOADED.get("models", {})
     shown = {path: relative(root, path) for path in paths}
-    catalog = load_catalog(root, [path for path in paths if shown[path] not in _PRELOADED])
+    catalog = load_catalog(root, [path for path in paths if shown[path] not in models])
     for name in shown.values():
-        model = _PRELOADED.get(name)
-        if model is not None:
-            catalog.releases[name] = Loaded(name, YamlDocument(name, None), model)
+        if name in models:
+            catalog.releases[name] = Loaded(name, YamlDocument(name, None), models[name])
     return catalog
 
 

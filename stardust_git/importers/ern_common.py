@@ -8,6 +8,7 @@ here knows an element tree: the readers pull texts out of their items and hand t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
@@ -165,7 +166,13 @@ def local_file(uri: str, folder: Path) -> Path | None:
     if parsed.scheme and (len(parsed.scheme) > 1 or parsed.scheme == "file"):
         return None
     path = (folder / unquote(uri)).resolve()
-    return path if path.is_relative_to(folder.resolve()) else None
+    return path if path.is_relative_to(_resolved(folder)) else None
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(folder: Path) -> Path:
+    """``folder`` resolved once per message folder, not once per resource."""
+    return folder.resolve()
 
 
 def extension(uri: str, default: str) -> str:

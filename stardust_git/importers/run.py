@@ -10,6 +10,7 @@ beside the notes (the files stay: the user fixes them).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -152,7 +153,7 @@ class _Planner:
 
     def plan(self, release: ImportedRelease, errors: list[Diagnostic]) -> ReleaseOutcome:
         if self.options.delivered_to:
-            release.data, release.model = self._with_targets(release.data), None
+            release.data, release.validated = self._with_targets(release.data), False
         errors += self._problems(release)
         outcome = ReleaseOutcome(
             release.upc,
@@ -214,11 +215,11 @@ def _field_position(key: str) -> int:
 
 def _model_problems(release: ImportedRelease) -> list[Diagnostic]:
     """Why the release's data is not a valid release, located at its input and field (the
-    model is kept on the release for the gate)."""
-    if release.model is not None:
+    reader may have checked it already)."""
+    if release.validated:
         return []
     try:
-        release.model = Release.model_validate(release.data)
+        Release.model_validate(release.data)
     except ValidationError as exc:
         return [
             Diagnostic(
@@ -263,18 +264,39 @@ def _write_baselines(
             outcome.receipts += [written] if written else []
 
 
+class _Models(Mapping[str, Release]):
+    """Release file -> the model of the data written there, built only when the gate asks for
+    it (in the worker checking that file), so the models never all live at once."""
+
+    def __init__(self, data: dict[str, dict[str, Any]]) -> None:
+        self._data = data
+
+    def __getitem__(self, path: str) -> Release:
+        return Release.model_validate(self._data[path])
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
 def _gated(
     root: Path, imported: list[ImportedRelease], result: ImportResult, options: ImportOptions
 ) -> ImportResult:
     """The gate's findings on the files written (the same checks ``validate`` runs).
 
-    The gate checks the models the import built, not the files parsed again; the few files it
-    finds problems in are then checked again as read, so each problem is placed at its line.
+    The gate checks models built from the data just written, not the files parsed again; the
+    few files it finds problems in are then checked again as read, to place each problem at its
+    line.
     """
     from stardust_git.validate import ValidationOptions, validate_catalog
 
     pairs = zip(imported, result.releases, strict=True)
-    models = {o.file: r.model for r, o in pairs if o.writes and r.model is not None}
+    models = _Models({outcome.file: release.data for release, outcome in pairs if outcome.writes})
     written = [root / outcome.file for outcome in result.releases if outcome.writes]
     if not written:
         return result
@@ -284,5 +306,5 @@ def _gated(
     if again:
         placed = validate_catalog(root, [root / path for path in again], checks).diagnostics
         found = [p for p in found if p.path not in again] + placed
-    result.problems = sorted(found)
+    result.problems = sorted(set(found))
     return result

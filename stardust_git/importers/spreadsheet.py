@@ -209,19 +209,20 @@ class _SheetReader:
             builder = self.builder(upc, release)
             imported = builder.build()
             if not builder.failed:
-                imported.model = self._validate(imported, builder)
+                imported.validated = self._validate(imported, builder)
             built.append(imported)
         self.fail()
         return built
 
-    def _validate(self, imported: ImportedRelease, builder: ReleaseBuilder) -> Release | None:
+    def _validate(self, imported: ImportedRelease, builder: ReleaseBuilder) -> bool:
         try:
-            return Release.model_validate(imported.data)
+            Release.model_validate(imported.data)
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
                 row, name = builder.locate(tuple(error["loc"]))
                 self.error(row, name, _message(error))
-        return None
+            return False
+        return True
 
 
 def _message(error: Any) -> str:
