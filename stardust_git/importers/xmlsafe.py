@@ -244,14 +244,17 @@ class ItemReader:
     def text(self, path: str, base: etree._Element | None = None) -> str | None:
         """The stripped text at ``path`` (None when absent or empty), marked as read."""
         found = (self.item.element if base is None else base).find(path)
-        if found is not None:
-            self.mark(found)
-        text = (found.text or "").strip() if found is not None else ""
-        return text or None
+        if found is None:
+            return None
+        self.mark(found)
+        return (found.text or "").strip() or None
 
     def mark(self, element: etree._Element) -> None:
         """Count ``element`` and all it holds as read."""
-        self._read.update(element.iter())
+        if len(element):
+            self._read.update(element.iter())
+        else:
+            self._read.add(element)
 
     def xpath(self, element: etree._Element) -> str:
         """Where ``element`` sits in the message (positions among same-tag siblings)."""
@@ -290,5 +293,5 @@ class ItemReader:
                 continue
             if child not in touched:
                 yield child
-            elif child not in self._read or any(isinstance(c.tag, str) for c in child):
+            elif child not in self._read or child.find("*") is not None:
                 yield from self._unread_below(child, touched)
