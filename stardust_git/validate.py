@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +21,14 @@ from stardust_git.checks.messages import check_message_file
 from stardust_git.checks.release import check_release_rules
 from stardust_git.errors import Diagnostic, Diagnostics
 from stardust_git.index import collect_facts
+from stardust_git.models import Release
 from stardust_git.source.catalog import (
     CATALOG_DIR,
     GENRES_DIR,
     TARGETS_DIR,
     YAML_SUFFIXES,
     Catalog,
+    Loaded,
     iter_yaml_paths,
     load_catalog,
     no_cyclic_gc,
@@ -35,6 +37,7 @@ from stardust_git.source.catalog import (
     release_names,
 )
 from stardust_git.source.defaults import below, is_defaults
+from stardust_git.source.yamlio import YamlDocument
 
 __all__ = [
     "ValidationOptions",
@@ -90,28 +93,45 @@ class ValidationReport:
         return not self.errors and not (self.strict and self.warnings)
 
 
+_PRELOADED: dict[str, Mapping[str, Release]] = {}
+"""``"models"``: the ``models`` of the run under way (forked workers inherit it unpickled)."""
+
+
 def validate_catalog(
-    root: Path, paths: Iterable[Path] | None = None, options: ValidationOptions | None = None
+    root: Path,
+    paths: Iterable[Path] | None = None,
+    options: ValidationOptions | None = None,
+    models: Mapping[str, Release] | None = None,
 ) -> ValidationReport:
     """Validate the whole catalog, or only the release files among ``paths`` against the rest.
 
     Large catalogs are split across the machine's cores: each worker loads and checks a share of
-    the release files; cross-file rules then run here on what the workers found.
+    the release files; cross-file rules then run here on what the workers found. ``models``
+    (release path -> the model its file holds, as an import just wrote it) are checked as they
+    are instead of reading their files again; their diagnostics then carry no line positions.
     """
-    options = options or ValidationOptions()
-    root = root.resolve()
+    _PRELOADED["models"] = models or {}
+    try:
+        return _validate(root.resolve(), paths, options or ValidationOptions())
+    finally:
+        _PRELOADED.clear()
+
+
+def _validate(
+    root: Path, paths: Iterable[Path] | None, options: ValidationOptions
+) -> ValidationReport:
     paths = list(paths) if paths is not None else None
     messages, skipped = _other_files(root, paths or [])
     selected = _selected_releases(root, paths) if paths is not None else release_files(root)
     workers = _worker_count(len(selected))
     if workers > 1:
         catalog = load_catalog(root, [])
-        shares = [selected[index::workers] for index in range(workers)]
+        shares = [selected[i : i + SHARE_SIZE] for i in range(0, len(selected), SHARE_SIZE)]
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             results = list(pool.map(_check_share, [(root, share, options) for share in shares]))
     else:
         with no_cyclic_gc():
-            catalog = load_catalog(root, selected)
+            catalog = _load_releases(root, selected)
         results = [_check_loaded(catalog, options)]
     diagnostics = catalog.diagnostics
     checked: list[CheckedRelease] = []
@@ -133,6 +153,9 @@ def validate_catalog(
 
 
 PARALLEL_MIN_RELEASES = 500
+SHARE_SIZE = 250
+"""Release files a worker loads and checks at a time: its models are freed before the next
+share, so a worker's memory does not grow with the catalog."""
 CHECKED_FOLDERS = tuple(f"{folder}/" for folder in (CATALOG_DIR, TARGETS_DIR, GENRES_DIR))
 
 
@@ -154,12 +177,24 @@ class ShareResult:
 def _check_share(job: tuple[Path, list[Path], ValidationOptions]) -> ShareResult:
     root, share, options = job
     with no_cyclic_gc():
-        catalog = load_catalog(root, share)
+        catalog = _load_releases(root, share)
     result = _check_loaded(catalog, options)
     # Target and genre-map problems are reported once, by the parent process.
     load_problems = [d for d in catalog.diagnostics.items if d.path.startswith(CATALOG_DIR)]
     result.diagnostics = load_problems + result.diagnostics
     return result
+
+
+def _load_releases(root: Path, paths: list[Path]) -> Catalog:
+    """The catalog with the release files at ``paths``: preloaded models as they are, the other
+    files read and parsed."""
+    models = _PRELOADED.get("models", {})
+    shown = {path: relative(root, path) for path in paths}
+    catalog = load_catalog(root, [path for path in paths if shown[path] not in models])
+    for name in shown.values():
+        if name in models:
+            catalog.releases[name] = Loaded(name, YamlDocument(name, None), models[name])
+    return catalog
 
 
 def _check_loaded(catalog: Catalog, options: ValidationOptions) -> ShareResult:

@@ -9,6 +9,7 @@ territory, takedown detection and the names files get under ``assets/<UPC>/``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -302,7 +303,13 @@ def local_file(uri: str, folder: Path) -> Path | None:
     if urlparse(uri).scheme:
         return None
     path = (folder / unquote(uri)).resolve()
-    return path if path.is_relative_to(folder.resolve()) else None
+    return path if path.is_relative_to(_resolved(folder)) else None
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(folder: Path) -> Path:
+    """``folder`` resolved once per message folder, not once per resource."""
+    return folder.resolve()
 
 
 def extension(uri: str, default: str) -> str:

@@ -3,9 +3,12 @@ needs (ERN messages by version, spreadsheets with the mapping file)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from stardust_git.errors import Diagnostic, UserError
 from stardust_git.importers.model import ImportContext, ImportedRelease
@@ -76,13 +79,52 @@ def ern_reader(message: Message) -> ErnReader:
         ) from None
 
 
+PARALLEL_FROM_FILES = 64
+"""From this many input files (a delivery folder of one message per release), files are read
+on every CPU: each message is independent, and reading is most of an import's time."""
+CHUNK_FILES = 100
+_JOB: dict[str, Any] = {}
+"""What the reading workers need (forked, so it is inherited, not pickled: a reader may be a
+closure)."""
+
+
 def read_all(
     files: list[tuple[Path, str]],
     context: ImportContext,
     mapping: SpreadsheetMapping | None,
     reader: Reader,
 ) -> tuple[list[ImportedRelease], list[Diagnostic]]:
-    """Every release of every file, and every file's errors (reading goes on past a bad file)."""
+    """Every release of every file, and every file's errors (reading goes on past a bad file),
+    in the order of ``files``."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(files) < PARALLEL_FROM_FILES or workers < 2:
+        return _read_files(files, context, mapping, reader)
+    _JOB.update(context=context, mapping=mapping, reader=reader)
+    chunks = [files[i : i + CHUNK_FILES] for i in range(0, len(files), CHUNK_FILES)]
+    releases: list[ImportedRelease] = []
+    errors: list[Diagnostic] = []
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for read, problems in pool.map(_read_chunk, chunks):
+                releases += read
+                errors += problems
+    finally:
+        _JOB.clear()
+    return releases, errors
+
+
+def _read_chunk(
+    files: list[tuple[Path, str]],
+) -> tuple[list[ImportedRelease], list[Diagnostic]]:
+    return _read_files(files, _JOB["context"], _JOB["mapping"], _JOB["reader"])
+
+
+def _read_files(
+    files: list[tuple[Path, str]],
+    context: ImportContext,
+    mapping: SpreadsheetMapping | None,
+    reader: Reader,
+) -> tuple[list[ImportedRelease], list[Diagnostic]]:
     releases: list[ImportedRelease] = []
     errors: list[Diagnostic] = []
     for path, shown in files:

@@ -67,6 +67,9 @@ class ImportedRelease:
     spreadsheets."""
     message_created: str = ""
     """The message's MessageCreatedDateTime as written; empty for spreadsheets."""
+    validated: bool = False
+    """``data`` is known to build a valid release (the reader checked it). Models are not
+    kept: 10,000 of them would hold about 150 MiB."""
 
 
 @dataclass(frozen=True)

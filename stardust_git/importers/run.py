@@ -10,6 +10,7 @@ beside the notes (the files stay: the user fixes them).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -137,7 +138,7 @@ def run_import(
         _write(root, imported, outcomes, options.assets)
     if baseline is not None and not options.dry_run:
         _write_baselines(root, imported, outcomes, options.delivered_to, baseline)
-    return result if options.dry_run else _gated(root, result, options)
+    return result if options.dry_run else _gated(root, imported, result, options)
 
 
 class _Planner:
@@ -151,7 +152,8 @@ class _Planner:
         self.label_dir = _label_dir(root, options.label_dir) if options.label_dir else None
 
     def plan(self, release: ImportedRelease, errors: list[Diagnostic]) -> ReleaseOutcome:
-        release.data = self._with_targets(release.data)
+        if self.options.delivered_to:
+            release.data, release.validated = self._with_targets(release.data), False
         errors += self._problems(release)
         outcome = ReleaseOutcome(
             release.upc,
@@ -212,7 +214,10 @@ def _field_position(key: str) -> int:
 
 
 def _model_problems(release: ImportedRelease) -> list[Diagnostic]:
-    """Why the release's data is not a valid release, located at its input and field."""
+    """Why the release's data is not a valid release, located at its input and field (the
+    reader may have checked it already)."""
+    if release.validated:
+        return []
     try:
         Release.model_validate(release.data)
     except ValidationError as exc:
@@ -259,12 +264,47 @@ def _write_baselines(
             outcome.receipts += [written] if written else []
 
 
-def _gated(root: Path, result: ImportResult, options: ImportOptions) -> ImportResult:
-    """The gate's findings on the files written (the same checks ``validate`` runs)."""
+class _Models(Mapping[str, Release]):
+    """Release file -> the model of the data written there, built only when the gate asks for
+    it (in the worker checking that file), so the models never all live at once."""
+
+    def __init__(self, data: dict[str, dict[str, Any]]) -> None:
+        self._data = data
+
+    def __getitem__(self, path: str) -> Release:
+        return Release.model_validate(self._data[path])
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def _gated(
+    root: Path, imported: list[ImportedRelease], result: ImportResult, options: ImportOptions
+) -> ImportResult:
+    """The gate's findings on the files written (the same checks ``validate`` runs).
+
+    The gate checks models built from the data just written, not the files parsed again; the
+    few files it finds problems in are then checked again as read, to place each problem at its
+    line.
+    """
     from stardust_git.validate import ValidationOptions, validate_catalog
 
+    pairs = zip(imported, result.releases, strict=True)
+    models = _Models({outcome.file: release.data for release, outcome in pairs if outcome.writes})
     written = [root / outcome.file for outcome in result.releases if outcome.writes]
-    if written:
-        checks = ValidationOptions(check_assets=options.assets != "none")
-        result.problems = validate_catalog(root, written, checks).diagnostics
+    if not written:
+        return result
+    checks = ValidationOptions(check_assets=options.assets != "none")
+    found = validate_catalog(root, written, checks, models).diagnostics
+    again = sorted({problem.path for problem in found if problem.path in models})
+    if again:
+        placed = validate_catalog(root, [root / path for path in again], checks).diagnostics
+        found = [p for p in found if p.path not in again] + placed
+    result.problems = sorted(set(found))
     return result

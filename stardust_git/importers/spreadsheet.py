@@ -66,10 +66,7 @@ def read_spreadsheet(
     fields) before any release is yielded.
     """
     reader = _SheetReader(path, shown, context, mapping or SpreadsheetMapping())
-    pending = reader.gather()
-    reader.check(pending)
-    for upc, release in pending.items():
-        yield reader.builder(upc, release).build()
+    yield from reader.check(reader.gather())
 
 
 class _SheetReader:
@@ -205,22 +202,27 @@ class _SheetReader:
     def builder(self, upc: str, release: PendingRelease) -> ReleaseBuilder:
         return ReleaseBuilder(upc, release, self, self.context.genres)
 
-    def check(self, pending: dict[str, PendingRelease]) -> None:
-        """Build and validate every release; raise with all the problems found."""
+    def check(self, pending: dict[str, PendingRelease]) -> list[ImportedRelease]:
+        """Build and validate every release (each built once); raise with all the problems found."""
+        built = []
         for upc, release in pending.items():
             builder = self.builder(upc, release)
             imported = builder.build()
             if not builder.failed:
-                self._validate(imported, builder)
+                imported.validated = self._validate(imported, builder)
+            built.append(imported)
         self.fail()
+        return built
 
-    def _validate(self, imported: ImportedRelease, builder: ReleaseBuilder) -> None:
+    def _validate(self, imported: ImportedRelease, builder: ReleaseBuilder) -> bool:
         try:
             Release.model_validate(imported.data)
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
                 row, name = builder.locate(tuple(error["loc"]))
                 self.error(row, name, _message(error))
+            return False
+        return True
 
 
 def _message(error: Any) -> str:

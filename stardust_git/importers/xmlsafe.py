@@ -10,6 +10,7 @@ and cleared once the caller is done with it, so a 100 MB batch never lives in me
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -87,18 +88,20 @@ def open_message(path: Path, shown: str) -> Message:
     if size > MAX_MESSAGE_BYTES:
         raise input_error(shown, f"{size} bytes: larger than the {MAX_MESSAGE_BYTES} bytes read")
     _refuse_doctype_in_prolog(path, shown)
-    events = _events(path, shown)
-    root = next(events, None)
-    if root is None:
+    ends = _ends(path, shown)
+    first = next(ends, None)
+    if first is None:
         raise input_error(shown, "no XML element found")
-    version, kind = _version_and_kind(root[1], shown)
-    return Message(path, shown, version, kind, _items(events, root[1]))
+    root = first.getroottree().getroot()
+    _refuse_doctype(root, shown)
+    version, kind = _version_and_kind(root, shown)
+    return Message(path, shown, version, kind, _items(itertools.chain([first], ends), root, shown))
 
 
 def _parser_events(path: Path) -> etree.iterparse:
     return etree.iterparse(
         str(path),
-        events=("start", "end"),
+        events=("end",),
         load_dtd=False,
         dtd_validation=False,
         resolve_entities=False,
@@ -109,23 +112,15 @@ def _parser_events(path: Path) -> etree.iterparse:
     )
 
 
-def _events(path: Path, shown: str) -> Iterator[tuple[str, etree._Element, int]]:
-    """(event, element, depth) for every element, the root's start first; errors located."""
-    depth = 0
-    context = _parser_events(path)
+def _ends(path: Path, shown: str) -> Iterator[etree._Element]:
+    """Every element as it ends (children before their parent); parse errors located.
+
+    Only end events reach Python (half the events of a start/end loop); the nesting bound is
+    checked per item (:func:`_refuse_deep`), in libxml2, not per element here.
+    """
     try:
-        for event, element in context:
-            if event == "start":
-                depth += 1
-                if depth == 1:
-                    _refuse_doctype(element, shown)
-                if depth > MAX_DEPTH:
-                    line = element.sourceline or 0
-                    raise input_error(shown, f"elements nest deeper than {MAX_DEPTH} levels", line)
-                yield event, element, depth
-            else:
-                yield event, element, depth
-                depth -= 1
+        for _, element in _parser_events(path):
+            yield element
     except etree.XMLSyntaxError as exc:
         line, col = exc.position if exc.position else (exc.lineno or 0, 0)
         raise input_error(shown, f"not well-formed XML: {exc.msg}", line, col) from None
@@ -177,19 +172,19 @@ def _version_and_kind(root: etree._Element, shown: str) -> tuple[str, str]:
     return version, local_name(root)
 
 
-def _items(
-    events: Iterator[tuple[str, etree._Element, int]], root: etree._Element
-) -> Iterator[Item]:
+def _items(elements: Iterator[etree._Element], root: etree._Element, shown: str) -> Iterator[Item]:
+    """The items, each as its element ends: a child of the root, or of a ``*List`` child of it."""
     root_path = "/" + local_name(root)
     positions: dict[tuple[str, str], int] = {}
-    for event, element, depth in events:
-        if event != "end" or depth not in (2, 3):
-            continue
+    for element in elements:
         parent = element.getparent()
-        in_list = depth == 3 and parent is not None and local_name(parent).endswith("List")
-        if depth == 3 and not in_list:
+        if parent is None or (parent is not root and parent.getparent() is not root):
             continue
-        if depth == 2 and local_name(element).endswith("List"):
+        in_list = parent is not root
+        if in_list and not local_name(parent).endswith("List"):
+            continue
+        _refuse_deep(element, 3 if in_list else 2, shown)
+        if not in_list and local_name(element).endswith("List"):
             _release(element)
             continue
         list_name = local_name(parent) if in_list else ""
@@ -198,6 +193,20 @@ def _items(
         prefix = f"{root_path}/{list_name}" if list_name else root_path
         yield Item(list_name, element, f"{prefix}/{tag}[{position}]")
         _release(element)
+
+
+_TOO_DEEP = {
+    depth: etree.XPath("(" + "/".join(["*"] * (MAX_DEPTH + 1 - depth)) + ")[1]") for depth in (2, 3)
+}
+"""Per item depth: the first element below it deeper than :data:`MAX_DEPTH`, found by libxml2."""
+
+
+def _refuse_deep(element: etree._Element, depth: int, shown: str) -> None:
+    """Refuse an item (at ``depth``) with an element nested deeper than :data:`MAX_DEPTH`."""
+    found = _TOO_DEEP[depth](element)
+    if found:
+        line = found[0].sourceline or 0
+        raise input_error(shown, f"elements nest deeper than {MAX_DEPTH} levels", line)
 
 
 def _release(element: etree._Element) -> None:
@@ -235,14 +244,17 @@ class ItemReader:
     def text(self, path: str, base: etree._Element | None = None) -> str | None:
         """The stripped text at ``path`` (None when absent or empty), marked as read."""
         found = (self.item.element if base is None else base).find(path)
-        if found is not None:
-            self.mark(found)
-        text = (found.text or "").strip() if found is not None else ""
-        return text or None
+        if found is None:
+            return None
+        self.mark(found)
+        return (found.text or "").strip() or None
 
     def mark(self, element: etree._Element) -> None:
         """Count ``element`` and all it holds as read."""
-        self._read.update(element.iter())
+        if len(element):
+            self._read.update(element.iter())
+        else:
+            self._read.add(element)
 
     def xpath(self, element: etree._Element) -> str:
         """Where ``element`` sits in the message (positions among same-tag siblings)."""
@@ -258,15 +270,28 @@ class ItemReader:
 
     def unread(self) -> list[str]:
         """XPaths of the largest elements with nothing read inside them, in document order."""
-        return [self.xpath(element) for element in self._unread_below(self.item.element)]
+        touched = self._touched()
+        return [self.xpath(element) for element in self._unread_below(self.item.element, touched)]
 
-    def _unread_below(self, element: etree._Element) -> Iterator[etree._Element]:
+    def _touched(self) -> set[etree._Element]:
+        """Every element read and every element holding one (each ancestor walk stops at one
+        already seen, so this is linear in the item's size)."""
+        touched: set[etree._Element] = set()
+        top = self.item.element
+        for element in self._read:
+            node = element
+            while node is not None and node is not top and node not in touched:
+                touched.add(node)
+                node = node.getparent()
+        return touched
+
+    def _unread_below(
+        self, element: etree._Element, touched: set[etree._Element]
+    ) -> Iterator[etree._Element]:
         for child in element:
             if not isinstance(child.tag, str):
                 continue
-            if child in self._read and not any(isinstance(c.tag, str) for c in child):
-                continue
-            if any(descendant in self._read for descendant in child.iter()):
-                yield from self._unread_below(child)
-            else:
+            if child not in touched:
                 yield child
+            elif child not in self._read or child.find("*") is not None:
+                yield from self._unread_below(child, touched)
