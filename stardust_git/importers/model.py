@@ -13,7 +13,7 @@ Loc = tuple[str | int, ...]
 """Where a value sits in a release, as pydantic locates it: ``("tracks", 2, "title")``."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImportNote:
     """Something the shop knows that the release file will not say, or a value that was guessed."""
 
@@ -26,7 +26,7 @@ class ImportNote:
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResourceFile:
     """A file the input references (an audio file or the cover), to bring into assets/<UPC>/."""
 
@@ -40,7 +40,7 @@ class ResourceFile:
     """Where the input references it (an XPath or a spreadsheet cell), for errors."""
 
 
-@dataclass
+@dataclass(slots=True)
 class ImportedRelease:
     """One release as read from an input, before it is written and gated."""
 
