@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from stardust_git.display import counted
 from stardust_git.errors import Diagnostic, UsageError, UserError
 from stardust_git.importers.assets import AssetMode, bring_in, resource_problems
 from stardust_git.importers.baseline import check_targets, head_context, record_baseline
@@ -132,7 +133,7 @@ def run_import(
     planner = _Planner(root, options, ExistingCatalog(root))
     outcomes = [planner.plan(release, errors) for release in imported]
     if errors:
-        raise UserError(f"nothing imported: {len(errors)} error(s) in the inputs", errors)
+        raise UserError(f"nothing imported: {counted(len(errors), 'error')} in the inputs", errors)
     result = ImportResult(outcomes, dry_run=options.dry_run)
     if not options.dry_run:
         _write(root, imported, outcomes, options.assets)
