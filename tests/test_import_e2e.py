@@ -240,3 +240,20 @@ def test_a_valid_sheet_imports_every_release(tmp_path: Path) -> None:
     done = run(root, "import", str(sheet), "--assets", "none")
     assert done.returncode == 0, done.stdout + done.stderr
     assert sorted(release_files(root)) == sorted(EXAMPLE_UPCS)
+
+
+def test_a_purge_message_in_a_folder_is_skipped_with_a_warning(
+    deliveries: dict[str, Path], tmp_path: Path
+) -> None:
+    """An old distributor's outbox holds purges beside deliveries: the rest is imported."""
+    folder = one_delivery(deliveries, tmp_path)
+    purge = REPO_ROOT.parent / "shared" / "ddex-samples" / "ern382" / "03_delete.xml"
+    shutil.copy(purge, folder.parent / "03_delete.xml")
+    root = empty_catalog(tmp_path / "repo")
+    done = run(root, "import", str(folder.parent), "--assets", "copy")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert re.search(
+        r"03_delete.xml:23:1: warning: a PurgeReleaseMessage .* the file was skipped", output
+    ), output
+    assert sorted(release_files(root)) == ["4250123456789"]

@@ -7,11 +7,12 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from stardust_git.errors import Diagnostic, UserError
-from stardust_git.importers.model import ImportContext, ImportedRelease
+from stardust_git.importers.model import ImportContext, ImportedRelease, PurgeNotSupported
 from stardust_git.importers.sheetmapping import SpreadsheetMapping
 from stardust_git.importers.xmlsafe import Message, input_error, open_message
 
@@ -119,6 +120,11 @@ def _read_chunk(
     return _read_files(files, _JOB["context"], _JOB["mapping"], _JOB["reader"])
 
 
+def _skipped(diagnostic: Diagnostic) -> Diagnostic:
+    message = f"{diagnostic.message}; the file was skipped (it describes no release)"
+    return replace(diagnostic, severity="warning", message=message)
+
+
 def _read_files(
     files: list[tuple[Path, str]],
     context: ImportContext,
@@ -130,6 +136,8 @@ def _read_files(
     for path, shown in files:
         try:
             releases += list(reader(path, shown, context, mapping))
+        except PurgeNotSupported as exc:  # an old outbox holds them: skip, say so, go on
+            errors += [_skipped(d) for d in exc.diagnostics or [Diagnostic(shown, 0, 0, "", "")]]
         except UserError as exc:
             errors += exc.diagnostics or [Diagnostic(shown, 0, 0, "", exc.message)]
         except OSError as exc:

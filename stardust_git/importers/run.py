@@ -132,6 +132,8 @@ def run_import(
     imported, errors = read_all(input_files(inputs), context, mapping, reader or read_input)
     planner = _Planner(root, options, ExistingCatalog(root))
     outcomes = [planner.plan(release, errors) for release in imported]
+    skipped = [error for error in errors if error.severity == "warning"]
+    errors = [error for error in errors if error.severity == "error"]
     if errors:
         raise UserError(f"nothing imported: {counted(len(errors), 'error')} in the inputs", errors)
     result = ImportResult(outcomes, dry_run=options.dry_run)
@@ -139,7 +141,9 @@ def run_import(
         _write(root, imported, outcomes, options.assets)
     if baseline is not None and not options.dry_run:
         _write_baselines(root, imported, outcomes, options.delivered_to, baseline)
-    return result if options.dry_run else _gated(root, imported, result, options)
+    result = result if options.dry_run else _gated(root, imported, result, options)
+    result.problems[:0] = skipped
+    return result
 
 
 class _Planner:
