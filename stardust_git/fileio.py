@@ -4,9 +4,13 @@ and bounded reads that refuse anything but a regular file of a known size."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
+import unicodedata
 from pathlib import Path
+
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
@@ -106,3 +110,10 @@ def _through_link(path: Path) -> str:
         return " (through a symbolic link)" if os.path.islink(path) else ""
     except (OSError, ValueError):
         return ""
+
+
+def slug(text: str) -> str:
+    """A file-name part: ``Summer Vibes EP`` -> ``summer-vibes-ep`` (ASCII letters and digits
+    joined by hyphens; "" when nothing is left)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return _NOT_SLUG.sub("-", ascii_text.lower()).strip("-")

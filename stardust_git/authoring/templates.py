@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import unicodedata
 from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from stardust_git.errors import UserError
-from stardust_git.fileio import write_text_atomic
+from stardust_git.fileio import slug, write_text_atomic
 from stardust_git.models.common import PLACEHOLDER
 from stardust_git.source import defaults as defaults_files
 from stardust_git.source.catalog import CATALOG_DIR, relative
@@ -113,12 +112,6 @@ def yaml_scalar(value: str) -> str:
         except yaml.YAMLError:
             pass
     return json.dumps(value, ensure_ascii=False)
-
-
-def slug(text: str) -> str:
-    """A file-name part: ASCII letters and digits joined by hyphens."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 def default_path(root: Path, values: dict[str, str]) -> Path:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stardust_git.fileio import write_text_atomic
+from stardust_git.fileio import slug, write_text_atomic
 from stardust_git.importers.emit import release_yaml
 from stardust_git.importers.model import Loc
 from stardust_git.source.catalog import CATALOG_DIR, UPC_LINE, release_names
@@ -25,7 +23,6 @@ from stardust_git.source.tree import Tree
 from stardust_git.source.yamlio import YamlLoadError, load_yaml_bytes
 
 SCHEMA_FILE = "schemas/release.schema.json"
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -41,10 +38,9 @@ class Difference:
         return {"field": self.field, "old": _jsonable(self.old), "new": _jsonable(self.new)}
 
 
-def slug(text: str) -> str:
-    """``Summer Vibes EP`` -> ``summer-vibes-ep``: ASCII letters and digits joined by dashes."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return _NOT_SLUG.sub("-", ascii_text.lower()).strip("-")[:80].rstrip("-") or "release"
+def file_slug(text: str) -> str:
+    """The slug of ``text`` cut to 80 characters, or ``release`` when it has none."""
+    return slug(text)[:80].rstrip("-") or "release"
 
 
 class ExistingCatalog:
@@ -70,7 +66,7 @@ class ExistingCatalog:
 
 def new_path(label_dir: str, data: dict[str, Any], taken: set[str]) -> str:
     """The path for a new release file (and marks it taken)."""
-    name = slug(str(data.get("title", "")))
+    name = file_slug(str(data.get("title", "")))
     path = f"{label_dir}/{name}.yaml"
     if path in taken:
         path = f"{label_dir}/{name}-{data['upc']}.yaml"
@@ -80,7 +76,7 @@ def new_path(label_dir: str, data: dict[str, Any], taken: set[str]) -> str:
 
 def default_label_dir(data: dict[str, Any]) -> str:
     """``catalog/<slug of the label>``."""
-    return f"{CATALOG_DIR}/{slug(str(data.get('label', '')))}"
+    return f"{CATALOG_DIR}/{file_slug(str(data.get('label', '')))}"
 
 
 def differences(old: Any, new: Any, where: str = "") -> Iterator[Difference]:
