@@ -121,8 +121,9 @@ def _validate(
     root: Path, paths: Iterable[Path] | None, options: ValidationOptions
 ) -> ValidationReport:
     paths = list(paths) if paths is not None else None
-    messages, skipped = _other_files(root, paths or [])
-    selected = _selected_releases(root, paths) if paths is not None else release_files(root)
+    given = _given_files(root, paths or [])
+    messages, skipped = given.messages, given.skipped
+    selected = given.releases if paths is not None else release_files(root)
     workers = _worker_count(len(selected))
     if workers > 1:
         catalog = load_catalog(root, [])
@@ -205,22 +206,21 @@ def _check_loaded(catalog: Catalog, options: ValidationOptions) -> ShareResult:
     return ShareResult(diagnostics.items, releases, set(catalog.unreadable))
 
 
-def _other_files(root: Path, paths: list[Path]) -> tuple[dict[str, Path], list[str]]:
-    """Message files (.xml) among ``paths``, and the files validate does not check."""
-    messages: dict[str, Path] = {}
-    skipped: list[str] = []
-    for path in iter_yaml_paths(paths):
-        shown = relative(root, path)
-        if path.suffix.lower() == ".xml":
-            messages[shown] = path
-        elif not (path.suffix in YAML_SUFFIXES and shown.startswith(CHECKED_FOLDERS)):
-            skipped.append(shown)
-    return messages, skipped
+@dataclass
+class GivenFiles:
+    """The files named on the command line (directories expanded), sorted by what checks them."""
+
+    releases: list[Path] = field(default_factory=list)
+    """Release files; a defaults file stands for itself and every release below it."""
+    messages: dict[str, Path] = field(default_factory=dict)
+    """ERN or Apple message files (.xml), by shown path."""
+    skipped: list[str] = field(default_factory=list)
+    """Files validate does not check (not a release, target, genre map or message)."""
 
 
-def _selected_releases(root: Path, paths: Iterable[Path]) -> list[Path]:
-    """The release files among ``paths`` (directories expanded); a defaults file stands for
-    itself and every release below it; other files load anyway."""
+def _given_files(root: Path, paths: list[Path]) -> GivenFiles:
+    """One walk over ``paths``; other catalog files load anyway."""
+    given = GivenFiles()
     selected: dict[Path, None] = {}
     for path in iter_yaml_paths(paths):
         shown = relative(root, path if path.is_absolute() else Path.cwd() / path)
@@ -228,4 +228,9 @@ def _selected_releases(root: Path, paths: Iterable[Path]) -> list[Path]:
             selected[root / shown] = None
         if is_defaults(shown):
             selected.update((root / name, None) for name in below(shown, release_names(root)))
-    return list(selected)
+        if path.suffix.lower() == ".xml":
+            given.messages[shown] = path
+        elif not (path.suffix in YAML_SUFFIXES and shown.startswith(CHECKED_FOLDERS)):
+            given.skipped.append(shown)
+    given.releases = list(selected)
+    return given
