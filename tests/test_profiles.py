@@ -87,7 +87,9 @@ def resolve_dates(value: Any) -> Any:
     return value
 
 
-def write_cover(path: Path, size: int | list[int] = 1400, mode: str = "RGB", **options: Any) -> None:
+def write_cover(
+    path: Path, size: int | list[int] = 1400, mode: str = "RGB", **options: Any
+) -> None:
     width, height = (size, size) if isinstance(size, int) else size
     image = Image.fromarray(generator.cover_pixels(max(width, height))).crop((0, 0, width, height))
     fmt = options.pop("format", "JPEG")
