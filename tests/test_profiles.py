@@ -216,3 +216,51 @@ def test_an_unknown_profile_is_an_error_at_the_target_line(repo: Repo) -> None:
     assert f"targets/beta.yaml:{line}:" in done.stdout + done.stderr
     assert "unknown profile 'youtub'; did you mean 'youtube'?" in done.stdout + done.stderr
     assert "Traceback" not in done.stderr
+
+
+# --- profile list / profile show ---------------------------------------------------------------
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stardust_git", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_profile_show_prints_every_rule_with_its_level_and_source() -> None:
+    done = run_cli("profile", "show", "youtube")
+    assert done.returncode == 0, done.stderr
+    for rule in load_profile("youtube").rules:
+        assert f"{rule.id} [{rule.level}] {rule.message}" in done.stdout
+        assert (rule.source.url or rule.source.note) in done.stdout
+
+
+def test_profile_show_json_is_the_profile_as_loaded() -> None:
+    done = run_cli("profile", "show", "audius", "--format", "json")
+    shown = yaml.safe_load(done.stdout)
+    assert [rule["id"] for rule in shown["rules"]][:3] == [
+        "GENERIC-TEXT-001",
+        "GENERIC-TEXT-002",
+        "GENERIC-TEXT-003",
+    ]
+    assert shown["rules"][-1]["params"] == {
+        "allowed": ["Stream", "OnDemandStream", "PermanentDownload"]
+    }
+
+
+def test_profile_list_names_every_profile_of_the_issue() -> None:
+    done = run_cli("profile", "list", "--format", "json")
+    names = [row["name"] for row in yaml.safe_load(done.stdout)]
+    wanted = "youtube apple spotify amazon deezer tidal audius musixmatch beatport generic"
+    assert sorted(names) == sorted(wanted.split())
+
+
+def test_an_unknown_profile_name_is_a_user_error() -> None:
+    done = run_cli("profile", "show", "spotfy")
+    assert done.returncode == 1
+    assert "unknown profile 'spotfy'; did you mean 'spotify'?" in done.stderr
+    assert "Traceback" not in done.stderr

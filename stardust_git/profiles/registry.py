@@ -11,7 +11,7 @@ from stardust_git.profiles.base import RuleKind
 
 
 def _kind(run: object, params: object, reads_assets: bool = False) -> RuleKind:
-    summary = (getattr(run, "__doc__", "") or "").strip().splitlines()[0]
+    summary = " ".join((getattr(run, "__doc__", "") or "").split("\n\n")[0].split())
     return RuleKind(run, params, summary, reads_assets)  # type: ignore[arg-type]
 
 
