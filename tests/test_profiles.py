@@ -20,8 +20,8 @@ import yaml
 from PIL import Image
 
 from stardust_git.models import Release, Target
-from stardust_git.profiles import Subject, apply_profile, load_profile, profile_names
-from stardust_git.profiles.loader import builtin_names
+from stardust_git.profiles import ProfileError, Subject, apply_profile, load_profile, profile_names
+from stardust_git.profiles.loader import builtin_names, parse_profile
 from tests.gitrepo import UPCS, Repo, make_catalog
 from tests.media import generator, write_flac, write_mp3, write_wav
 
@@ -264,3 +264,39 @@ def test_an_unknown_profile_name_is_a_user_error() -> None:
     assert done.returncode == 1
     assert "unknown profile 'spotfy'; did you mean 'spotify'?" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# --- profile files that are wrong ----------------------------------------------------------------
+
+BROKEN = """\
+name: mystore
+title: My Store
+version: 1
+read: 2026-12-06
+rules:
+  - id: MYSTORE-ART-001
+    level: error
+    message: big covers
+    source: {read: 2026-12-06, note: their e-mail}
+    check: artwork_sise
+  - id: MYSTORE-ART-002
+    level: error
+    message: big covers
+    source: {read: 2026-12-06, note: their e-mail}
+    check: artwork_size
+    params: {min: many}
+"""
+
+
+def test_a_broken_profile_file_names_each_problem_and_its_line() -> None:
+    with pytest.raises(ProfileError) as raised:
+        parse_profile(BROKEN.encode(), "mystore.yaml")
+    found = {(d.line, d.field): d.message for d in raised.value.diagnostics}
+    assert "did you mean 'artwork_size'" in found[(10, "rules[0].check")]
+    assert "valid integer" in found[(16, "rules[1].params.min")]
+
+
+def test_a_profile_file_is_parsed_into_the_rules_it_states() -> None:
+    fixed = BROKEN.replace("artwork_sise", "artwork_size").replace("many", "3000")
+    profile = parse_profile(fixed.encode(), "mystore.yaml")
+    assert [rule.params for rule in profile.rules] == [{}, {"min": 3000}]

@@ -69,7 +69,7 @@ def load_profile(name: str) -> Profile:
 def _read(name: str) -> Profile:
     if name in builtin_names():
         shown = f"stardust_git/profiles/data/{name}.yaml"
-        return _from_bytes((DATA / f"{name}.yaml").read_bytes(), shown)
+        return parse_profile((DATA / f"{name}.yaml").read_bytes(), shown)
     entry = _entry_points().get(name)
     if entry is None:
         hint = did_you_mean(closest(name, profile_names()))
@@ -84,7 +84,7 @@ def _from_plugin(name: str, entry: metadata.EntryPoint) -> Profile:
         loaded = loaded()
     if isinstance(loaded, str | Path):
         try:
-            return _from_bytes(Path(loaded).read_bytes(), str(loaded))
+            return parse_profile(Path(loaded).read_bytes(), str(loaded))
         except OSError as error:
             raise ProfileError(f"{shown}: cannot read {loaded} ({error.strerror})") from None
     if isinstance(loaded, Profile):
@@ -94,7 +94,9 @@ def _from_plugin(name: str, entry: metadata.EntryPoint) -> Profile:
     raise ProfileError(f"{shown}: gives {type(loaded).__name__}, not a profile, mapping or path")
 
 
-def _from_bytes(data: bytes, shown: str) -> Profile:
+def parse_profile(data: bytes, shown: str) -> Profile:
+    """The profile file ``data`` (named ``shown`` in errors); a ProfileError whose diagnostics
+    name the line of each problem otherwise."""
     try:
         document = load_yaml_bytes(data, shown)
     except YamlLoadError as error:
