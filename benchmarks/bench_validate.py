@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from generate_catalog import generate
+from peakrss import measure
 
 from stardust_git.errors import Diagnostics
 from stardust_git.index import collect_facts
@@ -87,21 +88,13 @@ def timed_run(command: list[str], cwd: Path) -> float:
 
 
 def measured_run(command: list[str], cwd: Path) -> dict[str, float]:
-    """Wall seconds, CPU seconds (with the workers it waited for) and peak RSS in MiB (of its
-    largest process, from ``wait4``) of one subprocess, which must exit 0. CPU seconds hold up
-    on a shared machine where wall time does not."""
-    started = time.perf_counter()
-    with subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as child:
-        output = child.stdout.read() if child.stdout else ""
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
-    elapsed = time.perf_counter() - started
-    if child.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} exited {child.returncode}:\n{output[-4000:]}")
-    cpu = usage.ru_utime + usage.ru_stime
-    return {"wall_s": elapsed, "cpu_s": cpu, "peak_rss_mib": usage.ru_maxrss / 1024}
+    """Wall seconds, CPU seconds (with its workers) and peak RSS in MiB (of its largest
+    process) of one subprocess, which must exit 0."""
+    run = measure(command, cwd)
+    if run.done.returncode != 0:
+        output = run.done.stdout + run.done.stderr
+        raise SystemExit(f"{' '.join(command)} exited {run.done.returncode}:\n{output[-4000:]}")
+    return {"wall_s": run.wall_s, "cpu_s": run.cpu_s, "peak_rss_mib": run.peak_rss_mib}
 
 
 def drop_cache(root: Path) -> None:
