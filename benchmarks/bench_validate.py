@@ -223,7 +223,7 @@ def profile_full(root: Path) -> str:
 
 def bench_one_file(root: Path, n: int) -> dict[str, Any]:
     names = sorted(relative(root, p) for p in release_files(root))
-    changed = root / names[len(names) // 2]
+    changed = next(root / name for name in names[len(names) // 2 :] if _not_for_apple(root / name))
     original = changed.read_bytes()
     command = [stardust_git(), "validate", str(changed.relative_to(root)), "--no-assets"]
     cold_runs = 5 if n <= BREAKDOWN_UP_TO else 1
@@ -250,6 +250,11 @@ def bench_one_file(root: Path, n: int) -> dict[str, Any]:
         "target_s": target,
         "target_met": warm_median < target,
     }
+
+
+def _not_for_apple(path: Path) -> bool:
+    """The Apple renderer reads the cover, which the synthetic catalog does not write."""
+    return "apple" not in path.read_text(encoding="utf-8")
 
 
 def _edit_and_run(

@@ -26,7 +26,7 @@ from stardust_git.fileio import MAX_YAML_BYTES, UnreadableFile, read_regular
 from stardust_git.models import Release
 from stardust_git.models.release import parse_duration
 from stardust_git.source import defaults as defaults_files
-from stardust_git.source.catalog import release_names
+from stardust_git.source.catalog import no_cyclic_gc, release_names
 from stardust_git.source.yamlio import YamlLoadError, load_yaml_bytes
 
 CACHE_DIR = ".stardust-cache"
@@ -57,6 +57,13 @@ def collect_facts(
     The cache is refreshed with every current file, the loaded ones included, so a full run
     leaves it warm for the next one-file run.
     """
+    with no_cyclic_gc():  # 100,000 entries are 700,000 lists: no collection walks them
+        return _collect_facts(root, loaded, unreadable)
+
+
+def _collect_facts(
+    root: Path, loaded: dict[str, ReleaseFacts], unreadable: set[str]
+) -> list[ReleaseFacts]:
     cache, written_ns = _read_cache(root)
     current: dict[str, Any] = {}
     others: list[ReleaseFacts] = []
@@ -85,9 +92,17 @@ class _DefaultsFiles:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._read: dict[str, tuple[str, dict[str, Any]] | None] = {}
+        self._by_folder: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def of(self, shown: str) -> tuple[str, dict[str, Any]]:
-        """A digest of the defaults ``shown`` inherits from, and their resolved top-level keys."""
+        """A digest of the defaults ``shown`` inherits from, and their resolved top-level keys
+        (the same for every file of a folder: worked out once per folder)."""
+        folder = shown.rpartition("/")[0]
+        if folder not in self._by_folder:
+            self._by_folder[folder] = self._inherited(shown)
+        return self._by_folder[folder]
+
+    def _inherited(self, shown: str) -> tuple[str, dict[str, Any]]:
         digest = hashlib.blake2b(digest_size=16)
         merged: dict[str, Any] = {}
         for path in defaults_files.candidates(shown):
