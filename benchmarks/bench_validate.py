@@ -199,7 +199,7 @@ def _run_stages(root: Path, stages: Stages) -> None:
     with stages.timing("cross_file"):
         checked = [checked_release(loaded) for loaded in catalog.releases.values()]
         facts = {release.facts.path: release.facts for release in checked}
-        others = collect_facts(root, facts, catalog.unreadable)
+        others = collect_facts(root, facts, catalog.unreadable).sharing
         diagnostics.extend(check_cross_file(checked, others))
         for loaded in catalog.releases.values():
             check_release_rules(catalog, loaded, diagnostics)

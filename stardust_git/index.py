@@ -1,15 +1,21 @@
-"""A summary of every release file for cross-file rules, cached by each file's stat key.
+"""A summary of every release file for cross-file rules, kept in sqlite and looked up by code.
 
-Validating one changed file (the pre-commit case) must not parse the whole catalog again. Each
-release file is summarised as its UPC and its tracks' (ISRC, title, duration); the summaries are
-cached in ``.stardust-cache/facts.json`` by path with the file's stat key (size, mtime, ctime,
-inode) and a digest of the defaults files it inherits from, so a warm run only stats the files
-(and reads the few defaults files) and parses the ones that changed.
+Validating one changed file (the pre-commit case) must not parse, or even load, the whole
+catalog again. Each release file is summarised as its UPC and its tracks' (ISRC, title,
+duration); the summaries are kept in ``.stardust-cache/facts.sqlite`` by path, with the file's
+stat key (size, mtime, ctime, inode) and a digest of the defaults files it inherits from. The
+cross-file rules then look up only the codes of the files checked (indexes by UPC and ISRC).
+
+Which files to look at again: in a git work tree, git says which files differ from the commit
+the index was last brought up to date at (``git diff``, and ``git ls-files --others`` for
+untracked and ignored files), so a one-file run stats only those and the files that differed
+then; git's own index makes that a few C-level stats per changed file. Outside git every file
+is statted, as before. Either way a file is read again only when its stat key or defaults moved.
 
 The stat key is git's: an edit that keeps size and mtime (``touch -r``, a tool restoring
 timestamps) still moves the ctime, which no program can set back, and a file replaced by a
-rename has another inode. A file whose ctime is not older than the cache itself was changed in
-the same clock tick as the cache was written ("racily clean" in git): it is read again.
+rename has another inode. A file whose ctime is not older than the index itself was changed in
+the same clock tick as the index was written ("racily clean" in git): it is read again.
 """
 
 from __future__ import annotations
@@ -17,22 +23,27 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
-from dataclasses import dataclass
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from stardust_git.fileio import MAX_YAML_BYTES, UnreadableFile, read_regular
+from stardust_git.gitio import Git
 from stardust_git.models import Release
 from stardust_git.models.release import parse_duration
 from stardust_git.source import defaults as defaults_files
-from stardust_git.source.catalog import no_cyclic_gc, release_names
+from stardust_git.source.catalog import CATALOG_DIR, is_release_path, no_cyclic_gc, release_names
 from stardust_git.source.yamlio import YamlLoadError, load_yaml_bytes
 
 CACHE_DIR = ".stardust-cache"
-CACHE_FILE = "facts.json"
-CACHE_VERSION = 4
-MAX_CACHE_BYTES = 256 * 1024 * 1024
+CACHE_FILE = "facts.sqlite"
+CACHE_VERSION = "5"
+LOOKUP_FROM = 1000
+"""Up to this many checked files, the other files sharing their codes are looked up by code;
+above it (a whole-catalog run), the few files not checked are read whole."""
 
 
 @dataclass(frozen=True)
@@ -49,41 +60,30 @@ def facts_of(path: str, release: Release) -> ReleaseFacts:
     return ReleaseFacts(path, release.upc, tracks)
 
 
+@dataclass
+class IndexedFacts:
+    """What the index knows of the release files not checked this run."""
+
+    sharing: list[ReleaseFacts] = field(default_factory=list)
+    """Those sharing a UPC or an ISRC with a checked file (all the cross-file rules need)."""
+    upcs: set[str] = field(default_factory=set)
+    """Every one's UPC (only when asked for: the deleted-release check needs them)."""
+    unsummarised: list[str] = field(default_factory=list)
+    """Those with no facts to offer (they do not parse): only their text can say a UPC."""
+
+
 def collect_facts(
-    root: Path, loaded: dict[str, ReleaseFacts], unreadable: set[str]
-) -> list[ReleaseFacts]:
-    """Facts of every release file other than the ``loaded`` and ``unreadable`` ones.
-
-    The cache is refreshed with every current file, the loaded ones included, so a full run
-    leaves it warm for the next one-file run.
-    """
-    with no_cyclic_gc():  # 100,000 entries are 700,000 lists: no collection walks them
-        return _collect_facts(root, loaded, unreadable)
-
-
-def _collect_facts(
-    root: Path, loaded: dict[str, ReleaseFacts], unreadable: set[str]
-) -> list[ReleaseFacts]:
-    cache, written_ns = _read_cache(root)
-    current: dict[str, Any] = {}
-    others: list[ReleaseFacts] = []
-    summarised = False
-    inherited = _DefaultsFiles(root)
-    for shown in release_names(root):
-        if shown in unreadable:
-            continue
-        cached = cache.get(shown)
-        entry = _entry(root, shown, _trusted(cached, written_ns), loaded.get(shown), inherited)
-        current[shown] = entry
-        if shown not in loaded:
-            summarised = summarised or entry is not cached
-            if entry[UPC] is not None:
-                others.append(ReleaseFacts(shown, entry[UPC], tuple(map(tuple, entry[TRACKS]))))
-    # An edited file that was validated in full this run is summarised when it is next needed;
-    # rewriting 10,000 entries for it would cost more than the whole one-file check.
-    if summarised or current.keys() != cache.keys():
-        _write_cache(root, current)
-    return others
+    root: Path,
+    loaded: dict[str, ReleaseFacts],
+    unreadable: set[str],
+    all_upcs: bool = False,
+) -> IndexedFacts:
+    """The index's facts of the release files other than the ``loaded`` and ``unreadable`` ones,
+    brought up to date first (the loaded files' facts included, so a full run leaves it warm
+    for the next one-file run)."""
+    with no_cyclic_gc(), _open(root) as index:
+        _refresh(root, index, loaded)
+        return _query(index, loaded, unreadable, all_upcs)
 
 
 class _DefaultsFiles:
@@ -132,50 +132,6 @@ def _read_defaults(full: Path) -> tuple[str, dict[str, Any]] | None:
     return digest, parsed if isinstance(parsed, dict) else {}
 
 
-UPC, TRACKS, DEFAULTS = 4, 5, 6
-"""Where an entry keeps the UPC, the tracks and the defaults digest (after the stat key)."""
-
-
-def _trusted(cached: Any, written_ns: int) -> Any:
-    """The cached entry, or None when its file may have changed in the tick the cache was
-    written (a ctime not older than the cache file's mtime)."""
-    if isinstance(cached, list) and len(cached) == 7 and cached[2] < written_ns:
-        return cached
-    return None
-
-
-def _entry(
-    root: Path,
-    shown: str,
-    cached: Any,
-    facts: ReleaseFacts | None,
-    inherited: _DefaultsFiles,
-) -> list[Any]:
-    """``[size, mtime_ns, ctime_ns, inode, upc, tracks, defaults digest]`` of one file; upc
-    None when it has no facts to offer.
-
-    A file whose size, modification time and defaults match the cache is not read again (a
-    checkout rewrites only the files it changes, so switching branches keeps the rest warm).
-    """
-    full = f"{root}/{shown}"
-    try:
-        stat = os.stat(full)
-    except OSError:  # a dangling link or a loop: the file's own load reports it
-        return [0, 0, 0, 0, None, [], ""]
-    digest, defaults = inherited.of(shown)
-    key = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
-    if cached is not None and cached[:UPC] == key and cached[DEFAULTS] == digest:
-        return cached
-    if facts is not None:
-        summary: dict[str, Any] | None = {"upc": facts.upc, "tracks": facts.tracks}
-    else:
-        summary = _summarise(full, defaults)
-    if summary is None:
-        return [*key, None, [], digest]
-    tracks = [list(track) for track in summary["tracks"]]
-    return [*key, summary["upc"], tracks, digest]
-
-
 def _summarise(full: str, defaults: dict[str, Any]) -> dict[str, Any] | None:
     """UPC and tracks from raw YAML resolved with its ``defaults``' top-level keys, without full
     validation (that file's own run reports it).
@@ -203,34 +159,290 @@ def _summarise(full: str, defaults: dict[str, Any]) -> dict[str, Any] | None:
     return {"upc": upc, "tracks": tracks}
 
 
-def _cache_path(root: Path) -> Path:
-    return root / CACHE_DIR / CACHE_FILE
+# --- the sqlite store --------------------------------------------------------------------------
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER, ctime INTEGER, inode INTEGER,
+    upc TEXT, tracks TEXT NOT NULL, defaults TEXT NOT NULL, dirty INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_by_upc ON files (upc);
+CREATE TABLE IF NOT EXISTS isrcs (isrc TEXT NOT NULL, path TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS isrcs_by_isrc ON isrcs (isrc);
+CREATE INDEX IF NOT EXISTS isrcs_by_path ON isrcs (path);
+"""
+Row = tuple[Any, ...]
+"""``(path, size, mtime, ctime, inode, upc, tracks JSON, defaults digest, dirty)``."""
+KEY, UPC, TRACKS, DEFAULTS = slice(1, 5), 5, 6, 7
 
 
-def _read_cache(root: Path) -> tuple[dict[str, Any], int]:
-    """The cached entries by path, and when the cache was written (its mtime, in ns)."""
-    path = _cache_path(root)
+class _Index:
+    """The open store, with when it was last written (racily clean files are read again)."""
+
+    def __init__(self, connection: sqlite3.Connection | None, written_ns: int) -> None:
+        self.db = connection
+        self.written_ns = written_ns
+
+    def meta(self, key: str) -> str | None:
+        if self.db is None:
+            return None
+        found = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return found[0] if found else None
+
+    def rows(self, paths: Iterable[str] | None = None) -> dict[str, Row]:
+        """The rows of ``paths`` (None: every row)."""
+        if self.db is None:
+            return {}
+        if paths is None:
+            return {row[0]: row for row in self.db.execute("SELECT * FROM files")}
+        found: dict[str, Row] = {}
+        for chunk in _chunks(list(paths)):
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT * FROM files WHERE path IN ({marks})"
+            found.update((row[0], row) for row in self.db.execute(query, chunk))
+        return found
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+@contextmanager
+def _open(root: Path) -> Iterator[_Index]:
+    """The index at ``root``, emptied when of another version; a read-only checkout runs with
+    an empty in-memory one. What was written is committed on the way out."""
+    path = root / CACHE_DIR / CACHE_FILE
     try:
         written_ns = path.stat().st_mtime_ns
-        content = json.loads(read_regular(path, MAX_CACHE_BYTES))
-    except (OSError, ValueError, UnreadableFile):
-        return {}, 0
-    if not isinstance(content, dict) or content.get("version") != CACHE_VERSION:
-        return {}, 0
-    entries = content.get("entries")
-    return (entries, written_ns) if isinstance(entries, dict) else ({}, 0)
-
-
-def _write_cache(root: Path, entries: dict[str, Any]) -> None:
-    """Write atomically; a read-only checkout simply runs without a cache."""
-    target = _cache_path(root)
-    try:
-        target.parent.mkdir(exist_ok=True)
-        (target.parent / ".gitignore").write_text("*\n", encoding="utf-8")
-        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".facts-")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            # json.dumps runs the C encoder; json.dump to a stream encodes in Python (10x slower).
-            stream.write(json.dumps({"version": CACHE_VERSION, "entries": entries}))
-        os.replace(temp, target)
     except OSError:
-        return
+        written_ns = 0
+    try:
+        path.parent.mkdir(exist_ok=True)
+        (path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
+        db = _connect(str(path))
+    except (OSError, sqlite3.Error):
+        db = _connect(":memory:")
+    index = _Index(db, written_ns)
+    if index.meta("version") != CACHE_VERSION:
+        _reset(db)
+        index.written_ns = 0
+    try:
+        yield index
+        db.commit()
+    finally:
+        db.close()
+
+
+def _connect(where: str) -> sqlite3.Connection:
+    db = sqlite3.connect(where, timeout=30, isolation_level="DEFERRED")
+    try:
+        db.execute("PRAGMA synchronous = OFF")  # a lost cache is rebuilt: no fsync needed
+        db.executescript(SCHEMA)
+    except sqlite3.DatabaseError:  # not a database (a truncated or foreign file): start again
+        db.close()
+        os.unlink(where)
+        db = sqlite3.connect(where, timeout=30)
+        db.executescript(SCHEMA)
+    return db
+
+
+def _reset(db: sqlite3.Connection) -> None:
+    db.executescript("DELETE FROM files; DELETE FROM isrcs; DELETE FROM meta;")
+    db.execute("INSERT INTO meta VALUES ('version', ?)", (CACHE_VERSION,))
+
+
+# --- bringing it up to date --------------------------------------------------------------------
+
+
+def _refresh(root: Path, index: _Index, loaded: dict[str, ReleaseFacts]) -> None:
+    """Look again at every file that may differ from its row, and write what changed."""
+    view = _git_view(root, index.meta("commit"))
+    if view.changed is None:
+        candidates = set(release_names(root)) | _paths(index)
+    else:
+        candidates = view.changed | set(loaded) | _dirty_rows(index)
+        candidates |= _below_changed_defaults(index, candidates)
+    differing = candidates if view.differing is None else view.differing
+    rows = index.rows(candidates)
+    inherited = _DefaultsFiles(root)
+    updated: list[Row] = []
+    gone: list[str] = []
+    for shown in sorted(candidates):
+        if not is_release_path(shown) or not os.path.lexists(f"{root}/{shown}"):
+            gone.append(shown)
+            continue
+        cached = _trusted(rows.get(shown), index.written_ns)
+        row = _row(root, shown, cached, loaded.get(shown), inherited, shown in differing)
+        if row != rows.get(shown):
+            updated.append(row)
+    _write(index, updated, [path for path in gone if path in rows], view.head)
+
+
+@dataclass
+class _GitView:
+    """What git says of the release files; all None outside a git work tree with a commit."""
+
+    head: str | None = None
+    differing: set[str] | None = None
+    """Files that differ from HEAD now (tracked and changed, untracked, ignored)."""
+    changed: set[str] | None = None
+    """Those and the files that differ from the commit the index was last refreshed at (None:
+    that commit is unknown or gone, so every file is looked at)."""
+
+
+def _git_view(root: Path, since: str | None) -> _GitView:
+    git = Git(root)
+    done = git.run("rev-parse", "--show-toplevel", "HEAD", check=False)
+    lines = done.stdout.decode("utf-8", "surrogateescape").split("\n")
+    if done.returncode != 0 or len(lines) < 2 or Path(lines[0]).resolve() != root.resolve():
+        return _GitView()
+    view = _GitView(head=lines[1])
+    view.differing = _git_paths(git, "diff", "--name-only", "-z", "--no-renames", view.head)
+    view.differing |= _git_paths(git, "ls-files", "-z", "--others")
+    if since == view.head:
+        view.changed = set(view.differing)
+    elif since:
+        args = ("diff", "--name-only", "-z", "--no-renames", since, "--", CATALOG_DIR)
+        found = git.run(*args, check=False)  # fails when that commit is gone (gc after a rebase)
+        view.changed = view.differing | _split(found.stdout) if found.returncode == 0 else None
+    return view
+
+
+def _git_paths(git: Git, *args: str) -> set[str]:
+    return _split(git.run(*args, "--", CATALOG_DIR).stdout)
+
+
+def _split(output: bytes) -> set[str]:
+    return {p for p in output.decode("utf-8", "surrogateescape").split("\0") if p}
+
+
+def _paths(index: _Index) -> set[str]:
+    assert index.db is not None
+    return {row[0] for row in index.db.execute("SELECT path FROM files")}
+
+
+def _dirty_rows(index: _Index) -> set[str]:
+    assert index.db is not None
+    return {row[0] for row in index.db.execute("SELECT path FROM files WHERE dirty = 1")}
+
+
+def _below_changed_defaults(index: _Index, candidates: set[str]) -> set[str]:
+    """Every row below a defaults file that changed (its inherited digest may have moved)."""
+    assert index.db is not None
+    found: set[str] = set()
+    for changed in [p for p in candidates if defaults_files.is_defaults(p)]:
+        folder = changed.rsplit("/", 1)[0] + "/"
+        query = "SELECT path FROM files WHERE path >= ? AND path < ?"
+        found |= {row[0] for row in index.db.execute(query, (folder, folder[:-1] + "0"))}
+    return found
+
+
+def _trusted(cached: Row | None, written_ns: int) -> Row | None:
+    """The cached row, or None when its file may have changed in the tick the index was
+    written (a ctime not older than the index file's mtime)."""
+    return cached if cached is not None and cached[3] < written_ns else None
+
+
+def _row(
+    root: Path,
+    shown: str,
+    cached: Row | None,
+    facts: ReleaseFacts | None,
+    inherited: _DefaultsFiles,
+    dirty: bool,
+) -> Row:
+    """The row of one file; upc None when it has no facts to offer.
+
+    A file whose stat key and defaults match the cache is not read again (a checkout rewrites
+    only the files it changes, so switching branches keeps the rest warm).
+    """
+    full = f"{root}/{shown}"
+    try:
+        stat = os.stat(full)
+    except OSError:  # a dangling link or a loop: the file's own load reports it
+        return (shown, 0, 0, 0, 0, None, "[]", "", int(dirty))
+    digest, defaults = inherited.of(shown)
+    key = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+    if cached is not None and cached[KEY] == key and cached[DEFAULTS] == digest:
+        return (*cached[:-1], int(dirty))
+    if facts is not None:
+        summary: dict[str, Any] | None = {"upc": facts.upc, "tracks": facts.tracks}
+    else:
+        summary = _summarise(full, defaults)
+    if summary is None:
+        return (shown, *key, None, "[]", digest, int(dirty))
+    tracks = json.dumps([list(track) for track in summary["tracks"]])
+    return (shown, *key, summary["upc"], tracks, digest, int(dirty))
+
+
+def _write(index: _Index, rows: list[Row], gone: list[str], commit: str | None) -> None:
+    """Replace the changed rows (and their ISRCs) and forget the files that are gone."""
+    assert index.db is not None
+    db = index.db
+    stale = [row[0] for row in rows] + gone
+    for chunk in _chunks(stale):
+        marks = ",".join("?" * len(chunk))
+        db.execute(f"DELETE FROM files WHERE path IN ({marks})", chunk)
+        db.execute(f"DELETE FROM isrcs WHERE path IN ({marks})", chunk)
+    db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    isrcs = {(track[0], row[0]) for row in rows for track in json.loads(row[TRACKS])}
+    db.executemany("INSERT INTO isrcs VALUES (?, ?)", isrcs)
+    if commit != index.meta("commit"):
+        db.execute("DELETE FROM meta WHERE key = 'commit'")
+        if commit:
+            db.execute("INSERT INTO meta VALUES ('commit', ?)", (commit,))
+
+
+# --- looking up ------------------------------------------------------------------------------
+
+
+def _query(
+    index: _Index, loaded: dict[str, ReleaseFacts], unreadable: set[str], all_upcs: bool
+) -> IndexedFacts:
+    assert index.db is not None
+    skip = set(loaded) | unreadable
+    if len(loaded) > LOOKUP_FROM:
+        rows = [row for path, row in index.rows().items() if path not in skip]
+    else:
+        rows = _sharing_rows(index.db, loaded.values(), skip)
+    found = IndexedFacts()
+    found.sharing = [_facts(row) for row in rows if row[UPC] is not None]
+    query = "SELECT path FROM files WHERE upc IS NULL"
+    found.unsummarised = [row[0] for row in index.db.execute(query) if row[0] not in skip]
+    if all_upcs:
+        query = "SELECT path, upc FROM files WHERE upc IS NOT NULL"
+        found.upcs = {upc for path, upc in index.db.execute(query) if path not in skip}
+    return found
+
+
+def _sharing_rows(
+    db: sqlite3.Connection, checked: Iterable[ReleaseFacts], skip: set[str]
+) -> list[Row]:
+    """The rows of the files sharing a UPC or an ISRC with ``checked``."""
+    checked = list(checked)
+    upcs = sorted({facts.upc for facts in checked})
+    isrcs = sorted({track[0] for facts in checked for track in facts.tracks})
+    paths: set[str] = set()
+    for chunk in _chunks(upcs):
+        marks = ",".join("?" * len(chunk))
+        paths |= {r[0] for r in db.execute(f"SELECT path FROM files WHERE upc IN ({marks})", chunk)}
+    for chunk in _chunks(isrcs):
+        marks = ",".join("?" * len(chunk))
+        paths |= {
+            r[0] for r in db.execute(f"SELECT path FROM isrcs WHERE isrc IN ({marks})", chunk)
+        }
+    paths -= skip
+    found: list[Row] = []
+    for chunk in _chunks(sorted(paths)):
+        marks = ",".join("?" * len(chunk))
+        found.extend(db.execute(f"SELECT * FROM files WHERE path IN ({marks})", chunk))
+    return found
+
+
+def _facts(row: Row) -> ReleaseFacts:
+    tracks = tuple(
+        (isrc, title, float(duration)) for isrc, title, duration in json.loads(row[TRACKS])
+    )
+    return ReleaseFacts(row[0], row[UPC], tracks)

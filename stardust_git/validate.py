@@ -25,6 +25,7 @@ from stardust_git.models import Release
 from stardust_git.source.catalog import (
     CATALOG_DIR,
     GENRES_DIR,
+    RECEIPTS_DIR,
     TARGETS_DIR,
     YAML_SUFFIXES,
     Catalog,
@@ -141,9 +142,11 @@ def _validate(
         checked.extend(share.releases)
         catalog.unreadable |= share.unreadable
     loaded_facts = {release.facts.path: release.facts for release in checked}
-    others = collect_facts(root, loaded_facts, catalog.unreadable)
-    catalog.release_upcs = {facts.upc for facts in [*loaded_facts.values(), *others]}
-    run = GateRun(catalog, options.needs, checked=checked, others=others)
+    receipts = (root / RECEIPTS_DIR).is_dir()
+    indexed = collect_facts(root, loaded_facts, catalog.unreadable, all_upcs=receipts)
+    catalog.release_upcs = {facts.upc for facts in loaded_facts.values()} | indexed.upcs
+    catalog.unsummarised = indexed.unsummarised
+    run = GateRun(catalog, options.needs, checked=checked, others=indexed.sharing)
     run_catalog_checks(run, diagnostics)
     for shown, path in messages.items():
         diagnostics.extend(check_message_file(path, shown))

@@ -8,10 +8,13 @@ check cannot see (same size, mtime put back), deleted, or renamed.
 from __future__ import annotations
 
 import os
+import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from stardust_git.index import CACHE_DIR, CACHE_FILE
 from stardust_git.validate import ValidationOptions, validate_catalog
 from tests.gitrepo import UPCS, Repo, make_catalog
 
@@ -86,3 +89,51 @@ def test_a_file_swapped_for_another_of_the_same_size_and_mtime_is_seen(repo: Rep
     os.utime(spare, ns=(before.st_atime_ns, before.st_mtime_ns))
     os.replace(spare, full)
     assert len(isrc_problems(repo)) == 1
+
+
+def test_a_committed_change_is_seen_after_the_index_was_refreshed_at_an_older_commit(
+    repo: Repo,
+) -> None:
+    """The index remembers the commit it was refreshed at; files that differ from it are looked
+    at again even when they no longer differ from HEAD."""
+    reuse_checked_isrc(repo, OTHER_FILE)
+    repo.commit("reuse an ISRC")
+    problems = isrc_problems(repo)
+    assert len(problems) == 1 and OTHER_FILE in problems[0]
+
+
+def test_a_branch_switched_back_is_seen(repo: Repo) -> None:
+    """A commit the index was refreshed at, then left: the files that differ from it are read."""
+    reuse_checked_isrc(repo, OTHER_FILE)
+    repo.commit("reuse an ISRC")
+    assert len(isrc_problems(repo)) == 1
+    subprocess.run(["git", "reset", "--quiet", "--hard", "HEAD~1"], cwd=repo.root, check=True)
+    assert isrc_problems(repo) == []
+
+
+def test_an_untracked_file_is_seen(repo: Repo) -> None:
+    copy = repo.root / "catalog" / "extra" / f"{OTHER}.yaml"
+    copy.parent.mkdir()
+    copy.write_bytes((repo.root / OTHER_FILE).read_bytes())
+    reuse_checked_isrc(repo, f"catalog/extra/{OTHER}.yaml")
+    problems = isrc_problems(repo)
+    assert len(problems) == 1 and f"catalog/extra/{OTHER}.yaml" in problems[0]
+
+
+def test_a_corrupt_index_is_rebuilt(repo: Repo) -> None:
+    index = repo.root / CACHE_DIR / CACHE_FILE
+    assert index.is_file()
+    index.write_bytes(b"not a database" * 100)
+    reuse_checked_isrc(repo, OTHER_FILE)
+    assert len(isrc_problems(repo)) == 1
+
+
+def test_a_one_file_run_reads_only_the_rows_it_needs(repo: Repo) -> None:
+    """The other file's facts come from the index by ISRC: a row changed behind git's back
+    (a file whose stat key and content git still sees as committed) is what the run reports."""
+    reuse_checked_isrc(repo, OTHER_FILE)
+    repo.commit("reuse an ISRC")
+    assert len(isrc_problems(repo)) == 1
+    with sqlite3.connect(repo.root / CACHE_DIR / CACHE_FILE) as db:
+        db.execute("DELETE FROM isrcs WHERE path = ?", (OTHER_FILE,))
+    assert isrc_problems(repo) == []

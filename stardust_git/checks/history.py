@@ -57,9 +57,7 @@ def check_deleted_releases(
     if not folder.is_dir():
         return
     known = {loaded.model.upc for loaded in catalog.releases.values()}
-    known |= {fact.upc for fact in facts or []}
-    if not facts:
-        known |= catalog.release_upcs
+    known |= {fact.upc for fact in facts or []} | catalog.release_upcs
     unparsed: set[str] | None = None  # read only when a receipt's UPC is not already known
     for upc_folder in sorted(p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()):
         upc = upc_folder.name
@@ -74,7 +72,9 @@ def check_deleted_releases(
 def _unparsed_upcs(catalog: Catalog, facts: list[ReleaseFacts]) -> set[str]:
     """UPCs of the release files that have no parsed facts (broken files are not deleted)."""
     parsed = {fact.path for fact in facts} | set(catalog.releases)
-    paths = [name for name in release_names(catalog.root) if name not in parsed]
+    listed = catalog.unsummarised
+    names = release_names(catalog.root) if listed is None else [*listed, *catalog.unreadable]
+    paths = [name for name in names if name not in parsed]
     return upcs_in(Tree.working(catalog.root).read(paths).values())
 
 

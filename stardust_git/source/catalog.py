@@ -77,6 +77,8 @@ class Catalog:
     release_upcs: set[str] = field(default_factory=set)
     """UPCs of every release file this run has already summarised (loaded or from the facts
     index), so later checks need not read catalog/ again."""
+    unsummarised: list[str] | None = None
+    """Release files the facts index has no UPC for (None: not known, look at every file)."""
 
     def refusals(self) -> list[Diagnostic]:
         """Why each of the :attr:`refused` files was not read."""
@@ -132,6 +134,19 @@ def release_paths_in(tree: Tree) -> list[str]:
     """Every release file under catalog/ of ``tree`` (defaults files are not releases)."""
     listed = tree.list(CATALOG_DIR)
     return [p for p in listed if p.endswith(YAML_SUFFIXES) and not defaults_files.is_defaults(p)]
+
+
+def is_release_path(path: str) -> bool:
+    """Whether :func:`release_names` would list ``path`` (it exists): a YAML file under
+    catalog/, not a defaults file, in no hidden folder."""
+    folder, _, name = path.rpartition("/")
+    parts = folder.split("/")
+    return (
+        parts[0] == CATALOG_DIR
+        and not any(part.startswith(".") for part in parts[1:])
+        and name.endswith(YAML_SUFFIXES)
+        and not defaults_files.is_defaults(path)
+    )
 
 
 def paths_naming(root: Path, upc: str) -> list[Path]:
