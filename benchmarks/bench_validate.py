@@ -108,13 +108,28 @@ def catalog_for(n: int, work: Path) -> Path:
     marker = root / ".stardust-bench-generated"
     if marker.is_file() and marker.read_text(encoding="utf-8") == f"{n} {SEED}\n":
         print(f"reusing {n} releases: {root}")
+        if not (root / ".git").exists():  # kept by an older version of this benchmark
+            commit_all(root)
         return root
     shutil.rmtree(root, ignore_errors=True)
     started = time.perf_counter()
     generate(root, n, SEED)
+    commit_all(root)
     marker.write_text(f"{n} {SEED}\n", encoding="utf-8")
     print(f"generated {n} releases in {time.perf_counter() - started:.1f} s: {root}")
     return root
+
+
+def commit_all(root: Path) -> None:
+    """A catalog is a git repository: pre-commit runs in one, and the facts index asks git which
+    files changed."""
+    identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    for args in (
+        ["init", "--quiet"],
+        ["add", "-A"],
+        [*identity, "commit", "--quiet", "-m", "catalog"],
+    ):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
 
 
 # --- whole catalog ---------------------------------------------------------------------------
