@@ -9,11 +9,14 @@ same steps (the channel's send window, waiting out a key exchange, the packetize
 sequence number, nonce and rekey accounting) with one plaintext copy, one encryption and one
 ``sendmsg`` per packet (about 330 MiB/s; benchmarks/bench_protocols.py).
 
-It reads paramiko's private packetizer state, so it sends a packet itself only while that state
-is as expected: an AEAD cipher (AES-GCM), no compression, every attribute present. Otherwise, and
-with a paramiko whose internals differ, it hands the packet to paramiko unchanged.
+It reads paramiko's private packetizer state, so it is used only on the paramiko versions the
+tests cover (:data:`TESTED_PARAMIKO`, major.minor), unless switched off with
+``STARDUST_SFTP_LEAN_SEND=0``; it sends a packet itself only while that state is as expected: an
+AEAD cipher (AES-GCM), no compression, every attribute present, otherwise it hands the packet to
+paramiko unchanged. After the first error while it sends on a channel it stops (``failed``): the
+SFTP transport then uses paramiko's own path on its next connections.
 tests/test_protocol_sftp.py checks that the lean path is the one taken with the paramiko we pin,
-and that a file survives key re-exchanges in the middle of its upload.
+that a file survives key re-exchanges in the middle of its upload, and each way of turning it off.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ from typing import Any
 import paramiko
 from paramiko.common import cMSG_CHANNEL_DATA
 
+TESTED_PARAMIKO = ((5, 1),)
+"""The paramiko versions (major, minor) whose private state the lean path was tested against."""
+LEAN_SWITCH = "STARDUST_SFTP_LEAN_SEND"
+"""Set to 0 (or off, false, no) to send every packet through paramiko's own path."""
+_OFF = ("0", "off", "false", "no")
 _MSG_CHANNEL_DATA = cMSG_CHANNEL_DATA[0]
 _PRIVATE = "_Packetizer__"
 _PACKETIZER_STATE = (
@@ -45,6 +53,14 @@ _PACKETIZER_STATE = (
     "socket",
     "write_lock",
 )
+
+
+def lean_path_allowed(version: str = paramiko.__version__) -> bool:
+    """Whether the lean path may be used: not switched off, and a paramiko the tests cover."""
+    if os.environ.get(LEAN_SWITCH, "").strip().lower() in _OFF:
+        return False
+    major_minor = tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
+    return major_minor in TESTED_PARAMIKO
 
 
 def lean_path_available(channel: paramiko.Channel) -> bool:
@@ -68,12 +84,23 @@ class FastSendChannel:
         self._state = _State(self._transport.packetizer)  # the transport keeps one packetizer
         self.packets_sent_lean = 0
         """Packets this path encrypted and sent itself (the tests check it is not zero)."""
+        self.failed = False
+        """An error came up while this path was sending: paramiko's own path from then on."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._channel, name)
 
     def send(self, data: bytes | memoryview) -> int:
         """Send all of ``data`` (blocking on the peer's window), or less once the channel closes."""
+        if self.failed:
+            return int(self._channel.send(data))
+        try:
+            return self._send_lean(data)
+        except BaseException:
+            self.failed = True
+            raise
+
+    def _send_lean(self, data: bytes | memoryview) -> int:
         view = memoryview(data).cast("B")
         sent = 0
         while sent < len(view):

@@ -32,7 +32,11 @@ import paramiko
 from stardust_git.models.common import resolve_secret
 from stardust_git.models.target import SftpDelivery
 from stardust_git.protocols._common import FileServerTransport, by_path, short_reason
-from stardust_git.protocols._sftp_channel import FastSendChannel, lean_path_available
+from stardust_git.protocols._sftp_channel import (
+    FastSendChannel,
+    lean_path_allowed,
+    lean_path_available,
+)
 from stardust_git.protocols.base import PermanentError, Progress, RemoteFile, TransientError
 
 CONNECT_TIMEOUT_SECONDS = 20.0
@@ -77,6 +81,8 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
         # More sessions on the same connection, for the parts of large files (``streams``).
         self._part_sessions: list[paramiko.SFTPClient] = []
         self._sessions_refused = False
+        self._lean = lean_path_allowed()
+        """The lean send path (_sftp_channel): off for good after an error on it."""
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -86,6 +92,8 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
         sessions, self._part_sessions = self._part_sessions, []
         self._made_dirs.clear()
         for session in (sftp, *sessions):
+            if isinstance(getattr(session, "sock", None), FastSendChannel) and session.sock.failed:
+                self._lean = False
             if session is not None:
                 with suppress(Exception):
                     session.close()
@@ -133,7 +141,7 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
             auth_timeout=CONNECT_TIMEOUT_SECONDS,
             transport_factory=_transport_factory(key_type),
         )
-        self._sftp = _open_sftp(client)
+        self._sftp = _open_sftp(client, self._lean)
         return self._sftp
 
     @contextmanager
@@ -273,7 +281,7 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
         while len(self._part_sessions) < wanted - 1 and not self._sessions_refused:
             assert self._client is not None
             try:
-                self._part_sessions.append(_open_sftp(self._client))
+                self._part_sessions.append(_open_sftp(self._client, self._lean))
             except paramiko.ChannelException:
                 self._sessions_refused = True  # e.g. OpenSSH's MaxSessions; not asked again
         return [sftp, *self._part_sessions[: wanted - 1]]
@@ -329,11 +337,11 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
             self._session().remove(self._remote(remote_path))
 
 
-def _open_sftp(client: paramiko.SSHClient) -> paramiko.SFTPClient:
+def _open_sftp(client: paramiko.SSHClient, lean: bool) -> paramiko.SFTPClient:
     sftp = client.open_sftp()
     channel = sftp.get_channel()
     channel.settimeout(CONNECT_TIMEOUT_SECONDS * 3)
-    if lean_path_available(channel):
+    if lean and lean_path_available(channel):
         sftp.sock = FastSendChannel(channel)
     return sftp
 

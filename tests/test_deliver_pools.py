@@ -1,0 +1,285 @@
+"""Many releases to one target over a pool of connections (``delivery.connections``).
+
+Every test delivers to a real server (sshd, pyftpdlib, SeaweedFS, Azurite, the HTTP API) through
+a proxy at its port that numbers every chunk a client sends in the order the server gets it:
+connections whose traffic interleaves in that order were open and sending at once. The
+choreography is checked on what the server holds (file servers: the order files were written;
+object stores and the API: the order their PUTs and POSTs arrived).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stardust_git.choreography import commit_moment, timestamp
+from stardust_git.deliver import DeliverOptions, DeliverResult, deliver
+from stardust_git.receipts import read_receipt
+from tests.gitrepo import Repo, make_catalog
+from tests.servers import ApiServer
+from tests.test_protocol_endpoints import (
+    Endpoint,
+    TcpProxy,
+    _Link,
+    _send,
+    make_endpoint,
+    server_port,
+)
+
+RELEASES = 8
+_REQUEST_LINE = re.compile(rb"(PUT|POST) (\S+) HTTP/1\.1\r\n")
+
+
+def gtin(number: int) -> str:
+    """A valid 13-digit GTIN (UPC/EAN) ending in ``number``."""
+    body = f"50{number:010d}"
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str(-total % 10)
+
+
+UPCS = [gtin(1000 + n) for n in range(RELEASES)]
+
+
+class SequencingProxy(TcpProxy):
+    """A TcpProxy that numbers each client chunk in arrival order, per connection, and keeps
+    the HTTP request lines (PUT/POST) in the order they reached the server."""
+
+    def __init__(self, upstream_port: int) -> None:
+        super().__init__(upstream_port)
+        self.chunks: list[int] = []
+        """The connection number of every chunk the server got, in order."""
+        self.requests: list[str] = []
+
+    def _pump_up(self, link: _Link) -> None:
+        with self._lock:
+            number = self.connections
+        while chunk := _receive_chunk(link):
+            with self._lock:
+                self.chunks.append(number)
+                self.requests += [m.group(2).decode() for m in _REQUEST_LINE.finditer(chunk)]
+            if not _send(link.server, chunk):
+                break
+        link.half_close(link.server)
+
+    def most_at_once(self) -> int:
+        """The most connections that had sent and were still to send at one point of the
+        server's arrival order."""
+        first = {n: self.chunks.index(n) for n in set(self.chunks)}
+        last = {n: len(self.chunks) - 1 - self.chunks[::-1].index(n) for n in set(self.chunks)}
+        points = range(len(self.chunks))
+        return max((sum(first[n] <= i <= last[n] for n in first) for i in points), default=0)
+
+
+def _receive_chunk(link: _Link) -> bytes:
+    try:
+        return link.client.recv(1 << 16)
+    except OSError:
+        return b""
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return make_catalog(tmp_path)
+
+
+def target_yaml(settings: dict[str, object]) -> str:
+    head = "format: ern\nern_version: '4.3'\n"
+    head += "sender: {party_id: PADPIDA2025110101D, name: Indie Records}\n"
+    head += "recipient: {party_id: PADPIDA2025110102B, name: DSP}\n"
+    head += "message_control_type: TestMessage\n"
+    return head + yaml.safe_dump({"delivery": settings}, sort_keys=False)
+
+
+def proxied_settings(endpoint: Endpoint, proxy: TcpProxy, **changes: object) -> dict[str, object]:
+    settings = endpoint.via_proxy(proxy.port).settings.model_dump(mode="json", exclude_none=True)
+    return settings | changes
+
+
+def add_releases(repo: Repo, settings: dict[str, object], count: int = RELEASES) -> str:
+    """Write target ``dsp`` with ``settings`` and ``count`` releases for it; the base commit."""
+    repo.write("targets/dsp.yaml", target_yaml(settings))
+    base = repo.commit("The dsp target")
+    for upc in UPCS[:count]:
+        repo.add_release(upc, targets=("dsp",))
+    repo.commit("Releases for dsp")
+    return base
+
+
+def run(repo: Repo, base: str) -> DeliverResult:
+    return deliver(repo.root, DeliverOptions(base=base, retry_wait=0.01, commit=True))
+
+
+def file_order(folder: Path) -> list[str]:
+    """The files under ``folder`` in the order the server wrote them."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    files.sort(key=lambda p: p.stat().st_mtime_ns)
+    return [p.relative_to(folder).as_posix() for p in files]
+
+
+def arrival_order(endpoint: Endpoint, proxy: SequencingProxy) -> list[str]:
+    """The delivered files, first to last, as the server received them."""
+    if endpoint.protocol in ("sftp", "ftp"):
+        return file_order(server_folder(endpoint))
+    names = endpoint.names_remote()
+    paths = [path.split("?")[0] for path in proxy.requests]
+    arrived = [next((n for n in names if path.endswith(f"/{n}")), "") for path in paths]
+    return [name for name in arrived if name]
+
+
+def check_release_order(order: list[str]) -> None:
+    """Per release folder, its resources (under resources/) first and its message last."""
+    releases: dict[str, list[str]] = {}
+    for name in order:
+        top, _, rest = name.partition("/")
+        if rest:
+            releases.setdefault(top, []).append(rest)
+    for top, files in releases.items():
+        assert len(files) >= 3, (top, files)
+        assert all(f.startswith("resources/") for f in files[:-1]), (top, files)
+        assert files[-1].endswith(".xml") and "/" not in files[-1], (top, files)
+
+
+def server_folder(endpoint: Endpoint) -> Path:
+    """Where a file server (sshd, pyftpdlib) keeps what is delivered, on this machine."""
+    directory = str(endpoint.settings.directory)  # type: ignore[attr-defined]
+    if endpoint.protocol == "ftp":
+        return Path(endpoint.server.root_dir) / directory.strip("/")
+    return Path(directory)
+
+
+@pytest.mark.parametrize("protocol", ["sftp", "ftp", "s3", "azure"])
+def test_releases_go_over_four_connections_at_once_each_in_its_order(
+    protocol: str,
+    repo: Repo,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "server").mkdir()
+    endpoint = make_endpoint(protocol, request, tmp_path / "server", monkeypatch)
+    with SequencingProxy(server_port(endpoint)) as proxy:
+        base = add_releases(repo, proxied_settings(endpoint, proxy, connections=4))
+        result = run(repo, base)
+
+    assert [(o.upc, o.status) for o in result.outcomes] == [(u, "success") for u in sorted(UPCS)]
+    assert proxy.most_at_once() >= 2, proxy.chunks
+    order = arrival_order(endpoint, proxy)
+    assert len({name.split("/")[0] for name in order}) == RELEASES
+    check_release_order(order)
+
+
+def test_one_connection_sends_one_release_after_another(
+    repo: Repo, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "server").mkdir()
+    endpoint = make_endpoint("sftp", request, tmp_path / "server", monkeypatch)
+    with SequencingProxy(server_port(endpoint)) as proxy:
+        base = add_releases(repo, proxied_settings(endpoint, proxy, connections=1), count=3)
+        result = run(repo, base)
+
+    assert [o.status for o in result.outcomes] == ["success"] * 3
+    assert proxy.most_at_once() == 1
+    order = arrival_order(endpoint, proxy)
+    folders = [name.split("/")[0] for name in order]
+    assert folders == sorted(folders, key=folders.index)  # each release whole, then the next
+    assert len(set(folders)) == 3
+
+
+def test_the_http_api_takes_releases_over_four_connections_at_once(
+    repo: Repo, http_api_server: ApiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_API_TOKEN", http_api_server.token)
+    port = int(http_api_server.url.rsplit(":", 1)[1])
+    with SequencingProxy(port) as proxy:
+        url = http_api_server.deliveries_url.replace(f":{port}/", f":{proxy.port}/")
+        auth = {"type": "bearer", "token": "${TEST_API_TOKEN}"}
+        settings = {"protocol": "api", "url": url, "auth": auth, "connections": 4}
+        base = add_releases(repo, settings)
+        result = run(repo, base)
+
+    assert [o.status for o in result.outcomes] == ["success"] * RELEASES
+    assert proxy.most_at_once() >= 2, proxy.chunks
+    assert len(http_api_server.deliveries) == RELEASES
+    for received in http_api_server.deliveries:  # each release whole, its message included
+        fields = sorted(f.field for f in received.files)
+        assert "message" in fields and len(fields) >= 3, fields
+
+
+def blocked_folder(repo: Repo, upc: str) -> str:
+    """The release-by-release folder ``upc`` will be delivered into at HEAD."""
+    committed = dt.datetime.fromisoformat(repo.git("show", "-s", "--format=%cI", "HEAD"))
+    return f"N_{upc}_{timestamp(commit_moment(repo.head(), committed))}"
+
+
+def test_a_release_that_fails_leaves_the_others_delivered(
+    repo: Repo, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "server").mkdir()
+    endpoint = make_endpoint("sftp", request, tmp_path / "server", monkeypatch)
+    with SequencingProxy(server_port(endpoint)) as proxy:
+        base = add_releases(repo, proxied_settings(endpoint, proxy, connections=4))
+        # a file where one release's folder goes: the server cannot make that folder
+        root = server_folder(endpoint)
+        root.mkdir(parents=True, exist_ok=True)
+        (root / blocked_folder(repo, UPCS[2])).write_text("in the way")
+        result = run(repo, base)
+
+    failed = [o.upc for o in result.outcomes if o.status == "failed"]
+    assert failed == [UPCS[2]]
+    assert sum(o.status == "success" for o in result.outcomes) == RELEASES - 1
+    assert proxy.most_at_once() >= 2
+    receipt = read_receipt(repo.root, UPCS[2], "dsp")
+    assert receipt is not None and receipt.last().status == "failed"  # type: ignore[union-attr]
+    assert "not a folder" in receipt.last().error  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("protocol", ["sftp", "s3"])
+def test_a_batch_goes_over_the_pool_and_its_batch_complete_last(
+    protocol: str,
+    repo: Repo,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "server").mkdir()
+    endpoint = make_endpoint(protocol, request, tmp_path / "server", monkeypatch)
+    with SequencingProxy(server_port(endpoint)) as proxy:
+        settings = proxied_settings(endpoint, proxy, connections=4, choreography="batch")
+        base = add_releases(repo, settings)
+        result = run(repo, base)
+
+    assert [o.status for o in result.outcomes] == ["success"] * RELEASES
+    assert proxy.most_at_once() >= 2, proxy.chunks
+    order = arrival_order(endpoint, proxy)
+    (batch,) = {name.split("/")[0] for name in order}
+    assert order[-1] == f"{batch}/BatchComplete_{batch.split('_', 1)[1]}.xml"
+    assert len(order) > RELEASES * 3
+    check_release_order([name.split("/", 1)[1] for name in order])
+    manifest = endpoint.read_remote(order[-1]) or b""
+    assert all(upc.encode() in manifest for upc in UPCS)
+
+
+def test_a_batch_names_only_the_releases_that_arrived(
+    repo: Repo, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "server").mkdir()
+    endpoint = make_endpoint("sftp", request, tmp_path / "server", monkeypatch)
+    with SequencingProxy(server_port(endpoint)) as proxy:
+        settings = proxied_settings(endpoint, proxy, connections=4, choreography="batch")
+        base = add_releases(repo, settings)
+        committed = dt.datetime.fromisoformat(repo.git("show", "-s", "--format=%cI", "HEAD"))
+        batch = f"N_{timestamp(commit_moment(repo.head(), committed))}"
+        root = server_folder(endpoint)
+        (root / batch).mkdir(parents=True)
+        (root / batch / UPCS[5]).write_text("in the way")
+        result = run(repo, base)
+
+    assert [o.upc for o in result.outcomes if o.status == "failed"] == [UPCS[5]]
+    manifest = (root / batch / f"BatchComplete_{batch[2:]}.xml").read_bytes()
+    assert UPCS[5].encode() not in manifest
+    assert all(upc.encode() in manifest for upc in UPCS if upc != UPCS[5])
+    assert file_order(root)[-1].endswith(f"BatchComplete_{batch[2:]}.xml")
