@@ -13,8 +13,8 @@ It reads paramiko's private packetizer state, so it is used only on the paramiko
 tests cover (:data:`TESTED_PARAMIKO`, major.minor), unless switched off with
 ``STARDUST_SFTP_LEAN_SEND=0``; it sends a packet itself only while that state is as expected: an
 AEAD cipher (AES-GCM), no compression, every attribute present, otherwise it hands the packet to
-paramiko unchanged. After the first error while it sends on a channel it stops (``failed``): the
-SFTP transport then uses paramiko's own path on its next connections.
+paramiko unchanged. After the first SSH or socket error on a connection, the SFTP transport
+uses paramiko's own path on its next connections (a fault of this path must not repeat).
 tests/test_protocol_sftp.py checks that the lean path is the one taken with the paramiko we pin,
 that a file survives key re-exchanges in the middle of its upload, and each way of turning it off.
 """
@@ -55,11 +55,12 @@ _PACKETIZER_STATE = (
 )
 
 
-def lean_path_allowed(version: str = paramiko.__version__) -> bool:
+def lean_path_allowed() -> bool:
     """Whether the lean path may be used: not switched off, and a paramiko the tests cover."""
     if os.environ.get(LEAN_SWITCH, "").strip().lower() in _OFF:
         return False
-    major_minor = tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
+    version = paramiko.__version__.split(".")[:2]
+    major_minor = tuple(int(part) for part in version if part.isdigit())
     return major_minor in TESTED_PARAMIKO
 
 
@@ -84,23 +85,12 @@ class FastSendChannel:
         self._state = _State(self._transport.packetizer)  # the transport keeps one packetizer
         self.packets_sent_lean = 0
         """Packets this path encrypted and sent itself (the tests check it is not zero)."""
-        self.failed = False
-        """An error came up while this path was sending: paramiko's own path from then on."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._channel, name)
 
     def send(self, data: bytes | memoryview) -> int:
         """Send all of ``data`` (blocking on the peer's window), or less once the channel closes."""
-        if self.failed:
-            return int(self._channel.send(data))
-        try:
-            return self._send_lean(data)
-        except BaseException:
-            self.failed = True
-            raise
-
-    def _send_lean(self, data: bytes | memoryview) -> int:
         view = memoryview(data).cast("B")
         sent = 0
         while sent < len(view):

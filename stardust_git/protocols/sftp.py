@@ -5,7 +5,8 @@ byte of content: every key is refused except the one pinned in the target (``hos
 byte for byte. Speed on a fast link comes from three settings paramiko leaves off by default
 (issue 6, measured): TCP_NODELAY on the socket, aes128-gcm first in the cipher list, and
 pipelined write requests of ``request_size`` bytes; from a leaner send path for the channel's
-data (:mod:`stardust_git.protocols._sftp_channel`); and, for large files, from ``streams``
+data (:mod:`stardust_git.protocols._sftp_channel`: only on the paramiko versions the tests cover,
+off with ``STARDUST_SFTP_LEAN_SEND=0``, and off for a transport after its first SSH error); and, for large files, from ``streams``
 sessions on the one connection each writing its part of the temporary file in place: every
 session has its own flow-control window (2 MiB on OpenSSH), which is what holds one session back,
 on loopback as on a long-distance link. Pipelined writes report a failure only when the file is
@@ -82,7 +83,7 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
         self._part_sessions: list[paramiko.SFTPClient] = []
         self._sessions_refused = False
         self._lean = lean_path_allowed()
-        """The lean send path (_sftp_channel): off for good after an error on it."""
+        """The lean send path (_sftp_channel): off for good after the first SSH error."""
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -92,8 +93,6 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
         sessions, self._part_sessions = self._part_sessions, []
         self._made_dirs.clear()
         for session in (sftp, *sessions):
-            if isinstance(getattr(session, "sock", None), FastSendChannel) and session.sock.failed:
-                self._lean = False
             if session is not None:
                 with suppress(Exception):
                     session.close()
@@ -167,6 +166,7 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
                 f"{self.target_name}: {action}: {short_reason(error, self.redact)}"
             ) from error
         except (paramiko.SSHException, EOFError, OSError) as error:
+            self._lean = False  # whatever the cause, the next connections take paramiko's path
             self.close()
             raise TransientError(
                 f"{self.target_name}: {action}: {short_reason(error, self.redact)}"
