@@ -6,11 +6,12 @@ byte for byte. Speed on a fast link comes from three settings paramiko leaves of
 (issue 6, measured): TCP_NODELAY on the socket, aes128-gcm first in the cipher list, and
 pipelined write requests of ``request_size`` bytes; from a leaner send path for the channel's
 data (:mod:`stardust_git.protocols._sftp_channel`: only on the paramiko versions the tests cover,
-off with ``STARDUST_SFTP_LEAN_SEND=0``, and off for a transport after its first SSH error); and, for large files, from ``streams``
-sessions on the one connection each writing its part of the temporary file in place: every
-session has its own flow-control window (2 MiB on OpenSSH), which is what holds one session back,
-on loopback as on a long-distance link. Pipelined writes report a failure only when the file is
-closed, so the size on the server is checked before the temporary file is renamed.
+off with ``STARDUST_SFTP_LEAN_SEND=0``, and off for a transport after its first SSH error);
+and, for large files, from ``streams`` sessions on the one connection each writing its part of
+the temporary file in place: every session has its own flow-control window (2 MiB on OpenSSH),
+which is what holds one session back, on loopback as on a long-distance link. Pipelined writes
+report a failure only when the file is closed, so the size on the server is checked before the
+temporary file is renamed.
 """
 
 from __future__ import annotations
