@@ -50,7 +50,7 @@ from stardust_git.models import Target
 from stardust_git.models.receipt import Delivery, Receipt, SentFile
 from stardust_git.plan import WATCHED, Plan, PlannedAction, Resend, compute_plan
 from stardust_git.protocols import open_transport
-from stardust_git.protocols.base import PermanentError, TransientError, Transport
+from stardust_git.protocols.base import PermanentError, RemoteFile, TransientError, Transport
 from stardust_git.receipts import (
     RETRY_DIR,
     merge_receipt_files,
@@ -589,6 +589,8 @@ class _TargetRun:
         self.swept: set[str] = set()
         """The folders of the package being uploaded already cleared of temporary files a killed
         run left (the delivery lock keeps other runs of this repository from uploading now)."""
+        self.held: dict[str, dict[str, RemoteFile] | None] = {}
+        """Folder -> the files in it before this upload (Transport.held), asked once."""
         self.moment = _now()
         """The moment of the unit being delivered."""
         self.receipts: dict[str, Receipt | None] = {}
@@ -779,6 +781,7 @@ class _TargetRun:
 
     def _upload(self, layout: list[tuple[str, PackageFile]]) -> None:
         self.swept = set()
+        self.held = {}
         for remote_path, package_file in layout:
             sent = _FileProgress(self.engine, self.name, remote_path, package_file.size)
             self._with_retry(lambda r=remote_path, f=package_file, s=sent: self._put(r, f, s))
@@ -828,7 +831,7 @@ class _TargetRun:
         if folder not in self.swept:  # before the first file goes in, and so before the message
             self._remove_temporary(transport, folder)
         if package_file.kind == "resource" and not self.resending:
-            there = transport.stat(remote_path)
+            there = self._already_there(transport, remote_path)
             same_md5 = there is not None and there.md5 in (None, package_file.md5)
             if there is not None and there.size == package_file.size and same_md5:
                 return
@@ -839,6 +842,22 @@ class _TargetRun:
             data = package_file.data or b""
             transport.put_bytes(data, remote_path, package_file.md5)
             sent(len(data))
+
+    def _already_there(self, transport: Transport, remote_path: str) -> RemoteFile | None:
+        """The file at ``remote_path``: from one listing per folder (a request per file would
+        double the requests of a release of small files), asking the file itself only when the
+        listing cannot tell (no listing; no MD5 in it for a file that is there)."""
+        folder = posixpath.dirname(remote_path)
+        if folder not in self.held:
+            try:
+                self.held[folder] = transport.held(folder)
+            except PermanentError:  # a drop box that may not be listed
+                self.held[folder] = None
+        listing = self.held[folder]
+        found = listing.get(remote_path) if listing is not None else None
+        if listing is None or (found is not None and found.md5 is None):
+            return transport.stat(remote_path)
+        return found
 
     def _remove_temporary(self, transport: Transport, folder: str) -> None:
         # A drop box that may not be listed: no leftover can be found there either.

@@ -20,6 +20,7 @@ from stardust_git.choreography import commit_moment, timestamp
 from stardust_git.deliver import DeliverOptions, DeliverResult, deliver
 from stardust_git.receipts import read_receipt
 from tests.gitrepo import Repo, make_catalog
+from tests.media import write_wav
 from tests.servers import ApiServer
 from tests.test_protocol_endpoints import (
     Endpoint,
@@ -31,7 +32,8 @@ from tests.test_protocol_endpoints import (
 )
 
 RELEASES = 8
-_REQUEST_LINE = re.compile(rb"(PUT|POST) (\S+) HTTP/1\.1\r\n")
+PUTS = ("PUT", "POST")
+_REQUEST_LINE = re.compile(rb"(GET|HEAD|PUT|POST|DELETE) (\S+) HTTP/1\.1\r\n")
 
 
 def gtin(number: int) -> str:
@@ -46,21 +48,25 @@ UPCS = [gtin(1000 + n) for n in range(RELEASES)]
 
 class SequencingProxy(TcpProxy):
     """A TcpProxy that numbers each client chunk in arrival order, per connection, and keeps
-    the HTTP request lines (PUT/POST) in the order they reached the server."""
+    the HTTP requests (method and path) in the order they reached the server."""
 
     def __init__(self, upstream_port: int) -> None:
         super().__init__(upstream_port)
         self.chunks: list[int] = []
-        """The connection number of every chunk the server got, in order."""
+        """The connection (its link's id) of every chunk the server got, in order."""
         self.requests: list[str] = []
+        self.expects = 0
+        """Requests that asked to wait for "100 Continue" before their body."""
 
     def _pump_up(self, link: _Link) -> None:
-        with self._lock:
-            number = self.connections
+        number = id(link)
         while chunk := _receive_chunk(link):
             with self._lock:
                 self.chunks.append(number)
-                self.requests += [m.group(2).decode() for m in _REQUEST_LINE.finditer(chunk)]
+                self.requests += [
+                    f"{m[1].decode()} {m[2].decode()}" for m in _REQUEST_LINE.finditer(chunk)
+                ]
+                self.expects += chunk.lower().count(b"\r\nexpect: 100-continue\r\n")
             if not _send(link.server, chunk):
                 break
         link.half_close(link.server)
@@ -125,7 +131,7 @@ def arrival_order(endpoint: Endpoint, proxy: SequencingProxy) -> list[str]:
     if endpoint.protocol in ("sftp", "ftp"):
         return file_order(server_folder(endpoint))
     names = endpoint.names_remote()
-    paths = [path.split("?")[0] for path in proxy.requests]
+    paths = [r.split(" ")[1].split("?")[0] for r in proxy.requests if r.split(" ")[0] in PUTS]
     arrived = [next((n for n in names if path.endswith(f"/{n}")), "") for path in paths]
     return [name for name in arrived if name]
 
@@ -199,6 +205,9 @@ def test_the_http_api_takes_releases_over_four_connections_at_once(
         auth = {"type": "bearer", "token": "${TEST_API_TOKEN}"}
         settings = {"protocol": "api", "url": url, "auth": auth, "connections": 4}
         base = add_releases(repo, settings)
+        for upc in UPCS:  # audio big enough that sending takes longer than rendering
+            write_wav(repo.root / "assets" / upc / "01.wav", seconds=3.0, rate=96000, seed=1)
+        repo.commit("Longer audio")
         result = run(repo, base)
 
     assert [o.status for o in result.outcomes] == ["success"] * RELEASES
@@ -283,3 +292,21 @@ def test_a_batch_names_only_the_releases_that_arrived(
     assert UPCS[5].encode() not in manifest
     assert all(upc.encode() in manifest for upc in UPCS if upc != UPCS[5])
     assert file_order(root)[-1].endswith(f"BatchComplete_{batch[2:]}.xml")
+
+
+def test_a_release_to_an_object_store_costs_a_put_per_file_and_a_listing_per_folder(
+    repo: Repo, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "server").mkdir()
+    endpoint = make_endpoint("s3", request, tmp_path / "server", monkeypatch)
+    with SequencingProxy(server_port(endpoint)) as proxy:
+        base = add_releases(repo, proxied_settings(endpoint, proxy, connections=1), count=2)
+        result = run(repo, base)
+
+    assert [o.status for o in result.outcomes] == ["success"] * 2
+    files = sum(o.files for o in result.outcomes)
+    methods = [r.split(" ")[0] for r in proxy.requests]
+    assert methods.count("PUT") == files
+    assert methods.count("HEAD") <= 1  # the bucket, when the transport connects
+    assert methods.count("GET") <= 2 * 2  # a listing per folder (the release's, resources/)
+    assert proxy.expects == 0  # a small body goes at once, without waiting for 100 Continue
