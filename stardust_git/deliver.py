@@ -1,11 +1,12 @@
 """Running the plan: render, lay out, upload, write a receipt per delivery, commit and push them.
 
 The engine is protocol-independent: a protocol only implements :class:`Transport`. Each target
-runs in its own thread (deliveries to one target stay in plan order); transient errors are
-retried with exponential backoff and jitter, permanent ones are not; after
-``delivery.breaker_threshold`` consecutive failed deliveries the rest of that target's share of
-the plan is recorded as failed without trying (a circuit breaker). A failed delivery never stops
-the others: the run exits 1 at the end.
+runs in its own thread, over a pool of ``delivery.connections`` transports (lanes): a release's
+files go in order on one lane, releases go on the lanes as they free up, and a batch's
+BatchComplete goes last; transient errors are retried with exponential backoff and jitter,
+permanent ones are not; after ``delivery.breaker_threshold`` consecutive failed deliveries the
+rest of that target's share of the plan is recorded as failed without trying (a circuit
+breaker). A failed delivery never stops the others: the run exits 1 at the end.
 
 Nothing goes out unchecked: the plan gates every release it would send (stardust_git.checks), each
 package passes the package checks (XSD, business rules, Apple) just before its upload, and a run
