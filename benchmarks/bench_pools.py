@@ -8,6 +8,8 @@ delivered, release by release, to each of the test servers: OpenSSH's sshd (SFTP
 - ours: ``stardust-git deliver --all --target <protocol>`` as a subprocess, wall time, with the
   target's ``connections`` at 4 (the default) and at 1 (what a target did before pools). This is
   the whole run: plan, render, gate (XSD, rules) and upload, receipts written.
+- the same run with ``--dry-run`` (plan, render, gate; nothing sent): the part that is not
+  uploading, for reading the numbers.
 - native: the files the first run put on the server (the same tree, byte for byte), sent by the
   native tool in one process, one file after another: OpenSSH ``sftp -b`` (a mkdir per folder,
   a put per file), ``curl`` with one ``upload-file``/``url`` pair per file in a config file
@@ -282,12 +284,12 @@ def _run(argv: list[str], cwd: Path | None = None) -> None:
 # -- measuring ------------------------------------------------------------------------------
 
 
-def deliver_seconds(root: Path, server: Server) -> float:
+def deliver_seconds(root: Path, server: Server, *options: str) -> float:
     """One ``deliver --all`` to ``server`` from an empty server and no receipts."""
     server.clean()
     shutil.rmtree(root / "receipts", ignore_errors=True)
     started = time.perf_counter()
-    _run(["stardust-git", "deliver", "--all", "--target", server.protocol], cwd=root)
+    _run(["stardust-git", "deliver", "--all", "--target", server.protocol, *options], cwd=root)
     return time.perf_counter() - started
 
 
@@ -307,6 +309,7 @@ def measure(root: Path, work: Path, server: Server, releases: int) -> dict[str, 
     native = native_seconds(tree, server)
     set_targets(root, [server], 1)
     single = deliver_seconds(root, server)
+    rendering = deliver_seconds(root, server, "--dry-run")
     per_minute = {
         "ours_4_connections": releases * 60 / pooled,
         "ours_1_connection": releases * 60 / single,
@@ -317,7 +320,13 @@ def measure(root: Path, work: Path, server: Server, releases: int) -> dict[str, 
         "protocol": server.protocol,
         "native_tool": server.native_name,
         "files": files,
-        "seconds": {"ours_4_connections": pooled, "ours_1_connection": single, "native": native},
+        "seconds": {
+            "ours_4_connections": pooled,
+            "ours_1_connection": single,
+            "native": native,
+            "ours_dry_run": rendering,
+        },
+        "dry_run_note": "deliver --dry-run: plan, render and gate without sending (the CPU part)",
         "releases_per_minute": {key: round(value, 1) for key, value in per_minute.items()},
         "ratio_4_connections_to_native": round(ratio, 3),
         "ratio_4_to_1_connection": round(single / pooled, 3),
