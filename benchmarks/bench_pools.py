@@ -43,6 +43,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(REPO_ROOT))  # for tests.servers, the test servers' launchers
 
+from bench_protocols import _emptier, _fresh  # noqa: E402
+
 from stardust_git.models.target import S3Delivery  # noqa: E402
 from tests.gitrepo import GIT_ENV  # noqa: E402
 from tests.media import write_jpeg, write_wav  # noqa: E402
@@ -251,28 +253,11 @@ def _compact(settings: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in settings.items() if value is not None}
 
 
-def _emptier(folder: Path) -> Callable[[], None]:
-    def clean() -> None:
-        for path in folder.iterdir():
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-
-    return clean
-
-
 def _copier(folder: Path) -> Callable[[Path], None]:
     def copy(local: Path) -> None:
         shutil.copytree(folder, local)
 
     return copy
-
-
-def _fresh(work: Path, name: str) -> Path:
-    folder = work / name
-    folder.mkdir()
-    return folder
 
 
 def _run(argv: list[str], cwd: Path | None = None) -> None:

@@ -530,12 +530,12 @@ class _TargetPool:
         *files, _ = layout
         parts = _files_by_package(packages, files)
         errors = self._upload_parts(parts)
-        arrived = [(p, f) for p, f in zip(packages, release_folders(packages), strict=True)]
-        arrived = [(p, f) for p, f in arrived if p.message_id not in errors]
-        if arrived:
-            sent, folders = [p for p, _ in arrived], [f for _, f in arrived]
-            priority, moment = lane.target.priority, lane.moment
-            lane._upload([batch_complete(sent, folders, priority, moment)])
+        names = release_folders(packages)
+        folders = {p.message_id: name for p, name in zip(packages, names, strict=True)}
+        sent = [package for package in packages if package.message_id not in errors]
+        if sent:
+            arrived = [folders[package.message_id] for package in sent]
+            lane._upload([batch_complete(sent, arrived, lane.target.priority, lane.moment)])
         return errors
 
     def _upload_parts(self, parts: list[_Part]) -> dict[str, str]:

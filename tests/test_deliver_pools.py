@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -92,6 +94,42 @@ def repo(tmp_path: Path) -> Repo:
     return make_catalog(tmp_path)
 
 
+@dataclass
+class Delivered:
+    endpoint: Endpoint
+    proxy: SequencingProxy
+    result: DeliverResult
+
+
+Deliver = Callable[..., Delivered]
+
+
+@pytest.fixture
+def deliver_to(
+    repo: Repo, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Deliver:
+    """Deliver ``count`` releases to a real server of ``protocol`` through a SequencingProxy,
+    the target's delivery settings changed by ``changes``; ``before`` gets the server's folder
+    (file servers) once the releases are committed, before the run."""
+
+    def deliver_over(
+        protocol: str,
+        count: int = RELEASES,
+        before: Callable[[Path], object] | None = None,
+        **changes: object,
+    ) -> Delivered:
+        (tmp_path / "server").mkdir()
+        endpoint = make_endpoint(protocol, request, tmp_path / "server", monkeypatch)
+        with SequencingProxy(server_port(endpoint)) as proxy:
+            base = add_releases(repo, proxied_settings(endpoint, proxy, **changes), count)
+            if before is not None:
+                before(server_folder(endpoint))
+            result = run(repo, base)
+        return Delivered(endpoint, proxy, result)
+
+    return deliver_over
+
+
 def target_yaml(settings: dict[str, object]) -> str:
     head = "format: ern\nern_version: '4.3'\n"
     head += "sender: {party_id: PADPIDA2025110101D, name: Indie Records}\n"
@@ -159,38 +197,24 @@ def server_folder(endpoint: Endpoint) -> Path:
 
 @pytest.mark.parametrize("protocol", ["sftp", "ftp", "s3", "azure"])
 def test_releases_go_over_four_connections_at_once_each_in_its_order(
-    protocol: str,
-    repo: Repo,
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    protocol: str, deliver_to: Deliver
 ) -> None:
-    (tmp_path / "server").mkdir()
-    endpoint = make_endpoint(protocol, request, tmp_path / "server", monkeypatch)
-    with SequencingProxy(server_port(endpoint)) as proxy:
-        base = add_releases(repo, proxied_settings(endpoint, proxy, connections=4))
-        result = run(repo, base)
+    done = deliver_to(protocol, connections=4)
 
-    assert [(o.upc, o.status) for o in result.outcomes] == [(u, "success") for u in sorted(UPCS)]
-    assert proxy.most_at_once() >= 2, proxy.chunks
-    order = arrival_order(endpoint, proxy)
+    outcomes = [(o.upc, o.status) for o in done.result.outcomes]
+    assert outcomes == [(u, "success") for u in sorted(UPCS)]
+    assert done.proxy.most_at_once() >= 2, done.proxy.chunks
+    order = arrival_order(done.endpoint, done.proxy)
     assert len({name.split("/")[0] for name in order}) == RELEASES
     check_release_order(order)
 
 
-def test_one_connection_sends_one_release_after_another(
-    repo: Repo, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "server").mkdir()
-    endpoint = make_endpoint("sftp", request, tmp_path / "server", monkeypatch)
-    with SequencingProxy(server_port(endpoint)) as proxy:
-        base = add_releases(repo, proxied_settings(endpoint, proxy, connections=1), count=3)
-        result = run(repo, base)
+def test_one_connection_sends_one_release_after_another(deliver_to: Deliver) -> None:
+    done = deliver_to("sftp", count=3, connections=1)
 
-    assert [o.status for o in result.outcomes] == ["success"] * 3
-    assert proxy.most_at_once() == 1
-    order = arrival_order(endpoint, proxy)
-    folders = [name.split("/")[0] for name in order]
+    assert [o.status for o in done.result.outcomes] == ["success"] * 3
+    assert done.proxy.most_at_once() == 1
+    folders = [name.split("/")[0] for name in arrival_order(done.endpoint, done.proxy)]
     assert folders == sorted(folders, key=folders.index)  # each release whole, then the next
     assert len(set(folders)) == 3
 
@@ -218,76 +242,57 @@ def test_the_http_api_takes_releases_over_four_connections_at_once(
         assert "message" in fields and len(fields) >= 3, fields
 
 
-def blocked_folder(repo: Repo, upc: str) -> str:
-    """The release-by-release folder ``upc`` will be delivered into at HEAD."""
+def head_moment(repo: Repo) -> str:
+    """The timestamp a first delivery of HEAD names its folders with."""
     committed = dt.datetime.fromisoformat(repo.git("show", "-s", "--format=%cI", "HEAD"))
-    return f"N_{upc}_{timestamp(commit_moment(repo.head(), committed))}"
+    return timestamp(commit_moment(repo.head(), committed))
 
 
-def test_a_release_that_fails_leaves_the_others_delivered(
-    repo: Repo, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "server").mkdir()
-    endpoint = make_endpoint("sftp", request, tmp_path / "server", monkeypatch)
-    with SequencingProxy(server_port(endpoint)) as proxy:
-        base = add_releases(repo, proxied_settings(endpoint, proxy, connections=4))
-        # a file where one release's folder goes: the server cannot make that folder
-        root = server_folder(endpoint)
+def test_a_release_that_fails_leaves_the_others_delivered(repo: Repo, deliver_to: Deliver):
+    def block(root: Path) -> None:  # a file where one release's folder goes
         root.mkdir(parents=True, exist_ok=True)
-        (root / blocked_folder(repo, UPCS[2])).write_text("in the way")
-        result = run(repo, base)
+        (root / f"N_{UPCS[2]}_{head_moment(repo)}").write_text("in the way")
 
-    failed = [o.upc for o in result.outcomes if o.status == "failed"]
-    assert failed == [UPCS[2]]
-    assert sum(o.status == "success" for o in result.outcomes) == RELEASES - 1
-    assert proxy.most_at_once() >= 2
+    done = deliver_to("sftp", before=block, connections=4)
+
+    assert [o.upc for o in done.result.outcomes if o.status == "failed"] == [UPCS[2]]
+    assert sum(o.status == "success" for o in done.result.outcomes) == RELEASES - 1
+    assert done.proxy.most_at_once() >= 2
     receipt = read_receipt(repo.root, UPCS[2], "dsp")
-    assert receipt is not None and receipt.last().status == "failed"  # type: ignore[union-attr]
-    assert "not a folder" in receipt.last().error  # type: ignore[union-attr]
+    last = receipt.last() if receipt else None
+    assert last is not None and last.status == "failed" and "not a folder" in last.error
 
 
 @pytest.mark.parametrize("protocol", ["sftp", "s3"])
 def test_a_batch_goes_over_the_pool_and_its_batch_complete_last(
-    protocol: str,
-    repo: Repo,
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    protocol: str, deliver_to: Deliver
 ) -> None:
-    (tmp_path / "server").mkdir()
-    endpoint = make_endpoint(protocol, request, tmp_path / "server", monkeypatch)
-    with SequencingProxy(server_port(endpoint)) as proxy:
-        settings = proxied_settings(endpoint, proxy, connections=4, choreography="batch")
-        base = add_releases(repo, settings)
-        result = run(repo, base)
+    done = deliver_to(protocol, connections=4, choreography="batch")
 
-    assert [o.status for o in result.outcomes] == ["success"] * RELEASES
-    assert proxy.most_at_once() >= 2, proxy.chunks
-    order = arrival_order(endpoint, proxy)
+    assert [o.status for o in done.result.outcomes] == ["success"] * RELEASES
+    assert done.proxy.most_at_once() >= 2, done.proxy.chunks
+    order = arrival_order(done.endpoint, done.proxy)
     (batch,) = {name.split("/")[0] for name in order}
     assert order[-1] == f"{batch}/BatchComplete_{batch.split('_', 1)[1]}.xml"
     assert len(order) > RELEASES * 3
     check_release_order([name.split("/", 1)[1] for name in order])
-    manifest = endpoint.read_remote(order[-1]) or b""
+    manifest = done.endpoint.read_remote(order[-1]) or b""
     assert all(upc.encode() in manifest for upc in UPCS)
 
 
-def test_a_batch_names_only_the_releases_that_arrived(
-    repo: Repo, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "server").mkdir()
-    endpoint = make_endpoint("sftp", request, tmp_path / "server", monkeypatch)
-    with SequencingProxy(server_port(endpoint)) as proxy:
-        settings = proxied_settings(endpoint, proxy, connections=4, choreography="batch")
-        base = add_releases(repo, settings)
-        committed = dt.datetime.fromisoformat(repo.git("show", "-s", "--format=%cI", "HEAD"))
-        batch = f"N_{timestamp(commit_moment(repo.head(), committed))}"
-        root = server_folder(endpoint)
+def test_a_batch_names_only_the_releases_that_arrived(repo: Repo, deliver_to: Deliver):
+    batch = ""
+
+    def block(root: Path) -> None:  # a file where one release's folder in the batch goes
+        nonlocal batch
+        batch = f"N_{head_moment(repo)}"
         (root / batch).mkdir(parents=True)
         (root / batch / UPCS[5]).write_text("in the way")
-        result = run(repo, base)
 
-    assert [o.upc for o in result.outcomes if o.status == "failed"] == [UPCS[5]]
+    done = deliver_to("sftp", before=block, connections=4, choreography="batch")
+
+    assert [o.upc for o in done.result.outcomes if o.status == "failed"] == [UPCS[5]]
+    root = server_folder(done.endpoint)
     manifest = (root / batch / f"BatchComplete_{batch[2:]}.xml").read_bytes()
     assert UPCS[5].encode() not in manifest
     assert all(upc.encode() in manifest for upc in UPCS if upc != UPCS[5])
@@ -295,18 +300,14 @@ def test_a_batch_names_only_the_releases_that_arrived(
 
 
 def test_a_release_to_an_object_store_costs_a_put_per_file_and_a_listing_per_folder(
-    repo: Repo, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    deliver_to: Deliver,
 ) -> None:
-    (tmp_path / "server").mkdir()
-    endpoint = make_endpoint("s3", request, tmp_path / "server", monkeypatch)
-    with SequencingProxy(server_port(endpoint)) as proxy:
-        base = add_releases(repo, proxied_settings(endpoint, proxy, connections=1), count=2)
-        result = run(repo, base)
+    done = deliver_to("s3", count=2, connections=1)
 
-    assert [o.status for o in result.outcomes] == ["success"] * 2
-    files = sum(o.files for o in result.outcomes)
-    methods = [r.split(" ")[0] for r in proxy.requests]
+    assert [o.status for o in done.result.outcomes] == ["success"] * 2
+    files = sum(o.files for o in done.result.outcomes)
+    methods = [r.split(" ")[0] for r in done.proxy.requests]
     assert methods.count("PUT") == files
     assert methods.count("HEAD") <= 1  # the bucket, when the transport connects
     assert methods.count("GET") <= 2 * 2  # a listing per folder (the release's, resources/)
-    assert proxy.expects == 0  # a small body goes at once, without waiting for 100 Continue
+    assert done.proxy.expects == 0  # a small body goes at once, without waiting for 100 Continue
