@@ -10,7 +10,9 @@ object stores and the API: the order their PUTs and POSTs arrived).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,7 @@ from tests.test_protocol_endpoints import (
 
 RELEASES = 8
 PUTS = ("PUT", "POST")
+HOLD_SECONDS = 10.0
 _REQUEST_LINE = re.compile(rb"(GET|HEAD|PUT|POST|DELETE) (\S+) HTTP/1\.1\r\n")
 
 
@@ -52,17 +55,26 @@ class SequencingProxy(TcpProxy):
     """A TcpProxy that numbers each client chunk in arrival order, per connection, and keeps
     the HTTP requests (method and path) in the order they reached the server."""
 
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, meet: int = 0) -> None:
         super().__init__(upstream_port)
+        self.meet = meet
+        """Hold the first chunk of every connection but the first until ``meet`` connections
+        were opened (at most HOLD_SECONDS): connections that come one after another, such as
+        one HTTP request each, then overlap only if the client really sends them at once."""
+        self._numbers = itertools.count(1)
         self.chunks: list[int] = []
-        """The connection (its link's id) of every chunk the server got, in order."""
+        """The connection (numbered as it starts) of every chunk the server got, in order."""
         self.requests: list[str] = []
         self.expects = 0
         """Requests that asked to wait for "100 Continue" before their body."""
 
     def _pump_up(self, link: _Link) -> None:
-        number = id(link)
+        number = next(self._numbers)
+        first = True
         while chunk := _receive_chunk(link):
+            if first and number > 1:
+                self._wait_for_company()
+            first = False
             with self._lock:
                 self.chunks.append(number)
                 self.requests += [
@@ -72,6 +84,11 @@ class SequencingProxy(TcpProxy):
             if not _send(link.server, chunk):
                 break
         link.half_close(link.server)
+
+    def _wait_for_company(self) -> None:
+        deadline = time.monotonic() + HOLD_SECONDS
+        while self.connections < self.meet and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def most_at_once(self) -> int:
         """The most connections that had sent and were still to send at one point of the
@@ -224,7 +241,7 @@ def test_the_http_api_takes_releases_over_four_connections_at_once(
 ) -> None:
     monkeypatch.setenv("TEST_API_TOKEN", http_api_server.token)
     port = int(http_api_server.url.rsplit(":", 1)[1])
-    with SequencingProxy(port) as proxy:
+    with SequencingProxy(port, meet=3) as proxy:  # one connection per request
         url = http_api_server.deliveries_url.replace(f":{port}/", f":{proxy.port}/")
         auth = {"type": "bearer", "token": "${TEST_API_TOKEN}"}
         settings = {"protocol": "api", "url": url, "auth": auth, "connections": 4}
