@@ -26,7 +26,7 @@ from stardust_git.source.yamlio import YamlLoadError, load_yaml_bytes
 
 CACHE_DIR = ".stardust-cache"
 CACHE_FILE = "facts.json"
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 MAX_CACHE_BYTES = 256 * 1024 * 1024
 
 
@@ -37,11 +37,13 @@ class ReleaseFacts:
     path: str
     upc: str
     tracks: tuple[tuple[str, str, float], ...]
+    audio: tuple[str, ...] = ()
+    """Each track's audio file, as written (for the catalog-wide duplicate recordings)."""
 
 
 def facts_of(path: str, release: Release) -> ReleaseFacts:
     tracks = tuple((t.isrc, t.title, t.duration) for t in release.tracks)
-    return ReleaseFacts(path, release.upc, tracks)
+    return ReleaseFacts(path, release.upc, tracks, tuple(t.audio for t in release.tracks))
 
 
 def collect_facts(
@@ -66,12 +68,18 @@ def collect_facts(
         if shown not in loaded:
             summarised = summarised or entry is not cached
             if entry[2] is not None:
-                others.append(ReleaseFacts(shown, entry[2], tuple(map(tuple, entry[3]))))
+                others.append(_facts(shown, entry))
     # An edited file that was validated in full this run is summarised when it is next needed;
     # rewriting 10,000 entries for it would cost more than the whole one-file check.
     if summarised or current.keys() != cache.keys():
         _write_cache(root, current)
     return others
+
+
+def _facts(shown: str, entry: list[Any]) -> ReleaseFacts:
+    """Facts from a cache entry, whose tracks are ``[isrc, title, duration, audio]``."""
+    tracks = tuple((isrc, title, duration) for isrc, title, duration, _ in entry[3])
+    return ReleaseFacts(shown, entry[2], tracks, tuple(track[3] for track in entry[3]))
 
 
 class _DefaultsFiles:
@@ -135,7 +143,8 @@ def _entry(
     if isinstance(cached, list) and cached[:2] == key and cached[4:] == [digest]:
         return cached
     if facts is not None:
-        summary: dict[str, Any] | None = {"upc": facts.upc, "tracks": facts.tracks}
+        tracks = [[*track, audio] for track, audio in zip(facts.tracks, facts.audio, strict=True)]
+        summary: dict[str, Any] | None = {"upc": facts.upc, "tracks": tracks}
     else:
         summary = _summarise(full, defaults)
     if summary is None:
@@ -163,6 +172,7 @@ def _summarise(full: str, defaults: dict[str, Any]) -> dict[str, Any] | None:
                 str(t["isrc"]).replace("-", "").upper(),
                 str(t["title"]),
                 parse_duration(t["duration"]),
+                str(t.get("audio", "")),
             ]
             for t in document.get("tracks") or []
         ]

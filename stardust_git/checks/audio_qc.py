@@ -1,0 +1,172 @@
+"""Audio QC of every track (measured once per content, see :mod:`stardust_git.qc`) and the
+catalog-wide duplicate recordings: one recording under two ISRCs, two recordings under one.
+
+The limits here are the defaults every shop shares; a target's profile may be stricter.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stardust_git.checks.cross_file import CheckedRelease, _at_track
+from stardust_git.errors import Diagnostic, Diagnostics
+from stardust_git.index import ReleaseFacts
+from stardust_git.models import Release
+from stardust_git.qc import cache, fingerprint
+from stardust_git.qc.audio import AudioQC
+from stardust_git.qc.measure import measure_assets
+from stardust_git.source.catalog import Catalog, Loaded
+
+TRUE_PEAK_MAX = -1.0
+"""dBTP: above it, lossy encodes clip (Apple Digital Masters and Spotify both ask for -1)."""
+SILENCE_MAX = 10.0
+"""Seconds of silence (below -60 dBFS) at either end."""
+MONO_SIDE_DB = -60.0
+UPSAMPLED_HIGH_BAND_DB = -90.0
+
+
+def check_audio_qc(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagnostics) -> None:
+    """Measure every track's audio that exists and warn of what shops reject."""
+    paths = {
+        index: catalog.root / track.audio
+        for index, track in enumerate(loaded.model.tracks)
+        if (catalog.root / track.audio).is_file()
+    }
+    if not paths:
+        return
+    measured = measure_assets(cache.media_cache_dir(catalog.root), list(paths.values()))
+    for index, path in paths.items():
+        result = measured[path]
+        loc = ("tracks", index, "audio")
+        if result.qc is None:
+            diagnostics.add(loaded.diagnostic(loc, f"'{path.name}' {result.problem}"))
+            continue
+        for message in qc_findings(result.qc):
+            diagnostics.add(loaded.diagnostic(loc, message, severity="warning"))
+
+
+def qc_findings(qc: AudioQC) -> list[str]:
+    """What is wrong with measured audio, by the default limits."""
+    found = []
+    if qc.clipped_runs:
+        found.append(
+            f"clipped: {qc.clipped_runs} runs of full-scale samples (longest {qc.longest_clip})"
+        )
+    if qc.true_peak_dbtp is not None and qc.true_peak_dbtp > TRUE_PEAK_MAX:
+        found.append(f"true peak {qc.true_peak_dbtp:+.1f} dBTP is above {TRUE_PEAK_MAX:g} dBTP")
+    for end, seconds in (("starts", qc.leading_silence), ("ends", qc.trailing_silence)):
+        if seconds > SILENCE_MAX:
+            found.append(f"{end} with {seconds:.1f} s of silence (more than {SILENCE_MAX:g} s)")
+    if qc.low_bits_zero:
+        found.append("24-bit file whose low 8 bits are all zero: 16-bit audio padded")
+    if qc.high_band_db is not None and qc.high_band_db < UPSAMPLED_HIGH_BAND_DB:
+        found.append(f"{qc.sample_rate} Hz but nothing above 22.5 kHz: upsampled audio")
+    if qc.side_db is not None and qc.side_db < MONO_SIDE_DB:
+        found.append("stereo file with mono content (left and right are the same)")
+    return found
+
+
+@dataclass(frozen=True)
+class _Track:
+    release: str
+    index: int
+    isrc: str
+    audio: str
+
+
+def check_duplicate_recordings(
+    root: Path, checked: list[CheckedRelease], others: list[ReleaseFacts]
+) -> list[Diagnostic]:
+    """The same recording (same file content, or alike fingerprints) under two ISRCs, and two
+    different recordings under one ISRC, for every track of the ``checked`` releases against
+    the whole catalog."""
+    tracks = [
+        _Track(facts.path, index, track[0], audio)
+        for facts in [release.facts for release in checked] + others
+        for index, (track, audio) in enumerate(zip(facts.tracks, facts.audio, strict=False))
+        if audio and (root / audio).is_file()
+    ]
+    if not tracks:
+        return []
+    cache_dir = cache.media_cache_dir(root)
+    files = sorted({root / track.audio for track in tracks})
+    try:
+        prints = fingerprint.fingerprints(cache_dir, files)
+    except fingerprint.ChromaprintMissing as missing:
+        first = checked[0] if checked else None
+        where = first.facts.path if first else "catalog"
+        message = f"duplicate recordings not checked: Chromaprint is missing ({missing})"
+        return [Diagnostic(where, field="tracks", message=message, severity="warning")]
+    hashes = {path: cache.content_hash(cache_dir, path) for path in files}
+    pairs = _same_recordings(root, tracks, hashes, prints)
+    return _report(checked, tracks, pairs, root)
+
+
+def _same_recordings(
+    root: Path, tracks: list[_Track], hashes: dict[Path, str], prints: dict[Path, np.ndarray]
+) -> dict[tuple[Path, Path], bool]:
+    """For every two files worth comparing: whether they hold one recording."""
+    files = sorted(prints)
+    candidates = fingerprint.candidate_pairs([prints[path] for path in files])
+    pairs = {(files[a], files[b]): True for a, b in candidates}
+    by_isrc: dict[str, set[Path]] = defaultdict(set)
+    for track in tracks:
+        by_isrc[track.isrc].add(root / track.audio)
+    for same_isrc in by_isrc.values():
+        ordered = sorted(same_isrc)
+        pairs.update(((a, b), True) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
+    for a, b in pairs:
+        same_content = hashes[a] == hashes[b]
+        alike = a in prints and b in prints and _alike(prints[a], prints[b])
+        pairs[a, b] = same_content or alike
+    return pairs
+
+
+def _alike(first: np.ndarray, second: np.ndarray) -> bool:
+    return fingerprint.likeness(first, second) >= fingerprint.SAME_RECORDING
+
+
+def _report(
+    checked: list[CheckedRelease],
+    tracks: list[_Track],
+    pairs: dict[tuple[Path, Path], bool],
+    root: Path,
+) -> list[Diagnostic]:
+    by_file: dict[Path, list[_Track]] = defaultdict(list)
+    for track in tracks:
+        by_file[root / track.audio].append(track)
+    same_file = {(path, path): True for path in by_file}
+    found: list[Diagnostic] = []
+    positions = {release.facts.path: release for release in checked}
+    for (a, b), same in {**pairs, **same_file}.items():
+        for mine in [*by_file[a], *by_file[b]]:
+            if mine.release not in positions:
+                continue
+            other_file = b if root / mine.audio == a else a
+            for other in by_file[other_file]:
+                message = _conflict(mine, other, same)
+                if message and other != mine:
+                    field = f"tracks[{mine.index}].audio"
+                    release = positions[mine.release]
+                    found.append(_at_track(release, mine.index, field, message))
+    unique = {(d.path, d.line, d.message): d for d in found}
+    return [unique[key] for key in sorted(unique)]
+
+
+def _conflict(mine: _Track, other: _Track, same: bool) -> str:
+    where = f"'{other.audio}' ({other.release}, track {other.index + 1})"
+    if same and mine.isrc != other.isrc:
+        return (
+            f"'{mine.audio}' is the same recording as {where} under ISRC {other.isrc}, "
+            f"not {mine.isrc}: one recording has one ISRC"
+        )
+    if not same and mine.isrc == other.isrc:
+        return (
+            f"ISRC {mine.isrc} names two different recordings: '{mine.audio}' and {where}; "
+            "each recording needs its own ISRC"
+        )
+    return ""
