@@ -119,15 +119,15 @@ def _same_recordings(
     for same_isrc in by_isrc.values():
         ordered = sorted(same_isrc)
         pairs.update(((a, b), True) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
+    known: dict[tuple[Path, Path], bool] = {}
     for a, b in pairs:
-        same_content = hashes[a] == hashes[b]
-        alike = a in prints and b in prints and _alike(prints[a], prints[b])
-        pairs[a, b] = same_content or alike
-    return pairs
-
-
-def _alike(first: np.ndarray, second: np.ndarray) -> bool:
-    return fingerprint.likeness(first, second) >= fingerprint.SAME_RECORDING
+        if hashes[a] == hashes[b]:
+            known[a, b] = True
+        elif a in prints and b in prints:
+            alike = fingerprint.likeness(prints[a], prints[b])
+            if alike is not None:  # too short to tell: neither reported
+                known[a, b] = alike >= fingerprint.SAME_RECORDING
+    return known
 
 
 def _report(

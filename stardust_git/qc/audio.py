@@ -190,9 +190,10 @@ class _Meter:
     def _add_spectrum(self, samples: np.ndarray) -> None:
         if self.rate <= 48_000 or len(samples) < SPECTRUM_SIZE:
             return
-        mono = samples.mean(axis=1)
-        frames = [mono[i : i + SPECTRUM_SIZE] for i in range(0, len(mono) - SPECTRUM_SIZE, 65536)]
-        power = np.square(np.abs(np.fft.rfft(np.hanning(SPECTRUM_SIZE) * np.array(frames))))
+        starts = range(0, len(samples) - SPECTRUM_SIZE, 65536)
+        frames = np.stack([samples[i : i + SPECTRUM_SIZE] for i in starts])
+        window = np.hanning(SPECTRUM_SIZE)[None, :, None]
+        power = np.square(np.abs(np.fft.rfft(window * frames, axis=1))).sum(axis=2)
         frequencies = np.fft.rfftfreq(SPECTRUM_SIZE, 1 / self.rate)
         self.spectrum_high += float(power[:, frequencies > HIGH_BAND_HZ].sum())
         self.spectrum_total += float(power.sum())

@@ -105,9 +105,11 @@ def _pcm_blocks(path: Path, rate: int) -> Iterator[bytes]:
         yield block.tobytes()
 
 
-def likeness(first: np.ndarray, second: np.ndarray) -> float:
-    """One minus the bit error rate of the two fingerprints at their best alignment (0 when
-    they overlap too little to tell)."""
+def likeness(first: np.ndarray, second: np.ndarray) -> float | None:
+    """One minus the bit error rate of the two fingerprints at their best alignment; None when
+    either is too short to tell (a few seconds of audio)."""
+    if min(len(first), len(second)) < MIN_OVERLAP:
+        return None
     best = 0.0
     for offset in range(-MAX_OFFSET, MAX_OFFSET + 1):
         a = first[max(0, offset) :]
