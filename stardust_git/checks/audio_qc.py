@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stardust_git.checks.cross_file import CheckedRelease, _at_track
+from stardust_git.checks.cross_file import CheckedRelease, at_track
 from stardust_git.errors import Diagnostic, Diagnostics
 from stardust_git.index import ReleaseFacts
 from stardust_git.models import Release
@@ -94,31 +94,30 @@ def check_duplicate_recordings(
         return []
     cache_dir = cache.media_cache_dir(root)
     files = sorted({root / track.audio for track in tracks})
+    found: list[Diagnostic] = []
     try:
         prints = fingerprint.fingerprints(cache_dir, files)
     except fingerprint.ChromaprintMissing as missing:
-        first = checked[0] if checked else None
-        where = first.facts.path if first else "catalog"
-        message = f"duplicate recordings not checked: Chromaprint is missing ({missing})"
-        return [Diagnostic(where, field="tracks", message=message, severity="warning")]
+        prints = {}
+        where = checked[0].facts.path if checked else "catalog"
+        message = f"re-encoded duplicate recordings not checked: Chromaprint is missing ({missing})"
+        found.append(Diagnostic(where, field="tracks", message=message, severity="warning"))
     hashes = {path: cache.content_hash(cache_dir, path) for path in files}
     pairs = _same_recordings(root, tracks, hashes, prints)
-    return _report(checked, tracks, pairs, root)
+    return found + _report(checked, tracks, pairs, root)
 
 
 def _same_recordings(
     root: Path, tracks: list[_Track], hashes: dict[Path, str], prints: dict[Path, np.ndarray]
 ) -> dict[tuple[Path, Path], bool]:
-    """For every two files worth comparing: whether they hold one recording."""
+    """For every two files worth comparing (alike fingerprints, the same content, or the same
+    ISRC): whether they hold one recording."""
     files = sorted(prints)
     candidates = fingerprint.candidate_pairs([prints[path] for path in files])
-    pairs = {(files[a], files[b]): True for a, b in candidates}
-    by_isrc: dict[str, set[Path]] = defaultdict(set)
-    for track in tracks:
-        by_isrc[track.isrc].add(root / track.audio)
-    for same_isrc in by_isrc.values():
-        ordered = sorted(same_isrc)
-        pairs.update(((a, b), True) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
+    pairs = {(files[a], files[b]) for a, b in candidates}
+    for group in [*_content_groups(hashes), *_isrc_groups(root, tracks)]:
+        ordered = sorted(group)
+        pairs.update((a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
     known: dict[tuple[Path, Path], bool] = {}
     for a, b in pairs:
         if hashes[a] == hashes[b]:
@@ -128,6 +127,21 @@ def _same_recordings(
             if alike is not None:  # too short to tell: neither reported
                 known[a, b] = alike >= fingerprint.SAME_RECORDING
     return known
+
+
+def _content_groups(hashes: dict[Path, str]) -> list[set[Path]]:
+    """Files of one content: the exact-hash index of the catalog's audio."""
+    by_hash: dict[str, set[Path]] = defaultdict(set)
+    for path, md5 in hashes.items():
+        by_hash[md5].add(path)
+    return [files for files in by_hash.values() if len(files) > 1]
+
+
+def _isrc_groups(root: Path, tracks: list[_Track]) -> list[set[Path]]:
+    by_isrc: dict[str, set[Path]] = defaultdict(set)
+    for track in tracks:
+        by_isrc[track.isrc].add(root / track.audio)
+    return [files for files in by_isrc.values() if len(files) > 1]
 
 
 def _report(
@@ -152,7 +166,8 @@ def _report(
                 if message and other != mine:
                     field = f"tracks[{mine.index}].audio"
                     release = positions[mine.release]
-                    found.append(_at_track(release, mine.index, field, message))
+                    at = release.audio_at[mine.index]
+                    found.append(at_track(release, mine.index, field, message, at))
     unique = {(d.path, d.line, d.message): d for d in found}
     return [unique[key] for key in sorted(unique)]
 
