@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pyloudnorm
 import soundfile
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
 STEP_SECONDS = 0.1
@@ -28,7 +29,19 @@ CLIP_RUN = 3
 """Consecutive full-scale samples that count as a clipped run."""
 SILENCE_DBFS = -60.0
 OVERSAMPLING = 4
-PEAK_CHUNK = 4096
+PEAK_CHUNK = 64
+PEAK_CONTEXT = 8
+"""Frames either side of a chunk that its oversampling reads (the filter spans 6)."""
+INTER_SAMPLE_MARGIN = 0.7
+"""Chunks whose sample peak is below 0.7 (-3.1 dB) of the highest peak so far are not
+oversampled: in band-limited audio an inter-sample peak is at most ~3 dB above its samples
+(a quarter-rate sine at 45 degrees), and oversampling every sample would cost most of the
+whole measurement."""
+_PEAK_FILTER = OVERSAMPLING * signal.firwin(
+    2 * 6 * OVERSAMPLING + 1, 1 / OVERSAMPLING, window=("kaiser", 5.0)
+)
+"""A 49-tap 4x interpolation filter (BS.1770-4's example has 48), designed as scipy's
+resample_poly designs its own."""
 HIGH_BAND_HZ = 22_500.0
 SPECTRUM_SIZE = 8192
 _INT_SCALE = 2.0**31
@@ -89,7 +102,11 @@ class _ClipRuns:
     def __post_init__(self) -> None:
         self.open_runs = np.zeros(self.channels, dtype=np.int64)
 
-    def add(self, full_scale: np.ndarray) -> None:
+    def add(self, full_scale: np.ndarray | None) -> None:
+        """``full_scale``: which samples are at full scale (None: none are)."""
+        if full_scale is None:
+            self.finish()
+            return
         for channel in range(self.channels):
             self.open_runs[channel] = self._add_channel(full_scale[:, channel], channel)
 
@@ -132,60 +149,58 @@ class _Meter:
         self.loud_first: int | None = None
         self.loud_last = 0
         self.sample_peak = 0.0
-        self.true_peak = 0.0
+        self.true_peak = _TruePeak(channels)
         self.low_bits = 0
         self.clips = _ClipRuns(channels)
         self.full_scale = _full_scale(bit_depth)
         self.side = self.total = 0.0
         self.spectrum_high = self.spectrum_total = 0.0
-        self.partial = np.zeros((0, channels), dtype=np.float32)
+        self.partial = np.zeros((0, channels))
 
     def add(self, block: np.ndarray) -> None:
-        magnitude = np.abs(block.astype(np.int64))
-        if self.bit_depth == 24:
-            self.low_bits |= int(np.bitwise_or.reduce(block & 0xFF00, axis=None))
-        self.clips.add(magnitude >= self.full_scale)
-        self._add_silence(magnitude)
-        samples = block.astype(np.float32) / np.float32(_INT_SCALE)
-        self._add_peaks(samples, magnitude)
+        if self.bit_depth == 24 and not self.low_bits:  # one sample using them settles it
+            self.low_bits = int(np.bitwise_or.reduce(block & 0xFF00, axis=None))
+        self._add_clipping(block)
+        samples = block.astype(np.float32) * np.float32(1 / _INT_SCALE)
+        frame_peaks = _frame_peaks(samples)
+        self._add_silence(frame_peaks)
+        self.sample_peak = max(self.sample_peak, float(frame_peaks.max(initial=0.0)))
+        self.true_peak.add(samples, frame_peaks, self.sample_peak)
         self._add_loudness(samples)
         self._add_side(samples)
         self._add_spectrum(samples)
         self.frames += len(block)
 
-    def _add_silence(self, magnitude: np.ndarray) -> None:
-        loud = np.flatnonzero(magnitude.max(axis=1) > _INT_SCALE * 10 ** (SILENCE_DBFS / 20))
+    def _add_clipping(self, block: np.ndarray) -> None:
+        full = self.full_scale
+        if block.max(initial=0) < full and block.min(initial=0) > -full:
+            self.clips.add(None)
+        else:
+            self.clips.add((block >= full) | (block <= -full))
+
+    def _add_silence(self, frame_peaks: np.ndarray) -> None:
+        loud = np.flatnonzero(frame_peaks > 10 ** (SILENCE_DBFS / 20))
         if loud.size:
             if self.loud_first is None:
                 self.loud_first = self.frames + int(loud[0])
             self.loud_last = self.frames + int(loud[-1]) + 1
 
-    def _add_peaks(self, samples: np.ndarray, magnitude: np.ndarray) -> None:
-        """True peak by 4x oversampling, only of the chunks whose sample peak comes within 6 dB
-        of the highest peak so far: an inter-sample peak is at most ~3 dB above its samples in
-        real audio, and oversampling every sample would cost most of the whole measurement."""
-        chunk_peaks = _chunk_maxima(magnitude) / _INT_SCALE
-        self.sample_peak = max(self.sample_peak, float(chunk_peaks.max(initial=0.0)))
-        floor = max(self.true_peak, self.sample_peak) / 2
-        for index in np.flatnonzero(chunk_peaks >= floor):
-            start = int(index) * PEAK_CHUNK
-            self.true_peak = max(self.true_peak, _oversampled_peak(samples, start))
-
     def _add_loudness(self, samples: np.ndarray) -> None:
         filtered, self.filter_state = signal.sosfilt(
             self.sos, samples, axis=0, zi=self.filter_state
         )
-        pending = np.concatenate((self.partial, filtered.astype(np.float32)))
+        pending = np.concatenate((self.partial, filtered))
         whole = len(pending) // self.step * self.step
-        squares = np.square(pending[:whole], dtype=np.float64)
+        squares = np.square(pending[:whole])
         self.step_energy.append(squares.reshape(-1, self.step, self.channels).mean(axis=1))
         self.partial = pending[whole:]
 
     def _add_side(self, samples: np.ndarray) -> None:
         if self.channels == 2:
-            left, right = samples[:, 0].astype(np.float64), samples[:, 1].astype(np.float64)
-            self.side += float(np.square(left - right).sum())
-            self.total += float(np.square(left + right).sum())
+            difference = samples[:, 0] - samples[:, 1]
+            both = samples[:, 0] + samples[:, 1]
+            self.side += float(np.dot(difference, difference))
+            self.total += float(np.dot(both, both))
 
     def _add_spectrum(self, samples: np.ndarray) -> None:
         if self.rate <= 48_000 or len(samples) < SPECTRUM_SIZE:
@@ -210,7 +225,7 @@ class _Meter:
             duration=self.frames / self.rate,
             integrated_lufs=_integrated(energy, self.channels),
             loudness_range=_loudness_range(energy, self.channels),
-            true_peak_dbtp=_db(self.true_peak, 20),
+            true_peak_dbtp=_db(self.true_peak.finish(self.sample_peak), 20),
             sample_peak_dbfs=_db(self.sample_peak, 20),
             clipped_runs=self.clips.runs,
             longest_clip=self.clips.longest,
@@ -220,6 +235,16 @@ class _Meter:
             high_band_db=_ratio_db(self.spectrum_high, self.spectrum_total),
             side_db=_ratio_db(self.side, self.total) if self.channels == 2 else None,
         )
+
+
+def _frame_peaks(samples: np.ndarray) -> np.ndarray:
+    """Each frame's highest magnitude (channel by channel: numpy's max over a short last axis
+    is several times slower)."""
+    magnitude = np.abs(samples)
+    peaks = np.ascontiguousarray(magnitude[:, 0])
+    for channel in range(1, samples.shape[1]):
+        np.maximum(peaks, magnitude[:, channel], out=peaks)
+    return peaks
 
 
 def _k_weighting(rate: int) -> np.ndarray:
@@ -234,23 +259,55 @@ def _full_scale(bit_depth: int) -> int:
     return int(_INT_SCALE) - (1 << (32 - bits))
 
 
-def _chunk_maxima(magnitude: np.ndarray) -> np.ndarray:
-    per_frame = magnitude.max(axis=1)
-    padded = np.pad(per_frame, (0, -len(per_frame) % PEAK_CHUNK))
-    return padded.reshape(-1, PEAK_CHUNK).max(axis=1).astype(np.float64)
+class _TruePeak:
+    """BS.1770-4 Annex 2 true peak: 4x oversampled, of the chunks that can hold the maximum.
 
+    Each block is read with the last frames of the one before, so every chunk is oversampled
+    with its real neighbours on both sides (cut ends would ring); only the file's end is cut.
+    """
 
-def _oversampled_peak(samples: np.ndarray, start: int) -> float:
-    """The 4x oversampled peak of one chunk, read with context on both sides: the ringing of
-    the cut ends of the context is left out (it is not in the audio)."""
-    context = 32
-    before = min(start, context)
-    end = min(len(samples), start + PEAK_CHUNK)
-    after = min(len(samples) - end, context)
-    piece = samples[start - before : end + after].astype(np.float64)
-    upsampled = signal.resample_poly(piece, OVERSAMPLING, 1, axis=0)
-    inner = upsampled[before * OVERSAMPLING : len(upsampled) - after * OVERSAMPLING]
-    return float(np.abs(inner).max(initial=0.0))
+    def __init__(self, channels: int) -> None:
+        self.carry = np.zeros((PEAK_CONTEXT, channels), dtype=np.float32)  # before the start
+        self.carry_peaks = np.zeros(PEAK_CONTEXT, dtype=np.float32)
+        self.peak = 0.0
+
+    def add(self, samples: np.ndarray, frame_peaks: np.ndarray, sample_peak: float) -> None:
+        """``frame_peaks``: each frame's highest magnitude."""
+        joined = np.concatenate((self.carry, samples))
+        peaks = np.concatenate((self.carry_peaks, frame_peaks))
+        chunks = (len(joined) - 2 * PEAK_CONTEXT) // PEAK_CHUNK
+        end = PEAK_CONTEXT + chunks * PEAK_CHUNK
+        self._measure(joined[: end + PEAK_CONTEXT], peaks, chunks, sample_peak)
+        self.carry, self.carry_peaks = joined[end - PEAK_CONTEXT :], peaks[end - PEAK_CONTEXT :]
+
+    def finish(self, sample_peak: float) -> float:
+        """The true peak, once the last frames (with silence after the file's end) are in."""
+        rest = len(self.carry) - PEAK_CONTEXT
+        padding = np.zeros((-rest % PEAK_CHUNK + PEAK_CONTEXT, self.carry.shape[1]), np.float32)
+        joined = np.concatenate((self.carry, padding))
+        peaks = np.concatenate((self.carry_peaks, padding[:, 0]))
+        chunks = (len(joined) - 2 * PEAK_CONTEXT) // PEAK_CHUNK
+        self._measure(joined, peaks, chunks, sample_peak)
+        return max(self.peak, sample_peak)
+
+    def _measure(
+        self, joined: np.ndarray, peaks: np.ndarray, chunks: int, sample_peak: float
+    ) -> None:
+        if chunks <= 0:
+            return
+        inner = peaks[PEAK_CONTEXT : PEAK_CONTEXT + chunks * PEAK_CHUNK]
+        chunk_peaks = inner.reshape(chunks, -1).max(axis=1)
+        floor = INTER_SAMPLE_MARGIN * max(self.peak, sample_peak)
+        chosen = np.flatnonzero(chunk_peaks >= floor) * PEAK_CHUNK
+        if not chosen.size:
+            return
+        span = PEAK_CHUNK + 2 * PEAK_CONTEXT
+        windows = sliding_window_view(joined, span, axis=0)[chosen]
+        upsampled = signal.upfirdn(_PEAK_FILTER, windows, OVERSAMPLING, 1, axis=-1)
+        delay = (len(_PEAK_FILTER) - 1) // 2
+        start = PEAK_CONTEXT * OVERSAMPLING + delay
+        kept = upsampled[..., start : start + PEAK_CHUNK * OVERSAMPLING]
+        self.peak = max(self.peak, float(np.abs(kept).max()))
 
 
 def _block_loudness(energy: np.ndarray, steps: int, channels: int) -> np.ndarray:
