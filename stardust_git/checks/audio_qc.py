@@ -9,17 +9,19 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from stardust_git.checks.cross_file import CheckedRelease, at_track
 from stardust_git.errors import Diagnostic, Diagnostics
 from stardust_git.index import ReleaseFacts
 from stardust_git.models import Release
-from stardust_git.qc import cache, fingerprint
-from stardust_git.qc.audio import AudioQC
-from stardust_git.qc.measure import measure_assets
+from stardust_git.qc import cache
 from stardust_git.source.catalog import Catalog, Loaded
+
+if TYPE_CHECKING:  # the measuring libraries (scipy, numpy) load only when assets are checked
+    import numpy as np
+
+    from stardust_git.qc.audio import AudioQC
 
 TRUE_PEAK_MAX = -1.0
 """dBTP: above it, lossy encodes clip (Apple Digital Masters and Spotify both ask for -1)."""
@@ -38,6 +40,8 @@ def check_audio_qc(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagn
     }
     if not paths:
         return
+    from stardust_git.qc.measure import measure_assets
+
     measured = measure_assets(cache.media_cache_dir(catalog.root), list(paths.values()))
     for index, path in paths.items():
         result = measured[path]
@@ -92,6 +96,8 @@ def check_duplicate_recordings(
     ]
     if not tracks:
         return []
+    from stardust_git.qc import fingerprint
+
     cache_dir = cache.media_cache_dir(root)
     files = sorted({root / track.audio for track in tracks})
     found: list[Diagnostic] = []
@@ -112,6 +118,8 @@ def _same_recordings(
 ) -> dict[tuple[Path, Path], bool]:
     """For every two files worth comparing (alike fingerprints, the same content, or the same
     ISRC): whether they hold one recording."""
+    from stardust_git.qc import fingerprint
+
     files = sorted(prints)
     candidates = fingerprint.candidate_pairs([prints[path] for path in files])
     pairs = {(files[a], files[b]) for a, b in candidates}

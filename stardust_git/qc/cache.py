@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,15 @@ def media_cache_dir(root: Path) -> Path:
 
 
 def content_hash(cache_dir: Path, path: Path) -> str:
-    """The MD5 of ``path``, from the memo when its size and mtime are unchanged."""
+    """The MD5 of ``path``, from the memo when its size and mtime are unchanged (asked again
+    in one process, from memory: the QC and the duplicate check both ask)."""
     stat = os.stat(path)
-    key = [stat.st_size, stat.st_mtime_ns]
+    return _content_hash(cache_dir, path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=65_536)
+def _content_hash(cache_dir: Path, path: Path, size: int, mtime_ns: int) -> str:
+    key = [size, mtime_ns]
     memo = cache_dir / "paths" / f"{_path_digest(path)}.json"
     found = _read_json(memo)
     if isinstance(found, dict) and found.get("stat") == key and found.get("path") == str(path):
