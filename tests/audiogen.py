@@ -37,3 +37,39 @@ def song(seed: int, seconds: float = 30.0, rate: int = 44100) -> np.ndarray:
         parts.append(chord * np.exp(-3 * t) + burst)
     mono = 0.2 * np.concatenate(parts)
     return stereo(mono, 0.9 * mono)
+
+
+def _quarter_rate(rate: int, level: float) -> np.ndarray:
+    """A quarter-rate sine at 45 degrees: its peaks fall between samples (+3 dB over them)."""
+    t = np.arange(3 * rate) / rate
+    return stereo(level * np.sin(2 * np.pi * rate / 4 * t + np.pi / 4))
+
+
+def _clipped(rate: int) -> np.ndarray:
+    samples = stereo(sine(3, rate, 440.0), sine(3, rate, 660.0))
+    samples[1000:1010] = 1.0
+    return samples
+
+
+def _padded(rate: int) -> np.ndarray:
+    """16-bit audio in a 24-bit file: every sample's low 8 bits zero (as int32, low 16)."""
+    samples = stereo(sine(3, rate, 440.0), sine(3, rate, 660.0))
+    return (np.round(samples * 32767).astype(np.int32)) << 16
+
+
+SIGNALS = {
+    "clean": lambda rate: stereo(sine(3, rate, 440.0), sine(3, rate, 660.0)),
+    "hot": lambda rate: _quarter_rate(rate, 0.99),
+    "loud": lambda rate: stereo(sine(3, rate, 997.0, 0.9), sine(3, rate, 660.0, 0.9)),
+    "clipped": _clipped,
+    "padded": _padded,
+    "gaps": lambda rate: np.concatenate(
+        [np.zeros((12 * rate, 2)), stereo(sine(3, rate, 440.0), sine(3, rate, 660.0))]
+    ),
+    "mono": lambda rate: stereo(sine(3, rate, 440.0)),
+}
+"""Named signals for the profile rule cases (tests/profile_cases.yaml), 24-bit at 44.1 kHz."""
+
+
+def write_signal(path: Path, name: str, rate: int = 44100) -> Path:
+    return write(path, SIGNALS[name](rate), rate, "PCM_24")

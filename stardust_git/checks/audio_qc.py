@@ -1,7 +1,8 @@
 """Audio QC of every track (measured once per content, see :mod:`stardust_git.qc`) and the
 catalog-wide duplicate recordings: one recording under two ISRCs, two recordings under one.
 
-The limits here are the defaults every shop shares; a target's profile may be stricter.
+The QC warnings are the defaults every shop shares (:mod:`stardust_git.qc.findings`); a
+target's profile sets its shop's limits (profiles/rules_measured.py).
 """
 
 from __future__ import annotations
@@ -16,19 +17,11 @@ from stardust_git.errors import Diagnostic, Diagnostics
 from stardust_git.index import ReleaseFacts
 from stardust_git.models import Release
 from stardust_git.qc import cache
+from stardust_git.qc.findings import qc_findings
 from stardust_git.source.catalog import Catalog, Loaded
 
 if TYPE_CHECKING:  # the measuring libraries (scipy, numpy) load only when assets are checked
     import numpy as np
-
-    from stardust_git.qc.audio import AudioQC
-
-TRUE_PEAK_MAX = -1.0
-"""dBTP: above it, lossy encodes clip (Apple Digital Masters and Spotify both ask for -1)."""
-SILENCE_MAX = 10.0
-"""Seconds of silence (below -60 dBFS) at either end."""
-MONO_SIDE_DB = -60.0
-UPSAMPLED_HIGH_BAND_DB = -90.0
 
 
 def check_audio_qc(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagnostics) -> None:
@@ -51,27 +44,6 @@ def check_audio_qc(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagn
             continue
         for message in qc_findings(result.qc):
             diagnostics.add(loaded.diagnostic(loc, message, severity="warning"))
-
-
-def qc_findings(qc: AudioQC) -> list[str]:
-    """What is wrong with measured audio, by the default limits."""
-    found = []
-    if qc.clipped_runs:
-        found.append(
-            f"clipped: {qc.clipped_runs} runs of full-scale samples (longest {qc.longest_clip})"
-        )
-    if qc.true_peak_dbtp is not None and qc.true_peak_dbtp > TRUE_PEAK_MAX:
-        found.append(f"true peak {qc.true_peak_dbtp:+.1f} dBTP is above {TRUE_PEAK_MAX:g} dBTP")
-    for end, seconds in (("starts", qc.leading_silence), ("ends", qc.trailing_silence)):
-        if seconds > SILENCE_MAX:
-            found.append(f"{end} with {seconds:.1f} s of silence (more than {SILENCE_MAX:g} s)")
-    if qc.low_bits_zero:
-        found.append("24-bit file whose low 8 bits are all zero: 16-bit audio padded")
-    if qc.high_band_db is not None and qc.high_band_db < UPSAMPLED_HIGH_BAND_DB:
-        found.append(f"{qc.sample_rate} Hz but nothing above 22.5 kHz: upsampled audio")
-    if qc.side_db is not None and qc.side_db < MONO_SIDE_DB:
-        found.append("stereo file with mono content (left and right are the same)")
-    return found
 
 
 @dataclass(frozen=True)
