@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,23 @@ def read_result(cache_dir: Path, kind: str, md5: str, version: int) -> dict[str,
         return None
     data = found.get("data")
     return data if isinstance(data, dict) else None
+
+
+def split_cached(
+    cache_dir: Path, kind: str, version: int, paths: Sequence[Path]
+) -> tuple[dict[Path, dict[str, Any]], dict[str, list[Path]]]:
+    """The cached ``kind`` results of ``paths`` by path, and the contents still to measure:
+    MD5 -> the paths holding it (each content is measured once, whatever its names)."""
+    found: dict[Path, dict[str, Any]] = {}
+    missing: dict[str, list[Path]] = {}
+    for path in dict.fromkeys(paths):
+        md5 = content_hash(cache_dir, path)
+        data = read_result(cache_dir, kind, md5, version)
+        if data is None:
+            missing.setdefault(md5, []).append(path)
+        else:
+            found[path] = data
+    return found, missing
 
 
 def write_result(cache_dir: Path, kind: str, md5: str, version: int, data: dict[str, Any]) -> None:

@@ -59,20 +59,13 @@ class FingerprintStats:
 def fingerprints(
     cache_dir: Path, paths: Sequence[Path], stats: FingerprintStats | None = None
 ) -> dict[Path, np.ndarray]:
-    """The fingerprint of each file in ``paths`` that fpcalc can read, by path (fpcalc runs as
-    several at a time: decoding and libchromaprint release the GIL). Raises ChromaprintMissing
-    when one must be computed without libchromaprint."""
+    """The fingerprint of each file in ``paths`` that can be decoded, by path (computed in
+    threads, several at a time: decoding and libchromaprint release the GIL). Raises
+    ChromaprintMissing when one must be computed without libchromaprint."""
     stats = stats if stats is not None else FingerprintStats()
-    found: dict[Path, np.ndarray] = {}
-    missing: dict[str, list[Path]] = {}
-    for path in dict.fromkeys(paths):
-        md5 = cache.content_hash(cache_dir, path)
-        data = cache.read_result(cache_dir, "fingerprint", md5, FINGERPRINT_VERSION)
-        if data is None:
-            missing.setdefault(md5, []).append(path)
-        else:
-            stats.cached += 1
-            found[path] = np.array(data["frames"], dtype=np.uint32)
+    cached, missing = cache.split_cached(cache_dir, "fingerprint", FINGERPRINT_VERSION, paths)
+    stats.cached += len(cached)
+    found = {path: np.array(data["frames"], dtype=np.uint32) for path, data in cached.items()}
     if missing and chromaprint_missing():
         raise ChromaprintMissing(CHROMAPRINT_HINT)
     with ThreadPoolExecutor(max(2, os.cpu_count() or 1)) as pool:

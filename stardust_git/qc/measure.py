@@ -44,16 +44,9 @@ def measure_assets(
 ) -> dict[Path, Measured]:
     """The QC of every file in ``paths``; each new content is decoded once, ever."""
     stats = stats if stats is not None else MeasureStats()
-    found: dict[Path, Measured] = {}
-    missing: dict[str, list[Path]] = {}
-    for path in dict.fromkeys(paths):
-        md5 = cache.content_hash(cache_dir, path)
-        data = cache.read_result(cache_dir, "qc", md5, QC_VERSION)
-        if data is None:
-            missing.setdefault(md5, []).append(path)
-            continue
-        stats.cached += 1
-        found[path] = Measured(AudioQC(**data))
+    cached, missing = cache.split_cached(cache_dir, "qc", QC_VERSION, paths)
+    stats.cached += len(cached)
+    found = {path: Measured(AudioQC(**data)) for path, data in cached.items()}
     jobs = [(md5, str(same[0])) for md5, same in missing.items()]
     for (md5, _), (data, problem) in zip(jobs, _run_parallel(_measure_one, jobs), strict=True):
         stats.decoded += 1
