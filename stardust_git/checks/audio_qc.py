@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stardust_git import assets
 from stardust_git.checks.cross_file import CheckedRelease, at_track
 from stardust_git.errors import Diagnostic, Diagnostics
 from stardust_git.index import ReleaseFacts
@@ -27,9 +28,9 @@ if TYPE_CHECKING:  # the measuring libraries (scipy, numpy) load only when asset
 def check_audio_qc(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagnostics) -> None:
     """Measure every track's audio that exists and warn of what shops reject."""
     paths = {
-        index: catalog.root / track.audio
+        index: path
         for index, track in enumerate(loaded.model.tracks)
-        if (catalog.root / track.audio).is_file()
+        if (path := measurable_audio(catalog.root, track.audio)) is not None
     }
     if not paths:
         return
@@ -40,10 +41,26 @@ def check_audio_qc(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagn
         result = measured[path]
         loc = ("tracks", index, "audio")
         if result.qc is None:
-            diagnostics.add(loaded.diagnostic(loc, f"'{path.name}' {result.problem}"))
+            message = f"'{path.name}' could not be measured: it {result.problem}"
+            diagnostics.add(loaded.diagnostic(loc, message, severity="warning"))
             continue
         for message in qc_findings(result.qc):
             diagnostics.add(loaded.diagnostic(loc, message, severity="warning"))
+
+
+def measurable_audio(root: Path, value: str) -> Path | None:
+    """The audio file ``value`` names, when the assets check accepts it: inside the repository
+    and a WAV, FLAC or MP3 that probes (otherwise that check reports it, once)."""
+    if not value or Path(value).is_absolute() or ".." in Path(value).parts:
+        return None
+    path = root / value
+    try:
+        if not path.resolve().is_relative_to(root):
+            return None
+        assets.probe_audio(path)
+    except (OSError, assets.AssetError):
+        return None
+    return path
 
 
 @dataclass(frozen=True)
@@ -64,7 +81,7 @@ def check_duplicate_recordings(
         _Track(facts.path, index, track[0], audio)
         for facts in [release.facts for release in checked] + others
         for index, (track, audio) in enumerate(zip(facts.tracks, facts.audio, strict=False))
-        if audio and (root / audio).is_file()
+        if measurable_audio(root, audio) is not None
     ]
     if not tracks:
         return []
