@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from stardust_git.profiles.base import Finding, Loc, Params, Subject
+from stardust_git.profiles.base import Finding, Loc, NoParams, Params, Subject
 from stardust_git.qc import cache
 from stardust_git.qc.findings import MONO_SIDE_DB, UPSAMPLED_HIGH_BAND_DB
 
@@ -27,10 +27,6 @@ def _measured(subject: Subject) -> Iterator[tuple[Loc, AudioQC]]:
     for index, path in paths.items():
         if (qc := measured[path].qc) is not None:
             yield ("tracks", index, "audio"), qc
-
-
-class NoParams(Params):
-    pass
 
 
 class TruePeakParams(Params):
