@@ -31,7 +31,7 @@ from stardust_git.source.yamlio import YamlLoadError, load_yaml_bytes
 
 CACHE_DIR = ".stardust-cache"
 CACHE_FILE = "facts.json"
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 MAX_CACHE_BYTES = 256 * 1024 * 1024
 
 
@@ -42,11 +42,13 @@ class ReleaseFacts:
     path: str
     upc: str
     tracks: tuple[tuple[str, str, float], ...]
+    audio: tuple[str, ...] = ()
+    """Each track's audio file, as written (for the catalog-wide duplicate recordings)."""
 
 
 def facts_of(path: str, release: Release) -> ReleaseFacts:
     tracks = tuple((t.isrc, t.title, t.duration) for t in release.tracks)
-    return ReleaseFacts(path, release.upc, tracks)
+    return ReleaseFacts(path, release.upc, tracks, tuple(t.audio for t in release.tracks))
 
 
 def collect_facts(
@@ -78,12 +80,18 @@ def _collect_facts(
         if shown not in loaded:
             summarised = summarised or entry is not cached
             if entry[UPC] is not None:
-                others.append(ReleaseFacts(shown, entry[UPC], tuple(map(tuple, entry[TRACKS]))))
+                others.append(_facts(shown, entry))
     # An edited file that was validated in full this run is summarised when it is next needed;
     # rewriting 10,000 entries for it would cost more than the whole one-file check.
     if summarised or current.keys() != cache.keys():
         _write_cache(root, current)
     return others
+
+
+def _facts(shown: str, entry: list[Any]) -> ReleaseFacts:
+    """Facts from a cache entry, whose tracks are ``[isrc, title, duration, audio]``."""
+    tracks = tuple((isrc, title, duration) for isrc, title, duration, _ in entry[TRACKS])
+    return ReleaseFacts(shown, entry[UPC], tracks, tuple(track[3] for track in entry[TRACKS]))
 
 
 class _DefaultsFiles:
@@ -167,7 +175,8 @@ def _entry(
     if cached is not None and cached[:UPC] == key and cached[DEFAULTS] == digest:
         return cached
     if facts is not None:
-        summary: dict[str, Any] | None = {"upc": facts.upc, "tracks": facts.tracks}
+        tracks = [[*track, audio] for track, audio in zip(facts.tracks, facts.audio, strict=True)]
+        summary: dict[str, Any] | None = {"upc": facts.upc, "tracks": tracks}
     else:
         summary = _summarise(full, defaults)
     if summary is None:
@@ -195,6 +204,7 @@ def _summarise(full: str, defaults: dict[str, Any]) -> dict[str, Any] | None:
                 str(t["isrc"]).replace("-", "").upper(),
                 str(t["title"]),
                 parse_duration(t["duration"]),
+                str(t.get("audio", "")),
             ]
             for t in document.get("tracks") or []
         ]
