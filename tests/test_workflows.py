@@ -103,7 +103,9 @@ def run_job(
     The workflow is the workspace's own (a catalog repository's, as `init` writes them with
     its targets' secrets), else the project's."""
     own = workspace / ".github" / "workflows" / workflow
-    steps = load(own if own.is_file() else WORKFLOWS / workflow)["jobs"][job]["steps"]
+    loaded = load(own if own.is_file() else WORKFLOWS / workflow)
+    steps = loaded["jobs"][job]["steps"]
+    outer = {**loaded.get("env", {}), **loaded["jobs"][job].get("env", {})}
     runner_temp.mkdir(exist_ok=True)
     files = {name: runner_temp / name for name in ("summary.md", "output", "env", "path")}
     for path in files.values():
@@ -124,6 +126,7 @@ def run_job(
         "GITHUB_ENV": str(files["env"]),
         "GITHUB_PATH": str(files["path"]),
         "RUNNER_TEMP": str(runner_temp),
+        **{key: substitute(value, context) for key, value in outer.items()},
     }
     results = []
     for index, step in enumerate(steps):

@@ -59,7 +59,7 @@ def print_shards(root: Path, plan: Plan, settings: ShardSettings) -> int:
     """``plan --shards``: the shard list as JSON on stdout (a workflow's matrix), the sizing
     and any problems on stderr; exit 0 (the deliver jobs validate and report the problems)."""
     sizing = size_plan(root, plan, settings)
-    click.echo(json.dumps(sizing.shard_list()))
+    click.echo(json.dumps(sizing.shard_list(), separators=(",", ":")))
     said = [*plan.notes, *(f"problem: {p}" for p in plan.problems), describe(sizing, settings)]
     for line in said:
         click.echo(visible(line), err=True)
