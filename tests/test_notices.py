@@ -7,11 +7,13 @@ a file, so every delivery to it fails and is recorded as failed in the receipts.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from tests.gitrepo import UPCS, Repo, make_catalog
+from tests.test_workflows import StepResult, context_for, run_job, write_workflows
 
 
 def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -96,3 +98,41 @@ def test_the_text_format_says_a_line_per_target(tmp_path: Path) -> None:
         "closed  alpha: nothing failed",
         "open    beta: 2 failed releases",
     ]
+
+
+# --- the workflow step, with a stand-in for the gh CLI (tests/bin/gh) ----------------------------
+
+
+def run_notices_job(repo: Repo, runner_temp: Path, state: Path) -> list[StepResult]:
+    context = context_for(repo, {"repository": {"default_branch": "main"}}, "schedule")
+    path = f"{Path(__file__).parent / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    runner_env = {"PATH": path, "FAKE_GH_STATE": str(state)}
+    return run_job("reconcile.yml", "notices", repo.root, context, runner_temp, runner_env)
+
+
+def test_the_workflow_opens_updates_then_closes_one_issue_per_target(tmp_path: Path) -> None:
+    repo = failing_beta(tmp_path)
+    write_workflows(repo)
+    repo.commit("The workflows")
+    state = tmp_path / "github.json"
+
+    first = run_notices_job(repo, tmp_path / "rt1", state)
+    second = run_notices_job(repo, tmp_path / "rt2", state)
+    opened = json.loads(state.read_text())["issues"]
+    (repo.root / "outbox" / "beta").unlink()
+    assert cli(repo.root, "deliver", "--commit").returncode == 0
+    third = run_notices_job(repo, tmp_path / "rt3", state)
+
+    for results in (first, second, third):
+        assert [r.returncode for r in results] == [0, 0], results
+    [issue] = opened  # created once, then updated in place; alpha never had one
+    assert (issue["title"], issue["state"], issue["labels"]) == (
+        "Deliveries to beta failed",
+        "open",
+        ["stardust-git-delivery"],
+    )
+    assert f"| {UPCS[0]} | Summer Vibes | initial |" in issue["body"]
+    [closed] = json.loads(state.read_text())["issues"]
+    assert closed["state"] == "closed"
+    assert closed["comments"] == ["Every delivery to beta that had failed has since succeeded."]
+    assert "Deliveries to beta failed: 2" in (tmp_path / "rt1" / "summary.md").read_text()
