@@ -55,14 +55,15 @@ def parse_size(text: str) -> int:
         value = float(cleaned[:-1] if power else cleaned)
     except ValueError:
         raise UserError(f"'{text}' is not a size: bytes, or a number with K, M, G or T") from None
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise UserError(f"a size must be more than 0, not '{text}'")
     return int(value * 1024**power)
 
 
 def describe(sizing: Sizing, settings: ShardSettings) -> str:
     """One line for the log and the job summary."""
-    spread = f"{min(sizing.per_shard)}-{max(sizing.per_shard)}" if sizing.per_shard else "0"
+    least, most = min(sizing.per_shard, default=0), max(sizing.per_shard, default=0)
+    spread = f"{least}-{most}" if least != most else str(most)
     return (
         f"{sizing.deliveries} deliveries of {sizing.releases} releases, "
         f"{sizing.bytes / 1024**2:.1f} MiB of assets: {sizing.shards} "

@@ -77,7 +77,7 @@ def test_sizes_read_with_binary_units() -> None:
         20 * 1024**3,
         1024**4,
     ]
-    for bad in ("", "lots", "-1G", "0"):
+    for bad in ("", "lots", "-1G", "0", "nan", "infG"):
         with pytest.raises(UserError):
             parse_size(bad)
 
