@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import hashlib
 import os
 import posixpath
 import sys
@@ -64,6 +63,7 @@ from stardust_git.receipts import (
     update_retry_marker,
 )
 from stardust_git.render import Package, PackageFile, RenderContext
+from stardust_git.shards import in_shard
 from stardust_git.source.catalog import RECEIPTS_DIR
 
 MAX_TARGET_THREADS = 8
@@ -147,15 +147,6 @@ def parse_shard(text: str) -> tuple[int, int]:
     if count < 1 or not 1 <= index <= count:
         raise UserError(f"--shard {text}: I must be between 1 and N")
     return index, count
-
-
-def in_shard(upc: str, shard: tuple[int, int] | None) -> bool:
-    """Whether ``upc`` belongs to ``shard``: a stable hash, so every target of a release and
-    every rerun land in the same shard."""
-    if shard is None:
-        return True
-    index, count = shard
-    return int.from_bytes(hashlib.sha256(upc.encode()).digest()[:8], "big") % count == index - 1
 
 
 def push_branch(git: Git) -> str:
