@@ -41,7 +41,13 @@ def release_status(root: Path, upc: str | None = None) -> list[StatusRow]:
     """Rows for every release and target (or one release), sorted by UPC then target."""
     catalog = _catalog(root, upc)
     tree = Tree(Git(root), None)
-    recorded = load_recorded(tree, {upc} if upc else None)
+    return status_rows(catalog, load_recorded(tree, {upc} if upc else None), upc)
+
+
+def status_rows(
+    catalog: Catalog, recorded: dict[str, dict[str, Receipt]], upc: str | None = None
+) -> list[StatusRow]:
+    """Rows of the loaded ``catalog`` against its ``recorded`` receipts (see release_status)."""
     rows = []
     titles: dict[str, str] = {}
     wanted: dict[tuple[str, str], str] = {}
