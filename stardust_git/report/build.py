@@ -29,7 +29,7 @@ from stardust_git.report import charts
 from stardust_git.report.gather import ReleaseEntry, ReportData, gather, open_failures
 from stardust_git.report.thumbs import thumbnail, thumbnail_cache
 
-STATIC_FILES = ("report.css", "catalog.js")
+STATIC_FILES = ("report.css", "catalog.js", "favicon.svg")
 TIMELINE_ROWS = 500
 """The deliveries page lists the newest this many attempts (the receipts hold them all)."""
 
