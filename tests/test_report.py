@@ -16,7 +16,7 @@ from stardust_git.report import charts
 from stardust_git.report.build import BuildOptions, build_report
 from stardust_git.report.gather import DeliveryEvent
 from stardust_git.source.catalog import load_catalog
-from tests.reportsite import BASE_URL, HOSTILE_TITLE, HOSTILE_UPC, ReportSite, build_site
+from tests.reportsite import BASE_URL, HOSTILE_TITLE, HOSTILE_UPC, TODAY, ReportSite, build_site
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +176,24 @@ def _delivery_data(ack_hours: int) -> dict[str, object]:
             {"status": "FileOK", "received_at": f"2026-01-01T0{ack_hours}:00:00Z"}
         ],
     }
+
+
+def test_pages_written_by_forked_workers_match_a_serial_build(
+    site: ReportSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stardust_git.report import build
+
+    options = BuildOptions(cache=tmp_path / "cache", validate=False, today=TODAY)
+    build_report(site.repo, tmp_path / "serial", options)
+    monkeypatch.setattr(build, "PARALLEL_MIN_RELEASES", 1)
+    monkeypatch.setattr(build, "PAGE_SHARE", 2)
+    build_report(site.repo, tmp_path / "forked", options)
+    serial = {
+        p.relative_to(tmp_path / "serial"): p.read_bytes()
+        for p in (tmp_path / "serial").rglob("*.*")
+    }
+    forked = {
+        p.relative_to(tmp_path / "forked"): p.read_bytes()
+        for p in (tmp_path / "forked").rglob("*.*")
+    }
+    assert len(serial) > 20 and forked == serial

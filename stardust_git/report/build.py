@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 import os
 import shutil
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -30,6 +32,8 @@ from stardust_git.report.gather import ReleaseEntry, ReportData, gather, open_fa
 from stardust_git.report.thumbs import thumbnail, thumbnail_cache
 
 STATIC_FILES = ("report.css", "catalog.js", "favicon.svg")
+PROBLEM_ROWS = 1000
+"""The problems page lists this many (validate lists them all)."""
 TIMELINE_ROWS = 500
 """The deliveries page lists the newest this many attempts (the receipts hold them all)."""
 
@@ -82,6 +86,23 @@ def build_report(root: Path, out: Path, options: BuildOptions) -> BuildSummary:
     return BuildSummary(out, len(data.releases), len(data.catalog.targets), problems, files, size)
 
 
+PAGE_SHARE = 250
+"""Releases a worker writes the pages of at a time."""
+PARALLEL_MIN_RELEASES = 500
+_FORKED: dict[str, Site] = {}
+"""``"site"``: the site being written, inherited (not pickled) by the forked workers."""
+
+
+def _worker_count(releases: int) -> int:
+    if releases < PARALLEL_MIN_RELEASES:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _write_share(share: tuple[int, int]) -> dict[str, str | None]:
+    return _FORKED["site"].write_release_pages(*share)
+
+
 def _swap_into_place(staging: Path, out: Path) -> None:
     if out.exists() and not (out / "index.html").is_file() and any(out.iterdir()):
         raise UserError(f"{out} exists and is not a report (no index.html): refusing to replace it")
@@ -131,8 +152,7 @@ class Site:
 
     def write(self) -> None:
         self._static()
-        for entry in self.data.releases:
-            self._release_page(entry)
+        self._release_pages()
         self._catalog_page()
         self._deliveries_page()
         self._targets_page()
@@ -209,6 +229,29 @@ class Site:
         return thumbnail(asset.path, asset.md5, self.out, self.cache)
 
     # --- release pages -------------------------------------------------------------------
+
+    def _release_pages(self) -> None:
+        """One page per release; a large catalog is shared out to forked workers (the pages
+        read assets and render messages), which hand back the thumbnails they made."""
+        releases = self.data.releases
+        workers = _worker_count(len(releases))
+        if workers == 1:
+            self.write_release_pages(0, len(releases))
+            return
+        shares = [(start, start + PAGE_SHARE) for start in range(0, len(releases), PAGE_SHARE)]
+        _FORKED["site"] = self
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                for thumbs in pool.map(_write_share, shares):
+                    self.thumbs.update(thumbs)
+        finally:
+            _FORKED.clear()
+
+    def write_release_pages(self, start: int, stop: int) -> dict[str, str | None]:
+        for entry in self.data.releases[start:stop]:
+            self._release_page(entry)
+        return self.thumbs
 
     def _release_page(self, entry: ReleaseEntry) -> None:
         release = entry.release
@@ -310,6 +353,7 @@ class Site:
             "problems.html",
             "problems.html",
             problems=self.data.problems,
+            shown=PROBLEM_ROWS,
             coverage=self.data.coverage,
             validated=self.options.validate,
         )

@@ -111,8 +111,11 @@ def delivery_events(recorded: RecordedState) -> list[DeliveryEvent]:
 
 
 def validation_problems(root: Path) -> list[Diagnostic]:
-    """What ``stardust-git validate`` finds (errors and warnings), from the gate."""
-    return validate_catalog(root, options=ValidationOptions()).diagnostics
+    """What ``stardust-git validate --no-render`` finds (errors and warnings), from the gate.
+
+    Not the render checks: they render every release for every target, which costs more
+    than the whole report; the release pages render each message and show why one fails."""
+    return validate_catalog(root, options=ValidationOptions(check_render=False)).diagnostics
 
 
 def coverage(catalog: Catalog) -> list[MapCoverage]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -29,8 +28,7 @@ def thumbnail(cover: Path, md5: str, out_dir: Path, cache: Path) -> str | None:
         if data is None:
             return None
         write_atomic(cached, data, durable=False)
-    (out_dir / "thumbs").mkdir(exist_ok=True)
-    shutil.copyfile(cached, out_dir / name)
+    write_atomic(out_dir / name, cached.read_bytes(), durable=False)  # workers may race here
     return name
 
 
