@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import random
+import resource
 import re
 import shutil
 import subprocess
@@ -121,8 +122,8 @@ def write_receipts(root: Path, commit: str) -> int:
 
 
 def prepare(n: int) -> tuple[Path, int]:
-    root = WORK_DIR / f"report-{n}"
-    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(WORK_DIR / f"report-{n}", ignore_errors=True)
+    root = WORK_DIR / f"report-{n}" / "repo"
     generate(root, n, SEED)
     git(root, "init", "--quiet", "--initial-branch=main")
     git(root, "add", "-A")
@@ -136,11 +137,16 @@ def size_of(folder: Path) -> tuple[int, int]:
     return len(sizes), sum(sizes)
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_report(root: Path, extra: list[str]) -> tuple[float, Path]:
-    out = root.parent / f"{root.name}-site"
+    out = root.parent / "site"
     script = Path(sys.executable).parent / "stardust-git"
     command = [str(script), "report", "--root", str(root), "--out", str(out), *extra]
-    env = {**os.environ, "XDG_CACHE_HOME": str(root.parent / f"{root.name}-cache")}
+    env = {**os.environ, "XDG_CACHE_HOME": str(root.parent / "cache")}
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - started
@@ -152,7 +158,9 @@ def run_report(root: Path, extra: list[str]) -> tuple[float, Path]:
 
 def measure(n: int, extra: list[str]) -> dict[str, Any]:
     root, receipts = prepare(n)
+    cpu_before = children_cpu()
     wall, out = run_report(root, extra)
+    cpu = children_cpu() - cpu_before
     files, total = size_of(out)
     page = (out / "index.html").stat().st_size + (out / "data" / "catalog.js").stat().st_size
     result = {
@@ -160,10 +168,13 @@ def measure(n: int, extra: list[str]) -> dict[str, Any]:
         "receipts": receipts,
         "options": extra,
         "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "load_average": [round(load, 1) for load in os.getloadavg()],
         "files": files,
         "site_bytes": total,
         "catalog_page_bytes": page,
     }
+    shutil.rmtree(root.parent, ignore_errors=True)
     if n >= 10_000:
         result["met"] = (
             wall < TARGET_SECONDS and total < TARGET_SITE_BYTES and page < TARGET_CATALOG_PAGE_BYTES

@@ -197,3 +197,25 @@ def test_pages_written_by_forked_workers_match_a_serial_build(
         for p in (tmp_path / "forked").rglob("*.*")
     }
     assert len(serial) > 20 and forked == serial
+
+
+def test_problems_page_lists_what_validate_finds(site: ReportSite) -> None:
+    command = [
+        "stardust-git",
+        "validate",
+        "--no-render",
+        "--format",
+        "json",
+        "--root",
+        str(site.repo),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    found = json.loads(done.stdout)
+    expected = {
+        (d["path"], str(d["line"]), d["field"]) for d in found["errors"] + found["warnings"]
+    }
+    assert expected  # the example catalog has warnings
+    page = parse(site.out / "problems.html")
+    rows = page.xpath('//table[@id="problems"]/tbody/tr')
+    shown = {tuple(cell.text_content() for cell in row[1:4]) for row in rows}
+    assert shown == expected

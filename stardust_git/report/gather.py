@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stardust_git.checks.gate import run_gate
 from stardust_git.errors import Diagnostic, UserError
 from stardust_git.genre_tools import MapCoverage, map_coverage
 from stardust_git.gitio import Git
@@ -15,10 +16,13 @@ from stardust_git.models import Release
 from stardust_git.models.receipt import Delivery, Receipt
 from stardust_git.receipts import RecordedState, load_recorded
 from stardust_git.report.states import TargetState, target_state
-from stardust_git.source.catalog import Catalog, Loaded, load_catalog
+from stardust_git.source.catalog import Catalog, Loaded, load_catalog, no_cyclic_gc
 from stardust_git.source.tree import Tree
 from stardust_git.status import status_rows
-from stardust_git.validate import ValidationOptions, validate_catalog
+
+
+REPORT_NEEDS = frozenset({"assets", "history"})
+"""What the gate may use for the problems page (see validation_problems)."""
 
 
 @dataclass
@@ -66,13 +70,14 @@ class ReportData:
 
 def gather(root: Path, today: dt.date, validate: bool = True) -> ReportData:
     """Load the catalog and receipts of ``root`` and derive what every page needs."""
-    catalog = load_catalog(root)
+    with no_cyclic_gc():  # thousands of acyclic models: the collector would only cost time
+        catalog = load_catalog(root)
     if catalog.refused:
         raise UserError("cannot read the catalog", catalog.refusals())
     git = Git(root)
     recorded = load_recorded(Tree(git, None))
     entries = release_entries(catalog, recorded, today)
-    problems = validation_problems(root) if validate else []
+    problems = validation_problems(catalog) if validate else []
     commit = git.resolve("HEAD") if git.is_repository() else None
     return ReportData(
         catalog, entries, delivery_events(recorded), problems, coverage(catalog), commit, today
@@ -110,12 +115,15 @@ def delivery_events(recorded: RecordedState) -> list[DeliveryEvent]:
     return sorted(events, key=lambda event: event.delivery.started, reverse=True)
 
 
-def validation_problems(root: Path) -> list[Diagnostic]:
-    """What ``stardust-git validate --no-render`` finds (errors and warnings), from the gate.
+def validation_problems(catalog: Catalog) -> list[Diagnostic]:
+    """What loading found and the gate finds in the loaded catalog, as ``stardust-git validate
+    --no-render`` reports them.
 
     Not the render checks: they render every release for every target, which costs more
     than the whole report; the release pages render each message and show why one fails."""
-    return validate_catalog(root, options=ValidationOptions(check_render=False)).diagnostics
+    found = run_gate(catalog, catalog.releases.values(), needs=REPORT_NEEDS)
+    found.extend(catalog.diagnostics)
+    return found.sorted()
 
 
 def coverage(catalog: Catalog) -> list[MapCoverage]:
