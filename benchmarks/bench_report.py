@@ -19,8 +19,8 @@ import json
 import os
 import platform
 import random
-import resource
 import re
+import resource
 import shutil
 import subprocess
 import sys

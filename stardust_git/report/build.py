@@ -9,7 +9,6 @@ catalog data is a script loaded by ``<script src>``, not fetched.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import multiprocessing
 import os
 import shutil
@@ -28,6 +27,7 @@ from stardust_git.models import Release
 from stardust_git.render import RenderContext, RenderError, render_package
 from stardust_git.render.media import RenderAssetError, audio_asset, image_asset
 from stardust_git.report import charts
+from stardust_git.report.catalog_data import catalog_script
 from stardust_git.report.gather import ReleaseEntry, ReportData, gather, open_failures
 from stardust_git.report.thumbs import thumbnail, thumbnail_cache
 
@@ -181,37 +181,22 @@ class Site:
     # --- catalog -------------------------------------------------------------------------
 
     def _catalog_page(self) -> None:
-        rows = [self._catalog_row(entry) for entry in self.data.releases]
-        targets = sorted({state.target for entry in self.data.releases for state in entry.states})
-        script = "window.STARDUST_CATALOG = " + json.dumps(
-            {"targets": targets, "rows": rows}, ensure_ascii=False, separators=(",", ":")
-        )
-        # "</" cannot end the script early: the data is escaped as JSON would allow
+        entries = self.data.releases
+        for entry in entries:
+            self._thumb(entry)  # made by the workers of a large catalog; here for a small one
         (self.out / "data").mkdir(exist_ok=True)
-        (self.out / "data" / "catalog.js").write_text(script.replace("</", "<\\/") + ";\n")
-        releases = [entry.release for entry in self.data.releases if entry.release]
+        (self.out / "data" / "catalog.js").write_text(catalog_script(entries, self.thumbs))
+        releases = [entry.release for entry in entries if entry.release]
         self._page(
             "index.html",
             "catalog.html",
-            releases=len(self.data.releases),
+            releases=len(entries),
             labels=sorted({release.label for release in releases}),
             genres=sorted({release.genre for release in releases}),
-            targets=targets,
+            targets=sorted({state.target for entry in entries for state in entry.states}),
             genre_chart=charts.bar_chart("Releases by genre", charts.by_genre(releases)),
             year_chart=charts.bar_chart("Releases by release year", charts.by_year(releases)),
         )
-
-    def _catalog_row(self, entry: ReleaseEntry) -> list[object]:
-        release = entry.release
-        states = [[s.target, s.code, s.until] for s in entry.states]
-        if release is None:
-            return [entry.upc, entry.title, "", "", "", 0, "", "", "", states]
-        artist = ", ".join(a.name for a in release.artists if a.role == "MainArtist")
-        isrcs = " ".join(track.isrc for track in release.tracks)
-        thumb = self._thumb(entry) or ""
-        date = release.release_date.isoformat()
-        row = [entry.upc, release.title, artist, release.label, date, len(release.tracks)]
-        return [*row, release.genre, thumb, isrcs, states]
 
     def _thumb(self, entry: ReleaseEntry) -> str | None:
         release = entry.release

@@ -20,7 +20,6 @@ from stardust_git.source.catalog import Catalog, Loaded, load_catalog, no_cyclic
 from stardust_git.source.tree import Tree
 from stardust_git.status import status_rows
 
-
 REPORT_NEEDS = frozenset({"assets", "history"})
 """What the gate may use for the problems page (see validation_problems)."""
 

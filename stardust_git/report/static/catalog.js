@@ -5,8 +5,19 @@
   var PAGE_SIZE = 50;
   var STATE_NAMES = {live: "live", acknowledged: "acknowledged", pending: "pending", held: "held",
     failed: "failed", rejected: "rejected", takendown: "taken down"};
-  // row: [upc, title, artist, label, date, tracks, genre, thumb, isrcs, [[target, state, until]]]
-  var rows = window.STARDUST_CATALOG.rows;
+  // row: [upc, title, artist, label index, date, tracks, genre index, thumbnail MD5, ISRCs,
+  //       states: "<target index><state letter>[until]" separated by spaces]
+  var data = window.STARDUST_CATALOG;
+  var codes = {};
+  Object.keys(data.states).forEach(function (code) { codes[data.states[code]] = code; });
+  var rows = data.rows.map(function (r) {
+    var states = r[9] ? r[9].split(" ").map(function (s) {
+      var found = /^(\d+)([A-Z])(.*)$/.exec(s);
+      return [data.targets[+found[1]], codes[found[2]], found[3]];
+    }) : [];
+    return [r[0], r[1], r[2], data.labels[r[3]] || "", r[4], r[5], data.genres[r[6]] || "",
+      r[7] ? "thumbs/" + r[7] + ".jpg" : "", r[8], states];
+  });
   var haystacks = rows.map(function (r) {
     return [r[0], r[1], r[2], r[8]].join("\u0000").toLowerCase();
   });
