@@ -35,7 +35,8 @@ STATIC_FILES = ("report.css", "catalog.js", "favicon.svg")
 PROBLEM_ROWS = 1000
 """The problems page lists this many (validate lists them all)."""
 TIMELINE_ROWS = 500
-"""The deliveries page lists the newest this many attempts (the receipts hold them all)."""
+"""The deliveries page lists the newest this many failures and retries, and as many attempts
+of the timeline (the receipts hold them all)."""
 
 
 @dataclass(frozen=True)
@@ -313,7 +314,8 @@ class Site:
         self._page(
             "deliveries.html",
             "deliveries.html",
-            attention=attention,
+            attention=attention[:TIMELINE_ROWS],
+            needing_attention=len(attention),
             timeline=events[:TIMELINE_ROWS],
             total=len(events),
             titles={entry.upc: entry.title for entry in self.data.releases},
