@@ -62,8 +62,14 @@ def test_every_release_has_a_page_and_a_catalog_row(site: ReportSite) -> None:
 def test_every_target_is_on_the_targets_page(site: ReportSite) -> None:
     names = {path.stem for path in (site.repo / "targets").glob("*.yaml")}
     page = parse(site.out / "targets.html")
-    shown = {row.get("data-target") for row in page.xpath('//table[@id="targets"]/tbody/tr')}
-    assert shown == names
+    rows = page.xpath('//table[@id="targets"]/tbody/tr')
+    assert {row.get("data-target") for row in rows} == names
+    targets = load_catalog(site.repo).targets
+    for row in rows:
+        target = targets[row.get("data-target")].model
+        assert row[2].text_content().startswith(target.profile or "")
+        assert row[3].text_content() == target.delivery.protocol
+    assert "${" not in html.tostring(page, encoding="unicode")  # no secret reference either
 
 
 def test_every_link_resolves_to_a_file_of_the_report(site: ReportSite) -> None:
