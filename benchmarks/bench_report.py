@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_plan import git  # git with a fixed identity
 from generate_catalog import generate
 
 from stardust_git.models.receipt import Acknowledgement, Delivery, Receipt, SentFile
@@ -41,20 +42,6 @@ TARGET_SECONDS = 30.0
 TARGET_SITE_BYTES = 200_000_000
 TARGET_CATALOG_PAGE_BYTES = 2_000_000
 _TARGETS_LINE = re.compile(r"^upc: \"(\d+)\"$|^targets: \[(.*)\]$", re.MULTILINE)
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.com",
-    "GIT_COMMITTER_NAME": "Bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.com",
-}
-
-
-def git(root: Path, *args: str) -> str:
-    env = {**os.environ, **GIT_ENV}
-    done = subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"git {' '.join(args)}: {done.stderr}")
-    return done.stdout.strip()
 
 
 def release_targets(root: Path) -> dict[str, list[str]]:
