@@ -173,6 +173,13 @@ def test_a_folder_that_is_not_a_report_is_not_replaced(site: ReportSite, tmp_pat
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     assert done.returncode == 1 and "not a report" in done.stderr
     assert "Traceback" not in done.stderr and (tmp_path / "notes.txt").read_text() == "mine"
+    done = subprocess.run(
+        [*command[:3], str(tmp_path / "notes.txt"), *command[4:]],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and "is a file" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_time_to_acknowledgement_buckets() -> None:

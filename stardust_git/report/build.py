@@ -71,14 +71,16 @@ class BuildSummary:
 
 def build_report(root: Path, out: Path, options: BuildOptions) -> BuildSummary:
     """Build the report of the repository at ``root`` into ``out`` (replaced as a whole)."""
+    out = out.resolve()
+    _check_replaceable(out)
     today = options.today or dt.datetime.now(dt.UTC).date()
     data = gather(root, today, options.validate)
-    out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:
         Site(data, staging, options).write()
         files, size = _measure(staging)
+        os.sync()  # the pages were written without a sync each: one for all, then the swap
         _swap_into_place(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -104,9 +106,15 @@ def _write_share(share: tuple[int, int]) -> dict[str, str | None]:
     return _FORKED["site"].write_release_pages(*share)
 
 
-def _swap_into_place(staging: Path, out: Path) -> None:
-    if out.exists() and not (out / "index.html").is_file() and any(out.iterdir()):
+def _check_replaceable(out: Path) -> None:
+    """``out`` may be missing, empty or an earlier report; anything else is never replaced."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file, not a folder: refusing to replace it")
+    if out.is_dir() and not (out / "index.html").is_file() and any(out.iterdir()):
         raise UserError(f"{out} exists and is not a report (no index.html): refusing to replace it")
+
+
+def _swap_into_place(staging: Path, out: Path) -> None:
     old = out.parent / f".{out.name}.old"
     if out.exists():
         shutil.rmtree(old, ignore_errors=True)
