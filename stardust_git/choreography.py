@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from stardust_git.models.receipt import Delivery
+from stardust_git.models.receipt import Delivery, Receipt
+from stardust_git.receipts import live_delivery
 from stardust_git.render import Action, Package, PackageFile, RenderContext
 
 if TYPE_CHECKING:
@@ -320,3 +321,14 @@ def _priority(priority: str) -> str:
     if priority not in PRIORITIES:
         raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}, not {priority!r}")
     return priority
+
+
+def preview_action(takedown: bool, receipt: Receipt | None) -> tuple[str, str]:
+    """The action a plan would choose for the release at the target, and why."""
+    live = live_delivery(receipt)
+    if takedown:
+        return "takedown", "the release says takedown: true"
+    if live is None:
+        return "initial", "the release is not live at this target"
+    when = live.finished.strftime("%Y-%m-%d")
+    return "update", f"it is live there since {when} (commit {live.commit[:12]})"

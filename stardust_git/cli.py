@@ -867,6 +867,38 @@ def notices(root: Path | None, output: str) -> None:
     run(notices_command, root=resolve_root(root), output=output)
 
 
+@cli.command()
+@root_option
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The folder to write the site into (replaced as a whole once it is built).",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help="The repository on its host (https://github.com/org/catalog): commits become links.",
+)
+@click.option("--no-validate", is_flag=True, help="Leave out the validation problems (faster).")
+@click.option("--no-messages", is_flag=True, help="Do not render each release's messages.")
+def report(
+    root: Path | None, out: Path, base_url: str | None, no_validate: bool, no_messages: bool
+) -> None:
+    """Write the catalog and its deliveries as a static HTML site."""
+    from stardust_git.commands.report import report_command
+
+    run(
+        report_command,
+        root=resolve_root(root),
+        out=out,
+        base_url=base_url,
+        validate=not no_validate,
+        messages=not no_messages,
+    )
+
+
 EXAMPLES = {
     "validate": ["stardust-git validate", "stardust-git validate catalog/nova-lane --format json"],
     "schemas": ["stardust-git schemas", "stardust-git schemas --check"],
@@ -926,6 +958,10 @@ EXAMPLES = {
         "stardust-git export --what deliveries --bom --out deliveries.csv",
     ],
     "notices": ["stardust-git notices", "stardust-git notices --format json"],
+    "report": [
+        "stardust-git report --out site/",
+        "stardust-git report --out site/ --base-url https://github.com/indie/catalog",
+    ],
 }
 """Shown under each command's --help (a test checks every command has some)."""
 
