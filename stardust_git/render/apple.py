@@ -2,9 +2,10 @@
 
 A package is the folder ``{vendor_id}.itmsp/`` holding ``metadata.xml`` (UTF-8, no BOM) and the
 files it names: the cover ``{UPC}.jpg`` and the audio ``{UPC}_{disc:02}_{track:03}.{ext}``, each
-with its size and MD5 in the XML. Deals become one product per country: cleared for sale where a
-download deal runs, cleared for stream where a streaming deal runs. A takedown clears every
-product for neither and sends no files; a metadata-only update (``include_assets=False``) sends
+with its size and MD5 in the XML. Deals become products on the album and on every track (one per
+store territory, or one WW product; see "products" below): cleared for sale where a download
+deal runs, cleared for stream where a streaming deal runs. A takedown clears every product for
+neither and sends no files; a metadata-only update (``include_assets=False``) sends
 the XML without its file elements.
 
 The checks of a rendered package (XSD, files, vendor id) live in :mod:`stardust_git.checks.apple`.
@@ -17,11 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 import pycountry
@@ -38,6 +41,8 @@ NAMESPACE = "http://apple.com/itunes/importer"
 SPEC_VERSION = "music5.3"
 FORMAT = "apple/5.3"
 SCHEMA_RESOURCE = "data/apple-music5.3.xsd"
+STORE_TERRITORIES_RESOURCE = "data/apple-store-territories.json"
+WORLDWIDE = "WW"
 METADATA_FILE = "metadata.xml"
 MAX_TRACKS = 500
 MIN_COVER_EDGE = 3000
@@ -218,11 +223,22 @@ def track_positions(tracks: Sequence[Track]) -> list[tuple[int, int]]:
 
 
 # --- products --------------------------------------------------------------------------------
+#
+# Sources for the product form (read 2026-12-06):
+# - Apple's music package specification 5.3 (https://help.apple.com/itc/musicspec/) describes
+#   <products> on the album and on each track; its annotated album example and Apple's rights
+#   and pricing article (https://itunespartner.apple.com/music/support/5222-rights-pricing-basics)
+#   set rights per country or region, "WW" standing for every one of them.
+# - Public delivery code written against 5.3 (a Merlin Bridge delivery tool) sends one WW
+#   product on the album and on every track, and leaves preorder_sales_start_date off track
+#   products ("ITMS-4020: Preorder date is not allowed on this offer").
+# - Apple sells only where it has a store front: data/apple-store-territories.json lists them
+#   (with its sources). ISO codes without a store (AQ, BV, HM, ...) are never written.
 
 
 @dataclass(frozen=True)
 class Product:
-    """Availability in one country."""
+    """Availability in one store territory, or in all of them (``WW``)."""
 
     territory: str
     cleared_for_sale: bool
@@ -235,23 +251,26 @@ class Product:
 
 
 @cache
-def all_countries() -> frozenset[str]:
-    return frozenset(country.alpha_2 for country in pycountry.countries)
+def store_territories() -> frozenset[str]:
+    """The countries and regions with an Apple store front (the packaged list)."""
+    data = json.loads(files("stardust_git").joinpath(STORE_TERRITORIES_RESOURCE).read_bytes())
+    return frozenset(data["territories"])
 
 
 def territory_countries(code: str) -> frozenset[str]:
-    """The ISO countries a DDEX territory code stands for (Apple sells per country)."""
+    """The store territories a DDEX territory code stands for (empty for a country Apple has no
+    store in)."""
     if code == "Worldwide":
-        return all_countries()
+        return store_territories()
     if re.fullmatch(r"[A-Z]{2}", code):
-        return frozenset({code})
+        return frozenset({code}) & store_territories()
     country = pycountry.countries.get(numeric=code.zfill(3)) if code.isdigit() else None
     if country is None:
         raise RenderError(
             f"territory '{code}' is not a country; Apple needs ISO country codes or Worldwide",
             ("deals",),
         )
-    return frozenset({country.alpha_2})
+    return frozenset({country.alpha_2}) & store_territories()
 
 
 def deal_countries(deal: Deal) -> frozenset[str]:
@@ -269,8 +288,28 @@ def deals_by_country(deals: Iterable[Deal]) -> dict[str, list[Deal]]:
 
 
 def products_for(deals: Sequence[Deal], today: dt.date) -> list[Product]:
-    """One product per country any deal names; deals that ended before ``today`` clear nothing."""
-    return [_product(country, here, today) for country, here in deals_by_country(deals).items()]
+    """One product per store territory any deal names, or one WW product when the terms are the
+    same in every store territory; deals that ended before ``today`` clear nothing."""
+    products = [_product(country, here, today) for country, here in deals_by_country(deals).items()]
+    return worldwide_or_each(products)
+
+
+def worldwide_or_each(products: list[Product]) -> list[Product]:
+    """``products`` as one WW product when they cover every store territory on the same terms."""
+    if {product.territory for product in products} != store_territories():
+        return products
+    terms = {replace(product, territory=WORLDWIDE) for product in products}
+    return list(terms) if len(terms) == 1 else products
+
+
+def track_products(album_products: list[Product]) -> list[Product]:
+    """A track's products: the album's, without the pre-order date (Apple refuses it on a track,
+    ITMS-4020) and without the album's price tier (Apple prices a track itself when none is
+    given)."""
+    return [
+        replace(product, preorder_sales_start_date=None, wholesale_price_tier=None)
+        for product in album_products
+    ]
 
 
 def _product(country: str, deals: list[Deal], today: dt.date) -> Product:
@@ -309,9 +348,10 @@ def preorder_type(release: Release, track: Track) -> str | None:
 
 
 def takedown_products(deals: Sequence[Deal]) -> list[Product]:
-    """Every country the deals named (all countries without deals), cleared for nothing."""
-    countries = deals_by_country(deals) or dict.fromkeys(sorted(all_countries()))
-    return [Product(country, False, False) for country in countries]
+    """Every store territory the deals named (WW without deals, or when they named them all),
+    cleared for nothing."""
+    countries = deals_by_country(deals) or store_territories()
+    return worldwide_or_each([Product(country, False, False) for country in sorted(countries)])
 
 
 # --- genres ----------------------------------------------------------------------------------
@@ -458,12 +498,15 @@ def album_xml(album_input: AlbumInput, asset_files: PackageAssets | None) -> byt
         _add_file(_add(album, "artwork_files"), "file", asset_files.cover)
     _add(album, "track_count", str(len(release.tracks)))
     _add(album, "explicit_content", explicit_content(release.parental_warning))
-    _add_products(album, products_for(release.deals, album_input.today))
+    products = products_for(release.deals, album_input.today)
+    if not products:
+        raise RenderError("no deal names a territory where Apple has a store", ("deals",))
+    _add_products(album, products)
     _add_credits(album, artist_credits(release.artists))
     tracks = _add(album, "tracks")
     for index, position in enumerate(track_positions(release.tracks)):
         audio = asset_files.audio[index] if asset_files else None
-        _add_track(tracks, album_input, index, position, album_genre, audio)
+        _add_track(tracks, album_input, index, position, album_genre, audio, products)
     return serialise(root)
 
 
@@ -489,8 +532,8 @@ def _add_file(parent: etree._Element, tag: str, file: PackageFile) -> None:
     _add(element, "checksum", file.md5, type="md5")
 
 
-def _add_products(album: etree._Element, products: list[Product]) -> None:
-    parent = _add(album, "products")
+def _add_products(owner: etree._Element, products: list[Product]) -> None:
+    parent = _add(owner, "products")
     for product in products:
         element = _add(parent, "product")
         _add(element, "territory", product.territory)
@@ -522,6 +565,7 @@ def _add_track(
     position: tuple[int, int],
     album_genre: str,
     audio: PackageFile | None,
+    album_products: list[Product],
 ) -> None:
     release = album_input.loaded.model
     track = release.tracks[index]
@@ -549,4 +593,5 @@ def _add_track(
     kind = preorder_type(release, track)
     if kind:
         _add(element, "preorder_type", kind)
+    _add_products(element, track_products(album_products))
     _add_credits(element, track_credits(release, track))
