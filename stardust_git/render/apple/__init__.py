@@ -23,7 +23,7 @@ from stardust_git.render.apple.credits import (
     artist_credits,
     track_credits,
 )
-from stardust_git.render.apple.files import PackageAssets, package_assets, track_positions
+from stardust_git.render.apple.files import PackageAssets, package_assets
 from stardust_git.render.apple.package import apple_target, render_apple_package, vendor_id_of
 from stardust_git.render.apple.products import (
     Product,
@@ -79,7 +79,6 @@ __all__ = [
     "takedown_products",
     "takedown_xml",
     "track_credits",
-    "track_positions",
     "track_products",
     "vendor_id_of",
 ]

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from stardust_git import assets
-from stardust_git.models import Release, Track
+from stardust_git.models import Release
 from stardust_git.render import PackageFile, RenderError
 from stardust_git.render.apple.spec import EXTENSIONS, Loc
+from stardust_git.render.shared import track_order
 
 
 @dataclass(frozen=True)
 class PackageAssets:
-    """The files of a full package: the cover, then the audio of each track in order."""
+    """The files of a full package: the cover, then the audio of each track in play order."""
 
     cover: PackageFile
     audio: tuple[PackageFile, ...]
@@ -26,11 +25,10 @@ class PackageAssets:
 
 def package_assets(root: Path, release: Release, folder: str) -> PackageAssets:
     cover = _resource(root, release.cover, folder + release.upc, ("cover",))
-    positions = track_positions(release.tracks)
     audio = []
-    for index, (track, (disc, number)) in enumerate(zip(release.tracks, positions, strict=True)):
+    for index, disc, number in track_order(release.tracks):
         stem = f"{folder}{release.upc}_{disc:02}_{number:03}"
-        audio.append(_resource(root, track.audio, stem, ("tracks", index, "audio")))
+        audio.append(_resource(root, release.tracks[index].audio, stem, ("tracks", index, "audio")))
     return PackageAssets(cover, tuple(audio))
 
 
@@ -50,13 +48,3 @@ def _resource(root: Path, value: str, stem: str, loc: Loc) -> PackageFile:
 
 def _reason(error: Exception) -> str:
     return error.reason if isinstance(error, assets.AssetError) else str(error)
-
-
-def track_positions(tracks: Sequence[Track]) -> list[tuple[int, int]]:
-    """(disc, number on that disc) of each track, counting in catalog order."""
-    counts: dict[int, int] = defaultdict(int)
-    positions = []
-    for track in tracks:
-        counts[track.disc] += 1
-        positions.append((track.disc, counts[track.disc]))
-    return positions

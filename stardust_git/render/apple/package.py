@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 
 from stardust_git.models import Release, Target
@@ -10,6 +9,7 @@ from stardust_git.render import Action, Package, PackageFile, RenderContext, Ren
 from stardust_git.render.apple.files import package_assets
 from stardust_git.render.apple.spec import FORMAT, METADATA_FILE
 from stardust_git.render.apple.xml import AlbumInput, album_xml, takedown_xml
+from stardust_git.render.shared import render_date
 from stardust_git.source.catalog import Catalog, Loaded
 
 # --- the package -----------------------------------------------------------------------------
@@ -39,7 +39,7 @@ def render_apple_package(
         sent = full
     else:
         asset_files = package_assets(catalog.root, release, folder)
-        album = AlbumInput(catalog, loaded, target_name, target, vendor_id, _today(context))
+        album = AlbumInput(catalog, loaded, target_name, target, vendor_id, render_date(context))
         full = album_xml(album, asset_files)
         sent = full if include_assets else album_xml(album, None)
         resources = asset_files.all() if include_assets else ()
@@ -73,7 +73,3 @@ def apple_target(catalog: Catalog, target_name: str) -> Target:
 def vendor_id_of(target: Target, release: Release) -> str:
     """The package's vendor id: the target's prefix and the UPC."""
     return target.vendor_id_prefix + release.upc
-
-
-def _today(context: RenderContext) -> dt.date:
-    return context.today or context.committed_at.date()

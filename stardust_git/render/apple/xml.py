@@ -11,7 +11,7 @@ from stardust_git.genre_tools import APPLE_MAP
 from stardust_git.models import Release, Target
 from stardust_git.render import PackageFile, RenderError
 from stardust_git.render.apple.credits import Credit, artist_credits, track_credits
-from stardust_git.render.apple.files import PackageAssets, track_positions
+from stardust_git.render.apple.files import PackageAssets
 from stardust_git.render.apple.products import (
     PRODUCT_DATES,
     Product,
@@ -22,6 +22,7 @@ from stardust_git.render.apple.products import (
 )
 from stardust_git.render.apple.spec import NAMESPACE, SPEC_VERSION, XML_DECLARATION
 from stardust_git.render.genres import genre_loc, map_genre, release_label
+from stardust_git.render.shared import TrackPosition, track_order
 from stardust_git.source.catalog import Catalog, Loaded
 
 EXPLICIT_CONTENT = {"Explicit": "explicit", "ExplicitContentEdited": "clean"}
@@ -135,9 +136,9 @@ def album_xml(album_input: AlbumInput, asset_files: PackageAssets | None) -> byt
     _add_products(album, products)
     _add_credits(album, artist_credits(release.artists))
     tracks = _add(album, "tracks")
-    for index, position in enumerate(track_positions(release.tracks)):
-        audio = asset_files.audio[index] if asset_files else None
-        _add_track(tracks, album_input, index, position, album_genre, audio, products)
+    for sequence, position in enumerate(track_order(release.tracks)):
+        audio = asset_files.audio[sequence] if asset_files else None
+        _add_track(tracks, album_input, position, album_genre, audio, products)
     return serialise(root)
 
 
@@ -192,15 +193,14 @@ def _add_credits(parent: etree._Element, credits: list[Credit]) -> None:
 def _add_track(
     tracks: etree._Element,
     album_input: AlbumInput,
-    index: int,
-    position: tuple[int, int],
+    position: TrackPosition,
     album_genre: str,
     audio: PackageFile | None,
     album_products: list[Product],
 ) -> None:
     release = album_input.loaded.model
+    index, disc, number = position
     track = release.tracks[index]
-    disc, number = position
     element = _add(tracks, "track")
     _add(element, "isrc", track.isrc)
     _add(element, "title", display_title(track.title, track.version))
