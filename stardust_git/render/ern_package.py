@@ -28,6 +28,7 @@ from stardust_git.render import (
     ern42,
     ern43,
     ern382,
+    hooks,
     target_of,
 )
 from stardust_git.render.deals import deal_views
@@ -195,7 +196,8 @@ def _resource(name: str, asset: Asset) -> PackageFile:
 
 
 def render_view(view: MessageView) -> bytes:
-    return finish(WRITERS[view.version](view))
+    """The message of ``view``, after the installed render hooks (:mod:`.hooks`)."""
+    return hooks.apply(finish(WRITERS[view.version](view)), view.release, view.target)
 
 
 def render_ern_package(

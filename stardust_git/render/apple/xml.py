@@ -9,7 +9,7 @@ from lxml import etree
 
 from stardust_git.genre_tools import APPLE_MAP
 from stardust_git.models import Release, Target
-from stardust_git.render import PackageFile, RenderError
+from stardust_git.render import PackageFile, RenderError, hooks
 from stardust_git.render.apple.credits import Credit, artist_credits, track_credits
 from stardust_git.render.apple.files import PackageAssets
 from stardust_git.render.apple.products import (
@@ -97,8 +97,10 @@ def _package_root(
     return root, album
 
 
-def serialise(root: etree._Element) -> bytes:
-    """UTF-8 without BOM, two-space indents, a double-quoted declaration, a final newline."""
+def serialise(root: etree._Element, release: Release, target: Target) -> bytes:
+    """The message after the installed render hooks (:mod:`stardust_git.render.hooks`): UTF-8
+    without BOM, two-space indents, a double-quoted declaration, a final newline."""
+    hooks.run_hooks(root, release, target)
     etree.indent(root, space="  ")
     return XML_DECLARATION + etree.tostring(root, encoding="UTF-8") + b"\n"
 
@@ -106,7 +108,7 @@ def serialise(root: etree._Element) -> bytes:
 def takedown_xml(target: Target, release: Release, vendor_id: str) -> bytes:
     root, album = _package_root(target, release, vendor_id)
     _add_products(album, takedown_products(release.deals))
-    return serialise(root)
+    return serialise(root, release, target)
 
 
 def album_xml(album_input: AlbumInput, asset_files: PackageAssets | None) -> bytes:
@@ -139,7 +141,7 @@ def album_xml(album_input: AlbumInput, asset_files: PackageAssets | None) -> byt
     for sequence, position in enumerate(track_order(release.tracks)):
         audio = asset_files.audio[sequence] if asset_files else None
         _add_track(tracks, album_input, position, album_genre, audio, products)
-    return serialise(root)
+    return serialise(root, release, album_input.target)
 
 
 def display_title(title: str, version: str | None) -> str:
