@@ -683,6 +683,45 @@ def edit(
 
 
 @cli.group()
+def profile() -> None:
+    """DSP profiles: the rules each shop applies."""
+
+
+_PROFILE_FORMATS = click.Choice(["text", "json"])
+
+
+@profile.command("list")
+@click.option(
+    "--format",
+    "output",
+    type=_PROFILE_FORMATS,
+    default="text",
+    help="text: one row per profile; json: a list of objects.",
+)
+def profile_list(output: str) -> None:
+    """The profiles a target may name (built in and from plugins)."""
+    from stardust_git.commands.profile import profile_list_command
+
+    run(profile_list_command, output=output)
+
+
+@profile.command("show")
+@click.argument("name")
+@click.option(
+    "--format",
+    "output",
+    type=_PROFILE_FORMATS,
+    default="text",
+    help="text: each rule with its id, level and source; json: the profile as loaded.",
+)
+def profile_show(name: str, output: str) -> None:
+    """A profile's rules, each with its id, level and public source."""
+    from stardust_git.commands.profile import profile_show_command
+
+    run(profile_show_command, name=name, output=output)
+
+
+@cli.group()
 def new() -> None:
     """Start catalog files from the repository's templates."""
 
@@ -769,6 +808,12 @@ EXAMPLES = {
         "stardust-git edit --set p_line.owner='Indie Records Ltd' --dry-run catalog/beach-band",
     ],
     "new": ["stardust-git new release --template album --title 'Night Drive'"],
+    "profile": ["stardust-git profile list", "stardust-git profile show youtube"],
+    "profile list": ["stardust-git profile list", "stardust-git profile list --format json"],
+    "profile show": [
+        "stardust-git profile show apple",
+        "stardust-git profile show audius --format json",
+    ],
     "new release": [
         "stardust-git new release",
         "stardust-git new release --template ep --upc 5060236631114 --title 'Summer Vibes'"

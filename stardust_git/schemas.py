@@ -18,6 +18,7 @@ def schema_models() -> dict[str, type[BaseModel]]:
     """File name -> model, for every format a user writes or reads."""
     from stardust_git.importers.sheetmapping import SpreadsheetMapping
     from stardust_git.models.defaults import Defaults
+    from stardust_git.models.profile import Profile
     from stardust_git.models.receipt import Receipt
 
     return {
@@ -29,6 +30,7 @@ def schema_models() -> dict[str, type[BaseModel]]:
         "genre-map.schema.json": GenreMap,
         "receipt.schema.json": Receipt,
         "spreadsheet-mapping.schema.json": SpreadsheetMapping,
+        "profile.schema.json": Profile,
     }
 
 

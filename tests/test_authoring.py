@@ -280,6 +280,7 @@ def test_target_list_as_json(delivered: Path) -> None:
         "sftp",
     )
     assert spotify["secrets"] == ["SPOTIFY_SFTP_KEY"]
+    assert spotify["dsp_profile"] == "spotify" and targets["local"]["dsp_profile"] is None
     assert spotify["last_delivery"] is None
     local = targets["local"]
     receipts = [
@@ -296,9 +297,11 @@ def test_target_list_as_a_table(delivered: Path) -> None:
     assert done.returncode == 0, done.stderr
     rows = {line.split()[0]: line for line in done.stdout.splitlines()[1:]}
     assert done.stdout.splitlines()[0].split() == [
-        "target", "format", "protocol", "profile", "secrets", "last", "delivery"
+        "target", "format", "protocol", "dsp", "profile", "secrets", "last", "delivery"
     ]  # fmt: skip
-    assert re.search(r"ern 4\.2 +azure +- +TIDAL_AZURE_CONNECTION_STRING +never$", rows["tidal"])
+    assert re.search(
+        r"ern 4\.2 +azure +tidal +- +TIDAL_AZURE_CONNECTION_STRING +never$", rows["tidal"]
+    )
     assert re.search(r"UTC success \(\d{13}\)$", rows["local"])
 
 

@@ -19,6 +19,7 @@ from stardust_git.checks import (
     ern,
     history,
     likely,
+    profiles,
     release,
     repository,
     workflows,
@@ -107,6 +108,15 @@ def _apple(run: GateRun, loaded: Loaded[Release], diagnostics: Diagnostics) -> N
             apple.check_apple_package(run.catalog, loaded, package, diagnostics)
 
 
+def _profiles(run: GateRun, loaded: Loaded[Release], diagnostics: Diagnostics) -> None:
+    # Text, deal and ERN rules need nothing; artwork and audio rules run only with assets.
+    profiles.check_profiles(run.catalog, loaded, "assets" in run.needs, diagnostics)
+
+
+def _profile_names(run: GateRun, diagnostics: Diagnostics) -> None:
+    profiles.check_profile_names(run.catalog, diagnostics)
+
+
 def _cross_file(run: GateRun, diagnostics: Diagnostics) -> None:
     diagnostics.extend(cross_file.check_cross_file(run.checked, run.others))
 
@@ -140,6 +150,7 @@ RELEASE_CHECKS: tuple[Check, ...] = (
     Check("assets", frozenset({"assets"}), _assets),
     Check("ern", frozenset({"render"}), _ern),
     Check("apple", frozenset({"render"}), _apple),
+    Check("profiles", NOTHING, _profiles),
 )
 CATALOG_CHECKS: tuple[CatalogCheck, ...] = (
     CatalogCheck("cross-file", NOTHING, _cross_file),
@@ -147,6 +158,7 @@ CATALOG_CHECKS: tuple[CatalogCheck, ...] = (
     CatalogCheck("genre-maps", NOTHING, _genre_maps),
     CatalogCheck("deleted-releases", frozenset({"history"}), _deleted_releases),
     CatalogCheck("workflow-secrets", NOTHING, _workflow_secrets),
+    CatalogCheck("profile-names", NOTHING, _profile_names),
 )
 
 

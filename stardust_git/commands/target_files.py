@@ -53,6 +53,9 @@ class TargetSummary:
     ern_version: str | None
     protocol: str
     profile: str | None
+    """The ERN ReleaseProfileVersionId the target writes."""
+    dsp_profile: str | None
+    """The DSP profile whose rules validate applies (profile: in the target file)."""
     secrets: list[str]
     last_delivery: str | None
     """When the latest delivery to the target finished (ISO 8601, UTC), over all releases."""
@@ -102,6 +105,7 @@ def _summary(name: str, loaded: Loaded[Target], last: tuple[str, Delivery] | Non
         ern_version=target.ern_version,
         protocol=target.delivery.protocol,
         profile=target.release_profile,
+        dsp_profile=target.profile,
         secrets=secret_names(target.delivery),
         last_delivery=delivery.finished.isoformat() if delivery else None,
         last_status=delivery.status if delivery else None,
@@ -110,12 +114,13 @@ def _summary(name: str, loaded: Loaded[Target], last: tuple[str, Delivery] | Non
 
 
 def _print_table(summaries: list[TargetSummary]) -> None:
-    table = Rows(["target", "format", "protocol", "profile", "secrets", "last delivery"])
+    table = Rows(["target", "format", "protocol", "dsp", "profile", "secrets", "last delivery"])
     for summary in summaries:
         shown_format = " ".join(filter(None, [summary.format, summary.ern_version]))
         secrets = ", ".join(summary.secrets) or "-"
         style = "red" if summary.last_status == "failed" else ""
-        cells = [summary.name, shown_format, summary.protocol, summary.profile or "-", secrets]
+        profiles = [summary.dsp_profile or "-", summary.profile or "-"]
+        cells = [summary.name, shown_format, summary.protocol, *profiles, secrets]
         table.add([*cells, _last(summary)], style)
     print_rows(table)
 

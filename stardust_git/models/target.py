@@ -362,6 +362,10 @@ class Target(StrictModel):
     """Smallest cover edge in pixels; 1400 for ERN and 3000 for Apple when absent."""
     delivery: Delivery
     """Where and how the packages are sent."""
+    profile: Name | None = None
+    """The DSP profile whose rules validate applies to every release sent here (youtube,
+    apple, spotify, ..., or generic for the baseline); none when absent. ``stardust-git profile
+    list`` names them."""
 
     @model_validator(mode="after")
     def _format_fields(self) -> Target:

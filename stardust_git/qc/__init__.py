@@ -1,1 +1,1 @@
-"""Audio and artwork measurements (loudness, peaks, silence, fingerprints), cached by content hash."""
+"""Audio and artwork measurements (loudness, peaks, silence, fingerprints), cached by hash."""

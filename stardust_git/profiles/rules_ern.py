@@ -1,0 +1,48 @@
+"""Rules on the message a target is set to send: format, ERN version, release profile."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from stardust_git.profiles.base import Finding, Params, Subject
+
+
+class FormatParams(Params):
+    allowed: list[str]
+    """Target formats the shop takes: ern, apple."""
+
+
+def target_format(subject: Subject, params: FormatParams) -> Iterator[Finding]:
+    """The target renders a format the shop takes."""
+    if subject.target.format not in params.allowed:
+        yield Finding(subject.target_loc, f"target format is {subject.target.format}")
+
+
+class VersionParams(Params):
+    allowed: list[str]
+    """ERN versions the shop takes: 3.8.2, 4.2, 4.3."""
+
+
+def ern_versions(subject: Subject, params: VersionParams) -> Iterator[Finding]:
+    """An ERN target renders a version the shop takes."""
+    version = subject.target.ern_version
+    if subject.target.format == "ern" and version not in params.allowed:
+        yield Finding(subject.target_loc, f"target renders ERN {version}")
+
+
+class ReleaseProfileParams(Params):
+    allowed: list[str]
+    """ReleaseProfileVersionId values the shop takes."""
+    required: bool = False
+    """The shop needs the message to name one."""
+
+
+def release_profiles(subject: Subject, params: ReleaseProfileParams) -> Iterator[Finding]:
+    """The target's release_profile is one the shop takes (and is set when it must be)."""
+    if subject.target.format != "ern":
+        return
+    chosen = subject.target.release_profile
+    if chosen is None and params.required:
+        yield Finding(subject.target_loc, "target sets no release_profile")
+    elif chosen is not None and chosen not in params.allowed:
+        yield Finding(subject.target_loc, f"target's release_profile is {chosen}")
