@@ -1,6 +1,7 @@
 """A third-party plugin package (tests/plugins/stardust-plugin-example) installed beside the tool
-and used through the CLI: its delivery protocol carries a delivery, its render hook's element is
-in the delivered XML, and the XSD still judges the hooked message.
+and used through the CLI: validate applies its profile's rule, its delivery protocol carries a
+delivery, its render hook's element is in the delivered XML, and the XSD still judges the hooked
+message.
 
 The plugin is installed into a folder of its own that only the CLI subprocesses see (on their
 PYTHONPATH), so tests running in parallel never render with its hook.
@@ -34,6 +35,7 @@ TARGET = {
     "ern_version": "4.3",
     "sender": {"party_id": "PADPIDA2025110101D", "name": "Indie Records"},
     "recipient": {"party_id": "PADPIDA2025110102B", "name": "Drop Shop"},
+    "profile": "example-shop",
     "delivery": {"protocol": "drop", "folder": "dropbox"},
 }
 RELEASE = {
@@ -98,13 +100,15 @@ def _cli(repo: Path, site: Path | None, *args: str, **env: str) -> subprocess.Co
     )
 
 
-def test_plugin_protocol_and_hook_deliver_an_xsd_valid_message(
+def test_plugin_profile_protocol_and_hook_work_through_the_cli(
     repo: Path, plugin_path: Path
 ) -> None:
     validated = _cli(repo, plugin_path, "validate")
     delivered = _cli(repo, plugin_path, "deliver", "--all")
 
     assert validated.returncode == 0, validated.stdout + validated.stderr
+    assert "EXAMPLESHOP-DEAL-001" in validated.stdout
+    assert "Example Shop sells downloads only" in validated.stdout
     assert delivered.returncode == 0, delivered.stdout + delivered.stderr
     messages = list((repo / "dropbox").rglob(f"{UPC}.xml"))
     assert len(messages) == 1, sorted((repo / "dropbox").rglob("*"))

@@ -1,5 +1,7 @@
 """An example stardust-git plugin.
 
+- ``example-shop``: a DSP profile (a target names it as ``profile: example-shop``) with one
+  rule: Example Shop sells downloads only, so any other commercial model is a warning.
 - ``drop``: a delivery protocol that writes into the folder a target names as ``folder``
   (``delivery: {protocol: drop, folder: dropbox}``), relative to the repository root.
 - ``example-audit-trail``: a render hook that adds a DDEX MessageAuditTrail naming this plugin to
@@ -55,3 +57,23 @@ def add_audit_trail(message: etree._Element, release: Any, target: Any) -> None:
 
 def _child(parent: etree._Element, name: str) -> etree._Element | None:
     return next((child for child in parent if etree.QName(child).localname == name), None)
+
+
+def profile() -> dict[str, Any]:
+    """The example-shop profile, in the profile file format."""
+    return {
+        "name": "example-shop",
+        "title": "Example Shop",
+        "version": 1,
+        "read": "2026-12-06",
+        "rules": [
+            {
+                "id": "EXAMPLESHOP-DEAL-001",
+                "level": "warning",
+                "message": "Example Shop sells downloads only",
+                "source": {"url": "https://shop.example.com/delivery-spec", "read": "2026-12-06"},
+                "check": "deal_commercial_models",
+                "params": {"allowed": ["PayAsYouGoModel"]},
+            }
+        ],
+    }
