@@ -24,42 +24,25 @@ from stardust_git.render import RenderError, hooks
 from stardust_git.render.apple import NAMESPACE
 from stardust_git.source.catalog import Catalog
 from tests.media import write_jpeg, write_wav
-from tests.test_apple import _check, _render_tmp, _tmp_catalog
+from tests.test_apple import _check, _release, _render_tmp, _tmp_catalog
+from tests.test_render_shared import ERN_TARGET
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = REPO_ROOT / "tests" / "plugins" / "stardust-plugin-example"
 CLI = Path(sys.executable).with_name("stardust-git")
 UPC = "1234567890128"
 TARGET = {
-    "format": "ern",
-    "ern_version": "4.3",
-    "sender": {"party_id": "PADPIDA2025110101D", "name": "Indie Records"},
-    "recipient": {"party_id": "PADPIDA2025110102B", "name": "Drop Shop"},
+    **ERN_TARGET,
     "profile": "example-shop",
     "delivery": {"protocol": "drop", "folder": "dropbox"},
 }
-RELEASE = {
-    "upc": UPC,
-    "title": "Plugged In",
-    "artists": [{"name": "Test Artist", "role": "MainArtist"}],
-    "label": "Indie Records",
-    "release_date": "2025-05-02",
-    "genre": "POP",
-    "language": "en",
-    "p_line": {"year": 2025, "owner": "Indie Records"},
-    "c_line": {"year": 2025, "owner": "Indie Records"},
-    "cover": "assets/cover.jpg",
-    "tracks": [{"isrc": "USRC12500001", "title": "One", "duration": 1, "audio": "assets/01.wav"}],
-    "deals": [
-        {
-            "territories": ["Worldwide"],
-            "commercial_models": ["SubscriptionModel"],
-            "use_types": ["OnDemandStream"],
-            "start_date": "2025-05-02",
-        }
-    ],
-    "targets": ["dropshop"],
+STREAMING_WORLDWIDE = {
+    "territories": ["Worldwide"],
+    "commercial_models": ["SubscriptionModel"],
+    "use_types": ["OnDemandStream"],
+    "start_date": "2025-05-02",
 }
+RELEASE = _release(genre="POP", deals=[STREAMING_WORLDWIDE], targets=["dropshop"])
 
 
 @pytest.fixture(scope="module")
