@@ -88,6 +88,7 @@ def test_the_registry_is_explicit_and_each_check_says_what_it_needs() -> None:
         "assets",
         "ern",
         "apple",
+        "profiles",
     ]
     needs = {check.name: set(check.needs) for check in checks.RELEASE_CHECKS}
     assert needs["assets"] == {"assets"} and needs["business-rules"] == set()

@@ -66,6 +66,7 @@ def test_init_creates_a_catalog_repository(created: Path) -> None:
             "schemas/genre-map.schema.json",
             "schemas/genre-vocabulary.schema.json",
             "schemas/genres.schema.json",
+            "schemas/profile.schema.json",
             "schemas/receipt.schema.json",
             "schemas/release.schema.json",
             "schemas/spreadsheet-mapping.schema.json",

@@ -52,6 +52,10 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class NoParams(Params):
+    """The parameters of a rule function that takes none."""
+
+
 RuleFunction = Callable[[Subject, Any], Iterator[Finding]]
 
 

@@ -58,12 +58,14 @@ def profile_names() -> list[str]:
 def load_profile(name: str) -> Profile:
     """The profile ``name`` with the rules of the profiles it extends first.
 
-    Raises ProfileError for an unknown name or an invalid file."""
-    profile = _read(name)
-    if profile.extends is None:
-        return profile
-    base = load_profile(profile.extends)
-    return profile.model_copy(update={"rules": [*base.rules, *profile.rules]})
+    Raises ProfileError for an unknown name, an invalid file or a circle of ``extends``."""
+    chain = [_read(name)]
+    while (base := chain[-1].extends) is not None:
+        if base in [profile.name for profile in chain] or base == name:
+            raise ProfileError(f"profile '{name}': extends goes round in a circle at '{base}'")
+        chain.append(_read(base))
+    rules = [rule for profile in reversed(chain) for rule in profile.rules]
+    return chain[0].model_copy(update={"rules": rules})
 
 
 def _read(name: str) -> Profile:

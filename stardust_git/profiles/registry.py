@@ -7,7 +7,7 @@ file names the entry in ``check:`` and gives its parameters in ``params:``.
 from __future__ import annotations
 
 from stardust_git.profiles import rules_artwork, rules_audio, rules_deals, rules_ern, rules_text
-from stardust_git.profiles.base import RuleKind
+from stardust_git.profiles.base import NoParams, RuleKind
 
 
 def _kind(run: object, params: object, reads_assets: bool = False) -> RuleKind:
@@ -23,7 +23,7 @@ RULE_KINDS: dict[str, RuleKind] = {
     "deal_commercial_models": _kind(rules_deals.deal_commercial_models, rules_deals.ValuesParams),
     "deal_use_types": _kind(rules_deals.deal_use_types, rules_deals.ValuesParams),
     "deal_requires": _kind(rules_deals.deal_requires, rules_deals.RequiredParams),
-    "no_end_dates": _kind(rules_deals.no_end_dates, rules_deals.NoParams),
+    "no_end_dates": _kind(rules_deals.no_end_dates, NoParams),
     "end_date_margin": _kind(rules_deals.end_date_margin, rules_deals.MarginParams),
     "title_markers": _kind(rules_text.title_markers, rules_text.MarkerParams),
     "title_all_caps": _kind(rules_text.title_all_caps, rules_text.CapsParams),
@@ -31,12 +31,10 @@ RULE_KINDS: dict[str, RuleKind] = {
     "various_artists": _kind(rules_text.various_artists, rules_text.VariousParams),
     "track_duration": _kind(rules_audio.track_duration, rules_audio.DurationParams),
     "artwork_size": _kind(rules_artwork.artwork_size, rules_artwork.SizeParams, True),
-    "artwork_square": _kind(rules_artwork.artwork_square, rules_artwork.NoParams, True),
+    "artwork_square": _kind(rules_artwork.artwork_square, NoParams, True),
     "artwork_color_mode": _kind(rules_artwork.artwork_color_mode, rules_artwork.ModeParams, True),
-    "artwork_no_alpha": _kind(rules_artwork.artwork_no_alpha, rules_artwork.NoParams, True),
-    "artwork_not_progressive": _kind(
-        rules_artwork.artwork_not_progressive, rules_artwork.NoParams, True
-    ),
+    "artwork_no_alpha": _kind(rules_artwork.artwork_no_alpha, NoParams, True),
+    "artwork_not_progressive": _kind(rules_artwork.artwork_not_progressive, NoParams, True),
     "artwork_file_size": _kind(rules_artwork.artwork_file_size, rules_artwork.FileSizeParams, True),
     "audio_codec": _kind(rules_audio.audio_codec, rules_audio.CodecParams, True),
     "audio_sample_rate": _kind(rules_audio.audio_sample_rate, rules_audio.RateParams, True),

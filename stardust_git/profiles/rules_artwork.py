@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from stardust_git.profiles.base import Finding, Params, Subject
+from stardust_git.profiles.base import Finding, NoParams, Params, Subject
 from stardust_git.qc.artwork import Artwork, measure_artwork
 
 _COVER = ("cover",)
@@ -32,10 +32,6 @@ def artwork_size(subject: Subject, params: SizeParams) -> Iterator[Finding]:
         and not params.min <= min(art.width, art.height) <= max(art.width, art.height) <= params.max
     ):
         yield Finding(_COVER, f"cover is {art.width}x{art.height}")
-
-
-class NoParams(Params):
-    pass
 
 
 def artwork_square(subject: Subject, params: NoParams) -> Iterator[Finding]:

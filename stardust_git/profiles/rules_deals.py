@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 from stardust_git.models import Deal
-from stardust_git.profiles.base import Finding, Params, Subject
+from stardust_git.profiles.base import Finding, NoParams, Params, Subject
 
 
 class TerritoryParams(Params):
@@ -67,10 +67,6 @@ def deal_requires(subject: Subject, params: RequiredParams) -> Iterator[Finding]
 def _has_required(deal: Deal, params: RequiredParams) -> bool:
     models_ok = set(params.commercial_models) <= set(deal.commercial_models)
     return models_ok and (not params.use_types or bool(set(params.use_types) & set(deal.use_types)))
-
-
-class NoParams(Params):
-    pass
 
 
 def no_end_dates(subject: Subject, params: NoParams) -> Iterator[Finding]:
