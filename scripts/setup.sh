@@ -2,8 +2,9 @@
 # Install stardust-git into a virtual environment at ./.venv (made from pyproject.toml alone).
 #   bash scripts/setup.sh --tool    the tool only: .venv with the package and its dependencies
 #   bash scripts/setup.sh           everything the tests and benchmarks need: Debian packages
-#                                   (OpenSSH, openssl, curl, Node.js), .venv with the dev extras,
-#                                   the node tools in ./node_modules
+#                                   (OpenSSH, openssl, curl, fpcalc, ffmpeg, Node.js, Chromium
+#                                   and its driver), .venv with the dev extras, the node tools
+#                                   in ./node_modules
 #   bash scripts/setup.sh --fresh   as above, but the .venv is deleted and built anew first (CI)
 # Idempotent: each step checks first and does nothing when its part is already in place.
 set -euo pipefail
@@ -21,7 +22,10 @@ for arg in "$@"; do
     *) echo "setup: unknown option ${arg} (use --tool or --fresh)" >&2; exit 2 ;;
   esac
 done
-APT_PACKAGES=(openssh-server openssh-client openssl curl)
+# chromium and chromium-driver: the browser tests of the HTML report (tests/test_report_browser.py);
+# libchromaprint-tools: acoustic fingerprints; ffmpeg: the MP3 of the duplicate-recordings test
+APT_PACKAGES=(openssh-server openssh-client openssl curl libchromaprint-tools ffmpeg chromium
+  chromium-driver)
 
 step() { printf 'setup: %s\n' "$*"; }
 

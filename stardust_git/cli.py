@@ -115,6 +115,16 @@ def schemas(root: Path | None, check: bool) -> None:
     run(schemas_command, root=resolve_root(root), check=check)
 
 
+def _size(text: str) -> int:
+    """A size option's bytes (``20G``), or a usage error."""
+    from stardust_git.shards import parse_size
+
+    try:
+        return parse_size(text)
+    except UserError as exc:
+        raise click.BadParameter(exc.message) from None
+
+
 base_option = click.option(
     "--base",
     default=None,
@@ -179,6 +189,34 @@ only_option = click.option(
     is_flag=True,
     help="Exit 0 when there is nothing to do, 2 when there are actions (1 on problems).",
 )
+@click.option(
+    "--shards",
+    is_flag=True,
+    help="Print only the shard list for deliver --shard, as JSON ([1, 2, 3]): one shard per "
+    "--per-shard deliveries or --per-shard-bytes, at most --max-shards.",
+)
+@click.option(
+    "--per-shard",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="With --shards: one shard per this many deliveries.",
+)
+@click.option(
+    "--per-shard-bytes",
+    default="20G",
+    show_default=True,
+    metavar="SIZE",
+    callback=lambda _ctx, _param, value: _size(value),
+    help="With --shards: one shard per this many bytes of assets sent (K, M, G, T).",
+)
+@click.option(
+    "--max-shards",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="With --shards: never more shards than this.",
+)
 def plan(
     root: Path | None,
     base: str | None,
@@ -189,10 +227,16 @@ def plan(
     explain: tuple[str, ...],
     output: str,
     detailed_exitcode: bool,
+    shards: bool,
+    per_shard: int,
+    per_shard_bytes: int,
+    max_shards: int,
 ) -> None:
     """What a delivery run would send, and why."""
     from stardust_git.commands.plan import plan_command
+    from stardust_git.shards import ShardSettings
 
+    settings = ShardSettings(per_shard, per_shard_bytes, max_shards)
     run(
         plan_command,
         root=resolve_root(root),
@@ -204,6 +248,7 @@ def plan(
         targets=list(targets) or None,
         only=split_upcs(only),
         explain=split_upcs(explain),
+        shards=settings if shards else None,
     )
 
 
@@ -767,6 +812,93 @@ def new_release(
     run(new_release_command, root=resolve_root(root), template=template, given=given, out=out)
 
 
+@cli.command()
+@root_option
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    help="csv: a header and one line per row (lists joined with '; '); json: a list of objects.",
+)
+@click.option(
+    "--what",
+    "table",
+    type=click.Choice(["releases", "tracks", "deliveries"]),
+    default="tracks",
+    show_default=True,
+    help="One row per release, per track, or per delivery in the receipts.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (default: standard output).",
+)
+@click.option("--bom", is_flag=True, help="Start the CSV with a UTF-8 BOM (for Excel).")
+def export(root: Path | None, output: str, table: str, out: Path | None, bom: bool) -> None:
+    """The catalog and its delivery state as CSV or JSON.
+
+    UTF-8 (no BOM unless --bom); a CSV cell starting with = + - or @ gets a leading '.
+    """
+    from stardust_git.commands.export import export_command
+
+    run(export_command, root=resolve_root(root), output=output, table=table, out=out, bom=bom)
+
+
+@cli.command()
+@root_option
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="text: a line per target; json: per target its state (open or closed), the issue "
+    "title and body, and the failures.",
+)
+def notices(root: Path | None, output: str) -> None:
+    """Per target: open its failure issue, or close it.
+
+    From the receipts: a target whose last delivery of some release failed gets one issue
+    listing them; once they are delivered it is closed (the workflows apply it with gh).
+    """
+    from stardust_git.commands.notices import notices_command
+
+    run(notices_command, root=resolve_root(root), output=output)
+
+
+@cli.command()
+@root_option
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The folder to write the site into (replaced as a whole once it is built).",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help="The repository on its host (https://github.com/org/catalog): commits become links.",
+)
+@click.option("--no-validate", is_flag=True, help="Leave out the validation problems (faster).")
+@click.option("--no-messages", is_flag=True, help="Do not render each release's messages.")
+def report(
+    root: Path | None, out: Path, base_url: str | None, no_validate: bool, no_messages: bool
+) -> None:
+    """Write the catalog and its deliveries as a static HTML site."""
+    from stardust_git.commands.report import report_command
+
+    run(
+        report_command,
+        root=resolve_root(root),
+        out=out,
+        base_url=base_url,
+        validate=not no_validate,
+        messages=not no_messages,
+    )
+
+
 EXAMPLES = {
     "validate": ["stardust-git validate", "stardust-git validate catalog/nova-lane --format json"],
     "schemas": ["stardust-git schemas", "stardust-git schemas --check"],
@@ -774,6 +906,7 @@ EXAMPLES = {
         "stardust-git plan --base origin/main",
         "stardust-git plan --all --format json",
         "stardust-git plan --explain 5060236631114",
+        "stardust-git plan --base origin/main --shards --per-shard 200 --max-shards 8",
     ],
     "deliver": [
         "stardust-git deliver --dry-run",
@@ -818,6 +951,16 @@ EXAMPLES = {
         "stardust-git new release",
         "stardust-git new release --template ep --upc 5060236631114 --title 'Summer Vibes'"
         " --artist 'Beach Band' --label 'Indie Records' --date 2025-07-01",
+    ],
+    "export": [
+        "stardust-git export --out catalog.csv",
+        "stardust-git export --what releases --format json",
+        "stardust-git export --what deliveries --bom --out deliveries.csv",
+    ],
+    "notices": ["stardust-git notices", "stardust-git notices --format json"],
+    "report": [
+        "stardust-git report --out site/",
+        "stardust-git report --out site/ --base-url https://github.com/indie/catalog",
     ],
 }
 """Shown under each command's --help (a test checks every command has some)."""

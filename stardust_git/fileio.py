@@ -33,6 +33,13 @@ def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
         raise
 
 
+def cache_folder(name: str) -> Path:
+    """``$XDG_CACHE_HOME`` (or ``~/.cache``)/stardust-git/``name``: kept between runs."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "stardust-git" / name
+
+
 def write_text_atomic(path: Path, text: str, durable: bool = True) -> None:
     write_atomic(path, text.encode("utf-8"), durable)
 

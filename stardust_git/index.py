@@ -40,7 +40,7 @@ from stardust_git.source.yamlio import YamlLoadError, load_yaml_bytes
 
 CACHE_DIR = ".stardust-cache"
 CACHE_FILE = "facts.sqlite"
-CACHE_VERSION = "5"
+CACHE_VERSION = "6"
 LOOKUP_FROM = 1000
 """Up to this many checked files, the other files sharing their codes are looked up by code;
 above it (a whole-catalog run), the few files not checked are read whole."""
@@ -53,11 +53,13 @@ class ReleaseFacts:
     path: str
     upc: str
     tracks: tuple[tuple[str, str, float], ...]
+    audio: tuple[str, ...] = ()
+    """Each track's audio file, as written (for the catalog-wide duplicate recordings)."""
 
 
 def facts_of(path: str, release: Release) -> ReleaseFacts:
     tracks = tuple((t.isrc, t.title, t.duration) for t in release.tracks)
-    return ReleaseFacts(path, release.upc, tracks)
+    return ReleaseFacts(path, release.upc, tracks, tuple(t.audio for t in release.tracks))
 
 
 @dataclass
@@ -77,13 +79,15 @@ def collect_facts(
     loaded: dict[str, ReleaseFacts],
     unreadable: set[str],
     all_upcs: bool = False,
+    everything: bool = False,
 ) -> IndexedFacts:
     """The index's facts of the release files other than the ``loaded`` and ``unreadable`` ones,
     brought up to date first (the loaded files' facts included, so a full run leaves it warm
-    for the next one-file run)."""
+    for the next one-file run). ``everything``: every other file shares (the catalog-wide
+    duplicate-recordings check compares each track's audio with all others)."""
     with no_cyclic_gc(), _open(root) as index:
         _refresh(root, index, loaded)
-        return _query(index, loaded, unreadable, all_upcs)
+        return _query(index, loaded, unreadable, all_upcs, everything)
 
 
 class _DefaultsFiles:
@@ -151,6 +155,7 @@ def _summarise(full: str, defaults: dict[str, Any]) -> dict[str, Any] | None:
                 str(t["isrc"]).replace("-", "").upper(),
                 str(t["title"]),
                 parse_duration(t["duration"]),
+                str(t.get("audio", "")),
             ]
             for t in document.get("tracks") or []
         ]
@@ -222,6 +227,8 @@ def _open(root: Path) -> Iterator[_Index]:
         path.parent.mkdir(exist_ok=True)
         (path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
         db = _connect(str(path))
+        db.execute("BEGIN IMMEDIATE")  # fails now, not at the end, when it cannot be written
+        db.rollback()
     except (OSError, sqlite3.Error):
         db = _connect(":memory:")
     index = _Index(db, written_ns)
@@ -368,7 +375,8 @@ def _row(
     if cached is not None and cached[KEY] == key and cached[DEFAULTS] == digest:
         return (*cached[:-1], int(dirty))
     if facts is not None:
-        summary: dict[str, Any] | None = {"upc": facts.upc, "tracks": facts.tracks}
+        tracks = [[*track, audio] for track, audio in zip(facts.tracks, facts.audio, strict=True)]
+        summary: dict[str, Any] | None = {"upc": facts.upc, "tracks": tracks}
     else:
         summary = _summarise(full, defaults)
     if summary is None:
@@ -399,11 +407,15 @@ def _write(index: _Index, rows: list[Row], gone: list[str], commit: str | None) 
 
 
 def _query(
-    index: _Index, loaded: dict[str, ReleaseFacts], unreadable: set[str], all_upcs: bool
+    index: _Index,
+    loaded: dict[str, ReleaseFacts],
+    unreadable: set[str],
+    all_upcs: bool,
+    everything: bool,
 ) -> IndexedFacts:
     assert index.db is not None
     skip = set(loaded) | unreadable
-    if len(loaded) > LOOKUP_FROM:
+    if everything or len(loaded) > LOOKUP_FROM:
         rows = [row for path, row in index.rows().items() if path not in skip]
     else:
         rows = _sharing_rows(index.db, loaded.values(), skip)
@@ -442,7 +454,7 @@ def _sharing_rows(
 
 
 def _facts(row: Row) -> ReleaseFacts:
-    tracks = tuple(
-        (isrc, title, float(duration)) for isrc, title, duration in json.loads(row[TRACKS])
-    )
-    return ReleaseFacts(row[0], row[UPC], tracks)
+    """Facts from a row, whose tracks are ``[isrc, title, duration, audio]``."""
+    stored = json.loads(row[TRACKS])
+    tracks = tuple((isrc, title, float(duration)) for isrc, title, duration, _ in stored)
+    return ReleaseFacts(row[0], row[UPC], tracks, tuple(track[3] for track in stored))

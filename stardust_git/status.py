@@ -40,8 +40,21 @@ class StatusRow:
 def release_status(root: Path, upc: str | None = None) -> list[StatusRow]:
     """Rows for every release and target (or one release), sorted by UPC then target."""
     catalog = _catalog(root, upc)
-    tree = Tree(Git(root), None)
-    recorded = load_recorded(tree, {upc} if upc else None)
+    recorded = load_recorded(Tree(Git(root), None), {upc} if upc else None)
+    return status_rows(catalog, recorded, upc)
+
+
+def catalog_status(root: Path) -> tuple[Catalog, dict[str, dict[str, Receipt]], list[StatusRow]]:
+    """The whole catalog, its receipts, and the rows of :func:`release_status` (read once)."""
+    catalog = _catalog(root, None)
+    recorded = load_recorded(Tree(Git(root), None))
+    return catalog, recorded, status_rows(catalog, recorded)
+
+
+def status_rows(
+    catalog: Catalog, recorded: dict[str, dict[str, Receipt]], upc: str | None = None
+) -> list[StatusRow]:
+    """The rows of :func:`release_status` for a catalog and receipts already loaded."""
     rows = []
     titles: dict[str, str] = {}
     wanted: dict[tuple[str, str], str] = {}

@@ -143,7 +143,10 @@ def _validate(
         catalog.unreadable |= share.unreadable
     loaded_facts = {release.facts.path: release.facts for release in checked}
     receipts = (root / RECEIPTS_DIR).is_dir()
-    indexed = collect_facts(root, loaded_facts, catalog.unreadable, all_upcs=receipts)
+    everything = "assets" in options.needs  # duplicate recordings compare with every track
+    indexed = collect_facts(
+        root, loaded_facts, catalog.unreadable, all_upcs=receipts, everything=everything
+    )
     catalog.release_upcs = {facts.upc for facts in loaded_facts.values()} | indexed.upcs
     catalog.unsummarised = indexed.unsummarised
     run = GateRun(catalog, options.needs, checked=checked, others=indexed.sharing)

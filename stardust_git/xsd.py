@@ -23,7 +23,7 @@ from lxml import etree
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from stardust_git.errors import UserError
-from stardust_git.fileio import write_atomic
+from stardust_git.fileio import cache_folder, write_atomic
 
 ENV_DIR = "STARDUST_XSD_DIR"
 ENV_BASE_URL = "STARDUST_XSD_BASE_URL"
@@ -195,9 +195,7 @@ def _read_pinned(path: Path, sha256: str) -> bytes:
 
 def cache_root() -> Path:
     """Where downloaded XSDs are kept: ``$XDG_CACHE_HOME`` (or ``~/.cache``)/stardust-git/xsd."""
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
-    return base / "stardust-git" / "xsd"
+    return cache_folder("xsd")
 
 
 def _files_of(version: str) -> list[SchemaFile]:

@@ -8,7 +8,6 @@ import os
 import shutil
 from pathlib import Path
 
-import pycountry
 import pytest
 import yaml
 from lxml import etree
@@ -26,6 +25,7 @@ from stardust_git.render import Package, RenderContext, RenderError
 from stardust_git.render.apple import (
     NAMESPACE,
     render_apple_package,
+    store_territories,
 )
 from stardust_git.source.catalog import Catalog, load_catalog
 from tests.media import write_flac, write_jpeg, write_mp3, write_wav
@@ -159,7 +159,7 @@ def test_rendering_is_deterministic_and_the_fingerprint_ignores_the_commit(
     assert first.message_id != elsewhere.message_id
 
 
-def test_deals_become_one_product_per_country(examples: Catalog) -> None:
+def test_deals_become_one_product_per_store_territory_or_one_worldwide(examples: Catalog) -> None:
     night_shift = _products(_xml(_render(examples, "4250123456789")))
     longitude = _products(_xml(_render(examples, "0885686123454")))
 
@@ -195,12 +195,14 @@ def test_deals_become_one_product_per_country(examples: Catalog) -> None:
             "sales_start_date": "2025-10-17",
         },
     }
-    assert set(longitude) == {country.alpha_2 for country in pycountry.countries}
-    assert longitude["JP"] == {
-        "cleared_for_sale": "true",
-        "cleared_for_stream": "true",
-        "sales_start_date": "2025-09-05",
-        "wholesale_price_tier": "1",
+    # Longitude's one deal is Worldwide: the same terms everywhere, so one WW product
+    assert longitude == {
+        "WW": {
+            "cleared_for_sale": "true",
+            "cleared_for_stream": "true",
+            "sales_start_date": "2025-09-05",
+            "wholesale_price_tier": "1",
+        }
     }
 
 
@@ -451,6 +453,8 @@ def test_vendor_id_prefix_and_product_details(tmp_path: Path, cover_3000: Path) 
     assert package.release_id == f"IR_{UPC}"
     assert package_problems(package) == []
     assert "US" not in products and "GB" not in products  # excluded, "826" is GB's number
+    assert "WW" not in products  # the terms differ by country
+    assert set(products) == store_territories() - {"US", "GB"}  # no AQ, BV, HM: no Apple store
     assert products["FR"] == {
         "cleared_for_sale": "true",
         "cleared_for_stream": "true",
@@ -495,8 +499,7 @@ def test_takedown_without_deals_clears_every_country(tmp_path: Path, cover_3000:
     products = _products(_xml(package))
 
     assert len(package.files) == 1 and package_problems(package) == []
-    assert set(products) == {country.alpha_2 for country in pycountry.countries}
-    assert {tuple(p.values()) for p in products.values()} == {("false", "false")}
+    assert products == {"WW": {"cleared_for_sale": "false", "cleared_for_stream": "false"}}
     assert _check(catalog) == []
 
 
@@ -646,3 +649,65 @@ def test_hi_res_flac_passes_the_apple_audio_check(tmp_path: Path, cover_3000: Pa
     catalog = _tmp_catalog(tmp_path, cover_3000, release)
 
     assert _check(catalog) == []
+
+
+def _track_products(root: etree._Element) -> list[dict[str, dict[str, str]]]:
+    found = []
+    for track in root.findall("a:album/a:tracks/a:track", NS):
+        products = {}
+        for product in track.findall("a:products/a:product", NS):
+            fields = {etree.QName(child).localname: child.text or "" for child in product}
+            products[fields.pop("territory")] = fields
+        found.append(products)
+    return found
+
+
+def test_every_track_has_the_album_products_without_price_or_preorder(examples: Catalog) -> None:
+    root = _xml(_render(examples, "0885686123454"))
+    album = _products(root)
+    expected = {
+        territory: {k: v for k, v in fields.items() if k != "wholesale_price_tier"}
+        for territory, fields in album.items()
+    }
+
+    tracks = _track_products(root)
+
+    assert "wholesale_price_tier" in album["WW"]
+    assert len(tracks) == 12 and all(products == expected for products in tracks)
+
+
+def test_codes_without_an_apple_store_are_left_out(tmp_path: Path, cover_3000: Path) -> None:
+    deal = {
+        "territories": ["US", "AQ", "BV", "HM"],
+        "commercial_models": ["SubscriptionModel"],
+        "use_types": ["OnDemandStream"],
+        "start_date": "2025-05-02",
+    }
+    catalog = _tmp_catalog(tmp_path, cover_3000, _release(deals=[deal]))
+
+    package = _render_tmp(catalog)
+
+    assert set(_products(_xml(package))) == {"US"}
+    assert [set(p) for p in _track_products(_xml(package))] == [{"US"}]
+    assert package_problems(package) == []
+
+
+def test_a_release_with_no_store_territory_is_refused(tmp_path: Path, cover_3000: Path) -> None:
+    deal = {
+        "territories": ["AQ"],
+        "commercial_models": ["SubscriptionModel"],
+        "use_types": ["OnDemandStream"],
+        "start_date": "2025-05-02",
+    }
+    catalog = _tmp_catalog(tmp_path, cover_3000, _release(deals=[deal]))
+
+    with pytest.raises(RenderError, match="no deal names a territory where Apple has a store"):
+        _render_tmp(catalog)
+
+
+def test_the_store_list_is_real_countries_and_leaves_out_uninhabited_codes() -> None:
+    territories = store_territories()
+
+    assert len(territories) == 175  # App Store Connect's count of countries and regions
+    assert {"US", "GB", "JP", "BR", "NG", "XK"} <= territories
+    assert not {"AQ", "BV", "HM", "TF", "GS", "UM", "WW"} & territories

@@ -118,11 +118,11 @@ def test_the_new_workflows_install_through_the_action_and_pass_actionlint(create
     workflows = [created / ".github" / "workflows" / name for name in NAMES]
 
     assert actionlint(workflows) == []
-    for path in workflows:
-        steps = next(iter(yaml.safe_load(path.read_text())["jobs"].values()))["steps"]
+    for path, job in [(p, j) for p in workflows for j in yaml.safe_load(p.read_text())["jobs"]]:
+        steps = yaml.safe_load(path.read_text())["jobs"][job]["steps"]
         # the new catalog's only target (local) references no secret
         template = yaml.safe_load(with_secret_lines((TEMPLATES / path.name).read_text(), []))
-        template_steps = next(iter(template["jobs"].values()))["steps"]
+        template_steps = template["jobs"][job]["steps"]
         install = next(s for s in steps if s.get("id") == "install")
         assert install["uses"] == ACTION
         assert not any(s.get("uses", "").startswith("actions/setup-python") for s in steps)
@@ -169,7 +169,8 @@ def test_the_composite_action_runs_any_command() -> None:
 def test_the_new_deliver_workflows_validate_before_they_deliver(created: Path) -> None:
     for name in ("deliver.yml", "reconcile.yml"):
         text = (created / ".github" / "workflows" / name).read_text()
-        steps = next(iter(yaml.safe_load(text)["jobs"].values()))["steps"]
+        jobs = yaml.safe_load(text)["jobs"]
+        steps = next(job for job in jobs.values() if "stardust-git deliver" in str(job))["steps"]
         runs = [step.get("run", "") for step in steps]
         delivering = next(i for i, run in enumerate(runs) if "stardust-git deliver" in run)
         assert "stardust-git validate" in runs[:delivering], name

@@ -96,14 +96,21 @@ class StepResult:
 
 
 def run_job(
-    workflow: str, job: str, workspace: Path, context: dict[str, Any], runner_temp: Path
+    workflow: str,
+    job: str,
+    workspace: Path,
+    context: dict[str, Any],
+    runner_temp: Path,
+    runner_env: dict[str, str] | None = None,
 ) -> list[StepResult]:
     """Run the job's `run:` steps in order, stopping at the first failure (as GitHub does).
 
     The workflow is the workspace's own (a catalog repository's, as `init` writes them with
     its targets' secrets), else the project's."""
     own = workspace / ".github" / "workflows" / workflow
-    steps = load(own if own.is_file() else WORKFLOWS / workflow)["jobs"][job]["steps"]
+    loaded = load(own if own.is_file() else WORKFLOWS / workflow)
+    steps = loaded["jobs"][job]["steps"]
+    outer = {**loaded.get("env", {}), **loaded["jobs"][job].get("env", {})}
     runner_temp.mkdir(exist_ok=True)
     files = {name: runner_temp / name for name in ("summary.md", "output", "env", "path")}
     for path in files.values():
@@ -124,6 +131,8 @@ def run_job(
         "GITHUB_ENV": str(files["env"]),
         "GITHUB_PATH": str(files["path"]),
         "RUNNER_TEMP": str(runner_temp),
+        **{key: substitute(value, context) for key, value in outer.items()},
+        **(runner_env or {}),
     }
     results = []
     for index, step in enumerate(steps):
@@ -227,6 +236,35 @@ def test_the_workflows_keep_their_promises() -> None:
     assert reconcile["concurrency"] == deliver["concurrency"]
     assert set(reconcile["on"]) == {"schedule", "workflow_dispatch"}
     assert "--all" in json.dumps(reconcile["jobs"])
+
+
+def test_the_deliver_workflow_runs_one_job_per_shard_the_plan_job_emits() -> None:
+    jobs = load(WORKFLOWS / "deliver.yml")["jobs"]
+
+    assert jobs["plan"]["outputs"] == {"shards": "${{ steps.shards.outputs.shards }}"}
+    assert jobs["deliver"]["needs"] == "plan"
+    assert jobs["deliver"]["strategy"]["matrix"]["shard"] == (
+        "${{ fromJSON(needs.plan.outputs.shards) }}"
+    )
+    assert jobs["deliver"]["strategy"]["fail-fast"] == "false"  # one shard failing stops none
+    [(_, step, _)] = delivering_steps({"jobs": {"deliver": jobs["deliver"]}})
+    assert step["env"]["SHARD"] == "${{ matrix.shard }}/${{ strategy.job-total }}"
+    assert '--shard "${SHARD}" --commit --push' in step["run"]
+
+
+@pytest.mark.parametrize("name", ["deliver.yml", "reconcile.yml"])
+def test_notices_always_run_and_the_report_is_opt_in(name: str) -> None:
+    workflow = load(WORKFLOWS / name)
+    notices, report = workflow["jobs"]["notices"], workflow["jobs"]["report"]
+
+    assert notices["if"] == "${{ always() }}"
+    assert notices["permissions"] == {"contents": "read", "issues": "write"}
+    assert workflow["env"]["STARDUST_REPORT"] == ""  # off until the repository says so
+    assert "needs.notices.outputs.report == 'pages'" in report["if"]
+    assert "pages" in report["permissions"] and "issues" not in report["permissions"]
+    runs = [step.get("run", "") for step in report["steps"]]
+    assert any(run.startswith("stardust-git report --out site") for run in runs)
+    assert any("GITHUB_STEP_SUMMARY" in run for run in runs)  # the summary links the report
 
 
 def test_the_validate_workflow_validates_and_plans_a_pull_request(tmp_path: Path) -> None:
@@ -356,7 +394,7 @@ def test_the_reconcile_workflow_sends_what_is_due(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_run_step_is_valid_bash(name: str) -> None:
-    for step in load(WORKFLOWS / name)["jobs"][next(iter(load(WORKFLOWS / name)["jobs"]))]["steps"]:
+    for step in [step for job in load(WORKFLOWS / name)["jobs"].values() for step in job["steps"]]:
         if "run" in step:
             done = subprocess.run(
                 ["bash", "-n"],

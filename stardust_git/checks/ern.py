@@ -16,8 +16,9 @@ from stardust_git.errors import Diagnostics
 from stardust_git.models import Release
 from stardust_git.render import Action, Package, RenderContext, RenderError
 from stardust_git.render.ern import MessageView, parse
-from stardust_git.render.ern_package import build_view, render_date, render_view
+from stardust_git.render.ern_package import build_view, render_view
 from stardust_git.render.media import RenderAssetError
+from stardust_git.render.shared import render_date
 from stardust_git.source.catalog import Catalog, Loaded
 
 ZERO_COMMIT = "0" * 40

@@ -13,6 +13,7 @@ from stardust_git.display import markdown, terminal, visible
 from stardust_git.explain import ExplainRequest
 from stardust_git.explain import explain as explain_plan
 from stardust_git.plan import Plan, compute_plan
+from stardust_git.shards import ShardSettings, describe, size_plan
 
 #: GitHub refuses comments over 65,535 characters; the markdown stays well under.
 MARKDOWN_LIMIT = 50_000
@@ -30,6 +31,7 @@ def plan_command(
     targets: list[str] | None = None,
     only: list[str] | None = None,
     explain: list[str] | None = None,
+    shards: ShardSettings | None = None,
 ) -> int:
     """Print the plan; exit 0 (or, with ``detailed_exitcode``, 2 when there is something to do),
     1 when the plan has problems. With ``explain``, say per target what the plan does with
@@ -38,6 +40,8 @@ def plan_command(
         request = ExplainRequest(base, head, all_, targets)
         return print_explanations(root, explain, request, output)
     plan = compute_plan(root, base, head, all_, targets=targets, only=only)
+    if shards is not None:
+        return print_shards(root, plan, shards)
     if output == "json":
         click.echo(json.dumps(plan.as_dict(), indent=2))
         for line in plan.notes + [f"problem: {p}" for p in plan.problems]:
@@ -49,6 +53,17 @@ def plan_command(
     if plan.problems:
         return 1
     return 2 if detailed_exitcode and plan.actions else 0
+
+
+def print_shards(root: Path, plan: Plan, settings: ShardSettings) -> int:
+    """``plan --shards``: the shard list as JSON on stdout (a workflow's matrix), the sizing
+    and any problems on stderr; exit 0 (the deliver jobs validate and report the problems)."""
+    sizing = size_plan(root, plan, settings)
+    click.echo(json.dumps(sizing.shard_list(), separators=(",", ":")))
+    said = [*plan.notes, *(f"problem: {p}" for p in plan.problems), describe(sizing, settings)]
+    for line in said:
+        click.echo(visible(line), err=True)
+    return 0
 
 
 def print_explanations(root: Path, upcs: list[str], request: ExplainRequest, output: str) -> int:

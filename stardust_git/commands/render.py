@@ -21,10 +21,10 @@ from pathlib import Path
 import click
 
 from stardust_git import choreography
+from stardust_git.choreography import preview_action
 from stardust_git.errors import UsageError, UserError
 from stardust_git.fileio import write_atomic
-from stardust_git.models.receipt import Receipt
-from stardust_git.receipts import live_delivery, read_receipt
+from stardust_git.receipts import read_receipt
 from stardust_git.render import ACTIONS, Action, PackageFile, RenderContext
 from stardust_git.source.catalog import Catalog, load_catalog
 
@@ -97,17 +97,6 @@ def render_command(
         err=True,
     )
     return 0
-
-
-def preview_action(takedown: bool, receipt: Receipt | None) -> tuple[str, str]:
-    """The action a plan would choose for the release at the target, and why."""
-    live = live_delivery(receipt)
-    if takedown:
-        return "takedown", "the release says takedown: true"
-    if live is None:
-        return "initial", "the release is not live at this target"
-    when = live.finished.strftime("%Y-%m-%d")
-    return "update", f"it is live there since {when} (commit {live.commit[:12]})"
 
 
 def _require_target(catalog: Catalog, target: str) -> None:

@@ -5,9 +5,18 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from importlib.metadata import entry_points
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from stardust_git.models.common import (
@@ -65,6 +74,9 @@ class DeliveryBase(StrictModel):
     """Attempts per file on transient errors (exponential backoff with jitter)."""
     breaker_threshold: int = Field(default=3, ge=1, le=100)
     """Consecutive failed deliveries after which the rest of this target's run is skipped."""
+    connections: int = Field(default=4, ge=1, le=32)
+    """Connections to the target used at once (SFTP and FTP sessions, object uploads, HTTP
+    requests): each carries whole releases, in order; a batch's BatchComplete goes last."""
 
 
 class LocalDelivery(DeliveryBase):
@@ -257,15 +269,47 @@ class ApiDelivery(DeliveryBase):
     """Seconds to wait for the server."""
 
 
+class PluginDelivery(DeliveryBase):
+    """Delivery through a protocol a plugin package registers in the ``stardust_git.protocols``
+    entry point group; the other settings are the plugin's own."""
+
+    model_config = ConfigDict(extra="allow")
+    protocol: Name
+    """Protocol name, as the plugin registers it."""
+
+    @field_validator("protocol")
+    @classmethod
+    def _installed(cls, protocol: str) -> str:
+        known = sorted(entry.name for entry in entry_points(group=PROTOCOL_ENTRY_POINTS))
+        if protocol not in known:
+            raise PydanticCustomError(
+                "protocol",
+                "no delivery protocol '{protocol}' is installed (known: {known})",
+                {"protocol": protocol, "known": ", ".join(known)},
+            )
+        return protocol
+
+
+PROTOCOL_ENTRY_POINTS = "stardust_git.protocols"
+BUILT_IN_PROTOCOLS = frozenset({"local", "ftp", "ftps", "sftp", "s3", "azure", "api"})
+
+
+def _delivery_kind(value: object) -> str:
+    """The built-in protocol a delivery names, else "plugin"."""
+    protocol = value.get("protocol") if isinstance(value, dict) else getattr(value, "protocol", "")
+    return protocol if protocol in BUILT_IN_PROTOCOLS else "plugin"
+
+
 Delivery = Annotated[
-    LocalDelivery
-    | FtpDelivery
-    | FtpsDelivery
-    | SftpDelivery
-    | S3Delivery
-    | AzureDelivery
-    | ApiDelivery,
-    Field(discriminator="protocol"),
+    Annotated[LocalDelivery, Tag("local")]
+    | Annotated[FtpDelivery, Tag("ftp")]
+    | Annotated[FtpsDelivery, Tag("ftps")]
+    | Annotated[SftpDelivery, Tag("sftp")]
+    | Annotated[S3Delivery, Tag("s3")]
+    | Annotated[AzureDelivery, Tag("azure")]
+    | Annotated[ApiDelivery, Tag("api")]
+    | Annotated[PluginDelivery, Tag("plugin")],
+    Discriminator(_delivery_kind),
 ]
 
 

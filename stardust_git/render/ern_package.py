@@ -12,7 +12,6 @@ and 3.8.2 (whose File cannot say that) leaves the File out.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from stardust_git.render import (
     ern42,
     ern43,
     ern382,
+    hooks,
     target_of,
 )
 from stardust_git.render.deals import deal_views
@@ -43,6 +43,7 @@ from stardust_git.render.ern import (
 from stardust_git.render.genres import GenreValue, genre_value, release_label
 from stardust_git.render.media import Asset, audio_asset, image_asset
 from stardust_git.render.parties import PartyRegistry
+from stardust_git.render.shared import render_date, track_order, utc
 from stardust_git.source.catalog import Catalog, Loaded
 
 WRITERS: dict[str, Callable[[MessageView], str]] = {
@@ -59,14 +60,9 @@ IMAGE_EXTENSIONS = {"jpeg": "jpg", "png": "png"}
 # --- identifiers and dates -----------------------------------------------------------------
 
 
-def render_date(context: RenderContext) -> dt.date:
-    """The date deals are judged against: ``context.today``, else the commit's UTC date."""
-    return context.today or _utc(context.committed_at).date()
-
-
 def created_date_time(context: RenderContext) -> str:
     """MessageCreatedDateTime: the creation moment in UTC, always with milliseconds and Z."""
-    created = _utc(context.created)
+    created = utc(context.created)
     return created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond // 1000:03d}Z"
 
 
@@ -77,12 +73,6 @@ def thread_id(upc: str, target_name: str) -> str:
 def message_id(commit: str, upc: str, target_name: str) -> str:
     digest = hashlib.sha256(f"{commit}\0{upc}\0{target_name}".encode()).hexdigest()
     return f"{upc}-{commit[:12]}-{digest[:8]}"
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
 
 
 # --- the view ------------------------------------------------------------------------------
@@ -137,18 +127,6 @@ def build_view(
     )
 
 
-def _track_order(release: Release) -> list[tuple[int, int, int]]:
-    """(track index, disc, number within disc) in play order: disc by disc, list order within."""
-    by_disc: dict[int, list[int]] = {}
-    for index, track in enumerate(release.tracks):
-        by_disc.setdefault(track.disc, []).append(index)
-    return [
-        (index, disc, number)
-        for disc in sorted(by_disc)
-        for number, index in enumerate(by_disc[disc], start=1)
-    ]
-
-
 def _recordings(
     catalog: Catalog,
     target: Target,
@@ -157,7 +135,7 @@ def _recordings(
     genre_where: str,
 ) -> tuple[RecordingView, ...]:
     views = []
-    for sequence, (index, disc, number) in enumerate(_track_order(release), start=1):
+    for sequence, (index, disc, number) in enumerate(track_order(release.tracks), start=1):
         track = release.tracks[index]
         asset = audio_asset(catalog.root, track.audio, ("tracks", index, "audio"))
         audio = asset.info
@@ -218,7 +196,8 @@ def _resource(name: str, asset: Asset) -> PackageFile:
 
 
 def render_view(view: MessageView) -> bytes:
-    return finish(WRITERS[view.version](view))
+    """The message of ``view``, after the installed render hooks (:mod:`.hooks`)."""
+    return hooks.apply(finish(WRITERS[view.version](view)), view.release, view.target)
 
 
 def render_ern_package(
