@@ -649,7 +649,7 @@ class _TargetRun:
         from stardust_git.choreography import package_as_sent
 
         loaded = self.catalog.releases[planned.path]
-        withdrawn = planned.package.withdrawn if planned.package is not None else frozenset()
+        withdrawn = planned.package.withdrawn if planned.package is not None else planned.withdrawn
         history = self._history(planned.upc)
         return package_as_sent(
             self.catalog,

@@ -13,7 +13,8 @@ import hashlib
 import multiprocessing
 import os
 import re
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -330,18 +331,86 @@ def load_catalog_from(
     for path in support:
         if path in contents.files:
             _load_into(catalog, path, contents.files[path])
-    releases = [(p, contents.files[p]) for p in release_paths if p in contents.files]
+    _load_release_files(catalog, release_paths, contents.files, parallel)
+    _digest(contents.files, digests)
+    return catalog
+
+
+def load_releases_into(
+    catalog: Catalog,
+    tree: Tree,
+    release_paths: list[str],
+    digests: dict[str, str] | None = None,
+    parallel: bool = False,
+) -> None:
+    """More releases into a catalog :func:`load_catalog_from` made (a plan over a large catalog
+    loads a share at a time), with the defaults files they use that it has not loaded yet."""
+    known = catalog.defaults.keys() | catalog.broken_defaults
+    candidates = defaults_files.all_candidates(release_paths)  # the parallel parsers need all
+    contents = tree.fetch([*candidates, *release_paths])
+    new = [path for path in candidates if path not in known]
+    _report_unread(catalog, contents, [*new, *release_paths])
+    for path in new:
+        if path in contents.files:
+            _load_into(catalog, path, contents.files[path])
+    _load_release_files(catalog, release_paths, contents.files, parallel)
+    _digest(contents.files, digests)
+
+
+def _load_release_files(
+    catalog: Catalog, release_paths: list[str], files: dict[str, bytes], parallel: bool
+) -> None:
+    releases = [(p, files[p]) for p in release_paths if p in files]
     if parallel and len(releases) >= PARALLEL_FROM:
-        defaults_bytes = {path: contents.files[path] for path in catalog.defaults}
+        defaults_bytes = {path: files[path] for path in catalog.defaults if path in files}
         with no_cyclic_gc():  # the models coming back are thousands of acyclic objects
             _load_releases_in_parallel(catalog, releases, defaults_bytes)
     else:
         for path, data in releases:
             _load_into(catalog, path, data)
+
+
+def _digest(files: dict[str, bytes], digests: dict[str, str] | None) -> None:
     if digests is not None:
-        for path, data in contents.files.items():
+        for path, data in files.items():
             digests[path] = hashlib.blake2b(data, digest_size=16).hexdigest()
-    return catalog
+
+
+class ReleaseCache(dict[str, "Loaded[Release]"]):
+    """Releases by path, at most ``limit`` of them held (the oldest let go first); one asked for
+    by ``cache[path]`` after it was let go is read and parsed again by ``load``. Plan and deliver
+    over a large catalog hold a share of the releases this way, not every one (thread-safe: a
+    target's lanes render from it at once)."""
+
+    def __init__(self, load: Callable[[str], Loaded[Release] | None], limit: int) -> None:
+        super().__init__()
+        self._load = load
+        self.limit = limit
+        self._lock = threading.Lock()
+
+    def __missing__(self, path: str) -> Loaded[Release]:
+        loaded = self._load(path)
+        if loaded is None:
+            raise KeyError(path)
+        with self._lock:
+            super().__setitem__(path, loaded)
+            while len(self) > self.limit:
+                super().__delitem__(next(iter(self)))
+        return loaded
+
+
+def release_loader(catalog: Catalog, tree: Tree) -> Callable[[str], Loaded[Release] | None]:
+    """Loads one release file of ``tree`` again, resolved with the catalog's defaults files."""
+
+    def load(path: str) -> Loaded[Release] | None:
+        data = tree.read([path]).get(path)
+        if data is None:
+            return None
+        chain = defaults_files.chain(path, catalog.defaults.keys() | catalog.broken_defaults)
+        documents = [catalog.defaults[p].document for p in chain if p in catalog.defaults]
+        return parse_release(path, data, documents, Diagnostics())
+
+    return load
 
 
 def _report_unread(catalog: Catalog, contents: Contents, wanted: list[str]) -> None:
