@@ -66,7 +66,7 @@ if TYPE_CHECKING:
 ASSETS_DIR = "assets"
 WATCHED = (CATALOG_DIR, TARGETS_DIR, GENRES_DIR, ASSETS_DIR)
 RENDERER_CHANGED = "renderer changed: stardust-git output differs from the last delivery"
-SHARE = 2_000
+SHARE = 1_000
 """Releases loaded, planned and gated at a time: a larger plan goes a share at a time and lets
 each share's models (and rendered packages) go once it is gated, so its memory stays flat in
 catalog size; deliver parses a release again when it renders it."""

@@ -62,9 +62,7 @@ def mixed(tmp_path: Path) -> Repo:
     return repo
 
 
-def test_a_plan_in_shares_is_the_plan_in_one(
-    mixed: Repo, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_plan_in_shares_is_the_plan_in_one(mixed: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     whole = summary(compute_plan(mixed.root, all_=True))
     monkeypatch.setattr(planning, "SHARE", 2)
 
