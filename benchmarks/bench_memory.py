@@ -18,7 +18,10 @@ and, in-process at the smaller sizes, how many releases ``plan --base HEAD~1`` l
 (it must not grow with the catalog). The slope (KiB per release) between sizes is the number
 that says whether memory is flat. Results: benchmarks/results/memory.json.
 
-    python benchmarks/bench_memory.py [--sizes 1000 10000] [--keep DIR] [--notes TEXT]
+    python benchmarks/bench_memory.py [--sizes 1000 10000] [--keep DIR] [--tool DIR] [--notes TEXT]
+
+With BENCH_LARGE=1 the repositories are kept in $BENCH_KEEP (default results/tmp/large) and
+reused: building the 100,000-release one takes a while (generation, receipts), not hours.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_plan import first_release, generate, git, snapshot_tool
+from bench_plan import BUILT_MARKER, built_before, first_release, generate, git, snapshot_tool
 from peakrss import measure
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -45,7 +48,6 @@ COUNTED_UP_TO = 20_000
 """In-process counts of a one-change plan load the whole catalog's receipts in this process."""
 CHUNK = 2_000
 """Releases loaded at a time while writing receipts (keeps the benchmark itself small)."""
-BUILT_MARKER = ".bench-memory-built"
 
 
 def write_receipts(root: Path) -> int:
@@ -116,14 +118,6 @@ def build(root: Path, tool: Path, n: int) -> dict[str, object]:
 
 def _env(tool: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(tool)}
-
-
-def built_before(root: Path, n: int) -> dict[str, object] | None:
-    try:
-        built = json.loads((root / BUILT_MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return built if built.pop("releases", None) == n else None
 
 
 def one_change_counts(root: Path) -> dict[str, int]:
@@ -206,7 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     large = os.environ.get("BENCH_LARGE") == "1"
     default_sizes = [1_000, 10_000, 100_000] if large else [1_000, 10_000]
     parser.add_argument("--sizes", type=int, nargs="+", default=default_sizes)
-    parser.add_argument("--keep", type=Path, default=None, help="build the repositories here")
+    kept = os.environ.get("BENCH_KEEP") or (str(BENCH_DIR / "results/tmp/large") if large else "")
+    parser.add_argument(
+        "--keep", type=Path, default=Path(kept) if kept else None, help="build repositories here"
+    )
     parser.add_argument("--notes", default=os.environ.get("BENCH_NOTES", ""))
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(

@@ -328,9 +328,7 @@ def load_catalog_from(
     support = support_files(tree) + list(dict.fromkeys([*candidates, *asked]))
     contents = tree.fetch([*support, *release_paths])
     _report_unread(catalog, contents, [*support, *release_paths])
-    for path in support:
-        if path in contents.files:
-            _load_into(catalog, path, contents.files[path])
+    _load_support_files(catalog, support, contents.files)
     _load_release_files(catalog, release_paths, contents.files, parallel)
     _digest(contents.files, digests)
     return catalog
@@ -350,11 +348,15 @@ def load_releases_into(
     contents = tree.fetch([*candidates, *release_paths])
     new = [path for path in candidates if path not in known]
     _report_unread(catalog, contents, [*new, *release_paths])
-    for path in new:
-        if path in contents.files:
-            _load_into(catalog, path, contents.files[path])
+    _load_support_files(catalog, new, contents.files)
     _load_release_files(catalog, release_paths, contents.files, parallel)
     _digest(contents.files, digests)
+
+
+def _load_support_files(catalog: Catalog, paths: list[str], files: dict[str, bytes]) -> None:
+    for path in paths:
+        if path in files:
+            _load_into(catalog, path, files[path])
 
 
 def _load_release_files(
