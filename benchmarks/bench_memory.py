@@ -231,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
         },
         "commit": _commit(),
+        "tool": str(args.tool) if args.tool else "a copy of this checkout's stardust_git",
         "notes": args.notes,
         "load_average_before": load_before,
         "load_average_at_end": [round(load, 2) for load in os.getloadavg()],

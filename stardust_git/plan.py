@@ -296,6 +296,8 @@ def _plan_share(
     plan.examined += len(releases)
     _keep_titles(plan, releases, before)
     _gate_share(plan, tree, share, before, stream, gate_packages)
+    if stream is not None:
+        planner.recorded = {}  # the share's receipts go with its releases
 
 
 def _note_unloaded(plan: Plan, catalog: Catalog, share: set[str], first: bool) -> None:
