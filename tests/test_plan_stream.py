@@ -17,7 +17,11 @@ import stardust_git.choreography as choreography
 import stardust_git.render as render
 from stardust_git import plan as planning
 from stardust_git.deliver import DeliverOptions, deliver
+from stardust_git.gitio import Git
+from stardust_git.models import Release
 from stardust_git.plan import Plan, compute_plan
+from stardust_git.source.catalog import Loaded, ReleaseCache, load_catalog_from, release_loader
+from stardust_git.source.tree import Tree
 from tests.gitrepo import Repo, make_catalog
 
 
@@ -162,3 +166,25 @@ def test_a_plan_after_one_change_renders_only_that_release(
         (upc_of(3), "update"),
         (upc_of(3), "update"),
     ]
+
+
+def test_a_release_cache_reads_ahead_along_the_expected_order(tmp_path: Path) -> None:
+    repo = make_catalog(tmp_path)
+    paths = add_releases(repo, 9)
+    tree = Tree(Git(repo.root), repo.commit("Nine releases"))
+    catalog = load_catalog_from(tree, [])
+    load = release_loader(catalog, tree)
+    reads: list[list[str]] = []
+
+    def counting(wanted: list[str]) -> dict[str, Loaded[Release]]:
+        reads.append(wanted)
+        return load(wanted)
+
+    cache = ReleaseCache(counting, limit=4)
+    cache.expect(paths)
+
+    titles = [cache[path].model.title for path in paths]
+
+    assert titles == [f"Release {index}" for index in range(9)]
+    assert reads == [paths[0:4], paths[4:8], paths[8:9]]  # 4 read at a time, 4 held
+    assert list(cache) == paths[5:9]

@@ -378,39 +378,60 @@ def _digest(files: dict[str, bytes], digests: dict[str, str] | None) -> None:
             digests[path] = hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+READ_AHEAD = 16
+"""Releases a :class:`ReleaseCache` reads at once on a miss (one git process for them all)."""
+
+
 class ReleaseCache(dict[str, "Loaded[Release]"]):
     """Releases by path, at most ``limit`` of them held (the oldest let go first); one asked for
-    by ``cache[path]`` after it was let go is read and parsed again by ``load``. Plan and deliver
-    over a large catalog hold a share of the releases this way, not every one (thread-safe: a
-    target's lanes render from it at once)."""
+    by ``cache[path]`` after it was let go is read and parsed again by ``load``, with the next
+    few of the order :meth:`expect` gave. Plan and deliver over a large catalog hold a share of
+    the releases this way, not every one (thread-safe: a target's lanes render from it at once).
+    """
 
-    def __init__(self, load: Callable[[str], Loaded[Release] | None], limit: int) -> None:
+    def __init__(self, load: Callable[[list[str]], dict[str, Loaded[Release]]], limit: int) -> None:
         super().__init__()
         self._load = load
         self.limit = limit
         self._lock = threading.Lock()
+        self._order: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def expect(self, paths: list[str]) -> None:
+        """The order the releases will be asked for in (read ahead along it)."""
+        self._order = list(dict.fromkeys(paths))
+        self._index = {path: index for index, path in enumerate(self._order)}
 
     def __missing__(self, path: str) -> Loaded[Release]:
-        loaded = self._load(path)
-        if loaded is None:
+        start = self._index.get(path)
+        batch = min(READ_AHEAD, self.limit)  # no more than can be held
+        ahead = self._order[start + 1 : start + batch] if start is not None else []
+        found = self._load([path, *(p for p in ahead if p not in self)])
+        if path not in found:
             raise KeyError(path)
         with self._lock:
-            super().__setitem__(path, loaded)
+            for name, loaded in found.items():
+                super().__setitem__(name, loaded)
             while len(self) > self.limit:
                 super().__delitem__(next(iter(self)))
-        return loaded
+        return found[path]
 
 
-def release_loader(catalog: Catalog, tree: Tree) -> Callable[[str], Loaded[Release] | None]:
-    """Loads one release file of ``tree`` again, resolved with the catalog's defaults files."""
+def release_loader(
+    catalog: Catalog, tree: Tree
+) -> Callable[[list[str]], dict[str, Loaded[Release]]]:
+    """Loads release files of ``tree`` again, resolved with the catalog's defaults files."""
 
-    def load(path: str) -> Loaded[Release] | None:
-        data = tree.read([path]).get(path)
-        if data is None:
-            return None
-        chain = defaults_files.chain(path, catalog.defaults.keys() | catalog.broken_defaults)
-        documents = [catalog.defaults[p].document for p in chain if p in catalog.defaults]
-        return parse_release(path, data, documents, Diagnostics())
+    def load(paths: list[str]) -> dict[str, Loaded[Release]]:
+        found = {}
+        present = catalog.defaults.keys() | catalog.broken_defaults
+        for path, data in tree.read(paths).items():
+            chain = defaults_files.chain(path, present)
+            documents = [catalog.defaults[p].document for p in chain if p in catalog.defaults]
+            loaded = parse_release(path, data, documents, Diagnostics())
+            if loaded is not None:
+                found[path] = loaded
+        return found
 
     return load
 
