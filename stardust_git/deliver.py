@@ -64,7 +64,7 @@ from stardust_git.receipts import (
 )
 from stardust_git.render import Package, PackageFile, RenderContext
 from stardust_git.shards import in_shard
-from stardust_git.source.catalog import RECEIPTS_DIR
+from stardust_git.source.catalog import RECEIPTS_DIR, ReleaseCache
 
 MAX_TARGET_THREADS = 8
 COMMIT_SUFFIX = "[skip ci]"
@@ -260,6 +260,9 @@ def _deliver(root: Path, options: DeliverOptions, reporter: Reporter | None) -> 
     if not options.dry_run:
         refuse_unwritable_receipts(root, actions)
     _require_schemas(plan, actions)
+    assert plan.catalog is not None
+    if isinstance(plan.catalog.releases, ReleaseCache):  # a plan in shares: read along
+        plan.catalog.releases.expect([planned.path for planned in actions])
     report.start(len(actions))
     engine = _Engine(root, plan, options, report)
     result.outcomes, result.receipts = engine.run(actions)
@@ -640,7 +643,7 @@ class _TargetRun:
         from stardust_git.choreography import package_as_sent
 
         loaded = self.catalog.releases[planned.path]
-        withdrawn = planned.package.withdrawn if planned.package is not None else frozenset()
+        withdrawn = planned.package.withdrawn if planned.package is not None else planned.withdrawn
         history = self._history(planned.upc)
         return package_as_sent(
             self.catalog,

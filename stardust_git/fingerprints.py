@@ -57,6 +57,7 @@ class RenderInputs:
         self.digests = digests
         self._asset_ids: dict[str, str] = {}
         self._dirty: set[str] = set()
+        self._whole_tree = False
         self._targets: dict[str, str] = {}
 
     def of(self, loaded: Loaded[Release], target_name: str, renderer: str | None = None) -> str:
@@ -87,16 +88,17 @@ class RenderInputs:
 
     def prepare(self, releases: list[Loaded[Release]]) -> None:
         """Look up the assets of ``releases`` in git at once: by name when they are few, the
-        whole tree when they are many."""
+        whole tree when they are many (once: a plan in shares prepares each share)."""
         paths = sorted({a for loaded in releases for a in assets_of(loaded.model)})
-        if not paths:
+        if not paths or self._whole_tree:
             return
         git, commit = self.tree.git, self.tree.commit
         few = len(paths) <= ASSET_QUERY_LIMIT
-        self._asset_ids = git.blob_ids(commit, paths if few else None)
+        self._asset_ids.update(git.blob_ids(commit, paths if few else None))
+        self._whole_tree = not few
         if commit is None:
             folders = paths if few else sorted({p.split("/", 1)[0] for p in paths})
-            self._dirty = set(git.dirty_paths(folders))
+            self._dirty.update(git.dirty_paths(folders))
 
     def _asset(self, path: str) -> str:
         """The asset's git blob id; size and modification time for an uncommitted one."""

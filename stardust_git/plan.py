@@ -28,7 +28,14 @@ from stardust_git.fingerprints import KnownFingerprints, RenderInputs, renderer_
 from stardust_git.gitio import Change, Git
 from stardust_git.models import GenreMap, Release, Target
 from stardust_git.models.receipt import Delivery, Receipt
-from stardust_git.receipts import RecordedState, live_delivery, load_recorded, pending_retries
+from stardust_git.receipts import (
+    RecordedState,
+    live_delivery,
+    load_recorded,
+    pending_retries,
+    read_recorded,
+    receipt_listing,
+)
 from stardust_git.render import Action, RenderContext
 from stardust_git.source import defaults as defaults_files
 from stardust_git.source.catalog import (
@@ -39,8 +46,11 @@ from stardust_git.source.catalog import (
     YAML_SUFFIXES,
     Catalog,
     Loaded,
+    ReleaseCache,
     load_catalog_from,
+    load_releases_into,
     no_cyclic_gc,
+    release_loader,
     release_paths_in,
 )
 from stardust_git.source.tree import Tree
@@ -56,6 +66,12 @@ if TYPE_CHECKING:
 ASSETS_DIR = "assets"
 WATCHED = (CATALOG_DIR, TARGETS_DIR, GENRES_DIR, ASSETS_DIR)
 RENDERER_CHANGED = "renderer changed: stardust-git output differs from the last delivery"
+SHARE = 1_000
+"""Releases loaded, planned and gated at a time: a larger plan goes a share at a time and lets
+each share's models (and rendered packages) go once it is gated, so its memory stays flat in
+catalog size; deliver parses a release again when it renders it."""
+HELD_RELEASES = 64
+"""Releases a plan made of shares keeps parsed for deliver (the most recently used)."""
 
 
 @dataclass
@@ -80,6 +96,8 @@ class PlannedAction:
     """Asked for with ``deliver --resend``: the full package again, though nothing changed."""
     resend_reason: str = ""
     """Why it is sent again (``--reason``), recorded in the receipt."""
+    withdrawn: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    """The territories that package withdraws, once a streamed plan let the package go."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -136,6 +154,8 @@ class Plan:
     blocked: list[PlannedAction] = field(default_factory=list)
     """Deliveries the gate stopped (not in ``actions``); deliver records each as failed."""
     examined: int = 0
+    titles: dict[str, str] = field(default_factory=dict, repr=False)
+    """UPC -> title of the releases with a delivery planned or held (shown with the plan)."""
     catalog: Catalog | None = field(default=None, repr=False)
     context: RenderContext | None = field(default=None, repr=False)
 
@@ -207,38 +227,154 @@ def compute_plan(
         _restrict(tree, scope, set(resend.upcs), "--resend", whole=True)
     elif only is not None:
         _restrict(tree, scope, set(only), "--only", whole=False)
+    shares = _shares(tree, sorted(scope.paths))
     digests: dict[str, str] = {}
-    catalog = load_catalog_from(tree, sorted(scope.paths), digests, parallel=True)
+    catalog = load_catalog_from(tree, shares[0], digests, parallel=True)
     plan.catalog = catalog
-    plan.problems += [diagnostic.format() for diagnostic in catalog.refusals()]
-    for path in sorted((catalog.unreadable - catalog.refused) & scope.paths):
-        plan.problems.append(f"{path}: does not validate (run stardust-git validate); skipped")
     _refuse_unknown_targets(catalog, targets or [])
-    plan.problems.extend(_target_errors(catalog))
-    releases = sorted(catalog.releases.values(), key=lambda loaded: loaded.model.upc)
-    upcs = {loaded.model.upc for loaded in releases} | set(scope.deleted)
-    with no_cyclic_gc():  # thousands of receipts: acyclic objects a collection would walk
-        recorded = load_recorded(tree, None if scope.everything else upcs)
-    _check_orphans(tree, catalog, recorded, scope, plan)
     inputs = RenderInputs(tree, catalog, digests)
-    inputs.prepare(releases)
-    planner = _Planner(
-        git, catalog, recorded, scope, context, inputs, today or _utc_today(), targets
-    )
+    planner = _Planner(git, catalog, {}, scope, context, inputs, today or _utc_today(), targets)
     planner.resend = resend
+    stream = _Stream(tree, scope) if len(shares) > 1 else None
+    for index, share in enumerate(shares):
+        if index:
+            load_releases_into(catalog, tree, share, digests, parallel=True)
+        _plan_share(plan, planner, tree, share, index, stream, gate_packages)
+    if stream is not None:
+        stream.check_orphans(catalog, plan)
+        catalog.releases = ReleaseCache(release_loader(catalog, tree), HELD_RELEASES)
+    planner.known.save()
+    plan.actions.sort(key=lambda a: (a.upc, a.target))
+    plan.held.sort(key=lambda h: (h.upc, h.target))
+    return plan
+
+
+def _shares(tree: Tree, paths: list[str]) -> list[list[str]]:
+    """``paths`` in shares of at most SHARE releases, in the order of their UPCs (the order the
+    releases are planned in); one share (even empty) when they are few."""
+    if len(paths) <= SHARE:
+        return [paths]
+    from stardust_git.checks.conflicts import release_upcs
+
+    upcs = release_upcs(tree)
+    ordered = sorted(paths, key=lambda path: (upcs.get(path, ""), path))
+    return [ordered[start : start + SHARE] for start in range(0, len(ordered), SHARE)]
+
+
+def _plan_share(
+    plan: Plan,
+    planner: _Planner,
+    tree: Tree,
+    share: list[str],
+    index: int,
+    stream: _Stream | None,
+    gate_packages: bool,
+) -> None:
+    """Plan and gate the releases of one share (all of them when the catalog is not streamed)."""
+    catalog = planner.catalog
+    _note_unloaded(plan, catalog, set(share), first=index == 0)
+    if index == 0:
+        plan.problems.extend(_target_errors(catalog))
+    loaded_here = [catalog.releases[path] for path in share if path in catalog.releases]
+    releases = sorted(loaded_here, key=lambda loaded: loaded.model.upc)
+    if stream is None:
+        upcs = {loaded.model.upc for loaded in releases} | set(planner.scope.deleted)
+        with no_cyclic_gc():  # thousands of receipts: acyclic objects a collection would walk
+            planner.recorded = load_recorded(tree, None if planner.scope.everything else upcs)
+        present = {loaded.model.upc for loaded in catalog.releases.values()}
+        _check_orphans(tree, present, catalog.unreadable, planner.recorded, planner.scope, plan)
+    else:
+        planner.recorded = stream.recorded_of(releases)
+    planner.inputs.prepare(releases)
     planner.prefetch_base(releases)
+    before = len(plan.actions)
     for loaded in releases:
         planner.plan_release(loaded, plan)
     if planner.refused:
         raise UsageError("; ".join(planner.refused))
     planner.finish(plan)
-    planner.known.save()
+    plan.examined += len(releases)
+    _keep_titles(plan, releases, before)
+    _gate_share(plan, tree, share, before, stream, gate_packages)
+    if stream is not None:
+        planner.recorded = {}  # the share's receipts go with its releases
+
+
+def _note_unloaded(plan: Plan, catalog: Catalog, share: set[str], first: bool) -> None:
+    """The files of the share that were refused or do not validate (the first share: the
+    targets and genre files too)."""
+    refusals = [d for d in catalog.refusals() if first or d.path in share]
+    plan.problems += [diagnostic.format() for diagnostic in refusals]
+    for path in sorted((catalog.unreadable - catalog.refused) & share):
+        plan.problems.append(f"{path}: does not validate (run stardust-git validate); skipped")
+
+
+def _keep_titles(plan: Plan, releases: list[Loaded[Release]], before: int) -> None:
+    """The titles of the releases this share plans something for (shown with the plan)."""
+    upcs = {planned.upc for planned in plan.actions[before:]} | {h.upc for h in plan.held}
+    for loaded in releases:
+        if loaded.model.upc in upcs:
+            plan.titles[loaded.model.upc] = loaded.model.title
+
+
+def _gate_share(
+    plan: Plan, tree: Tree, share: list[str], before: int, stream: _Stream | None, render: bool
+) -> None:
+    """Gate the actions this share planned; when streaming, let the share's models and packages
+    go (deliver parses a release again when it renders it)."""
+    earlier, plan.actions = plan.actions[:before], plan.actions[before:]
     if plan.actions:
-        gate_plan(plan, tree, gate_packages)
-    plan.examined = len(releases)
-    plan.actions.sort(key=lambda a: (a.upc, a.target))
-    plan.held.sort(key=lambda h: (h.upc, h.target))
-    return plan
+        gate_plan(plan, tree, render, stream.conflicts_for(share) if stream else None)
+    if stream is not None:
+        stream.let_go(plan.catalog, share, plan.actions + plan.blocked)
+    plan.actions = earlier + plan.actions
+
+
+class _Stream:
+    """What a plan over many shares keeps across them: one listing of the receipts, the UPCs
+    seen, the catalog-level conflicts (found once)."""
+
+    def __init__(self, tree: Tree, scope: _Scope) -> None:
+        self.tree = tree
+        self.scope = scope
+        self.listing = receipt_listing(tree)
+        self.present: set[str] = set()
+        self._conflicts: Conflicts | None = None
+
+    def recorded_of(self, releases: list[Loaded[Release]]) -> RecordedState:
+        upcs = [loaded.model.upc for loaded in releases]
+        self.present.update(upcs)
+        paths = [path for upc in sorted(upcs) for path in self.listing.get(upc, [])]
+        with no_cyclic_gc():
+            return read_recorded(self.tree, paths)
+
+    def conflicts_for(self, share: list[str]) -> Conflicts:
+        """The catalog's conflicts, with only the orphans that are not another share's."""
+        if self._conflicts is None:
+            self._conflicts = Conflicts.of(self.tree)
+        here, elsewhere = set(share), self.scope.paths
+        orphans = [o for o in self._conflicts.orphans if o.path in here or o.path not in elsewhere]
+        return Conflicts(self._conflicts.held, orphans)
+
+    def let_go(
+        self, catalog: Catalog | None, share: list[str], actions: list[PlannedAction]
+    ) -> None:
+        assert catalog is not None
+        for planned in actions:
+            if planned.package is not None:
+                planned.withdrawn = planned.package.withdrawn
+                planned.package = None
+        for path in share:
+            catalog.releases.pop(path, None)
+
+    def check_orphans(self, catalog: Catalog, plan: Plan) -> None:
+        """Delivered releases whose file is gone, once every share was seen."""
+        scope = self.scope
+        candidates = set(self.listing) if scope.everything else set(scope.deleted)
+        upcs = candidates - self.present
+        paths = [path for upc in sorted(upcs) for path in self.listing.get(upc, [])]
+        recorded = read_recorded(self.tree, paths)
+        _check_orphans(self.tree, self.present, catalog.unreadable, recorded, scope, plan)
 
 
 def _refuse_unknown_base(git: Git, base: str | None) -> None:
@@ -307,18 +443,34 @@ def _utc_today() -> dt.date:
 # --- the gate ------------------------------------------------------------------------------
 
 
-def gate_plan(plan: Plan, tree: Tree, render: bool) -> None:
+@dataclass
+class Conflicts:
+    """Catalog-level conflicts: every release file's UPC, and the live releases no file holds."""
+
+    held: dict[str, str]
+    orphans: list[Orphan]
+
+    @classmethod
+    def of(cls, tree: Tree) -> Conflicts:
+        from stardust_git.checks import conflicts
+
+        held = conflicts.release_upcs(tree)
+        return cls(held, conflicts.find_orphans(tree, held))
+
+
+def gate_plan(plan: Plan, tree: Tree, render: bool, found: Conflicts | None = None) -> None:
     """Run the gate on every release the plan would send; move what fails to ``plan.blocked``.
 
     Catalog-level conflicts (one UPC in two files, a live UPC whose file now holds another)
     and the release's own errors block all its deliveries; a package's errors block that one.
+    ``found``: those conflicts, when already looked up.
     """
     from stardust_git.checks import conflicts
 
     catalog = plan.catalog
     assert catalog is not None
-    held = conflicts.release_upcs(tree)
-    orphans = conflicts.find_orphans(tree, held)
+    found = found or Conflicts.of(tree)
+    held, orphans = found.held, found.orphans
     paths = {planned.path for planned in plan.actions}
     upcs = {catalog.releases[path].model.upc for path in paths}
     others = conflicts.same_upc_elsewhere(upcs, paths, held)
@@ -590,12 +742,17 @@ def _paths_with_upcs(tree: Tree, upcs: set[str]) -> set[str]:
 
 
 def _check_orphans(
-    tree: Tree, catalog: Catalog, recorded: RecordedState, scope: _Scope, plan: Plan
+    tree: Tree,
+    present: set[str],
+    unreadable: set[str],
+    recorded: RecordedState,
+    scope: _Scope,
+    plan: Plan,
 ) -> None:
-    """Delivered releases whose file is gone: refuse rather than take them down by accident."""
-    present = {loaded.model.upc for loaded in catalog.releases.values()}
+    """Delivered releases whose file is gone: refuse rather than take them down by accident.
+    ``present``: the UPCs of the releases loaded; ``recorded`` holds at least the others'."""
     if scope.everything:
-        present |= _upcs_of(tree, catalog.unreadable)
+        present = present | _upcs_of(tree, unreadable)
         candidates = set(recorded)
     else:
         candidates = set(scope.deleted)

@@ -170,6 +170,23 @@ def load_recorded(tree: Tree, upcs: set[str] | None = None) -> RecordedState:
         paths = [p for p in tree.list(RECEIPTS_DIR) if _split(p)]
     else:
         paths = [p for upc in sorted(upcs) for p in tree.list(f"{RECEIPTS_DIR}/{upc}") if _split(p)]
+    return read_recorded(tree, paths)
+
+
+def receipt_listing(tree: Tree) -> dict[str, list[str]]:
+    """UPC -> the paths of its receipts in ``tree``, from one listing (read them a share of
+    the releases at a time with :func:`read_recorded`)."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for path in tree.list(RECEIPTS_DIR):
+        split = _split(path)
+        if split:
+            found[split[0]].append(path)
+    return dict(found)
+
+
+def read_recorded(tree: Tree, paths: list[str]) -> RecordedState:
+    """The receipts at ``paths``; one that is not a regular file, or is too large, stops the
+    run (a UserError placing it)."""
     contents = tree.fetch(paths, MAX_RECEIPT_BYTES)
     if contents.refused:
         refused = [

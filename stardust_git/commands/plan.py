@@ -91,9 +91,7 @@ def summary(plan: Plan) -> str:
 
 
 def _titles(plan: Plan) -> dict[str, str]:
-    if plan.catalog is None:
-        return {}
-    return {loaded.model.upc: loaded.model.title for loaded in plan.catalog.releases.values()}
+    return plan.titles
 
 
 def print_table(plan: Plan) -> None:

@@ -13,7 +13,8 @@ import hashlib
 import multiprocessing
 import os
 import re
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -342,21 +343,112 @@ def load_catalog_from(
     support = support_files(tree) + list(dict.fromkeys([*candidates, *asked]))
     contents = tree.fetch([*support, *release_paths])
     _report_unread(catalog, contents, [*support, *release_paths])
-    for path in support:
-        if path in contents.files:
-            _load_into(catalog, path, contents.files[path])
-    releases = [(p, contents.files[p]) for p in release_paths if p in contents.files]
+    _load_support_files(catalog, support, contents.files)
+    _load_release_files(catalog, release_paths, contents.files, parallel)
+    _digest(contents.files, digests)
+    return catalog
+
+
+def load_releases_into(
+    catalog: Catalog,
+    tree: Tree,
+    release_paths: list[str],
+    digests: dict[str, str] | None = None,
+    parallel: bool = False,
+) -> None:
+    """More releases into a catalog :func:`load_catalog_from` made (a plan over a large catalog
+    loads a share at a time), with the defaults files they use that it has not loaded yet."""
+    known = catalog.defaults.keys() | catalog.broken_defaults
+    candidates = defaults_files.all_candidates(release_paths)  # the parallel parsers need all
+    contents = tree.fetch([*candidates, *release_paths])
+    new = [path for path in candidates if path not in known]
+    _report_unread(catalog, contents, [*new, *release_paths])
+    _load_support_files(catalog, new, contents.files)
+    _load_release_files(catalog, release_paths, contents.files, parallel)
+    _digest(contents.files, digests)
+
+
+def _load_support_files(catalog: Catalog, paths: list[str], files: dict[str, bytes]) -> None:
+    for path in paths:
+        if path in files:
+            _load_into(catalog, path, files[path])
+
+
+def _load_release_files(
+    catalog: Catalog, release_paths: list[str], files: dict[str, bytes], parallel: bool
+) -> None:
+    releases = [(p, files[p]) for p in release_paths if p in files]
     if parallel and len(releases) >= PARALLEL_FROM:
-        defaults_bytes = {path: contents.files[path] for path in catalog.defaults}
+        defaults_bytes = {path: files[path] for path in catalog.defaults if path in files}
         with no_cyclic_gc():  # the models coming back are thousands of acyclic objects
             _load_releases_in_parallel(catalog, releases, defaults_bytes)
     else:
         for path, data in releases:
             _load_into(catalog, path, data)
+
+
+def _digest(files: dict[str, bytes], digests: dict[str, str] | None) -> None:
     if digests is not None:
-        for path, data in contents.files.items():
+        for path, data in files.items():
             digests[path] = hashlib.blake2b(data, digest_size=16).hexdigest()
-    return catalog
+
+
+READ_AHEAD = 16
+"""Releases a :class:`ReleaseCache` reads at once on a miss (one git process for them all)."""
+
+
+class ReleaseCache(dict[str, "Loaded[Release]"]):
+    """Releases by path, at most ``limit`` of them held (the oldest let go first); one asked for
+    by ``cache[path]`` after it was let go is read and parsed again by ``load``, with the next
+    few of the order :meth:`expect` gave. Plan and deliver over a large catalog hold a share of
+    the releases this way, not every one (thread-safe: a target's lanes render from it at once).
+    """
+
+    def __init__(self, load: Callable[[list[str]], dict[str, Loaded[Release]]], limit: int) -> None:
+        super().__init__()
+        self._load = load
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._order: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def expect(self, paths: list[str]) -> None:
+        """The order the releases will be asked for in (read ahead along it)."""
+        self._order = list(dict.fromkeys(paths))
+        self._index = {path: index for index, path in enumerate(self._order)}
+
+    def __missing__(self, path: str) -> Loaded[Release]:
+        start = self._index.get(path)
+        batch = min(READ_AHEAD, self.limit)  # no more than can be held
+        ahead = self._order[start + 1 : start + batch] if start is not None else []
+        found = self._load([path, *(p for p in ahead if p not in self)])
+        if path not in found:
+            raise KeyError(path)
+        with self._lock:
+            for name, loaded in found.items():
+                super().__setitem__(name, loaded)
+            while len(self) > self.limit:
+                super().__delitem__(next(iter(self)))
+        return found[path]
+
+
+def release_loader(
+    catalog: Catalog, tree: Tree
+) -> Callable[[list[str]], dict[str, Loaded[Release]]]:
+    """Loads release files of ``tree`` again, resolved with the catalog's defaults files."""
+
+    def load(paths: list[str]) -> dict[str, Loaded[Release]]:
+        found = {}
+        present = catalog.defaults.keys() | catalog.broken_defaults
+        for path, data in tree.read(paths).items():
+            chain = defaults_files.chain(path, present)
+            documents = [catalog.defaults[p].document for p in chain if p in catalog.defaults]
+            loaded = parse_release(path, data, documents, Diagnostics())
+            if loaded is not None:
+                found[path] = loaded
+        return found
+
+    return load
 
 
 def _report_unread(catalog: Catalog, contents: Contents, wanted: list[str]) -> None:

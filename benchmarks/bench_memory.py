@@ -1,0 +1,266 @@
+"""Benchmark: peak RSS of `deliver --all --dry-run` and `plan --all` against catalog size.
+
+Issue 15: memory stays flat in catalog size where it can (plan and deliver stream). For each
+size (1,000 and 10,000; 100,000 with BENCH_LARGE=1 or --sizes) a repository is built without
+delivering anything (delivering 100,000 releases takes hours): the synthetic catalog
+(generate_catalog.py, media as hard links, local targets, as bench_plan.py builds it) is
+committed, then one receipt per release and target is written directly, recording a successful
+delivery of exactly what the plan would render now (the render inputs digest the plan computes),
+and committed; then one release's title is edited and committed. Measured, each once, as
+subprocesses of the real CLI, with the peak RSS of the largest process (peakrss.py):
+
+- ``deliver --all --dry-run --head HEAD~2`` (the commit before the receipts): every release
+  rendered and gated, nothing sent
+- ``plan --all``: every release examined against its receipts (finds the one edit)
+- ``plan --base HEAD~1``: the one change
+
+and, in-process at the smaller sizes, how many releases ``plan --base HEAD~1`` loads and renders
+(it must not grow with the catalog). The slope (KiB per release) between sizes is the number
+that says whether memory is flat. Results: benchmarks/results/memory.json.
+
+    python benchmarks/bench_memory.py [--sizes 1000 10000] [--keep DIR] [--tool DIR] [--notes TEXT]
+
+With BENCH_LARGE=1 the repositories are kept in $BENCH_KEEP (default results/tmp/large) and
+reused: building the 100,000-release one takes a while (generation, receipts), not hours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench_plan import BUILT_MARKER, built_before, first_release, generate, git, snapshot_tool
+from peakrss import measure
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS = BENCH_DIR / "results" / "memory.json"
+TARGET_PEAK_RSS_MIB = 1536
+COUNTED_UP_TO = 20_000
+"""In-process counts of a one-change plan load the whole catalog's receipts in this process."""
+CHUNK = 2_000
+"""Releases loaded at a time while writing receipts (keeps the benchmark itself small)."""
+
+
+def write_receipts(root: Path) -> int:
+    """A successful delivery per release and target, of what the plan would render now."""
+    from stardust_git.fingerprints import RenderInputs, assets_of, renderer_digest
+    from stardust_git.gitio import Git
+    from stardust_git.models.receipt import Delivery, Receipt, SentFile
+    from stardust_git.receipts import dump_receipt, receipt_path
+    from stardust_git.source.catalog import load_catalog_from, release_paths_in
+    from stardust_git.source.tree import Tree
+
+    head = Git(root).resolve("HEAD")
+    tree = Tree(Git(root), head)
+    paths = release_paths_in(tree)
+    moment = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    written = 0
+    for start in range(0, len(paths), CHUNK):
+        digests: dict[str, str] = {}
+        catalog = load_catalog_from(tree, paths[start : start + CHUNK], digests, parallel=True)
+        inputs = RenderInputs(tree, catalog, digests)
+        releases = list(catalog.releases.values())
+        inputs.prepare(releases)
+        for loaded in releases:
+            release = loaded.model
+            files = [
+                SentFile(name=Path(a).name, bytes=1000, md5="0" * 32) for a in assets_of(release)
+            ]
+            for name in release.targets:
+                delivery = Delivery(
+                    message_id=f"{release.upc}-{name}",
+                    action="initial",
+                    commit=head,
+                    format="ern/4.3",
+                    files=files,
+                    started=moment,
+                    finished=moment,
+                    attempts=1,
+                    status="success",
+                    fingerprint=inputs.of(loaded, name)[:32],
+                    inputs=inputs.of(loaded, name),
+                    renderer=renderer_digest(),
+                )
+                receipt = Receipt(upc=release.upc, target=name, history=[delivery])
+                path = root / receipt_path(release.upc, name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(dump_receipt(receipt))
+                written += 1
+    return written
+
+
+def build(root: Path, tool: Path, n: int) -> dict[str, object]:
+    git(root, "init", "--quiet", "--initial-branch=main")
+    (root / ".gitignore").write_text("outbox/\n.stardust-cache/\n.media/\n", encoding="utf-8")
+    generate(root, n)  # media as hard links, local targets
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "-m", f"{n} releases")
+    receipts = write_receipts(root)
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "-m", "receipts")
+    edited = first_release(root)
+    text = edited.read_text(encoding="utf-8")
+    edited.write_text(re.sub(r"(?m)^title: (.*)$", r"title: \1 Edited", text, count=1))
+    git(root, "commit", "--quiet", "-am", "Edit one title")
+    built = {"receipts": receipts}
+    (root / BUILT_MARKER).write_text(json.dumps({"releases": n, **built}), encoding="utf-8")
+    return built
+
+
+def _env(tool: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(tool)}
+
+
+def one_change_counts(root: Path) -> dict[str, int]:
+    """How many releases ``plan --base HEAD~1`` loads (examines) and renders, in-process."""
+    import stardust_git.render as render
+    from stardust_git.plan import compute_plan
+
+    rendered = 0
+    original = render.render_package
+
+    def counting(*args: object, **kwargs: object) -> object:
+        nonlocal rendered
+        rendered += 1
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    render.render_package = counting  # type: ignore[assignment]
+    try:
+        plan = compute_plan(root, base="HEAD~1")
+    finally:
+        render.render_package = original
+    return {"examined": plan.examined, "rendered": rendered, "actions": len(plan.actions)}
+
+
+def measure_size(n: int, keep: Path | None, tool: Path) -> dict[str, object]:
+    workdir = (keep / f"memory-{n}") if keep else Path(tempfile.mkdtemp(prefix="bench-memory-"))
+    root = workdir / "catalog-repo"
+    built = built_before(root, n)
+    if built is None:
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        built = build(root, tool, n)
+    # the commit before the receipts: every release is delivered, none has been yet
+    dry_run = ["stardust-git", "deliver", "--all", "--dry-run", "--head", "HEAD~2"]
+    dry = measure(dry_run, root, _env(tool))
+    every = measure(["stardust-git", "plan", "--all", "--format", "json"], root, _env(tool))
+    one = measure(
+        ["stardust-git", "plan", "--base", "HEAD~1", "--format", "json"], root, _env(tool)
+    )
+    for name, run in (("deliver", dry), ("plan --all", every), ("plan --base HEAD~1", one)):
+        if run.done.returncode != 0:
+            raise SystemExit(f"{name} failed:\n{run.done.stderr[-3000:]}")
+    found = [len(json.loads(run.done.stdout)["actions"]) for run in (every, one)]
+    assert found == [1, 1], f"each plan must find exactly the one edited release: {found}"
+    result: dict[str, object] = {
+        "releases": n,
+        **built,
+        "deliver_dry_run_peak_rss_mib": round(dry.peak_rss_mib, 1),
+        "deliver_dry_run_cpu_s": round(dry.cpu_s, 1),
+        "deliver_dry_run_rendered": dry.done.stderr.count("rendered "),
+        "plan_all_peak_rss_mib": round(every.peak_rss_mib, 1),
+        "plan_all_cpu_s": round(every.cpu_s, 1),
+        "plan_one_change_peak_rss_mib": round(one.peak_rss_mib, 1),
+        "plan_one_change_cpu_s": round(one.cpu_s, 2),
+    }
+    if n <= COUNTED_UP_TO:
+        result["plan_one_change_counts"] = one_change_counts(root)
+    if keep is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+def slopes(runs: list[dict[str, object]]) -> dict[str, float]:
+    """KiB per release between the smallest and the largest size, per measurement."""
+    if len(runs) < 2:
+        return {}
+    small, large = runs[0], runs[-1]
+    releases = int(large["releases"]) - int(small["releases"])  # type: ignore[call-overload]
+    keys = ["deliver_dry_run_peak_rss_mib", "plan_all_peak_rss_mib"]
+    return {
+        key.removesuffix("_peak_rss_mib"): round(
+            (float(large[key]) - float(small[key])) * 1024 / releases,  # type: ignore[arg-type]
+            2,
+        )
+        for key in keys
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    large = os.environ.get("BENCH_LARGE") == "1"
+    default_sizes = [1_000, 10_000, 100_000] if large else [1_000, 10_000]
+    parser.add_argument("--sizes", type=int, nargs="+", default=default_sizes)
+    kept = os.environ.get("BENCH_KEEP") or (str(BENCH_DIR / "results/tmp/large") if large else "")
+    parser.add_argument(
+        "--keep", type=Path, default=Path(kept) if kept else None, help="build repositories here"
+    )
+    parser.add_argument("--notes", default=os.environ.get("BENCH_NOTES", ""))
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--tool", type=Path, default=None, help="a folder holding the stardust_git to measure"
+    )
+    args = parser.parse_args(argv)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-memory-tool-"))
+    tool = args.tool.resolve() if args.tool else snapshot_tool(scratch)
+    import_from(tool)
+    load_before = [round(load, 2) for load in os.getloadavg()]
+    try:
+        runs = [measure_size(n, args.keep, tool) for n in sorted(args.sizes)]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    peak = max(
+        float(run[key])  # type: ignore[arg-type]
+        for run in runs
+        for key in ("deliver_dry_run_peak_rss_mib", "plan_all_peak_rss_mib")
+    )
+    result = {
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "commit": _commit(),
+        "tool": str(args.tool) if args.tool else "a copy of this checkout's stardust_git",
+        "notes": args.notes,
+        "load_average_before": load_before,
+        "load_average_at_end": [round(load, 2) for load in os.getloadavg()],
+        "runs": runs,
+        "kib_per_release": slopes(runs),
+        "target_peak_rss_mib": TARGET_PEAK_RSS_MIB,
+        "within_targets": peak < TARGET_PEAK_RSS_MIB,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+    return 0 if result["within_targets"] else 1
+
+
+def import_from(tool: Path) -> None:
+    """This process uses the measured package too: the receipts it writes name that renderer
+    (a receipt of another renderer would make the plan render every release again)."""
+    sys.path.insert(0, str(tool))
+    import stardust_git
+
+    assert Path(stardust_git.__file__).parent == tool / "stardust_git", stardust_git.__file__
+
+
+def _commit() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=BENCH_DIR, capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
