@@ -4,14 +4,22 @@ Builds a catalog of N releases (benchmarks/generate_catalog.py when present, els
 generator below), delivers all of it once into a local target so every release has a receipt,
 edits one release's title, then times, as wall clock of the real CLI:
 
-- ``plan --base HEAD~1``: one changed release (target: under 2 s)
-- ``plan --all``: every release examined against its receipts (target: under 30 s)
+- ``deliver --all --dry-run`` before anything is delivered: every release rendered and gated,
+  nothing sent; its wall time and peak RSS (issue 15: memory flat in catalog size)
+- ``plan --base HEAD~1``: one changed release (target: under 2 s; under 1 s at 100,000)
+- ``plan --all``: every release examined against its receipts (target: under 30 s; under 60 s
+  at 100,000)
 
-each three times; the median is reported (the machine may be shared).
+each three times; the median is reported (the machine may be shared), with the peak RSS of the
+largest process of each command (target: under 1.5 GiB).
 
-Results go to benchmarks/results/plan.json.
+Results go to benchmarks/results/plan.json (plan-<N>.json for other sizes than 10,000).
 
     python benchmarks/bench_plan.py [--releases 10000] [--keep DIR]
+
+With --keep DIR a repository already built there for the same size (delivered, one title
+edited) is reused: at 100,000 releases building it takes hours (the first deliver writes every
+package).
 """
 
 from __future__ import annotations
@@ -27,15 +35,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from peakrss import measure
 from stdnum import ean
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results" / "plan.json"
 TARGETS = {"one-change": 2.0, "all": 30.0}
+LARGE_TARGETS = {"one-change": 1.0, "all": 60.0}
+"""From 100,000 releases (issue 15)."""
+LARGE = 100_000
+TARGET_PEAK_RSS_MIB = 1536
+BUILT_MARKER = ".bench-plan-built"
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Bench",
     "GIT_AUTHOR_EMAIL": "bench@example.com",
@@ -207,41 +220,79 @@ def snapshot_tool(workdir: Path) -> Path:
 
 
 def timed(root: Path, tool: Path, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    seconds, _, done = measured(root, tool, *args)
+    return seconds, done
+
+
+def measured(
+    root: Path, tool: Path, *args: str
+) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Wall seconds, peak RSS in MiB of the largest process (the command or one of its
+    workers) and the finished command."""
     env = {**os.environ, "PYTHONPATH": str(tool)}
-    started = time.perf_counter()
-    done = subprocess.run(
-        ["stardust-git", *args], cwd=root, capture_output=True, text=True, env=env
-    )
-    return time.perf_counter() - started, done
+    run = measure(["stardust-git", *args], root, env)
+    return run.wall_s, run.peak_rss_mib, run.done
 
 
 def first_release(root: Path) -> Path:
     return min((root / "catalog").rglob("*.yaml"))
 
 
-def run(n: int, keep: Path | None) -> dict[str, object]:
-    workdir = keep or Path(tempfile.mkdtemp(prefix="bench-plan-"))
-    root = workdir / "catalog-repo"
-    root.mkdir(parents=True, exist_ok=True)
+def build(root: Path, workdir: Path, tool: Path, n: int) -> dict[str, object]:
+    """The repository: ``n`` releases committed, a dry run of delivering all of them measured,
+    everything delivered with receipts committed, then one title edited and committed."""
     git(root, "init", "--quiet", "--initial-branch=main")
     (root / ".gitignore").write_text("outbox/\n.stardust-cache/\n.media/\n", encoding="utf-8")
     generator = generate(root, n)
     git(root, "add", "-A")
     git(root, "commit", "--quiet", "-m", f"{n} releases")
-    tool = snapshot_tool(workdir)
-    deliver_seconds, done = timed(root, tool, "deliver", "--all", "--commit")
+    dry_seconds, dry_rss, done = measured(root, tool, "deliver", "--all", "--dry-run")
+    if done.returncode != 0:
+        raise SystemExit(f"deliver --all --dry-run failed:\n{done.stderr[-3000:]}")
+    deliver_seconds, deliver_rss, done = measured(root, tool, "deliver", "--all", "--commit")
     (workdir / "deliver.log").write_text(done.stderr, encoding="utf-8")
     if done.returncode != 0:
         raise SystemExit(f"deliver --all failed:\n{done.stderr[-3000:]}")
-    receipts = sum(1 for _ in (root / "receipts").rglob("*.json"))
     edited = first_release(root)
     text = edited.read_text(encoding="utf-8")
     edited.write_text(re.sub(r"(?m)^title: (.*)$", r"title: \1 Edited", text, count=1))
     git(root, "commit", "--quiet", "-am", "Edit one title")
-    one_runs = [timed(root, tool, "plan", "--base", "HEAD~1", "--format", "json") for _ in range(3)]
-    all_runs = [timed(root, tool, "plan", "--all", "--format", "json") for _ in range(3)]
-    one_seconds, one = sorted(one_runs, key=lambda run: run[0])[1]  # the median of three
-    all_seconds, every = sorted(all_runs, key=lambda run: run[0])[1]
+    built = {
+        "generator": generator,
+        "deliver_dry_run_seconds": round(dry_seconds, 2),
+        "deliver_dry_run_peak_rss_mib": round(dry_rss, 1),
+        "deliver_all_seconds": round(deliver_seconds, 2),
+        "deliver_all_peak_rss_mib": round(deliver_rss, 1),
+    }
+    (root / BUILT_MARKER).write_text(json.dumps({"releases": n, **built}), encoding="utf-8")
+    return built
+
+
+def built_before(root: Path, n: int) -> dict[str, object] | None:
+    """What building the repository at ``root`` measured, if it was built for ``n`` releases."""
+    try:
+        built = json.loads((root / BUILT_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return built if built.pop("releases", None) == n else None
+
+
+def run(n: int, keep: Path | None) -> dict[str, object]:
+    workdir = keep or Path(tempfile.mkdtemp(prefix="bench-plan-"))
+    root = workdir / "catalog-repo"
+    tool = snapshot_tool(workdir)
+    built = built_before(root, n)
+    if built is None:
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        built = build(root, workdir, tool, n)
+    receipts = sum(1 for _ in (root / "receipts").rglob("*.json"))
+    one_runs = [measured(root, tool, "plan", "--base", "HEAD~1", "--format", "json") for _ in "123"]
+    all_runs = [measured(root, tool, "plan", "--all", "--format", "json") for _ in "123"]
+    one_seconds, one_rss, one = sorted(one_runs, key=lambda run: run[0])[1]  # median of three
+    all_seconds, all_rss, every = sorted(all_runs, key=lambda run: run[0])[1]
+    targets = LARGE_TARGETS if n >= LARGE else TARGETS
+    peak_rss = max(run[1] for run in one_runs + all_runs)
     for name, done in (("plan --base HEAD~1", one), ("plan --all", every)):
         if done.returncode != 0:
             raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
@@ -258,17 +309,21 @@ def run(n: int, keep: Path | None) -> dict[str, object]:
         },
         "releases": n,
         "receipts": receipts,
-        "generator": generator,
-        "deliver_all_seconds": round(deliver_seconds, 2),
+        **built,
         "plan_one_change_seconds": round(one_seconds, 2),
         "plan_all_seconds": round(all_seconds, 2),
+        "plan_one_change_peak_rss_mib": round(one_rss, 1),
+        "plan_all_peak_rss_mib": round(all_rss, 1),
         "runs_seconds": {
             "plan_one_change": [round(run[0], 2) for run in one_runs],
             "plan_all": [round(run[0], 2) for run in all_runs],
         },
         "load_average_at_end": [round(load, 2) for load in os.getloadavg()],
-        "targets_seconds": {"plan_one_change": TARGETS["one-change"], "plan_all": TARGETS["all"]},
-        "within_targets": one_seconds < TARGETS["one-change"] and all_seconds < TARGETS["all"],
+        "targets_seconds": {"plan_one_change": targets["one-change"], "plan_all": targets["all"]},
+        "target_peak_rss_mib": TARGET_PEAK_RSS_MIB,
+        "within_targets": one_seconds < targets["one-change"]
+        and all_seconds < targets["all"]
+        and peak_rss < TARGET_PEAK_RSS_MIB,
         "repository": str(root) if keep else "(deleted)",
         "workdir": str(workdir),
     }
@@ -282,8 +337,11 @@ def main(argv: list[str] | None = None) -> int:
     result = run(args.releases, args.keep)
     if args.keep is None:
         shutil.rmtree(Path(str(result.pop("workdir"))), ignore_errors=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    results = (
+        RESULTS if args.releases == 10_000 else RESULTS.with_name(f"plan-{args.releases}.json")
+    )
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
     return 0 if result["within_targets"] else 1
 

@@ -29,6 +29,22 @@ for bench in bench_*.py; do
   fi
 done
 
+# BENCH_LARGE=1 adds the 100,000-release runs of issue 15 (validate, plan, deliver --dry-run):
+# the catalogs are generated once into BENCH_KEEP (default results/tmp/large, about 1 GB with the
+# plan repository's receipts) and reused by the next run; building the plan repository delivers
+# every release once and takes hours.
+if [[ ${BENCH_LARGE:-0} == 1 ]]; then
+  keep="${BENCH_KEEP:-results/tmp/large}"
+  echo "== bench_validate (100,000 releases)"
+  "${PYTHON}" bench_validate.py --sizes 100000 --repeat 1 --keep "${keep}" \
+    --output results/validate-100k.json 2>&1 | tee results/validate-100k.log
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || failed+=("bench_validate 100k")
+  echo "== bench_plan (100,000 releases)"
+  "${PYTHON}" bench_plan.py --releases 100000 --keep "${keep}/plan-100000" 2>&1 |
+    tee results/plan-100000.log
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || failed+=("bench_plan 100k")
+fi
+
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "benchmarks that failed or missed a target: ${failed[*]}" >&2
   exit 1

@@ -2,7 +2,7 @@
 # Install stardust-git into a virtual environment at ./.venv (made from pyproject.toml alone).
 #   bash scripts/setup.sh --tool    the tool only: .venv with the package and its dependencies
 #   bash scripts/setup.sh           everything the tests and benchmarks need: Debian packages
-#                                   (OpenSSH, openssl, curl, Node.js), .venv with the dev extras,
+#                                   (OpenSSH, openssl, curl, fpcalc, Node.js), .venv with the dev extras,
 #                                   the node tools in ./node_modules
 #   bash scripts/setup.sh --fresh   as above, but the .venv is deleted and built anew first (CI)
 # Idempotent: each step checks first and does nothing when its part is already in place.
@@ -21,7 +21,7 @@ for arg in "$@"; do
     *) echo "setup: unknown option ${arg} (use --tool or --fresh)" >&2; exit 2 ;;
   esac
 done
-APT_PACKAGES=(openssh-server openssh-client openssl curl)
+APT_PACKAGES=(openssh-server openssh-client openssl curl libchromaprint-tools ffmpeg)
 
 step() { printf 'setup: %s\n' "$*"; }
 

@@ -202,19 +202,27 @@ def _release_by_release(
 def _batch(
     packages: list[Package], priority: str, placed_at: dt.datetime
 ) -> list[tuple[str, PackageFile]]:
-    identifier = batch_id(placed_at)
-    root = batch_folder(identifier, priority)
+    root = batch_folder(batch_id(placed_at), priority)
     placed: list[tuple[str, PackageFile]] = []
-    folders = _release_folders(packages)
+    folders = release_folders(packages)
     for package, folder in zip(packages, folders, strict=True):
         placed.extend((f"{root}/{folder}/{file.name}", file) for file in _in_upload_order(package))
-    manifest = render_batch_manifest(packages, identifier, placed_at, priority, folders)
-    name = f"BatchComplete_{identifier}.xml"
-    placed.append((f"{root}/{name}", _generated(name, manifest)))
+    placed.append(batch_complete(packages, folders, priority, placed_at))
     return placed
 
 
-def _release_folders(packages: list[Package]) -> list[str]:
+def batch_complete(
+    packages: list[Package], folders: list[str], priority: str, placed_at: dt.datetime
+) -> tuple[str, PackageFile]:
+    """The batch's ``BatchComplete_<BatchId>.xml`` and its remote path, naming ``packages`` (in
+    their ``folders``): the releases of the batch that arrived."""
+    identifier = batch_id(placed_at)
+    manifest = render_batch_manifest(packages, identifier, placed_at, priority, folders)
+    name = f"BatchComplete_{identifier}.xml"
+    return f"{batch_folder(identifier, priority)}/{name}", _generated(name, manifest)
+
+
+def release_folders(packages: list[Package]) -> list[str]:
     """One sub-folder per release id; a second package of the same release gets a suffix."""
     seen: dict[str, int] = {}
     folders = []
@@ -242,7 +250,7 @@ def render_batch_manifest(
     read: the batch id, the number of messages, and per message its id, file, release id,
     delivery type and hash.
     """
-    folders = folders or _release_folders(packages)
+    folders = folders or release_folders(packages)
     root = etree.Element(
         f"{{{MANIFEST_NAMESPACE}}}ManifestMessage", nsmap={"ech": MANIFEST_NAMESPACE}
     )

@@ -1,11 +1,12 @@
 """Running the plan: render, lay out, upload, write a receipt per delivery, commit and push them.
 
 The engine is protocol-independent: a protocol only implements :class:`Transport`. Each target
-runs in its own thread (deliveries to one target stay in plan order); transient errors are
-retried with exponential backoff and jitter, permanent ones are not; after
-``delivery.breaker_threshold`` consecutive failed deliveries the rest of that target's share of
-the plan is recorded as failed without trying (a circuit breaker). A failed delivery never stops
-the others: the run exits 1 at the end.
+runs in its own thread, over a pool of ``delivery.connections`` transports (lanes): a release's
+files go in order on one lane, releases go on the lanes as they free up, and a batch's
+BatchComplete goes last; transient errors are retried with exponential backoff and jitter,
+permanent ones are not; after ``delivery.breaker_threshold`` consecutive failed deliveries the
+rest of that target's share of the plan is recorded as failed without trying (a circuit
+breaker). A failed delivery never stops the others: the run exits 1 at the end.
 
 Nothing goes out unchecked: the plan gates every release it would send (stardust_git.checks), each
 package passes the package checks (XSD, business rules, Apple) just before its upload, and a run
@@ -28,7 +29,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from tenacity import (
     Retrying,
@@ -50,7 +51,7 @@ from stardust_git.models import Target
 from stardust_git.models.receipt import Delivery, Receipt, SentFile
 from stardust_git.plan import WATCHED, Plan, PlannedAction, Resend, compute_plan
 from stardust_git.protocols import open_transport
-from stardust_git.protocols.base import PermanentError, TransientError, Transport
+from stardust_git.protocols.base import PermanentError, RemoteFile, TransientError, Transport
 from stardust_git.receipts import (
     RETRY_DIR,
     merge_receipt_files,
@@ -361,7 +362,7 @@ class _Engine:
             return [], []
         workers = min(MAX_TARGET_THREADS, len(by_target))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
-            runs = [_TargetRun(self, name, todo) for name, todo in sorted(by_target.items())]
+            runs = [_TargetPool(self, name, todo) for name, todo in sorted(by_target.items())]
             results = list(pool.map(lambda run: run.run(), runs))
         outcomes = [outcome for result in results for outcome in result]
         outcomes.sort(key=lambda o: (o.upc, o.target))
@@ -436,13 +437,144 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-class _TargetRun:
-    """The deliveries to one target, in order, over one transport."""
+_Item = TypeVar("_Item")
+_Part = tuple[Package, list[tuple[str, PackageFile]]]
+"""A release of a batch and its files, in upload order."""
+
+
+class _TargetPool:
+    """The deliveries to one target over ``delivery.connections`` lanes, each a :class:`_TargetRun`
+    with its own transport (connection).
+
+    Release-by-release, each lane takes the next release as soon as it is free and sends its
+    files in order. Batches go one after another: a batch's releases go over the lanes at once,
+    and its BatchComplete, naming the releases that arrived, once every one has finished. A
+    failed release fails alone; after ``breaker_threshold`` failed uploads in a row (in the
+    order they finish) the rest is recorded as failed without trying.
+    """
 
     def __init__(self, engine: _Engine, name: str, actions: list[PlannedAction]) -> None:
         self.engine = engine
         self.name = name
         self.actions = actions
+        assert engine.plan.catalog is not None
+        self.delivery = engine.plan.catalog.targets[name].model.delivery
+        self.lanes = [_TargetRun(engine, name, self) for _ in range(self.delivery.connections)]
+        self.lock = threading.Lock()
+        self.in_a_row = 0
+        """Failed uploads in a row, as the lanes finish them (the circuit breaker)."""
+        self.last_batch: dt.datetime | None = None
+        """The moment of this run's previous batch (batch ids never repeat)."""
+
+    def run(self) -> list[Outcome]:
+        try:
+            if self.delivery.choreography == "batch":
+                size = self.engine.options.batch_size
+                batches = [self.actions[i : i + size] for i in range(0, len(self.actions), size)]
+                return [o for batch in batches for o in self._unit(self.lanes[0], batch)]
+            return self._run_releases([[planned] for planned in self.actions])
+        finally:
+            for lane in self.lanes:
+                lane.close()
+
+    def _run_releases(self, units: list[list[PlannedAction]]) -> list[Outcome]:
+        """One release after another on the first lane until one goes through (a target that is
+        down costs one connection, and the breaker sees its failures in order); then the rest
+        over every lane."""
+        pending = iter(units)
+        outcomes: list[Outcome] = []
+        started = 0
+        while not any(o.status != "failed" for o in outcomes) and started < len(units):
+            outcomes += self._unit(self.lanes[0], next(pending))
+            started += 1
+
+        def drain(lane: _TargetRun) -> list[Outcome]:
+            done: list[Outcome] = []
+            while (unit := self._next(pending)) is not None:
+                done += self._unit(lane, unit)
+            return done
+
+        lanes = self.lanes[: len(units) - started]
+        if len(lanes) <= 1:
+            return outcomes + drain(self.lanes[0])
+        with ThreadPoolExecutor(len(lanes), thread_name_prefix=f"{self.name}-lane") as pool:
+            return outcomes + [o for done in pool.map(drain, lanes) for o in done]
+
+    def _next(self, pending: Iterator[_Item]) -> _Item | None:
+        with self.lock:
+            return next(pending, None)
+
+    def _unit(self, lane: _TargetRun, unit: list[PlannedAction]) -> list[Outcome]:
+        """Deliver ``unit`` on ``lane``, unless the breaker is open (a release that cannot
+        render says nothing about the target and does not count)."""
+        with self.lock:
+            in_a_row = self.in_a_row
+        if in_a_row >= self.delivery.breaker_threshold:
+            why = f"not attempted: {in_a_row} deliveries in a row failed at '{self.name}'"
+            return [lane._fail(p, None, _now(), why, 0, "breaker") for p in unit]
+        done = lane._deliver(unit)
+        with self.lock:
+            if any(o.stage == "upload" for o in done):
+                self.in_a_row += 1
+            elif any(o.status != "failed" for o in done):
+                self.in_a_row = 0
+        return done
+
+    def upload_batch(
+        self, lane: _TargetRun, packages: list[Package], layout: list[tuple[str, PackageFile]]
+    ) -> dict[str, str]:
+        """Send a batch's releases over the lanes, then its BatchComplete (``layout``'s last
+        file) on ``lane``, naming only the releases that arrived; the errors by message id."""
+        from stardust_git.choreography import batch_complete, release_folders
+
+        *files, _ = layout
+        parts = _files_by_package(packages, files)
+        errors = self._upload_parts(parts)
+        names = release_folders(packages)
+        folders = {p.message_id: name for p, name in zip(packages, names, strict=True)}
+        sent = [package for package in packages if package.message_id not in errors]
+        if sent:
+            arrived = [folders[package.message_id] for package in sent]
+            lane._upload([batch_complete(sent, arrived, lane.target.priority, lane.moment)])
+        return errors
+
+    def _upload_parts(self, parts: list[_Part]) -> dict[str, str]:
+        pending = iter(parts)
+        errors: dict[str, str] = {}
+
+        def drain(lane: _TargetRun) -> None:
+            while (part := self._next(pending)) is not None:
+                package, files = part
+                error = lane.upload_part(files)
+                if error:
+                    with self.lock:
+                        errors[package.message_id] = error
+
+        lanes = self.lanes[: max(1, len(parts))]
+        with ThreadPoolExecutor(len(lanes), thread_name_prefix=f"{self.name}-lane") as pool:
+            list(pool.map(drain, lanes))
+        coordinator = self.lanes[0]
+        for other in lanes[1:]:
+            coordinator.take_counts(other)
+        return errors
+
+
+def _files_by_package(packages: list[Package], files: list[tuple[str, PackageFile]]) -> list[_Part]:
+    """``files`` (in upload order) split by the package each belongs to."""
+    owner = {id(f): index for index, package in enumerate(packages) for f in package.files}
+    parts: list[list[tuple[str, PackageFile]]] = [[] for _ in packages]
+    for remote_path, package_file in files:
+        parts[owner[id(package_file)]].append((remote_path, package_file))
+    return [(package, part) for package, part in zip(packages, parts, strict=True) if part]
+
+
+class _TargetRun:
+    """One lane of a target's deliveries: one transport, one unit (release or batch) at a time."""
+
+    def __init__(self, engine: _Engine, name: str, pool: _TargetPool) -> None:
+        self.engine = engine
+        self.name = name
+        self.pool = pool
         catalog = engine.plan.catalog
         assert catalog is not None and engine.plan.context is not None
         self.catalog = catalog
@@ -458,25 +590,32 @@ class _TargetRun:
         self.swept: set[str] = set()
         """The folders of the package being uploaded already cleared of temporary files a killed
         run left (the delivery lock keeps other runs of this repository from uploading now)."""
-        self.last_batch: dt.datetime | None = None
-        """The moment of this run's previous batch (batch ids never repeat)."""
+        self.held: dict[str, dict[str, RemoteFile] | None] = {}
+        """Folder -> the files in it before this upload (Transport.held), asked once."""
+        self.moment = _now()
+        """The moment of the unit being delivered."""
         self.receipts: dict[str, Receipt | None] = {}
         """UPC -> receipt at this target (None: never attempted), of the unit being delivered."""
         self.resending = False
         """The unit holds a ``--resend``: every file is uploaded, even one already there."""
 
-    def run(self) -> list[Outcome]:
-        """Deliver each release on its own, or in batches closed by a BatchComplete file."""
-        if self.target.delivery.choreography == "batch":
-            size = self.engine.options.batch_size
-            units = [self.actions[i : i + size] for i in range(0, len(self.actions), size)]
-        else:
-            units = [[planned] for planned in self.actions]
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def upload_part(self, files: list[tuple[str, PackageFile]]) -> str:
+        """Send one release's files of a batch; the error, or "" when they all arrived."""
         try:
-            return self._run_units(units)
-        finally:
-            if self.transport is not None:
-                self.transport.close()
+            self._upload(files)
+        except Exception as exc:  # recorded against that release; the batch goes on
+            return self._describe(exc)
+        return ""
+
+    def take_counts(self, other: _TargetRun) -> None:
+        """Count in the tries and the facts of ``other``, which sent part of this lane's batch."""
+        self.attempts = max(self.attempts, other.attempts)
+        self.retries += other.retries
+        self.remote_facts.update(other.remote_facts)
 
     # --- rendering ---------------------------------------------------------------------------
 
@@ -497,9 +636,10 @@ class _TargetRun:
         commit, committed_at = self.context.commit, self.context.committed_at
         moment = max(placement(commit, committed_at, self._history(p.upc)) for p in group)
         if self.target.delivery.choreography == "batch":
-            if self.last_batch is not None and moment <= self.last_batch:
-                moment = self.last_batch + ONE_MILLISECOND
-            self.last_batch = moment
+            last = self.pool.last_batch
+            if last is not None and moment <= last:
+                moment = last + ONE_MILLISECOND
+            self.pool.last_batch = moment
         return moment
 
     def _render(self, planned: PlannedAction, context: RenderContext) -> Package:
@@ -532,26 +672,6 @@ class _TargetRun:
 
     # --- delivering ------------------------------------------------------------------------
 
-    def _run_units(self, units: list[list[PlannedAction]]) -> list[Outcome]:
-        """Deliver unit after unit; after ``breaker_threshold`` failed uploads in a row the
-        rest is recorded as failed without trying (a release that cannot render says nothing
-        about the target and does not count)."""
-        outcomes: list[Outcome] = []
-        in_a_row = 0
-        threshold = self.target.delivery.breaker_threshold
-        for unit in units:
-            if in_a_row >= threshold:
-                why = f"not attempted: {in_a_row} deliveries in a row failed at '{self.name}'"
-                outcomes += [self._fail(p, None, _now(), why, 0, "breaker") for p in unit]
-                continue
-            done = self._deliver(unit)
-            if any(o.stage == "upload" for o in done):
-                in_a_row += 1
-            elif any(o.status != "failed" for o in done):
-                in_a_row = 0
-            outcomes += done
-        return outcomes
-
     def _deliver(self, group: list[PlannedAction]) -> list[Outcome]:
         started = _now()
         clock = time.monotonic()
@@ -564,23 +684,39 @@ class _TargetRun:
         packages, outcomes = self._unsent(packages, outcomes)
         if not packages:
             return outcomes
-        self.attempts = self.retries = 0
-        self.resending = any(planned.resend for planned, _ in packages)
+        self._begin_unit(any(planned.resend for planned, _ in packages), moment)
+        errors: dict[str, str] = {}
         try:
             layout = self._layout([package for _, package in packages], moment)
             if not self.engine.options.dry_run:
-                self._upload(layout)
+                errors = self._upload_unit([package for _, package in packages], layout)
         except Exception as exc:  # any failure is recorded; the run goes on
             error = self._describe(exc)
-            return outcomes + [
-                self._fail(planned, package, started, error, self.attempts, "upload", moment)
-                for planned, package in packages
-            ]
+            errors = {package.message_id: error for _, package in packages}
         seconds = time.monotonic() - clock
         return outcomes + [
-            self._succeed(planned, package, started, layout, seconds, moment)
+            self._fail(planned, package, started, error, self.attempts, "upload", moment)
+            if (error := errors.get(package.message_id))
+            else self._succeed(planned, package, started, layout, seconds, moment)
             for planned, package in packages
         ]
+
+    def _begin_unit(self, resending: bool, moment: dt.datetime) -> None:
+        batch = self.target.delivery.choreography == "batch"
+        for lane in self.pool.lanes if batch else [self]:  # a batch borrows the other lanes
+            lane.attempts = lane.retries = 0
+            lane.remote_facts = {}
+            lane.resending = resending
+            lane.moment = moment
+
+    def _upload_unit(
+        self, packages: list[Package], layout: list[tuple[str, PackageFile]]
+    ) -> dict[str, str]:
+        """Upload a unit; the errors of the releases that did not arrive, by message id."""
+        if self.target.delivery.choreography == "batch" and len(self.pool.lanes) > 1:
+            return self.pool.upload_batch(self, packages, layout)
+        self._upload(layout)
+        return {}
 
     def _render_all(
         self, group: list[PlannedAction], started: dt.datetime, moment: dt.datetime
@@ -645,8 +781,8 @@ class _TargetRun:
     # --- uploading ---------------------------------------------------------------------------
 
     def _upload(self, layout: list[tuple[str, PackageFile]]) -> None:
-        self.remote_facts = {}
         self.swept = set()
+        self.held = {}
         for remote_path, package_file in layout:
             sent = _FileProgress(self.engine, self.name, remote_path, package_file.size)
             self._with_retry(lambda r=remote_path, f=package_file, s=sent: self._put(r, f, s))
@@ -696,7 +832,7 @@ class _TargetRun:
         if folder not in self.swept:  # before the first file goes in, and so before the message
             self._remove_temporary(transport, folder)
         if package_file.kind == "resource" and not self.resending:
-            there = transport.stat(remote_path)
+            there = self._already_there(transport, remote_path)
             same_md5 = there is not None and there.md5 in (None, package_file.md5)
             if there is not None and there.size == package_file.size and same_md5:
                 return
@@ -707,6 +843,22 @@ class _TargetRun:
             data = package_file.data or b""
             transport.put_bytes(data, remote_path, package_file.md5)
             sent(len(data))
+
+    def _already_there(self, transport: Transport, remote_path: str) -> RemoteFile | None:
+        """The file at ``remote_path``: from one listing per folder (a request per file would
+        double the requests of a release of small files), asking the file itself only when the
+        listing cannot tell (no listing; no MD5 in it for a file that is there)."""
+        folder = posixpath.dirname(remote_path)
+        if folder not in self.held:
+            try:
+                self.held[folder] = transport.held(folder)
+            except PermanentError:  # a drop box that may not be listed
+                self.held[folder] = None
+        listing = self.held[folder]
+        found = listing.get(remote_path) if listing is not None else None
+        if listing is None or (found is not None and found.md5 is None):
+            return transport.stat(remote_path)
+        return found
 
     def _remove_temporary(self, transport: Transport, folder: str) -> None:
         # A drop box that may not be listed: no leftover can be found there either.

@@ -11,7 +11,7 @@ import difflib
 import json
 import re
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 
 import pycountry
@@ -170,6 +170,7 @@ def catalog_role(value: str, version: str = DEFAULT_VERSION) -> str:
     return _catalog_roles(version).get(value, value)
 
 
+@lru_cache(maxsize=1024)  # a catalog uses a few roles, each on thousands of credits
 def known_contributor_role(name: str) -> bool:
     """True for a 4.3 contributor role or a friendly alias."""
     return contributor_role(name, DEFAULT_VERSION) is not None

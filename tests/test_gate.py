@@ -86,6 +86,7 @@ def test_the_registry_is_explicit_and_each_check_says_what_it_needs() -> None:
         "business-rules",
         "likely-mistakes",
         "assets",
+        "audio-qc",
         "ern",
         "apple",
         "profiles",

@@ -400,3 +400,20 @@ def test_all_preorder_problems_of_a_release_are_reported_together(repo: Repo) ->
     assert done.returncode == 1
     assert done.stdout.count("[BR-PRE-002]") == 2
     assert done.stdout.count("[BR-PRE-003]") == 1
+
+
+def test_a_preorder_deal_without_instant_tracks_or_opening_date_folds_into_its_deal() -> None:
+    from stardust_git.importers.ern_common import compact, fold_preorders, preorder_marks
+
+    terms = {"territories": ["Worldwide"], "commercial_models": ["PayAsYouGoModel"]}
+    regular = terms | {"start_date": dt.date(2027, 3, 1)}
+    preorder = compact(
+        preorder_marks("true", [], None)
+        | terms
+        | {"start_date": dt.date(2027, 1, 1), "end_date": dt.date(2027, 2, 28)}
+    )
+
+    kept, instant, unmatched = fold_preorders([regular, preorder])
+
+    assert kept == [regular | {"preorder_date": dt.date(2027, 1, 1)}]
+    assert (instant, unmatched) == ([], [])

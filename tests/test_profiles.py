@@ -22,6 +22,7 @@ from PIL import Image
 from stardust_git.models import Release, Target
 from stardust_git.profiles import ProfileError, Subject, apply_profile, load_profile, profile_names
 from stardust_git.profiles.loader import builtin_names, parse_profile
+from tests.audiogen import write_signal
 from tests.gitrepo import UPCS, Repo, make_catalog
 from tests.media import generator, write_flac, write_mp3, write_wav
 
@@ -96,7 +97,11 @@ def write_cover(
     image.convert(mode).save(path.with_suffix("." + fmt.lower()), format=fmt, **options)
 
 
-def write_audio(folder: Path, kind: str = "wav", pad_mib: int = 0, **options: Any) -> str:
+def write_audio(
+    folder: Path, kind: str = "wav", pad_mib: int = 0, signal: str = "", **options: Any
+) -> str:
+    if signal:  # measured-audio rules: a generated signal of known peaks, loudness, ...
+        return write_signal(folder / f"01.{kind}", signal).name
     writers = {"wav": write_wav, "flac": write_flac, "mp3": write_mp3}
     defaults = {"seconds": 1.0, "rate": 44100, "channels": 2}
     path = writers[kind](folder / f"01.{kind}", **{**defaults, **options})

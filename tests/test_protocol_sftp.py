@@ -7,6 +7,7 @@ import socket
 import time
 from pathlib import Path
 
+import paramiko
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import (
@@ -19,8 +20,13 @@ from cryptography.hazmat.primitives.serialization import (
 
 from stardust_git.models.target import SftpDelivery
 from stardust_git.protocols import sftp as sftp_module
-from stardust_git.protocols._sftp_channel import FastSendChannel
-from stardust_git.protocols.base import PermanentError
+from stardust_git.protocols._sftp_channel import (
+    LEAN_SWITCH,
+    TESTED_PARAMIKO,
+    FastSendChannel,
+    lean_path_allowed,
+)
+from stardust_git.protocols.base import PermanentError, TransientError
 from stardust_git.protocols.sftp import SftpProtocol
 from tests.servers import SftpServer, run_sshd
 from tests.test_protocol_endpoints import (
@@ -252,3 +258,60 @@ def test_a_path_leaving_the_delivery_folder_is_refused(key_login: SftpServer, tm
     with transport, pytest.raises(PermanentError, match="refusing"):
         transport.put_bytes(b"x", "../escape.xml", hashlib.md5(b"x").hexdigest())
     assert not (key_login.data_dir / "escape.xml").exists()
+
+
+def plain_channel(transport: SftpProtocol) -> paramiko.Channel:
+    channel = transport._sftp.get_channel()  # type: ignore[union-attr]
+    assert not isinstance(channel, FastSendChannel), "the lean send path was taken"
+    return channel
+
+
+@pytest.mark.parametrize("version", ["5.2.0", "4.0.0", "6.0"])
+def test_a_paramiko_the_tests_do_not_cover_sends_through_its_own_path(
+    key_login: SftpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str
+):
+    monkeypatch.setattr(paramiko, "__version__", version)
+    audio = random_file(tmp_path / "a.flac", 2 * MIB + 1)
+    with SftpProtocol("dsp", sftp_settings(key_login), tmp_path) as transport:
+        transport.put_file(audio, "r/a.flac", md5_of(audio))
+        plain_channel(transport)
+    assert (key_login.data_dir / "inbox/r/a.flac").read_bytes() == audio.read_bytes()
+
+
+@pytest.mark.parametrize("value", ["0", "off", "false"])
+def test_the_lean_send_path_can_be_switched_off(
+    key_login: SftpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+):
+    monkeypatch.setenv(LEAN_SWITCH, value)
+    audio = random_file(tmp_path / "a.flac", 2 * MIB + 1)
+    with SftpProtocol("dsp", sftp_settings(key_login), tmp_path) as transport:
+        transport.put_file(audio, "r/a.flac", md5_of(audio))
+        plain_channel(transport)
+    assert (key_login.data_dir / "inbox/r/a.flac").read_bytes() == audio.read_bytes()
+
+
+def test_after_an_ssh_error_the_next_connection_takes_paramikos_path(
+    key_login: SftpServer, tmp_path: Path
+):
+    audio = random_file(tmp_path / "a.flac", 6 * MIB + 1)
+    # the first connection is cut in the middle of the file, while the lean path sends it
+    with TcpProxy(key_login.port, cut_after=2 * MIB) as proxy:
+        settings = sftp_settings(key_login, port=proxy.port, streams=1)
+        with SftpProtocol("dsp", settings, tmp_path) as transport:
+            transport.connect()
+            lean = lean_channel(transport)
+            with pytest.raises(TransientError):
+                transport.put_file(audio, "r/a.flac", md5_of(audio))
+            assert lean.packets_sent_lean > 0
+            transport.put_file(audio, "r/a.flac", md5_of(audio))  # the retry, reconnected
+            plain_channel(transport)
+        assert (proxy.connections, proxy.cuts) == (2, 1)
+    assert (key_login.data_dir / "inbox/r/a.flac").read_bytes() == audio.read_bytes()
+
+
+def test_the_lean_path_is_allowed_on_the_installed_paramiko_only_if_listed():
+    installed = tuple(int(part) for part in paramiko.__version__.split(".")[:2])
+    assert lean_path_allowed() == (installed in TESTED_PARAMIKO)
+    assert installed in TESTED_PARAMIKO, (
+        f"paramiko {paramiko.__version__} is not in TESTED_PARAMIKO: run these tests, then add it"
+    )

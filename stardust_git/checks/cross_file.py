@@ -23,6 +23,7 @@ class CheckedRelease:
     isrcs_at: tuple[tuple[int, int], ...]
     tracks_in: str = ""
     """The file the tracks are written in when it is not the release file (a defaults file)."""
+    audio_at: tuple[tuple[int, int], ...] = ()
 
 
 def checked_release(loaded: Loaded[Release]) -> CheckedRelease:
@@ -31,8 +32,9 @@ def checked_release(loaded: Loaded[Release]) -> CheckedRelease:
     locate = loaded.document.locate
     isrcs_at = tuple(locate(("tracks", index, "isrc")) for index in range(len(tracks)))
     tracks_in = getattr(loaded.document, "origins", {}).get("tracks", "")
+    audio_at = tuple(locate(("tracks", index, "audio")) for index in range(len(tracks)))
     facts = facts_of(loaded.path, loaded.model)
-    return CheckedRelease(facts, locate(("upc",)), isrcs_at, tracks_in)
+    return CheckedRelease(facts, locate(("upc",)), isrcs_at, tracks_in, audio_at)
 
 
 def check_cross_file(checked: list[CheckedRelease], others: list[ReleaseFacts]) -> list[Diagnostic]:
@@ -66,12 +68,19 @@ def check_cross_file(checked: list[CheckedRelease], others: list[ReleaseFacts]) 
 
 
 def _at_track(release: CheckedRelease, index: int, field_name: str, message: str) -> Diagnostic:
-    """A track's problem, in the file its tracks are written in (saying for which release)."""
+    return at_track(release, index, field_name, message, release.isrcs_at[index])
+
+
+def at_track(
+    release: CheckedRelease, index: int, field_name: str, message: str, at: tuple[int, int]
+) -> Diagnostic:
+    """A track's problem at ``at``, in the file its tracks are written in (saying for which
+    release)."""
     path = release.facts.path
     if not release.tracks_in:
-        return Diagnostic(path, *release.isrcs_at[index], field_name, message)
+        return Diagnostic(path, *at, field_name, message)
     shown = f"{message} (for release {path})"
-    return Diagnostic(release.tracks_in, *release.isrcs_at[index], field_name, shown, release=path)
+    return Diagnostic(release.tracks_in, *at, field_name, shown, release=path)
 
 
 def _isrc_conflicts(

@@ -15,6 +15,7 @@ from typing import Literal
 from stardust_git.checks import (
     apple,
     assets,
+    audio_qc,
     cross_file,
     ern,
     history,
@@ -89,6 +90,15 @@ def _assets(run: GateRun, loaded: Loaded[Release], diagnostics: Diagnostics) -> 
     assets.check_assets(run.catalog, loaded, diagnostics)
 
 
+def _audio_qc(run: GateRun, loaded: Loaded[Release], diagnostics: Diagnostics) -> None:
+    audio_qc.check_audio_qc(run.catalog, loaded, diagnostics)
+
+
+def _duplicate_recordings(run: GateRun, diagnostics: Diagnostics) -> None:
+    found = audio_qc.check_duplicate_recordings(run.catalog.root, run.checked, run.others)
+    diagnostics.extend(found)
+
+
 def _ern(run: GateRun, loaded: Loaded[Release], diagnostics: Diagnostics) -> None:
     if run.packages is None:
         ern.check_rendered_release(run.catalog, loaded, diagnostics)
@@ -149,6 +159,7 @@ RELEASE_CHECKS: tuple[Check, ...] = (
     Check("business-rules", NOTHING, _business_rules),
     Check("likely-mistakes", NOTHING, _likely_mistakes),
     Check("assets", frozenset({"assets"}), _assets),
+    Check("audio-qc", frozenset({"assets"}), _audio_qc),
     Check("ern", frozenset({"render"}), _ern),
     Check("apple", frozenset({"render"}), _apple),
     Check("profiles", NOTHING, _profiles),
@@ -159,6 +170,7 @@ CATALOG_CHECKS: tuple[CatalogCheck, ...] = (
     CatalogCheck("genre-maps", NOTHING, _genre_maps),
     CatalogCheck("deleted-releases", frozenset({"history"}), _deleted_releases),
     CatalogCheck("workflow-secrets", NOTHING, _workflow_secrets),
+    CatalogCheck("duplicate-recordings", frozenset({"assets"}), _duplicate_recordings),
     CatalogCheck("profile-names", NOTHING, _profile_names),
 )
 

@@ -385,8 +385,9 @@ def fold_preorders(
         if found is None:
             unmatched.append(preorder)
             continue
-        found["preorder_date"] = preorder["opens"] or preorder["start_date"]
-        instant.extend(preorder["instant_grat"])
+        # compact() has dropped the keys an empty list or a missing date left empty
+        found["preorder_date"] = preorder.get("opens") or preorder["start_date"]
+        instant.extend(preorder.get("instant_grat", []))
     return regular, list(dict.fromkeys(instant)), unmatched
 
 

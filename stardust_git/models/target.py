@@ -65,6 +65,9 @@ class DeliveryBase(StrictModel):
     """Attempts per file on transient errors (exponential backoff with jitter)."""
     breaker_threshold: int = Field(default=3, ge=1, le=100)
     """Consecutive failed deliveries after which the rest of this target's run is skipped."""
+    connections: int = Field(default=4, ge=1, le=32)
+    """Connections to the target used at once (SFTP and FTP sessions, object uploads, HTTP
+    requests): each carries whole releases, in order; a batch's BatchComplete goes last."""
 
 
 class LocalDelivery(DeliveryBase):

@@ -6,7 +6,14 @@ file names the entry in ``check:`` and gives its parameters in ``params:``.
 
 from __future__ import annotations
 
-from stardust_git.profiles import rules_artwork, rules_audio, rules_deals, rules_ern, rules_text
+from stardust_git.profiles import (
+    rules_artwork,
+    rules_audio,
+    rules_deals,
+    rules_ern,
+    rules_measured,
+    rules_text,
+)
 from stardust_git.profiles.base import NoParams, RuleKind
 
 
@@ -41,4 +48,10 @@ RULE_KINDS: dict[str, RuleKind] = {
     "audio_bit_depth": _kind(rules_audio.audio_bit_depth, rules_audio.DepthParams, True),
     "audio_channels": _kind(rules_audio.audio_channels, rules_audio.ChannelParams, True),
     "audio_file_size": _kind(rules_audio.audio_file_size, rules_audio.FileSizeParams, True),
+    "true_peak_max": _kind(rules_measured.true_peak_max, rules_measured.TruePeakParams, True),
+    "loudness": _kind(rules_measured.loudness, rules_measured.LoudnessParams, True),
+    "clipping": _kind(rules_measured.clipping, rules_measured.ClippingParams, True),
+    "silence_max": _kind(rules_measured.silence_max, rules_measured.SilenceParams, True),
+    "fake_hi_res": _kind(rules_measured.fake_hi_res, NoParams, True),
+    "mono_in_stereo": _kind(rules_measured.mono_in_stereo, NoParams, True),
 }

@@ -9,11 +9,14 @@ same steps (the channel's send window, waiting out a key exchange, the packetize
 sequence number, nonce and rekey accounting) with one plaintext copy, one encryption and one
 ``sendmsg`` per packet (about 330 MiB/s; benchmarks/bench_protocols.py).
 
-It reads paramiko's private packetizer state, so it sends a packet itself only while that state
-is as expected: an AEAD cipher (AES-GCM), no compression, every attribute present. Otherwise, and
-with a paramiko whose internals differ, it hands the packet to paramiko unchanged.
+It reads paramiko's private packetizer state, so it is used only on the paramiko versions the
+tests cover (:data:`TESTED_PARAMIKO`, major.minor), unless switched off with
+``STARDUST_SFTP_LEAN_SEND=0``; it sends a packet itself only while that state is as expected: an
+AEAD cipher (AES-GCM), no compression, every attribute present, otherwise it hands the packet to
+paramiko unchanged. After the first SSH or socket error on a connection, the SFTP transport
+uses paramiko's own path on its next connections (a fault of this path must not repeat).
 tests/test_protocol_sftp.py checks that the lean path is the one taken with the paramiko we pin,
-and that a file survives key re-exchanges in the middle of its upload.
+that a file survives key re-exchanges in the middle of its upload, and each way of turning it off.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ from typing import Any
 import paramiko
 from paramiko.common import cMSG_CHANNEL_DATA
 
+TESTED_PARAMIKO = ((5, 1),)
+"""The paramiko versions (major, minor) whose private state the lean path was tested against."""
+LEAN_SWITCH = "STARDUST_SFTP_LEAN_SEND"
+"""Set to 0 (or off, false, no) to send every packet through paramiko's own path."""
+_OFF = ("0", "off", "false", "no")
 _MSG_CHANNEL_DATA = cMSG_CHANNEL_DATA[0]
 _PRIVATE = "_Packetizer__"
 _PACKETIZER_STATE = (
@@ -45,6 +53,15 @@ _PACKETIZER_STATE = (
     "socket",
     "write_lock",
 )
+
+
+def lean_path_allowed() -> bool:
+    """Whether the lean path may be used: not switched off, and a paramiko the tests cover."""
+    if os.environ.get(LEAN_SWITCH, "").strip().lower() in _OFF:
+        return False
+    version = paramiko.__version__.split(".")[:2]
+    major_minor = tuple(int(part) for part in version if part.isdigit())
+    return major_minor in TESTED_PARAMIKO
 
 
 def lean_path_available(channel: paramiko.Channel) -> bool:

@@ -273,6 +273,9 @@ class ApiProtocol(Transport):
         """What this run delivered; an API cannot be asked about files of earlier runs."""
         return self._sent.get(remote_path)
 
+    def held(self, remote_dir: str) -> dict[str, RemoteFile] | None:
+        return None  # only stat knows: what this run delivered
+
     def list(self, remote_dir: str) -> list[RemoteFile]:
         """An API has no folders to list: always empty (acknowledgements are not read back)."""
         return []

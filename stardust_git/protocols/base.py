@@ -96,6 +96,11 @@ class Transport(abc.ABC):
     def delete(self, remote_path: str) -> None:
         """Remove a remote file (the probe of ``target test``)."""
 
+    def held(self, remote_dir: str) -> dict[str, RemoteFile] | None:
+        """The files directly inside ``remote_dir`` by path, in one request, for the deliver
+        step to skip what is already there; None when the protocol cannot tell (ask ``stat``)."""
+        return {found.path: found for found in self.list(remote_dir)}
+
     def remove_temporary(self, remote_dir: str) -> list[str]:
         """Remove the temporary files an interrupted upload (a killed run) left directly inside
         ``remote_dir``; the paths removed. Called before a package goes into a folder, while

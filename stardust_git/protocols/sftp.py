@@ -5,11 +5,13 @@ byte of content: every key is refused except the one pinned in the target (``hos
 byte for byte. Speed on a fast link comes from three settings paramiko leaves off by default
 (issue 6, measured): TCP_NODELAY on the socket, aes128-gcm first in the cipher list, and
 pipelined write requests of ``request_size`` bytes; from a leaner send path for the channel's
-data (:mod:`stardust_git.protocols._sftp_channel`); and, for large files, from ``streams``
-sessions on the one connection each writing its part of the temporary file in place: every
-session has its own flow-control window (2 MiB on OpenSSH), which is what holds one session back,
-on loopback as on a long-distance link. Pipelined writes report a failure only when the file is
-closed, so the size on the server is checked before the temporary file is renamed.
+data (:mod:`stardust_git.protocols._sftp_channel`: only on the paramiko versions the tests cover,
+off with ``STARDUST_SFTP_LEAN_SEND=0``, and off for a transport after its first SSH error);
+and, for large files, from ``streams`` sessions on the one connection each writing its part of
+the temporary file in place: every session has its own flow-control window (2 MiB on OpenSSH),
+which is what holds one session back, on loopback as on a long-distance link. Pipelined writes
+report a failure only when the file is closed, so the size on the server is checked before the
+temporary file is renamed.
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ import paramiko
 from stardust_git.models.common import resolve_secret
 from stardust_git.models.target import SftpDelivery
 from stardust_git.protocols._common import FileServerTransport, by_path, short_reason
-from stardust_git.protocols._sftp_channel import FastSendChannel, lean_path_available
+from stardust_git.protocols._sftp_channel import (
+    FastSendChannel,
+    lean_path_allowed,
+    lean_path_available,
+)
 from stardust_git.protocols.base import PermanentError, Progress, RemoteFile, TransientError
 
 CONNECT_TIMEOUT_SECONDS = 20.0
@@ -77,6 +83,8 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
         # More sessions on the same connection, for the parts of large files (``streams``).
         self._part_sessions: list[paramiko.SFTPClient] = []
         self._sessions_refused = False
+        self._lean = lean_path_allowed()
+        """The lean send path (_sftp_channel): off for good after the first SSH error."""
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -133,7 +141,7 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
             auth_timeout=CONNECT_TIMEOUT_SECONDS,
             transport_factory=_transport_factory(key_type),
         )
-        self._sftp = _open_sftp(client)
+        self._sftp = _open_sftp(client, self._lean)
         return self._sftp
 
     @contextmanager
@@ -159,6 +167,7 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
                 f"{self.target_name}: {action}: {short_reason(error, self.redact)}"
             ) from error
         except (paramiko.SSHException, EOFError, OSError) as error:
+            self._lean = False  # whatever the cause, the next connections take paramiko's path
             self.close()
             raise TransientError(
                 f"{self.target_name}: {action}: {short_reason(error, self.redact)}"
@@ -273,7 +282,7 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
         while len(self._part_sessions) < wanted - 1 and not self._sessions_refused:
             assert self._client is not None
             try:
-                self._part_sessions.append(_open_sftp(self._client))
+                self._part_sessions.append(_open_sftp(self._client, self._lean))
             except paramiko.ChannelException:
                 self._sessions_refused = True  # e.g. OpenSSH's MaxSessions; not asked again
         return [sftp, *self._part_sessions[: wanted - 1]]
@@ -329,11 +338,11 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
             self._session().remove(self._remote(remote_path))
 
 
-def _open_sftp(client: paramiko.SSHClient) -> paramiko.SFTPClient:
+def _open_sftp(client: paramiko.SSHClient, lean: bool) -> paramiko.SFTPClient:
     sftp = client.open_sftp()
     channel = sftp.get_channel()
     channel.settimeout(CONNECT_TIMEOUT_SECONDS * 3)
-    if lean_path_available(channel):
+    if lean and lean_path_available(channel):
         sftp.sock = FastSendChannel(channel)
     return sftp
 

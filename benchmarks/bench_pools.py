@@ -1,0 +1,383 @@
+"""Many releases to one target: `stardust-git deliver` over a pool of connections against the
+native tool sending the same files one after another in one batch, on loopback.
+
+A catalog of ``--releases`` (1,000) releases of 12 small tracks each (1 s WAV) and a cover is
+delivered, release by release, to each of the test servers: OpenSSH's sshd (SFTP), pyftpdlib
+(FTP) and SeaweedFS (S3). Per protocol, each run starting from an empty server and no receipts:
+
+- ours: ``stardust-git deliver --all --target <protocol>`` as a subprocess, wall time, with the
+  target's ``connections`` at 4 (the default) and at 1 (what a target did before pools). This is
+  the whole run: plan, render, gate (XSD, rules) and upload, receipts written.
+- the same run with ``--dry-run`` (plan, render, gate; nothing sent): the part that is not
+  uploading, for reading the numbers.
+- native: the files the first run put on the server (the same tree, byte for byte), sent by the
+  native tool in one process, one file after another: OpenSSH ``sftp -b`` (a mkdir per folder,
+  a put per file), ``curl`` with one ``upload-file``/``url`` pair per file in a config file
+  (``--ftp-create-dirs``, one connection), and for S3 the same ``curl`` config over presigned PUT
+  URLs (made before the clock starts).
+
+Reported: releases per minute of each, and ours (4 connections) over native; target >= 1.5x.
+Results: ``results/pools.json``. Run small while the machine is shared (``--releases 50``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(REPO_ROOT))  # for tests.servers, the test servers' launchers
+
+from bench_protocols import _emptier, _fresh  # noqa: E402
+
+from stardust_git.models.target import S3Delivery  # noqa: E402
+from tests.gitrepo import GIT_ENV  # noqa: E402
+from tests.media import write_jpeg, write_wav  # noqa: E402
+from tests.servers import S3Server, run_ftp, run_seaweedfs, run_sshd  # noqa: E402
+from tests.test_protocol_endpoints import ftp_settings, sftp_settings  # noqa: E402
+
+RESULTS = BENCH_DIR / "results" / "pools.json"
+TARGET_RATIO = 1.5
+TRACKS = 12
+GENRES = REPO_ROOT / "genre-maps" / "genres.yaml"
+
+
+@dataclass
+class Server:
+    """A running server: our target settings for it, where our files land, how to empty it, and
+    the native tool's upload of a local tree."""
+
+    protocol: str
+    settings: dict[str, Any]
+    native: Callable[[Path], None]
+    native_name: str
+    clean: Callable[[], None]
+    delivered: Callable[[Path], None]
+    """Copy what our run put on the server into a local folder (the native tool's input)."""
+
+
+# -- the catalog ----------------------------------------------------------------------------
+
+
+def gtin(number: int) -> str:
+    body = f"50{number:010d}"
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str(-total % 10)
+
+
+def release_yaml(upc: str, index: int, targets: list[str]) -> str:
+    tracks = "".join(
+        f"  - isrc: USRC1{index % 100000:05d}{number:02d}\n"
+        f"    title: Track {number}\n"
+        "    duration: 1\n"
+        f"    audio: assets/{upc}/{number:02d}.wav\n"
+        for number in range(1, TRACKS + 1)
+    )
+    return (
+        f'upc: "{upc}"\ntitle: Release {index}\n'
+        "artists:\n  - {name: Bench Band, role: MainArtist}\n"
+        "label: Bench Records\nrelease_date: 2024-07-01\ngenre: ELECTRONIC\nlanguage: en\n"
+        "p_line: {year: 2024, owner: Bench Records}\nc_line: {year: 2024, owner: Bench Records}\n"
+        f"parental_warning: NotExplicit\ncover: assets/{upc}/cover.jpg\ntracks:\n{tracks}"
+        "deals:\n  - territories: [Worldwide]\n    commercial_models: [SubscriptionModel]\n"
+        "    use_types: [OnDemandStream]\n    start_date: 2024-07-01\n"
+        f"targets: [{', '.join(targets)}]\n"
+    )
+
+
+def target_yaml(settings: dict[str, Any]) -> str:
+    head = (
+        "format: ern\nern_version: '4.3'\n"
+        "sender: {party_id: PADPIDA2025110101D, name: Bench Records}\n"
+        "recipient: {party_id: PADPIDA2025110102B, name: DSP}\n"
+        "message_control_type: TestMessage\n"
+    )
+    return head + yaml.safe_dump({"delivery": settings}, sort_keys=False)
+
+
+def git(root: Path, *args: str) -> None:
+    env = {**os.environ, **GIT_ENV}
+    subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+
+def write_catalog(root: Path, releases: int, targets: list[str]) -> None:
+    """``releases`` releases of 12 one-second tracks for every target (assets copied from one
+    set: the bytes are the same, the files are not)."""
+    media = root / "media"
+    write_jpeg(media / "cover.jpg", size=1400, seed=1)
+    for number in range(1, TRACKS + 1):
+        write_wav(media / f"{number:02d}.wav", seconds=1.0, rate=8000, seed=number)
+    for index in range(releases):
+        upc = gtin(100000 + index)
+        folder = root / "assets" / upc
+        shutil.copytree(media, folder)
+        path = root / "catalog" / f"{upc}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(release_yaml(upc, index, targets))
+    shutil.rmtree(media)
+    (root / "genre-maps").mkdir()
+    shutil.copy(GENRES, root / "genre-maps" / "genres.yaml")
+    (root / ".gitignore").write_text(".stardust-cache/\n")
+
+
+def set_targets(root: Path, servers: list[Server], connections: int) -> None:
+    (root / "targets").mkdir(exist_ok=True)
+    for server in servers:
+        settings = server.settings | {"connections": connections}
+        (root / "targets" / f"{server.protocol}.yaml").write_text(target_yaml(settings))
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "--allow-empty", "-m", f"connections: {connections}")
+
+
+# -- the servers ----------------------------------------------------------------------------
+
+
+def _sftp(stack: ExitStack, work: Path) -> Server:
+    server = stack.enter_context(run_sshd(_fresh(work, "sshd")))
+    os.environ["TEST_SFTP_KEY"] = server.private_key_path.read_text()
+    ours = server.data_dir / "ours"
+    settings = sftp_settings(server, directory=str(ours)).model_dump(mode="json")
+    batch = work / "sftp-batch"
+
+    def native(tree: Path) -> None:
+        lines = ["-mkdir native"]
+        for path in sorted(tree.rglob("*")):
+            remote = f"native/{path.relative_to(tree).as_posix()}"
+            lines.append(f"-mkdir {remote}" if path.is_dir() else f"put {path} {remote}")
+        batch.write_text("\n".join(lines) + "\n")
+        _run(
+            [
+                *("sftp", "-q", "-b", str(batch), "-i", str(server.private_key_path)),
+                *("-o", f"UserKnownHostsFile={server.known_hosts_path}", "-o", "BatchMode=yes"),
+                *("-P", str(server.port), f"{server.username}@{server.host}"),
+            ]
+        )
+
+    clean = _emptier(server.data_dir)
+    copy = _copier(ours)
+    return Server("sftp", _compact(settings), native, "OpenSSH sftp -b", clean, copy)
+
+
+def _ftp(stack: ExitStack, work: Path) -> Server:
+    server = stack.enter_context(run_ftp(_fresh(work, "ftp")))
+    os.environ["TEST_FTP_PASSWORD"] = server.password
+    settings = ftp_settings(server, directory="/ours").model_dump(mode="json")
+    base = f"ftp://{server.host}:{server.port}/native"
+    login = f"{server.username}:{server.password}"  # the test server's, not a secret
+
+    def native(tree: Path) -> None:
+        files = sorted(p for p in tree.rglob("*") if p.is_file())
+        urls = [f"{base}/{p.relative_to(tree).as_posix()}" for p in files]
+        _curl(work, files, urls, ["--ftp-create-dirs", "--user", login])
+
+    clean = _emptier(server.root_dir)
+    copy = _copier(server.root_dir / "ours")
+    return Server("ftp", _compact(settings), native, "curl (one process)", clean, copy)
+
+
+def _s3(stack: ExitStack, work: Path) -> Server:
+    server: S3Server = stack.enter_context(run_seaweedfs(_fresh(work, "s3")))
+    os.environ["BENCH_S3_KEY_ID"] = server.access_key_id
+    os.environ["BENCH_S3_SECRET"] = server.secret_access_key
+    bucket = server.new_bucket("pools")
+    settings = S3Delivery(
+        protocol="s3",
+        bucket=bucket,
+        prefix="ours/",
+        region=server.region,
+        endpoint_url=server.endpoint_url,
+        access_key_id="${BENCH_S3_KEY_ID}",
+        secret_access_key="${BENCH_S3_SECRET}",
+    ).model_dump(mode="json")
+    client = server.client()
+    presigned: dict[Path, list[str]] = {}
+
+    def sign(tree: Path) -> None:
+        files = sorted(p for p in tree.rglob("*") if p.is_file())
+        presigned[tree] = [
+            client.generate_presigned_url(
+                "put_object",
+                Params={"Bucket": bucket, "Key": f"native/{p.relative_to(tree).as_posix()}"},
+                ExpiresIn=3600,
+            )
+            for p in files
+        ]
+
+    def native(tree: Path) -> None:
+        files = sorted(p for p in tree.rglob("*") if p.is_file())
+        _curl(work, files, presigned[tree], [])
+
+    def clean() -> None:
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for page in pages:
+            for item in page.get("Contents", []):
+                client.delete_object(Bucket=bucket, Key=item["Key"])
+
+    def copy(local: Path) -> None:
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="ours/")
+        for page in pages:
+            for item in page.get("Contents", []):
+                path = local / item["Key"].removeprefix("ours/")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                body = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+                path.write_bytes(body)
+        sign(local)
+
+    return Server("s3", _compact(settings), native, "curl over presigned PUT URLs", clean, copy)
+
+
+def _curl(work: Path, files: list[Path], urls: list[str], options: list[str]) -> None:
+    """One curl process sending ``files`` to ``urls`` one after another (one connection)."""
+    config = work / "curl.config"
+    pairs = [f'upload-file = "{f}"\nurl = "{u}"\n' for f, u in zip(files, urls, strict=True)]
+    config.write_text("".join(pairs))
+    _run(["curl", "-sS", "--fail", "-K", str(config), *options])
+
+
+def _compact(settings: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in settings.items() if value is not None}
+
+
+def _copier(folder: Path) -> Callable[[Path], None]:
+    def copy(local: Path) -> None:
+        shutil.copytree(folder, local)
+
+    return copy
+
+
+def _run(argv: list[str], cwd: Path | None = None) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=cwd)
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+
+
+# -- measuring ------------------------------------------------------------------------------
+
+
+def deliver_seconds(root: Path, server: Server, *options: str) -> float:
+    """One ``deliver --all`` to ``server`` from an empty server and no receipts."""
+    server.clean()
+    shutil.rmtree(root / "receipts", ignore_errors=True)
+    started = time.perf_counter()
+    _run(["stardust-git", "deliver", "--all", "--target", server.protocol, *options], cwd=root)
+    return time.perf_counter() - started
+
+
+def native_seconds(tree: Path, server: Server) -> float:
+    server.clean()
+    started = time.perf_counter()
+    server.native(tree)
+    return time.perf_counter() - started
+
+
+def measure(root: Path, work: Path, server: Server, releases: int) -> dict[str, Any]:
+    set_targets(root, [server], 4)
+    pooled = deliver_seconds(root, server)
+    tree = work / f"{server.protocol}-delivered"
+    server.delivered(tree)
+    files = sum(1 for p in tree.rglob("*") if p.is_file())
+    native = native_seconds(tree, server)
+    set_targets(root, [server], 1)
+    single = deliver_seconds(root, server)
+    rendering = deliver_seconds(root, server, "--dry-run")
+    per_minute = {
+        "ours_4_connections": releases * 60 / pooled,
+        "ours_1_connection": releases * 60 / single,
+        "native": releases * 60 / native,
+    }
+    ratio = per_minute["ours_4_connections"] / per_minute["native"]
+    return {
+        "protocol": server.protocol,
+        "native_tool": server.native_name,
+        "files": files,
+        "seconds": {
+            "ours_4_connections": pooled,
+            "ours_1_connection": single,
+            "native": native,
+            "ours_dry_run": rendering,
+        },
+        "dry_run_note": "deliver --dry-run: plan, render and gate without sending (the CPU part)",
+        "releases_per_minute": {key: round(value, 1) for key, value in per_minute.items()},
+        "ratio_4_connections_to_native": round(ratio, 3),
+        "ratio_4_to_1_connection": round(single / pooled, 3),
+        "met": ratio >= TARGET_RATIO,
+    }
+
+
+@contextmanager
+def running(work: Path, only: list[str] | None) -> Iterator[list[Server]]:
+    makers = {"sftp": _sftp, "ftp": _ftp, "s3": _s3}
+    with ExitStack() as stack:
+        yield [make(stack, work) for name, make in makers.items() if not only or name in only]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--releases", type=int, default=1000)
+    parser.add_argument("--only", nargs="*", help="protocols to run (default: sftp ftp s3)")
+    parser.add_argument("--notes", default=os.environ.get("BENCH_NOTES", ""))
+    args = parser.parse_args()
+    load_before = os.getloadavg()
+    started = time.time()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-pools-") as temp:
+        work = Path(temp)
+        root = _fresh(work, "catalog")
+        git(root, "init", "--quiet", "--initial-branch=main")
+        with running(work, args.only) as servers:
+            write_catalog(root, args.releases, [s.protocol for s in servers])
+            set_targets(root, servers, 4)
+            for server in servers:
+                results.append(measure(root, work, server, args.releases))
+                print_row(results[-1])
+    report = {
+        "benchmark": "pools",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg(),
+        },
+        "notes": args.notes,
+        "releases": args.releases,
+        "tracks_per_release": TRACKS,
+        "target_ratio": TARGET_RATIO,
+        "results": results,
+        "all_met": all(r["met"] for r in results),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"results: {RESULTS.relative_to(REPO_ROOT)}")
+    return 0 if report["all_met"] else 1
+
+
+def print_row(result: dict[str, Any]) -> None:
+    rates = result["releases_per_minute"]
+    mark = "ok" if result["met"] else "MISSED"
+    print(
+        f"{result['protocol']:<5} releases/min: 4 connections {rates['ours_4_connections']:.0f},"
+        f" 1 connection {rates['ours_1_connection']:.0f}, {result['native_tool']}"
+        f" {rates['native']:.0f}; {result['ratio_4_connections_to_native']:.2f}x"
+        f" (>= {TARGET_RATIO}) [{mark}]",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
