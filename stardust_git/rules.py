@@ -31,6 +31,11 @@ RULES: dict[str, str] = {
     "BR-PRE-001": "a pre-order opens before the deal's start date and the release date",
     "BR-PRE-002": "instant-grat tracks need a deal with a pre-order date",
     "BR-PRE-003": "not every track of a release is instant-grat",
+    "DDEX-RP-6.1": "a message declaring a release profile has exactly one main release",
+    "DDEX-RP-6.2": "an Audio message has one Track Release per primary resource and one cover",
+    "DDEX-RP-6.5": "a SimpleAudioSingle message has one sound recording and no Track Release",
+    "DDEX-RP-7.3": "a Track Release is identified by a GRid, an ICPN or a ProprietaryId",
+    "DDEX-RP-9": "a Track Release holds one primary resource of the main release, no other",
 }
 
 # Which anchors each kind of reference points at (local names; ERN children are unqualified).
@@ -93,6 +98,7 @@ def check_message(
         *_icpn(root),
         *_resources_in_releases(root),
         *_overlapping_deals(root),
+        *_release_profile(root),
     ]
     if today is not None and action == "update":
         problems += _resent_deals_start_in_past(root, today)
@@ -242,6 +248,96 @@ def _resources_in_releases(root: etree._Element) -> Iterator[RuleProblem]:
                 f"{_local(resource)} {reference} belongs to no release",
                 path_of(resource),
             )
+
+
+# --- DDEX ERN 4 Release Profiles: DDEX-RP-* ---------------------------------------------------
+# ERN 4 Part 2, "Release Profiles" (https://ern-rp.ddex.net, read 2026-12-06); each id is the
+# clause it comes from. They bind only an ERN 4 message that declares a profile (clause 7.6.1).
+
+_RP_SOURCE = "DDEX release profile rule"
+_PRIMARY = etree.XPath("ResourceGroup//ResourceGroupContentItem/ReleaseResourceReference/text()")
+_SECONDARY = etree.XPath(".//LinkedReleaseResourceReference/text()")
+_TRACK_RELEASE_IDS = ("GRid", "ICPN", "ProprietaryId")
+
+
+def _release_profile(root: etree._Element) -> Iterator[RuleProblem]:
+    """The clause 6, 7.3 and 9 rules for the profile the message declares."""
+    profile = root.get("ReleaseProfileVersionId")
+    if not profile or "/ern/4" not in etree.QName(root).namespace:
+        return
+    mains = root.findall("ReleaseList/Release")
+    if len(mains) != 1:
+        where = path_of(root.find("ReleaseList") if mains else root)
+        yield _rp("6.1", f"a message has exactly one main release, not {len(mains)}", where)
+        return
+    main, tracks = mains[0], root.findall("ReleaseList/TrackRelease")
+    if profile == "Audio":
+        yield from _audio_profile(root, main, tracks)
+    elif profile == "SimpleAudioSingle":
+        yield from _simple_audio_single(root, main, tracks)
+    primary = set(_primary_resources(main))
+    for track in tracks:
+        yield from _track_release(primary, track)
+
+
+def _rp(clause: str, message: str, path: str) -> RuleProblem:
+    return RuleProblem(f"DDEX-RP-{clause}", f"{_RP_SOURCE} {clause}: {message}", path)
+
+
+def _primary_resources(main: etree._Element) -> list[str]:
+    return [text.strip() for text in _PRIMARY(main)]
+
+
+def _front_covers(root: etree._Element, main: etree._Element) -> int:
+    """How many FrontCoverImage images the main release carries as secondary resources."""
+    linked = {text.strip() for text in _SECONDARY(main)}
+    images = root.iterfind("ResourceList/Image")
+    covers = (i for i in images if (i.findtext("Type") or "").strip() == "FrontCoverImage")
+    return sum(1 for image in covers if _first(_RESOURCE_REFERENCE(image)) in linked)
+
+
+def _audio_profile(
+    root: etree._Element, main: etree._Element, tracks: list[etree._Element]
+) -> Iterator[RuleProblem]:
+    """Clause 6.2 (with 6.1): one Track Release per primary resource, one front cover image."""
+    released = [(t.findtext("ReleaseResourceReference") or "").strip() for t in tracks]
+    for reference in _primary_resources(main):
+        count = released.count(reference)
+        if count != 1:
+            message = f"the Audio profile needs one Track Release of {reference}, found {count}"
+            yield _rp("6.2", message, path_of(main))
+    covers = _front_covers(root, main)
+    if covers != 1:
+        message = f"the Audio profile's main release has one FrontCoverImage, found {covers}"
+        yield _rp("6.2", message, path_of(main))
+
+
+def _simple_audio_single(
+    root: etree._Element, main: etree._Element, tracks: list[etree._Element]
+) -> Iterator[RuleProblem]:
+    """Clause 6.5: one primary sound recording, at most one front cover, no Track Release."""
+    primary = _primary_resources(main)
+    if len(primary) != 1:
+        message = f"a SimpleAudioSingle has one primary resource, found {len(primary)}"
+        yield _rp("6.5", message, path_of(main))
+    if _front_covers(root, main) > 1:
+        yield _rp("6.5", "a SimpleAudioSingle has at most one FrontCoverImage", path_of(main))
+    for track in tracks:
+        yield _rp("6.5", "a SimpleAudioSingle has no Track Release", path_of(track))
+
+
+def _track_release(primary: set[str], track: etree._Element) -> Iterator[RuleProblem]:
+    """Clause 7.3 (how a Track Release is identified) and clause 9 (what it holds)."""
+    ids = track.find("ReleaseId")
+    if ids is None or not any(ids.find(kind) is not None for kind in _TRACK_RELEASE_IDS):
+        message = "a Track Release is identified by a GRid, an ICPN or a ProprietaryId (an ISRC "
+        yield _rp("7.3", message + "goes in a ProprietaryId)", path_of(track))
+    reference = (track.findtext("ReleaseResourceReference") or "").strip()
+    if reference not in primary:
+        message = f"a Track Release holds a primary resource of the main release, not {reference}"
+        yield _rp("9", message, path_of(track))
+    if _SECONDARY(track):
+        yield _rp("9", "a Track Release holds no secondary resources", path_of(track))
 
 
 # --- deals: BR-TERR-001, BR-DEAL-001, BR-TAKE-001 ------------------------------------------

@@ -246,8 +246,9 @@ def test_the_http_api_takes_releases_over_four_connections_at_once(
         auth = {"type": "bearer", "token": "${TEST_API_TOKEN}"}
         settings = {"protocol": "api", "url": url, "auth": auth, "connections": 4}
         base = add_releases(repo, settings)
-        for upc in UPCS:  # audio big enough that sending takes longer than rendering
-            write_wav(repo.root / "assets" / upc / "01.wav", seconds=3.0, rate=96000, seed=1)
+        for seed, upc in enumerate(UPCS):  # audio big enough that sending outlasts rendering
+            # a recording each: one under several ISRCs would be a duplicate recording
+            write_wav(repo.root / "assets" / upc / "01.wav", seconds=3.0, rate=96000, seed=seed)
         repo.commit("Longer audio")
         result = run(repo, base)
 

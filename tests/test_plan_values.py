@@ -13,6 +13,7 @@ from stardust_git.changes import VALUE_LIMIT, FieldChange, field_changes, shown
 from stardust_git.explain import ExplainRequest, Explanation, explain
 from stardust_git.plan import compute_plan
 from tests.gitrepo import UPCS, Repo, make_catalog
+from tests.media import write_wav
 from tests.test_plan import run_deliver
 
 UPC, OTHER = UPCS[0], UPCS[1]
@@ -21,7 +22,7 @@ NEW_TRACK = f"""\
   - isrc: USRC12400002
     title: {LONG_TITLE.strip()}
     duration: 3
-    audio: assets/{UPC}/01.wav
+    audio: assets/{UPC}/02.wav
 """
 
 
@@ -55,6 +56,8 @@ def edited(delivered: Repo) -> tuple[Repo, str]:
     text = text.replace("start_date: 2024-07-01", "start_date: 2024-08-01")
     text = text.replace("deals:\n", NEW_TRACK + "deals:\n")
     delivered.write(path, text)
+    # a recording of its own: the same file under a second ISRC is a duplicate recording
+    write_wav(delivered.root / "assets" / UPC / "02.wav", seconds=3.0, rate=8000, seed=4242)
     delivered.commit("Retitle, move the deal, add a track")
     return delivered, base
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from lxml import etree
 
 from stardust_git import assets
+from stardust_git.checks.profiles import profile_checks
 from stardust_git.errors import Diagnostics
 from stardust_git.models import Release
 from stardust_git.render import Action, Package, PackageFile, RenderContext, RenderError
@@ -135,24 +136,30 @@ def _file_matches(name: str, element: etree._Element, file: PackageFile, reread:
     return problems
 
 
-def cover_problems(path: Path, min_edge: int = MIN_COVER_EDGE) -> list[str]:
-    """Apple artwork: square and at least ``min_edge`` pixels on each side."""
+def cover_problems(
+    path: Path, min_edge: int = MIN_COVER_EDGE, left_out: frozenset[str] = frozenset()
+) -> list[str]:
+    """Apple artwork: square and at least ``min_edge`` pixels on each side (each left out when
+    another check reports it: ``left_out`` names rule functions, see :func:`_left_out`)."""
     try:
         image = assets.probe_image(path)
     except assets.AssetError as error:
         return [f"cover art: {error.reason}"]
     problems = []
-    if image.width != image.height:
+    if image.width != image.height and "artwork_square" not in left_out:
         problems.append(f"cover art must be square for Apple, it is {image.width}x{image.height}")
-    if min(image.width, image.height) < min_edge:
+    if min(image.width, image.height) < min_edge and "artwork_size" not in left_out:
         problems.append(
             f"cover art is {image.width}x{image.height}, Apple needs at least {min_edge}x{min_edge}"
         )
     return problems
 
 
-def audio_problems(path: Path) -> tuple[list[str], list[str]]:
-    """(errors, warnings) of one track's audio against Apple's requirements.
+def audio_problems(
+    path: Path, left_out: frozenset[str] = frozenset()
+) -> tuple[list[str], list[str]]:
+    """(errors, warnings) of one track's audio against Apple's requirements, leaving out what
+    another check reports (``left_out``: rule functions such as audio_codec).
 
     Lossy audio is refused outright. Below 44.1 kHz, 16-bit or stereo is only a warning: the
     package is well-formed, but Apple's ingestion checks the masters and may reject it.
@@ -162,13 +169,16 @@ def audio_problems(path: Path) -> tuple[list[str], list[str]]:
     except assets.AssetError:
         return [], []  # the asset check reports an unreadable file once, for every target
     if audio.codec not in LOSSLESS_CODECS:
+        if "audio_codec" in left_out:
+            return [], []
         return [f"Apple takes lossless audio only (WAV or FLAC); this is {audio.codec}"], []
     shortfalls = []
-    if audio.sample_rate < MIN_SAMPLE_RATE:
+    if audio.sample_rate < MIN_SAMPLE_RATE and "audio_sample_rate" not in left_out:
         shortfalls.append(f"{audio.sample_rate} Hz")
-    if audio.bits_per_sample is not None and audio.bits_per_sample < MIN_BITS_PER_SAMPLE:
-        shortfalls.append(f"{audio.bits_per_sample}-bit")
-    if audio.channels != 2:
+    bits = audio.bits_per_sample
+    if bits is not None and bits < MIN_BITS_PER_SAMPLE and "audio_bit_depth" not in left_out:
+        shortfalls.append(f"{bits}-bit")
+    if audio.channels != 2 and "audio_channels" not in left_out:
         shortfalls.append("mono" if audio.channels == 1 else f"{audio.channels} channels")
     if not shortfalls:
         return [], []
@@ -179,24 +189,44 @@ def audio_problems(path: Path) -> tuple[list[str], list[str]]:
 
 
 def check_apple_packages(
-    catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagnostics
+    catalog: Catalog,
+    loaded: Loaded[Release],
+    diagnostics: Diagnostics,
+    profiles_measure: bool = False,
 ) -> None:
-    """validate: render the release for each apple target it lists and check the package."""
+    """validate: render the release for each apple target it lists and check the package
+    (``profiles_measure``: the gate measures assets, so the profiles' artwork and audio rules
+    and the assets check run; this leaves their problems to them)."""
     for index, name in enumerate(loaded.model.targets):
         target = catalog.targets.get(name)
         if target is None or target.model.format != "apple":
             continue
-        for loc, problem in apple_release_problems(catalog, loaded, name, ("targets", index)):
+        left_out = _left_out(catalog, name, profiles_measure)
+        target_loc: Loc = ("targets", index)
+        for loc, problem in apple_release_problems(catalog, loaded, name, target_loc, left_out):
             diagnostics.add(loaded.diagnostic(loc, f"apple target '{name}': {problem}"))
         if not loaded.model.takedown:
-            _check_apple_audio(catalog, loaded, name, diagnostics)
+            _check_apple_audio(catalog, loaded, name, left_out, diagnostics)
+
+
+def _left_out(catalog: Catalog, target_name: str, assets_measured: bool) -> frozenset[str]:
+    """What this check leaves to others when the gate measures assets: what the target's
+    profile checks (its rules carry an id and a source), and a cover that is not square (the
+    assets check reports that for every target)."""
+    if not assets_measured:
+        return frozenset()
+    return profile_checks(catalog, target_name) | {"artwork_square"}
 
 
 def _check_apple_audio(
-    catalog: Catalog, loaded: Loaded[Release], target_name: str, diagnostics: Diagnostics
+    catalog: Catalog,
+    loaded: Loaded[Release],
+    target_name: str,
+    left_out: frozenset[str],
+    diagnostics: Diagnostics,
 ) -> None:
     for index, track in enumerate(loaded.model.tracks):
-        errors, warnings = audio_problems(catalog.root / track.audio)
+        errors, warnings = audio_problems(catalog.root / track.audio, left_out)
         loc = ("tracks", index, "audio")
         for problem in errors:
             diagnostics.add(loaded.diagnostic(loc, f"apple target '{target_name}': {problem}"))
@@ -209,7 +239,11 @@ def _check_apple_audio(
 
 
 def apple_release_problems(
-    catalog: Catalog, loaded: Loaded[Release], target_name: str, target_loc: Loc
+    catalog: Catalog,
+    loaded: Loaded[Release],
+    target_name: str,
+    target_loc: Loc,
+    left_out: frozenset[str] = frozenset(),
 ) -> list[tuple[Loc, str]]:
     """(release field, problem) for the package ``loaded`` renders to for ``target_name``."""
     action: Action = "takedown" if loaded.model.takedown else "initial"
@@ -217,7 +251,7 @@ def apple_release_problems(
         package = render_apple_package(catalog, loaded, target_name, action, _check_context())
     except RenderError as error:
         return [(error.loc or target_loc, error.message)]
-    return _problems_of(catalog, loaded, package, target_loc)
+    return _problems_of(catalog, loaded, package, target_loc, left_out=left_out)
 
 
 def _problems_of(
@@ -226,28 +260,36 @@ def _problems_of(
     package: Package,
     target_loc: Loc,
     reread: bool = True,
+    left_out: frozenset[str] = frozenset(),
 ) -> list[tuple[Loc, str]]:
     found = [(target_loc, problem) for problem in package_problems(package, reread)]
     if package.action != "takedown" and package.resources:
         edge = max(MIN_COVER_EDGE, catalog.targets[package.target].model.cover_min_size)
         cover = catalog.root / loaded.model.cover
-        found += [(("cover",), problem) for problem in cover_problems(cover, edge)]
+        found += [(("cover",), problem) for problem in cover_problems(cover, edge, left_out)]
     return found
 
 
 def check_apple_package(
-    catalog: Catalog, loaded: Loaded[Release], package: Package, diagnostics: Diagnostics
+    catalog: Catalog,
+    loaded: Loaded[Release],
+    package: Package,
+    diagnostics: Diagnostics,
+    profiles_measure: bool = False,
 ) -> None:
-    """A package about to be sent: its XML, its files, and (when it sends them) the assets."""
+    """A package about to be sent: its XML, its files, and (when it sends them) the assets
+    (``profiles_measure``: as for :func:`check_apple_packages`)."""
     name = package.target
+    left_out = _left_out(catalog, name, profiles_measure)
     targets = loaded.model.targets
     target_loc: Loc = ("targets", targets.index(name)) if name in targets else ("targets",)
     # The package was rendered just now, its files hashed: reading every file again would double
     # the disk reads of a delivery (the transports check each upload's size and MD5).
-    for loc, problem in _problems_of(catalog, loaded, package, target_loc, reread=False):
+    found = _problems_of(catalog, loaded, package, target_loc, False, left_out)
+    for loc, problem in found:
         diagnostics.add(loaded.diagnostic(loc, f"apple target '{name}': {problem}"))
     if package.action != "takedown" and package.resources:
-        _check_apple_audio(catalog, loaded, name, diagnostics)
+        _check_apple_audio(catalog, loaded, name, left_out, diagnostics)
 
 
 def _check_context() -> RenderContext:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stardust_git import assets
+from stardust_git.checks.profiles import profile_checks
 from stardust_git.errors import Diagnostics
 from stardust_git.models import Release
 from stardust_git.source.catalog import Catalog, Loaded
@@ -69,7 +70,10 @@ def _check_cover(
     except assets.AssetError as exc:
         diagnostics.add(loaded.diagnostic(loc, exc.reason))
         return
-    if image.width != image.height:
+    square_by_profile = any(
+        "artwork_square" in profile_checks(catalog, name) for name in loaded.model.targets
+    )
+    if image.width != image.height and not square_by_profile:
         message = f"cover art must be square, it is {image.width}x{image.height}"
         diagnostics.add(loaded.diagnostic(loc, message))
     needed, who = _cover_size_needed(catalog, loaded.model)
@@ -81,10 +85,11 @@ def _check_cover(
 
 
 def _cover_size_needed(catalog: Catalog, release: Release) -> tuple[int, str]:
+    """The largest minimum of the targets whose profile does not check the size itself."""
     sizes = [
         (catalog.targets[name].model.cover_min_size, f"target '{name}'")
         for name in release.targets
-        if name in catalog.targets
+        if name in catalog.targets and "artwork_size" not in profile_checks(catalog, name)
     ]
     return max(sizes, default=(DEFAULT_COVER_SIZE, "the default"))
 

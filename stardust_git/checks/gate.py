@@ -111,11 +111,12 @@ def _ern(run: GateRun, loaded: Loaded[Release], diagnostics: Diagnostics) -> Non
 
 def _apple(run: GateRun, loaded: Loaded[Release], diagnostics: Diagnostics) -> None:
     if run.packages is None:
-        apple.check_apple_packages(run.catalog, loaded, diagnostics)
+        apple.check_apple_packages(run.catalog, loaded, diagnostics, "assets" in run.needs)
         return
     for package in run.packages.get(loaded.path, ()):
         if package.format.startswith("apple"):
-            apple.check_apple_package(run.catalog, loaded, package, diagnostics)
+            measure = "assets" in run.needs
+            apple.check_apple_package(run.catalog, loaded, package, diagnostics, measure)
 
 
 def _profiles(run: GateRun, loaded: Loaded[Release], diagnostics: Diagnostics) -> None:

@@ -31,6 +31,14 @@ def check_profiles(
             )
 
 
+def profile_checks(catalog: Catalog, target_name: str) -> frozenset[str]:
+    """The rule functions the target's profile runs: a general check stays silent on those,
+    so a problem is shown once, with the profile's rule id and source."""
+    target = catalog.targets.get(target_name)
+    profile = _profile_of(target.model) if target else None
+    return frozenset(rule.check for rule in profile.rules) if profile else frozenset()
+
+
 def _profile_of(target: Target) -> Profile | None:
     """The target's profile; None when it names none or one that cannot be loaded (which
     :func:`check_profile_names` reports once, at the target file)."""

@@ -348,7 +348,9 @@ class Target(StrictModel):
     carry (ERN 4.x: IsProvidedInDelivery false; 3.8.2 and Apple: no file entry). ``always``:
     every update sends every file. A takedown never sends files."""
     release_profile: Text | None = None
-    """ERN 4.x ReleaseProfileVersionId (an allowed value), when the DSP asks for one."""
+    """ReleaseProfileVersionId the messages declare. ERN 4.x: an allowed value, overriding the
+    default from the release type (Audio for albums, singles and EPs); 3.8.2: written only
+    when set (free text there, e.g. CommonReleaseTypes/13/AudioSingle)."""
     priority: Literal["P", "N", "L"] = "N"
     """Choreography folder priority: priority, normal or low."""
     provider: Name | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from stardust_git.models.release_profile import release_profile_id
 from stardust_git.profiles.base import Finding, Params, Subject
 
 
@@ -38,11 +39,12 @@ class ReleaseProfileParams(Params):
 
 
 def release_profiles(subject: Subject, params: ReleaseProfileParams) -> Iterator[Finding]:
-    """The target's release_profile is one the shop takes (and is set when it must be)."""
+    """The release profile the message declares (the target's release_profile, else the
+    release type's default) is one the shop takes, and is there when it must be."""
     if subject.target.format != "ern":
         return
-    chosen = subject.target.release_profile
+    chosen = release_profile_id(subject.release, subject.target)
     if chosen is None and params.required:
-        yield Finding(subject.target_loc, "target sets no release_profile")
+        yield Finding(subject.target_loc, "the message declares no ReleaseProfileVersionId")
     elif chosen is not None and chosen not in params.allowed:
-        yield Finding(subject.target_loc, f"target's release_profile is {chosen}")
+        yield Finding(subject.target_loc, f"the message declares ReleaseProfileVersionId {chosen}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
+from stardust_git.models.release_profile import release_profile_id
 from stardust_git.render.ern import (
     ArtistCredit,
     ContributorCredit,
@@ -48,7 +49,7 @@ def message(view: MessageView, sound_recording: SoundRecordingWriter, **root_att
         view.version,
         **root_attrib,
         LanguageAndScriptCode=view.release.language,
-        ReleaseProfileVersionId=view.target.release_profile,
+        ReleaseProfileVersionId=release_profile_id(view.release, view.target),
     )
     return "".join(
         (
