@@ -33,6 +33,13 @@ def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
         raise
 
 
+def stat_key(found: os.stat_result) -> tuple[int, int, int, int]:
+    """What a cache kept between runs compares to trust that a file is unchanged, as git's
+    index does: size, modification time, change time and inode (an edit that keeps size and
+    mtime, or a file swapped in by rename, changes the last two)."""
+    return (found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino)
+
+
 def cache_folder(name: str) -> Path:
     """``$XDG_CACHE_HOME`` (or ``~/.cache``)/stardust-git/``name``: kept between runs."""
     xdg = os.environ.get("XDG_CACHE_HOME", "")

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stardust_git.fileio import MAX_YAML_BYTES, UnreadableFile, read_regular
+from stardust_git.fileio import MAX_YAML_BYTES, UnreadableFile, read_regular, stat_key
 from stardust_git.gitio import Git
 from stardust_git.models import Release
 from stardust_git.models.release import parse_duration
@@ -371,7 +371,7 @@ def _row(
     except OSError:  # a dangling link or a loop: the file's own load reports it
         return (shown, 0, 0, 0, 0, None, "[]", "", int(dirty))
     digest, defaults = inherited.of(shown)
-    key = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+    key = stat_key(stat)
     if cached is not None and cached[KEY] == key and cached[DEFAULTS] == digest:
         return (*cached[:-1], int(dirty))
     if facts is not None:

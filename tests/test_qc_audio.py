@@ -3,12 +3,14 @@ silence, fake high resolution, mono content in stereo; the content-hash cache.""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from stardust_git import assets
 from stardust_git.qc import audio
 from stardust_git.qc.audio import measure_audio
 from stardust_git.qc.findings import qc_findings
@@ -150,3 +152,19 @@ def test_an_undecodable_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     path.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunk")
     result = measure_assets(tmp_path / "cache", [path])[path]
     assert result.qc is None and "cannot be decoded" in result.problem
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_measured_again(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.wav", stereo(sine(2, RATE)), RATE)
+    cache_dir = tmp_path / "cache"
+    quiet = measure_assets(cache_dir, [path])[path]
+    before = path.stat()
+    write(path, stereo(sine(2, RATE, level=0.5)), RATE)  # same length: same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    assets.clear_cache()  # as in the next run: only the memo kept on disk remembers the file
+    stats = MeasureStats()
+    louder = measure_assets(cache_dir, [path], stats)[path]
+    assert stats.decoded == 1
+    assert louder.qc is not None and quiet.qc is not None
+    assert louder.qc.integrated_lufs > quiet.qc.integrated_lufs + 10

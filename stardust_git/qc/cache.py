@@ -3,7 +3,8 @@
 A result is stored as ``<kind>-<md5>.json`` with the version of the code that measured it, so a
 file renamed or copied is not measured again and a change of the measuring code (a new
 version) measures again. Finding a file's MD5 reads the whole file, so the hash is memoised
-too, by path with the file's size and modification time (``paths/<digest of path>.json``).
+too, by path with the file's stat key (``paths/<digest of path>.json``; see
+:func:`~stardust_git.fileio.stat_key`).
 Every write is atomic; a read-only checkout simply runs without a cache.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stardust_git import assets
-from stardust_git.fileio import write_atomic
+from stardust_git.fileio import stat_key, write_atomic
 from stardust_git.index import CACHE_DIR
 
 MEDIA_DIR = "media"
@@ -30,15 +31,14 @@ def media_cache_dir(root: Path) -> Path:
 
 
 def content_hash(cache_dir: Path, path: Path) -> str:
-    """The MD5 of ``path``, from the memo when its size and mtime are unchanged (asked again
-    in one process, from memory: the QC and the duplicate check both ask)."""
-    stat = os.stat(path)
-    return _content_hash(cache_dir, path, stat.st_size, stat.st_mtime_ns)
+    """The MD5 of ``path``, from the memo when its stat key is unchanged (asked again in one
+    process, from memory: the QC and the duplicate check both ask)."""
+    return _content_hash(cache_dir, path, stat_key(os.stat(path)))
 
 
 @lru_cache(maxsize=65_536)
-def _content_hash(cache_dir: Path, path: Path, size: int, mtime_ns: int) -> str:
-    key = [size, mtime_ns]
+def _content_hash(cache_dir: Path, path: Path, stat: tuple[int, int, int, int]) -> str:
+    key = list(stat)
     memo = cache_dir / "paths" / f"{_path_digest(path)}.json"
     found = _read_json(memo)
     if isinstance(found, dict) and found.get("stat") == key and found.get("path") == str(path):
