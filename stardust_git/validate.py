@@ -150,7 +150,7 @@ def _validate(
     catalog.release_upcs = {facts.upc for facts in loaded_facts.values()} | indexed.upcs
     catalog.unsummarised = indexed.unsummarised
     run = GateRun(catalog, options.needs, checked=checked, others=indexed.sharing)
-    run_catalog_checks(run, diagnostics)
+    diagnostics.extend(_catalog_checks(run, root))
     for shown, path in messages.items():
         diagnostics.extend(check_message_file(path, shown))
     files = len(checked) + len(catalog.unreadable) + len(catalog.targets) + len(messages)
@@ -210,6 +210,24 @@ def _check_loaded(catalog: Catalog, options: ValidationOptions) -> ShareResult:
     run_release_checks(GateRun(catalog, options.needs), catalog.releases.values(), diagnostics)
     releases = [checked_release(loaded) for loaded in catalog.releases.values()]
     return ShareResult(diagnostics.items, releases, set(catalog.unreadable))
+
+
+def _catalog_checks(run: GateRun, root: Path) -> list[Diagnostic]:
+    """The gate's catalog checks; the releases they find wrong that were checked in a worker
+    (whose positions stayed there) are loaded again and the checks run again, to place them."""
+    found = Diagnostics()
+    run_catalog_checks(run, found)
+    unplaced = {release.facts.path for release in run.checked if not release.placed}
+    wrong = sorted({d.release or d.path for d in found.items} & unplaced)
+    if not wrong:
+        return found.items
+    with no_cyclic_gc():
+        again = load_catalog(root, [root / path for path in wrong])
+    placed = {path: checked_release(loaded) for path, loaded in again.releases.items()}
+    run.checked = [placed.get(release.facts.path, release) for release in run.checked]
+    found = Diagnostics()
+    run_catalog_checks(run, found)
+    return found.items
 
 
 @dataclass

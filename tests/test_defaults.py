@@ -237,6 +237,33 @@ def test_the_facts_cache_notices_a_defaults_file_changed_behind_its_back(repo: R
     }
 
 
+def test_cross_file_errors_found_in_worker_processes_are_placed_like_serial_ones(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers send back no positions (they are found only when asked for); the releases a
+    cross-file rule finds wrong are loaded again to place the errors, defaults files included."""
+    from stardust_git import validate as validate_module
+
+    track = f"tracks:\n  - {{isrc: USRC1240{B[-4:]}, title: Shared, duration: 3, audio: a.wav}}\n"
+    repo.write("catalog/indie/_defaults.yaml", "label: Indie\n" + track)
+    add(repo, "indie", A, "label", "tracks")
+    other = add(repo, "other", B)
+    copy = "catalog/other/copy.yaml"
+    repo.write(copy, repo.read(other))
+    serial = errors(repo.root)
+    monkeypatch.setattr(validate_module, "_worker_count", lambda releases: 2)
+    monkeypatch.setattr(validate_module, "SHARE_SIZE", 1)
+
+    parallel = errors(repo.root)
+
+    assert sorted(parallel) == sorted(serial)
+    assert {(d.path, d.line, d.field, d.release) for d in parallel} >= {
+        (copy, line_of(repo, copy, "upc:"), "upc", ""),
+        (other, line_of(repo, other, "  - isrc:"), "tracks[0].isrc", ""),
+        ("catalog/indie/_defaults.yaml", 3, "tracks[0].isrc", f"catalog/indie/{A}.yaml"),
+    }
+
+
 def test_parsing_in_worker_processes_resolves_the_same_defaults(
     repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:

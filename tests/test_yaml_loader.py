@@ -333,3 +333,36 @@ def test_nesting_at_the_limit_loads_and_one_deeper_is_refused() -> None:
         load_yaml_text("[" + at_limit + "]", "f.yaml")
 
     assert only_line(caught.value) == f"f.yaml:1:{MAX_DEPTH + 1}: nesting deeper than 64 levels"
+
+
+# --- the fast path: values first, positions when asked for --------------------------------------
+
+SAME_EITHER_WAY = [
+    RELEASE,
+    "base: &b {a: 1, b: 2}\nother: &o {b: 3, c: 4}\nm:\n  <<: *b\n  <<: *o\n  a: 9\n",
+    "base: &b {a: 1, b: 2}\nother: &o {b: 3, c: 4}\nm:\n  <<: [*o, *b]\n  d: 5\n",
+    "list: &l [1, 2.50, 0885686123458, 2024-02-30, 2024-02-03, NO, yes, ~, true]\nagain: *l\n",
+    "1: one\n007: bond\n'quoted': 'x'\n!!str 12: tagged\nfolded: >\n  a\n  b\n",
+    "[" * MAX_DEPTH + "]" * MAX_DEPTH,
+    "{a: " * MAX_DEPTH + "1" + "}" * MAX_DEPTH,
+]
+
+
+@pytest.mark.parametrize("text", SAME_EITHER_WAY)
+def test_values_built_without_positions_equal_the_recording_builders(text: str) -> None:
+    from stardust_git.source.yamlio import _composed, _recorded
+
+    fast = load_yaml_text(text, "x.yaml")
+    recorded = _recorded(_composed(text, "x.yaml"), "x.yaml")
+
+    assert repr(fast.data) == repr(recorded.data)
+    assert _types(fast.data) == _types(recorded.data)
+    assert fast.positions == recorded.positions
+
+
+def _types(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: _types(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_types(item) for item in value]
+    return (type(value).__name__, getattr(value, "yaml_text", None))

@@ -4,37 +4,60 @@ same title and duration."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from stardust_git.errors import Diagnostic
 from stardust_git.index import ReleaseFacts, facts_of
 from stardust_git.models import Release
 from stardust_git.source.catalog import Loaded
+from stardust_git.source.yamlio import Loc, YamlDocument
 
 DURATION_TOLERANCE = 1.0
 
 
 @dataclass(frozen=True)
 class CheckedRelease:
-    """What cross-file rules need of a loaded release: its facts and where they are written."""
+    """What cross-file rules need of a loaded release: its facts and where they are written.
+
+    Positions are looked up in the release's document when first asked for (a valid release
+    never pays for them). Sent to another process the document stays behind: ``placed`` is then
+    False and every position (0, 0), until the caller loads the file again (validate does, for
+    the few releases a cross-file rule finds wrong)."""
 
     facts: ReleaseFacts
-    upc_at: tuple[int, int]
-    isrcs_at: tuple[tuple[int, int], ...]
     tracks_in: str = ""
     """The file the tracks are written in when it is not the release file (a defaults file)."""
-    audio_at: tuple[tuple[int, int], ...] = ()
+    document: YamlDocument | None = field(default=None, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "document": None}
+
+    @property
+    def placed(self) -> bool:
+        return self.document is not None
+
+    def at(self, loc: Loc) -> tuple[int, int]:
+        """Line and column of ``loc`` in the release, (0, 0) when not placed."""
+        return self.document.locate(loc) if self.document is not None else (0, 0)
+
+    @property
+    def upc_at(self) -> tuple[int, int]:
+        return self.at(("upc",))
+
+    @property
+    def isrcs_at(self) -> tuple[tuple[int, int], ...]:
+        return tuple(self.at(("tracks", i, "isrc")) for i in range(len(self.facts.tracks)))
+
+    @property
+    def audio_at(self) -> tuple[tuple[int, int], ...]:
+        return tuple(self.at(("tracks", i, "audio")) for i in range(len(self.facts.tracks)))
 
 
 def checked_release(loaded: Loaded[Release]) -> CheckedRelease:
-    """The facts of a loaded release with the positions cross-file errors point at."""
-    tracks = loaded.model.tracks
-    locate = loaded.document.locate
-    isrcs_at = tuple(locate(("tracks", index, "isrc")) for index in range(len(tracks)))
+    """The facts of a loaded release, with its document to place cross-file errors."""
     tracks_in = getattr(loaded.document, "origins", {}).get("tracks", "")
-    audio_at = tuple(locate(("tracks", index, "audio")) for index in range(len(tracks)))
-    facts = facts_of(loaded.path, loaded.model)
-    return CheckedRelease(facts, locate(("upc",)), isrcs_at, tracks_in, audio_at)
+    return CheckedRelease(facts_of(loaded.path, loaded.model), tracks_in, loaded.document)
 
 
 def check_cross_file(checked: list[CheckedRelease], others: list[ReleaseFacts]) -> list[Diagnostic]:
@@ -68,7 +91,7 @@ def check_cross_file(checked: list[CheckedRelease], others: list[ReleaseFacts]) 
 
 
 def _at_track(release: CheckedRelease, index: int, field_name: str, message: str) -> Diagnostic:
-    return at_track(release, index, field_name, message, release.isrcs_at[index])
+    return at_track(release, index, field_name, message, release.at(("tracks", index, "isrc")))
 
 
 def at_track(

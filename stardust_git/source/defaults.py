@@ -9,7 +9,6 @@ file (and says for which release).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from stardust_git.errors import Diagnostic
@@ -52,12 +51,31 @@ def below(defaults_path: str, release_paths: Iterable[str]) -> list[str]:
     return [path for path in release_paths if path.startswith(folder) and not is_defaults(path)]
 
 
-@dataclass
 class ResolvedDocument(YamlDocument):
     """A release file merged with its defaults; ``origins`` names the defaults file each
-    inherited top-level key came from."""
+    inherited top-level key came from. Positions come from the files, when first asked for."""
 
-    origins: dict[str, str] = field(default_factory=dict)
+    def __init__(
+        self,
+        document: YamlDocument,
+        data: dict[Any, Any],
+        inherited: dict[str, YamlDocument],
+        defaults: list[YamlDocument],
+    ) -> None:
+        super().__init__(document.path, data)
+        self.origins = {key: source.path for key, source in inherited.items()}
+        self._parts = (document, inherited, defaults)
+
+    def _find_positions(self) -> dict[Loc, tuple[int, int]]:
+        document, inherited, defaults = self._parts
+        positions = dict(document.positions)
+        for source in defaults:
+            positions.update(
+                (loc, at)
+                for loc, at in source.positions.items()
+                if inherited.get(loc[0]) is source  # type: ignore[arg-type]
+            )
+        return positions
 
     def source_of(self, key: str | int) -> str:
         """The file the top-level ``key``'s value came from."""
@@ -86,12 +104,4 @@ def resolve(document: YamlDocument, defaults: list[YamlDocument]) -> YamlDocumen
         inherited.pop(key, None)
     data: dict[Any, Any] = {key: source.data[key] for key, source in inherited.items()}
     data.update(document.data)
-    positions = dict(document.positions)
-    for source in defaults:
-        positions.update(
-            (loc, at)
-            for loc, at in source.positions.items()
-            if inherited.get(loc[0]) is source  # type: ignore[arg-type]
-        )
-    origins = {key: source.path for key, source in inherited.items()}
-    return ResolvedDocument(document.path, data, positions, origins)
+    return ResolvedDocument(document, data, inherited, defaults)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,8 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _PLAIN_TAG = "tag:stardust-git,2024:plain"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
+_SCALAR = yaml.ScalarNode
+_SEQUENCE = yaml.SequenceNode
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
@@ -61,18 +62,47 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         return None
 
 
-@dataclass
 class YamlDocument:
-    """A parsed YAML file: its data and the position of every key and item in it."""
+    """A parsed YAML file: its data and the position of every key and item in it.
 
-    path: str
-    data: Any
-    positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    Positions are found when first asked for, by parsing ``text`` again with the recording
+    builder: a valid file (nearly every one) never pays for them. A document made without
+    ``text`` or ``positions`` (a model loaded elsewhere) has none.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        data: Any,
+        positions: dict[Loc, tuple[int, int]] | None = None,
+        text: str | None = None,
+    ) -> None:
+        self.path = path
+        self.data = data
+        self._positions = positions
+        self._text = text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.path!r})"
+
+    @property
+    def positions(self) -> dict[Loc, tuple[int, int]]:
+        """Line and column (1-based) of every key and item, by location."""
+        if self._positions is None:
+            self._positions = self._find_positions()
+            self._text = None
+        return self._positions
+
+    def _find_positions(self) -> dict[Loc, tuple[int, int]]:
+        if self._text is None:
+            return {}
+        return _recorded(_composed(self._text, self.path), self.path).positions
 
     def locate(self, loc: Loc) -> tuple[int, int]:
         """Line and column (1-based) of the deepest known prefix of ``loc``."""
+        positions = self.positions
         for end in range(len(loc), -1, -1):
-            position = self.positions.get(tuple(loc[:end]))
+            position = positions.get(tuple(loc[:end]))
             if position:
                 return position
         return (1, 1)
@@ -169,7 +199,18 @@ def _unacceptable(text: str, display_path: str, error: yaml.reader.ReaderError) 
 
 
 def load_yaml_text(text: str, display_path: str) -> YamlDocument:
-    """Parse one YAML document from ``text``."""
+    """Parse one YAML document from ``text`` (its positions are found later, if asked for)."""
+    root = _composed(text, display_path)
+    try:
+        data = _values(root)
+    except _Recount:  # something to report: build again, recording where it is
+        builder = _recorded(root, display_path)
+        return YamlDocument(display_path, builder.data, builder.positions)
+    return YamlDocument(display_path, data, text=text)
+
+
+def _composed(text: str, display_path: str) -> yaml.Node:
+    """The node graph of the one document in ``text``."""
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
@@ -196,11 +237,87 @@ def load_yaml_text(text: str, display_path: str) -> YamlDocument:
         raise YamlLoadError(
             [Diagnostic(display_path, line, 1, "", "only one YAML document per file is allowed")]
         )
+    return nodes[0]
+
+
+def _recorded(root: yaml.Node, display_path: str) -> _Builder:
+    """The recording builder run over ``root``; :class:`YamlLoadError` if it found problems."""
     builder = _Builder(display_path)
-    data = builder.build(nodes[0], (), 1)
+    builder.data = builder.build(root, (), 1)
     if builder.problems:
         raise YamlLoadError(builder.problems)
-    return YamlDocument(display_path, data, builder.positions)
+    return builder
+
+
+class _Recount(Exception):
+    """The fast build met something to report (or to count exactly): build again, recording."""
+
+
+def _values(root: yaml.Node) -> Any:
+    """The value of ``root`` without positions, the same as :class:`_Builder` makes when the
+    document has no problem; :class:`_Recount` at the first sign of one (a duplicate or
+    unusable key, a bad merge, too deep, too many nodes), for the recording builder to place."""
+    budget = [MAX_NODES - 1]
+    return _value(root, 1, budget)
+
+
+def _value(node: yaml.Node, depth: int, budget: list[int]) -> Any:
+    kind = type(node)
+    if kind is _SCALAR:
+        if node.style or node.tag == _STR_TAG:
+            return node.value
+        return _resolve_plain(node.value)
+    children = node.value
+    budget[0] -= len(children)
+    if depth > MAX_DEPTH or budget[0] < 0:
+        raise _Recount
+    if kind is _SEQUENCE:
+        return [_value(child, depth + 1, budget) for child in children]
+    return _mapping_values(children, depth, budget)
+
+
+def _mapping_values(pairs: list[tuple[yaml.Node, yaml.Node]], depth: int, budget: list[int]) -> Any:
+    result: dict[Any, Any] = {}
+    merged: dict[Any, Any] | None = None
+    budget[0] -= len(pairs)  # the keys
+    for key_node, value_node in pairs:
+        if type(key_node) is not _SCALAR:
+            raise _Recount
+        if key_node.tag == _MERGE_TAG:
+            merged = merged or {}
+            merged.update(_merged_values(value_node, depth, budget))
+            continue
+        if key_node.style or key_node.tag == _STR_TAG:
+            key = key_node.value
+        else:
+            key = _resolve_plain(key_node.value)
+            if not isinstance(key, str | int):
+                raise _Recount
+        if key in result:
+            raise _Recount
+        value = value_node
+        if type(value) is _SCALAR:  # most values: no call for them
+            result[key] = (
+                value.value if value.style or value.tag == _STR_TAG else _resolve_plain(value.value)
+            )
+        else:
+            result[key] = _value(value, depth + 1, budget)
+    if merged:
+        for key, value in merged.items():
+            result.setdefault(key, value)
+    return result
+
+
+def _merged_values(node: yaml.Node, depth: int, budget: list[int]) -> dict[Any, Any]:
+    sources = node.value if type(node) is _SEQUENCE else [node]
+    merged: dict[Any, Any] = {}
+    for source in sources:
+        value = _value(source, depth + 1, budget)
+        if not isinstance(value, dict):
+            raise _Recount
+        for key, item in value.items():
+            merged.setdefault(key, item)
+    return merged
 
 
 class _Builder:
@@ -213,6 +330,7 @@ class _Builder:
         self.node_count = 0
         self.saw_alias = False
         self.seen_collections: set[int] = set()
+        self.data: Any = None
 
     def build(self, node: yaml.Node, loc: Loc, depth: int) -> Any:
         """The value of ``node``, a collection ``depth`` levels deep if it is one."""
