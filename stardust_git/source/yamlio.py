@@ -287,21 +287,30 @@ def _mapping_values(pairs: list[tuple[yaml.Node, yaml.Node]], depth: int, budget
             merged = merged or {}
             merged.update(_merged_values(value_node, depth, budget))
             continue
-        if key_node.style or key_node.tag == _STR_TAG:
-            key = key_node.value
-        else:
-            key = _resolve_plain(key_node.value)
+        key = key_node.value
+        # Inlined (a call per scalar costs more than the test): most plain scalars are words.
+        if not (
+            key_node.style
+            or key_node.tag == _STR_TAG
+            or (key and key[0] not in _NUMBER_START and key not in _SPECIAL_WORDS)
+        ):
+            key = _resolve_plain(key)
             if not isinstance(key, str | int):
                 raise _Recount
         if key in result:
             raise _Recount
-        value = value_node
-        if type(value) is _SCALAR:  # most values: no call for them
-            result[key] = (
-                value.value if value.style or value.tag == _STR_TAG else _resolve_plain(value.value)
-            )
+        if type(value_node) is _SCALAR:  # most values: no call for them
+            text = value_node.value
+            if (
+                value_node.style
+                or value_node.tag == _STR_TAG
+                or (text and text[0] not in _NUMBER_START and text not in _SPECIAL_WORDS)
+            ):
+                result[key] = text
+            else:
+                result[key] = _resolve_plain(text)
         else:
-            result[key] = _value(value, depth + 1, budget)
+            result[key] = _value(value_node, depth + 1, budget)
     if merged:
         for key, value in merged.items():
             result.setdefault(key, value)
@@ -454,6 +463,9 @@ def _deeper_than_limit(text: str) -> tuple[int, int] | None:
     except yaml.YAMLError:
         return None
     return None
+
+
+_SPECIAL_WORDS = frozenset(_NULLS | _BOOLS.keys())
 
 
 def _resolve_plain(text: str) -> Any:
