@@ -51,6 +51,8 @@ class CapsParams(Params):
 def title_all_caps(subject: Subject, params: CapsParams) -> Iterator[Finding]:
     """No title is written in capitals throughout."""
     for loc, title in titles(subject.release):
+        if not title.isupper():  # a lower-case letter, or no cased letter at all: not capitals
+            continue
         letters = [char for char in title if char.isalpha()]
         if len(letters) >= params.min_letters and all(char.isupper() for char in letters):
             yield Finding(loc, f"'{title}' is all capitals")
