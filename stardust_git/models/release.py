@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from stardust_git import vocabulary
 from stardust_git.errors import did_you_mean
 from stardust_git.models.common import (
     ICPN,
@@ -92,8 +93,6 @@ class Contributor(StrictModel):
     @field_validator("role")
     @classmethod
     def _known_role(cls, role: str) -> str:
-        from stardust_git import vocabulary
-
         if not vocabulary.known_contributor_role(role):
             hint = did_you_mean(vocabulary.suggest(role, "ContributorRole"))
             raise PydanticCustomError(
