@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from stardust_git.checks import GateRun, run_catalog_checks, run_release_checks
 from stardust_git.checks.cross_file import CheckedRelease, check_cross_file, checked_release
@@ -32,12 +33,14 @@ from stardust_git.source.catalog import (
     Loaded,
     iter_yaml_paths,
     load_catalog,
+    load_releases_into,
     no_cyclic_gc,
     relative,
     release_files,
     release_names,
 )
 from stardust_git.source.defaults import below, is_defaults
+from stardust_git.source.tree import Tree
 from stardust_git.source.yamlio import YamlDocument
 
 __all__ = [
@@ -94,8 +97,9 @@ class ValidationReport:
         return not self.errors and not (self.strict and self.warnings)
 
 
-_PRELOADED: dict[str, Mapping[str, Release]] = {}
-"""``"models"``: the ``models`` of the run under way (forked workers inherit it unpickled)."""
+_PRELOADED: dict[str, Any] = {}
+"""``"models"``: the ``models`` of the run under way; ``"support"``: the catalog of its targets
+and genre maps (forked workers inherit both unpickled)."""
 
 
 def validate_catalog(
@@ -128,6 +132,7 @@ def _validate(
     workers = _worker_count(len(selected))
     if workers > 1:
         catalog = load_catalog(root, [])
+        _PRELOADED["support"] = catalog  # the workers' targets and genre maps: parsed once
         shares = [selected[i : i + SHARE_SIZE] for i in range(0, len(selected), SHARE_SIZE)]
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             results = list(pool.map(_check_share, [(root, share, options) for share in shares]))
@@ -184,7 +189,7 @@ class ShareResult:
 def _check_share(job: tuple[Path, list[Path], ValidationOptions]) -> ShareResult:
     root, share, options = job
     with no_cyclic_gc():
-        catalog = _load_releases(root, share)
+        catalog = _load_releases(root, share, _PRELOADED.get("support"))
     result = _check_loaded(catalog, options)
     # Target and genre-map problems are reported once, by the parent process.
     load_problems = [d for d in catalog.diagnostics.items if d.path.startswith(CATALOG_DIR)]
@@ -192,15 +197,29 @@ def _check_share(job: tuple[Path, list[Path], ValidationOptions]) -> ShareResult
     return result
 
 
-def _load_releases(root: Path, paths: list[Path]) -> Catalog:
+def _load_releases(root: Path, paths: list[Path], support: object = None) -> Catalog:
     """The catalog with the release files at ``paths``: preloaded models as they are, the other
-    files read and parsed."""
+    files read and parsed; with the targets and genre maps of ``support`` (a catalog the parent
+    loaded) instead of reading them again."""
     models = _PRELOADED.get("models", {})
     shown = {path: relative(root, path) for path in paths}
-    catalog = load_catalog(root, [path for path in paths if shown[path] not in models])
+    wanted = [path for path in paths if shown[path] not in models]
+    if isinstance(support, Catalog):
+        catalog = _with_support(support)
+        on_disk = {shown[path]: path for path in wanted}
+        load_releases_into(catalog, Tree.working(root, on_disk), list(on_disk))
+    else:
+        catalog = load_catalog(root, wanted)
     for name in shown.values():
         if name in models:
             catalog.releases[name] = Loaded(name, YamlDocument(name, None), models[name])
+    return catalog
+
+
+def _with_support(support: Catalog) -> Catalog:
+    """A catalog of no releases yet, sharing the targets and genre maps of ``support``."""
+    catalog = Catalog(root=support.root, targets=support.targets, taxonomy=support.taxonomy)
+    catalog.vocabularies, catalog.genre_maps = support.vocabularies, support.genre_maps
     return catalog
 
 
