@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -366,3 +367,25 @@ def _types(value: object) -> object:
     if isinstance(value, list):
         return [_types(item) for item in value]
     return (type(value).__name__, getattr(value, "yaml_text", None))
+
+
+@pytest.mark.parametrize("copies", [993, 994, 995])
+def test_the_fast_path_refuses_at_the_same_node_count_as_the_recording_builder(
+    copies: int,
+) -> None:
+    """Around 200,000 nodes made of merged aliases (994 copies is the first one over)."""
+    from stardust_git.source.yamlio import _composed, _recorded
+
+    anchor = "a: &a {" + ", ".join(f"k{i}: {i}" for i in range(100)) + "}\n"
+    text = anchor + "m:\n  <<: [" + ", ".join(["*a"] * copies) + "]\n  x: 1\n"
+
+    def outcome(load: Any) -> str:
+        try:
+            load()
+        except YamlLoadError as error:
+            return only_line(error)
+        return "loaded"
+
+    fast = outcome(lambda: load_yaml_text(text, "x.yaml"))
+    assert fast == outcome(lambda: _recorded(_composed(text, "x.yaml"), "x.yaml"))
+    assert (fast == "loaded") == (copies < 994)

@@ -258,7 +258,10 @@ def _values(root: yaml.Node) -> Any:
     document has no problem; :class:`_Recount` at the first sign of one (a duplicate or
     unusable key, a bad merge, too deep, too many nodes), for the recording builder to place."""
     budget = [MAX_NODES - 1]
-    return _value(root, 1, budget)
+    value = _value(root, 1, budget)
+    if budget[0] < 0:  # the last nodes counted after the last look
+        raise _Recount
+    return value
 
 
 def _value(node: yaml.Node, depth: int, budget: list[int]) -> Any:
@@ -268,7 +271,10 @@ def _value(node: yaml.Node, depth: int, budget: list[int]) -> Any:
             return node.value
         return _resolve_plain(node.value)
     children = node.value
-    budget[0] -= len(children)
+    if kind is _SEQUENCE:
+        budget[0] -= len(children)
+    else:
+        budget[0] -= 2 * len(children)  # keys and values
     if depth > MAX_DEPTH or budget[0] < 0:
         raise _Recount
     if kind is _SEQUENCE:
@@ -279,7 +285,6 @@ def _value(node: yaml.Node, depth: int, budget: list[int]) -> Any:
 def _mapping_values(pairs: list[tuple[yaml.Node, yaml.Node]], depth: int, budget: list[int]) -> Any:
     result: dict[Any, Any] = {}
     merged: dict[Any, Any] | None = None
-    budget[0] -= len(pairs)  # the keys
     for key_node, value_node in pairs:
         if type(key_node) is not _SCALAR:
             raise _Recount
@@ -319,6 +324,7 @@ def _mapping_values(pairs: list[tuple[yaml.Node, yaml.Node]], depth: int, budget
 
 def _merged_values(node: yaml.Node, depth: int, budget: list[int]) -> dict[Any, Any]:
     sources = node.value if type(node) is _SEQUENCE else [node]
+    budget[0] -= len(sources)  # counted as the recording builder counts them: never fewer
     merged: dict[Any, Any] = {}
     for source in sources:
         value = _value(source, depth + 1, budget)
