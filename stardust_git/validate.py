@@ -197,14 +197,14 @@ def _check_share(job: tuple[Path, list[Path], ValidationOptions]) -> ShareResult
     return result
 
 
-def _load_releases(root: Path, paths: list[Path], support: object = None) -> Catalog:
+def _load_releases(root: Path, paths: list[Path], support: Catalog | None = None) -> Catalog:
     """The catalog with the release files at ``paths``: preloaded models as they are, the other
     files read and parsed; with the targets and genre maps of ``support`` (a catalog the parent
     loaded) instead of reading them again."""
     models = _PRELOADED.get("models", {})
     shown = {path: relative(root, path) for path in paths}
     wanted = [path for path in paths if shown[path] not in models]
-    if isinstance(support, Catalog):
+    if support is not None:
         catalog = _with_support(support)
         on_disk = {shown[path]: path for path in wanted}
         load_releases_into(catalog, Tree.working(root, on_disk), list(on_disk))
