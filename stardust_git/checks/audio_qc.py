@@ -97,7 +97,7 @@ def check_duplicate_recordings(
         where = checked[0].facts.path if checked else "catalog"
         message = f"re-encoded duplicate recordings not checked: Chromaprint is missing ({missing})"
         found.append(Diagnostic(where, field="tracks", message=message, severity="warning"))
-    hashes = {path: cache.content_hash(cache_dir, path) for path in files}
+    hashes = cache.content_hashes(cache_dir, files)
     pairs = _same_recordings(root, tracks, hashes, prints)
     return found + _report(checked, tracks, pairs, root)
 
