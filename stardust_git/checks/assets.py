@@ -3,12 +3,16 @@ match the metadata (cover size for every target, audio duration)."""
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
 from pathlib import Path
 
 from stardust_git import assets
 from stardust_git.checks.profiles import profile_checks
 from stardust_git.errors import Diagnostics
 from stardust_git.models import Release
+from stardust_git.qc.cache import media_cache_dir
+from stardust_git.qc.probes import prime_audio_probes
 from stardust_git.source.catalog import Catalog, Loaded
 
 AUDIO_KINDS = {"wav", "flac", "mp3"}
@@ -20,6 +24,8 @@ DEFAULT_COVER_SIZE = 1400
 def check_assets(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagnostics) -> None:
     """Files exist inside the repository, are what they claim, and match the metadata."""
     release = loaded.model
+    named = (catalog.root / track.audio for track in release.tracks if track.audio)
+    prime_audio_probes(media_cache_dir(catalog.root), named)
     cover = _asset_path(catalog.root, loaded, ("cover",), release.cover, diagnostics)
     if cover:
         _check_cover(catalog, loaded, cover, diagnostics)
@@ -48,12 +54,25 @@ def _asset_path(
     path = root / candidate
     if not path.exists():
         return fail(f"'{value}' does not exist")
-    resolved = path.resolve()
+    resolved = resolved_path(path)
     if not resolved.is_relative_to(root):
         return fail(f"'{value}' is a link that leads outside the repository")
     if not resolved.is_file():
         return fail(f"'{value}' is not a file")
     return resolved
+
+
+def resolved_path(path: Path) -> Path:
+    """``path.resolve()`` of an existing path, each folder resolved once per process (the
+    tracks of a release share one; resolving every component was much of a large run)."""
+    if os.path.islink(path):
+        return path.resolve()
+    return _resolved_folder(path.parent) / path.name
+
+
+@lru_cache(maxsize=4096)
+def _resolved_folder(folder: Path) -> Path:
+    return folder.resolve()
 
 
 def _check_cover(
@@ -97,25 +116,33 @@ def _cover_size_needed(catalog: Catalog, release: Release) -> tuple[int, str]:
 def _check_audio(loaded: Loaded[Release], index: int, path: Path, diagnostics: Diagnostics) -> None:
     track = loaded.model.tracks[index]
     loc = ("tracks", index, "audio")
-    kind = assets.sniff_type(path)
-    if kind not in AUDIO_KINDS:
-        found = f"a {kind.upper()} file" if kind else "not a WAV, FLAC or MP3 file"
-        diagnostics.add(loaded.diagnostic(loc, f"'{track.audio}' is {found}, not audio"))
-        return
-    extension = path.suffix.lower().lstrip(".")
-    if extension and extension not in _EXTENSIONS[kind]:
-        message = f"'{track.audio}' holds {kind.upper()} audio but its name ends in .{extension}"
-        diagnostics.add(loaded.diagnostic(loc, message, severity="warning"))
     try:
-        audio = assets.probe_audio(path)
+        audio = assets.probe_audio(path)  # usually known already: no need to sniff the file
     except assets.AssetError as exc:
+        kind = assets.sniff_type(path)
+        if kind not in AUDIO_KINDS:
+            found = f"a {kind.upper()} file" if kind else "not a WAV, FLAC or MP3 file"
+            diagnostics.add(loaded.diagnostic(loc, f"'{track.audio}' is {found}, not audio"))
+            return
+        _check_extension(loaded, index, path, kind, diagnostics)
         diagnostics.add(loaded.diagnostic(loc, exc.reason))
         return
+    _check_extension(loaded, index, path, audio.kind, diagnostics)
     if abs(audio.duration - track.duration) > DURATION_TOLERANCE:
         message = (
             f"declared duration {track.duration:g} s but the audio lasts {audio.duration:.2f} s"
         )
         diagnostics.add(loaded.diagnostic(("tracks", index, "duration"), message))
+
+
+def _check_extension(
+    loaded: Loaded[Release], index: int, path: Path, kind: str, diagnostics: Diagnostics
+) -> None:
+    extension = path.suffix.lower().lstrip(".")
+    if extension and extension not in _EXTENSIONS[kind]:
+        audio = loaded.model.tracks[index].audio
+        message = f"'{audio}' holds {kind.upper()} audio but its name ends in .{extension}"
+        diagnostics.add(loaded.diagnostic(("tracks", index, "audio"), message, severity="warning"))
 
 
 _EXTENSIONS = {"wav": {"wav", "wave"}, "flac": {"flac"}, "mp3": {"mp3"}}

@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stardust_git import assets
+from stardust_git.checks.assets import resolved_path
 from stardust_git.checks.cross_file import CheckedRelease, at_track
 from stardust_git.errors import Diagnostic, Diagnostics
 from stardust_git.index import ReleaseFacts
 from stardust_git.models import Release
 from stardust_git.qc import cache
 from stardust_git.qc.findings import qc_findings
+from stardust_git.qc.probes import prime_audio_probes
 from stardust_git.source.catalog import Catalog, Loaded
 
 if TYPE_CHECKING:  # the measuring libraries (scipy, numpy) load only when assets are checked
@@ -51,16 +53,20 @@ def check_audio_qc(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagn
 def measurable_audio(root: Path, value: str) -> Path | None:
     """The audio file ``value`` names, when the assets check accepts it: inside the repository
     and a WAV, FLAC or MP3 that probes (otherwise that check reports it, once)."""
-    if not value or Path(value).is_absolute() or ".." in Path(value).parts:
+    if not _relative(value):
         return None
     path = root / value
     try:
-        if not path.resolve().is_relative_to(root):
+        if not resolved_path(path).is_relative_to(root):
             return None
         assets.probe_audio(path)
     except (OSError, assets.AssetError):
         return None
     return path
+
+
+def _relative(value: str) -> bool:
+    return bool(value) and not Path(value).is_absolute() and ".." not in Path(value).parts
 
 
 @dataclass(frozen=True)
@@ -77,17 +83,18 @@ def check_duplicate_recordings(
     """The same recording (same file content, or alike fingerprints) under two ISRCs, and two
     different recordings under one ISRC, for every track of the ``checked`` releases against
     the whole catalog."""
-    tracks = [
+    named = [
         _Track(facts.path, index, track[0], audio)
         for facts in [release.facts for release in checked] + others
         for index, (track, audio) in enumerate(zip(facts.tracks, facts.audio, strict=False))
-        if measurable_audio(root, audio) is not None
     ]
+    cache_dir = cache.media_cache_dir(root)
+    prime_audio_probes(cache_dir, (root / track.audio for track in named if _relative(track.audio)))
+    tracks = [track for track in named if measurable_audio(root, track.audio) is not None]
     if not tracks:
         return []
     from stardust_git.qc import fingerprint
 
-    cache_dir = cache.media_cache_dir(root)
     files = sorted({root / track.audio for track in tracks})
     found: list[Diagnostic] = []
     try:
