@@ -65,6 +65,15 @@ def measurable_audio(root: Path, value: str) -> Path | None:
     return path
 
 
+def _inside(root: Path, path: Path, probed: dict[Path, assets.AudioInfo]) -> bool:
+    """Whether ``path`` probed as audio and is inside the repository (as :func:`measurable_audio`
+    asks, for thousands of files at once)."""
+    try:
+        return path in probed and resolved_path(path).is_relative_to(root)
+    except OSError:
+        return False
+
+
 def _relative(value: str) -> bool:
     return bool(value) and not Path(value).is_absolute() and ".." not in Path(value).parts
 
@@ -89,8 +98,10 @@ def check_duplicate_recordings(
         for index, (track, audio) in enumerate(zip(facts.tracks, facts.audio, strict=False))
     ]
     cache_dir = cache.media_cache_dir(root)
-    prime_audio_probes(cache_dir, (root / track.audio for track in named if _relative(track.audio)))
-    tracks = [track for track in named if measurable_audio(root, track.audio) is not None]
+    values = {track.audio for track in named if _relative(track.audio)}
+    probed = prime_audio_probes(cache_dir, [root / value for value in values])
+    inside = {value for value in values if _inside(root, root / value, probed)}
+    tracks = [track for track in named if track.audio in inside]
     if not tracks:
         return []
     from stardust_git.qc import fingerprint
@@ -157,7 +168,8 @@ def _report(
     by_file: dict[Path, list[_Track]] = defaultdict(list)
     for track in tracks:
         by_file[root / track.audio].append(track)
-    same_file = {(path, path): True for path in by_file}
+    # one file under several tracks: compared with itself (one track alone has nothing to say)
+    same_file = {(path, path): True for path, mine in by_file.items() if len(mine) > 1}
     found: list[Diagnostic] = []
     positions = {release.facts.path: release for release in checked}
     for (a, b), same in {**pairs, **same_file}.items():

@@ -104,17 +104,23 @@ def split_cached(
     version: int,
     paths: Sequence[Path],
     decode: Callable[[bytes], T | None],
+    keep: bool = False,
 ) -> tuple[dict[Path, T], dict[str, list[Path]]]:
     """The cached ``kind`` results of ``paths`` by path (``decode``d; one it cannot decode is
     measured again), and the contents still to measure: MD5 -> the paths holding it (each
-    content is measured once, whatever its names)."""
+    content is measured once, whatever its names). ``keep``: results asked for again and
+    again in one run (the QC: by the QC check and every profile rule) stay decoded in memory."""
     hashes = content_hashes(cache_dir, paths)
-    results = read_results(cache_dir, kind, version, hashes.values())
+    kept = _DECODED.setdefault((cache_dir, kind, version), {}) if keep else {}
+    wanted = [md5 for md5 in hashes.values() if md5 not in kept]
+    results = read_results(cache_dir, kind, version, wanted)
     decoded = {md5: decode(data) for md5, data in results.items()}
+    if keep:
+        kept.update((md5, value) for md5, value in decoded.items() if value is not None)
     found: dict[Path, T] = {}
     missing: dict[str, list[Path]] = {}
     for path, md5 in hashes.items():
-        if (value := decoded.get(md5)) is not None:
+        if (value := kept.get(md5, decoded.get(md5))) is not None:
             found[path] = value
         else:
             missing.setdefault(md5, []).append(path)
@@ -149,6 +155,9 @@ def write_result(cache_dir: Path, kind: str, md5: str, version: int, data: dict[
 
 _MEMO: dict[tuple[Path, Stat], str] = {}
 """Hashes found in this process (the QC, the profiles and the duplicate check all ask)."""
+_DECODED: dict[tuple[Path, str, int], dict[str, Any]] = {}
+"""Results kept decoded in this process (``split_cached(keep=True)``), by cache, kind and
+version, then MD5."""
 _CONNECTIONS: dict[tuple[int, Path], sqlite3.Connection | None] = {}
 """This process's connection to each cache database (by process id: a forked worker opens its
 own); None when the cache cannot be used."""
@@ -168,6 +177,7 @@ def close_all() -> None:
             db.close()
     _CONNECTIONS.clear()
     _MEMO.clear()
+    _DECODED.clear()
 
 
 def _open(cache_dir: Path) -> sqlite3.Connection | None:

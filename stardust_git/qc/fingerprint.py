@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import acoustid
 import numpy as np
 import soundfile
 
@@ -90,6 +89,7 @@ def _frames(data: bytes) -> np.ndarray | None:
 
 
 def _fingerprint_file(path: Path) -> np.ndarray | None:
+    import acoustid  # loaded only when a fingerprint must be computed
     import chromaprint
 
     try:

@@ -42,7 +42,7 @@ def measure_assets(
 ) -> dict[Path, Measured]:
     """The QC of every file in ``paths``; each new content is decoded once, ever."""
     stats = stats if stats is not None else MeasureStats()
-    found, missing = cache.split_cached(cache_dir, "qc", QC_VERSION, paths, _decode)
+    found, missing = cache.split_cached(cache_dir, "qc", QC_VERSION, paths, _decode, keep=True)
     stats.cached += len(found)
     if not missing:
         return found

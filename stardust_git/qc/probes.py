@@ -17,14 +17,15 @@ PROBE_VERSION = 1
 """The version of what :func:`~stardust_git.assets.probe_audio` finds: change it with the prober."""
 
 
-def prime_audio_probes(cache_dir: Path, paths: Iterable[Path]) -> None:
-    """Probe the audio files among ``paths`` (those that are not regular files are left to the
-    checks that report them): cached probes from the media cache, the others now, kept."""
+def prime_audio_probes(cache_dir: Path, paths: Iterable[Path]) -> dict[Path, assets.AudioInfo]:
+    """Probe the audio files among ``paths``: cached probes from the media cache, the others
+    now, kept. The files that probe as audio, with what they hold; the others (missing, not
+    audio, corrupt) are left to the checks that report them."""
     files = [path for path in dict.fromkeys(paths) if _is_file(path)]
     try:
         found, missing = cache.split_cached(cache_dir, "probe", PROBE_VERSION, files, _decode)
     except (OSError, assets.AssetError):  # a file went away meanwhile: the checks say so
-        return
+        return {}
     for path, info in found.items():
         assets.remember_audio(path, info)
     new: dict[str, bytes] = {}
@@ -34,9 +35,11 @@ def prime_audio_probes(cache_dir: Path, paths: Iterable[Path]) -> None:
         except assets.AssetError:
             continue  # not kept: the checks probe it again and report why
         new[md5] = cache.encode_json(dataclasses.asdict(info))
+        found.update((path, info) for path in same)
         for path in same[1:]:
             assets.remember_audio(path, info)
     cache.write_results(cache_dir, "probe", PROBE_VERSION, new)
+    return found
 
 
 def _decode(data: bytes) -> assets.AudioInfo | None:
