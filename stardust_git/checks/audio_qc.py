@@ -7,8 +7,10 @@ target's profile sets its shop's limits (profiles/rules_measured.py).
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,13 +67,24 @@ def measurable_audio(root: Path, value: str) -> Path | None:
     return path
 
 
-def _inside(root: Path, path: Path, probed: dict[Path, assets.AudioInfo]) -> bool:
-    """Whether ``path`` probed as audio and is inside the repository (as :func:`measurable_audio`
-    asks, for thousands of files at once)."""
-    try:
-        return path in probed and resolved_path(path).is_relative_to(root)
-    except OSError:
+def _inside(root: str, path: Path, probed: dict[Path, assets.AudioInfo]) -> bool:
+    """Whether ``path`` probed as audio and is inside the repository ``root`` (as
+    :func:`measurable_audio` asks, for thousands of files at once: on strings, each folder
+    resolved once)."""
+    if path not in probed:
         return False
+    name = str(path)
+    if os.path.islink(name):
+        real = os.path.realpath(name)
+    else:
+        folder, base = os.path.split(name)
+        real = os.path.join(_real_folder(folder), base)
+    return real.startswith(root + os.sep)
+
+
+@lru_cache(maxsize=16_384)
+def _real_folder(folder: str) -> str:
+    return os.path.realpath(folder)
 
 
 def _relative(value: str) -> bool:
@@ -84,6 +97,7 @@ class _Track:
     index: int
     isrc: str
     audio: str
+    file: Path
 
 
 def check_duplicate_recordings(
@@ -92,21 +106,23 @@ def check_duplicate_recordings(
     """The same recording (same file content, or alike fingerprints) under two ISRCs, and two
     different recordings under one ISRC, for every track of the ``checked`` releases against
     the whole catalog."""
-    named = [
-        _Track(facts.path, index, track[0], audio)
-        for facts in [release.facts for release in checked] + others
-        for index, (track, audio) in enumerate(zip(facts.tracks, facts.audio, strict=False))
-    ]
+    every = [release.facts for release in checked] + others
     cache_dir = cache.media_cache_dir(root)
-    values = {track.audio for track in named if _relative(track.audio)}
-    probed = prime_audio_probes(cache_dir, [root / value for value in values])
-    inside = {value for value in values if _inside(root, root / value, probed)}
-    tracks = [track for track in named if track.audio in inside]
+    named = {audio: root / audio for facts in every for audio in facts.audio if _relative(audio)}
+    probed = prime_audio_probes(cache_dir, named.values())
+    root_name = str(root)
+    usable = {audio: path for audio, path in named.items() if _inside(root_name, path, probed)}
+    tracks = [
+        _Track(facts.path, index, track[0], audio, usable[audio])
+        for facts in every
+        for index, (track, audio) in enumerate(zip(facts.tracks, facts.audio, strict=False))
+        if audio in usable
+    ]
     if not tracks:
         return []
     from stardust_git.qc import fingerprint
 
-    files = sorted({root / track.audio for track in tracks})
+    files = sorted(set(usable.values()))
     found: list[Diagnostic] = []
     try:
         prints = fingerprint.fingerprints(cache_dir, files)
@@ -116,12 +132,12 @@ def check_duplicate_recordings(
         message = f"re-encoded duplicate recordings not checked: Chromaprint is missing ({missing})"
         found.append(Diagnostic(where, field="tracks", message=message, severity="warning"))
     hashes = cache.content_hashes(cache_dir, files)
-    pairs = _same_recordings(root, tracks, hashes, prints)
-    return found + _report(checked, tracks, pairs, root)
+    pairs = _same_recordings(tracks, hashes, prints)
+    return found + _report(checked, tracks, pairs)
 
 
 def _same_recordings(
-    root: Path, tracks: list[_Track], hashes: dict[Path, str], prints: dict[Path, np.ndarray]
+    tracks: list[_Track], hashes: dict[Path, str], prints: dict[Path, np.ndarray]
 ) -> dict[tuple[Path, Path], bool]:
     """For every two files worth comparing (alike fingerprints, the same content, or the same
     ISRC): whether they hold one recording."""
@@ -130,7 +146,7 @@ def _same_recordings(
     files = sorted(prints)
     candidates = fingerprint.candidate_pairs([prints[path] for path in files])
     pairs = {(files[a], files[b]) for a, b in candidates}
-    for group in [*_content_groups(hashes), *_isrc_groups(root, tracks)]:
+    for group in [*_content_groups(hashes), *_isrc_groups(tracks)]:
         ordered = sorted(group)
         pairs.update((a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
     known: dict[tuple[Path, Path], bool] = {}
@@ -152,10 +168,10 @@ def _content_groups(hashes: dict[Path, str]) -> list[set[Path]]:
     return [files for files in by_hash.values() if len(files) > 1]
 
 
-def _isrc_groups(root: Path, tracks: list[_Track]) -> list[set[Path]]:
+def _isrc_groups(tracks: list[_Track]) -> list[set[Path]]:
     by_isrc: dict[str, set[Path]] = defaultdict(set)
     for track in tracks:
-        by_isrc[track.isrc].add(root / track.audio)
+        by_isrc[track.isrc].add(track.file)
     return [files for files in by_isrc.values() if len(files) > 1]
 
 
@@ -163,11 +179,10 @@ def _report(
     checked: list[CheckedRelease],
     tracks: list[_Track],
     pairs: dict[tuple[Path, Path], bool],
-    root: Path,
 ) -> list[Diagnostic]:
     by_file: dict[Path, list[_Track]] = defaultdict(list)
     for track in tracks:
-        by_file[root / track.audio].append(track)
+        by_file[track.file].append(track)
     # one file under several tracks: compared with itself (one track alone has nothing to say)
     same_file = {(path, path): True for path, mine in by_file.items() if len(mine) > 1}
     found: list[Diagnostic] = []
@@ -176,7 +191,7 @@ def _report(
         for mine in [*by_file[a], *by_file[b]]:
             if mine.release not in positions:
                 continue
-            other_file = b if root / mine.audio == a else a
+            other_file = b if mine.file == a else a
             for other in by_file[other_file]:
                 message = _conflict(mine, other, same)
                 if message and other != mine:
