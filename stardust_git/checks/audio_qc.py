@@ -7,15 +7,13 @@ target's profile sets its shop's limits (profiles/rules_measured.py).
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stardust_git import assets
-from stardust_git.checks.assets import resolved_path
+from stardust_git.checks.assets import repository_file
 from stardust_git.checks.cross_file import CheckedRelease, at_track
 from stardust_git.errors import Diagnostic, Diagnostics
 from stardust_git.index import ReleaseFacts
@@ -55,40 +53,14 @@ def check_audio_qc(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagn
 def measurable_audio(root: Path, value: str) -> Path | None:
     """The audio file ``value`` names, when the assets check accepts it: inside the repository
     and a WAV, FLAC or MP3 that probes (otherwise that check reports it, once)."""
-    if not _relative(value):
+    path = repository_file(root, value)
+    if path is None:
         return None
-    path = root / value
     try:
-        if not resolved_path(path).is_relative_to(root):
-            return None
         assets.probe_audio(path)
     except (OSError, assets.AssetError):
         return None
     return path
-
-
-def _inside(root: str, path: Path, probed: dict[Path, assets.AudioInfo]) -> bool:
-    """Whether ``path`` probed as audio and is inside the repository ``root`` (as
-    :func:`measurable_audio` asks, for thousands of files at once: on strings, each folder
-    resolved once)."""
-    if path not in probed:
-        return False
-    name = str(path)
-    if os.path.islink(name):
-        real = os.path.realpath(name)
-    else:
-        folder, base = os.path.split(name)
-        real = os.path.join(_real_folder(folder), base)
-    return real.startswith(root + os.sep)
-
-
-@lru_cache(maxsize=16_384)
-def _real_folder(folder: str) -> str:
-    return os.path.realpath(folder)
-
-
-def _relative(value: str) -> bool:
-    return bool(value) and not Path(value).is_absolute() and ".." not in Path(value).parts
 
 
 @dataclass(frozen=True)
@@ -108,10 +80,10 @@ def check_duplicate_recordings(
     the whole catalog."""
     every = [release.facts for release in checked] + others
     cache_dir = cache.media_cache_dir(root)
-    named = {audio: root / audio for facts in every for audio in facts.audio if _relative(audio)}
+    values = {audio for facts in every for audio in facts.audio}
+    named = {audio: path for audio in values if (path := repository_file(root, audio))}
     probed = prime_audio_probes(cache_dir, named.values())
-    root_name = str(root)
-    usable = {audio: path for audio, path in named.items() if _inside(root_name, path, probed)}
+    usable = {audio: path for audio, path in named.items() if path in probed}
     tracks = [
         _Track(facts.path, index, track[0], audio, usable[audio])
         for facts in every
