@@ -27,8 +27,8 @@ def check_assets(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagnos
     cache_dir = media_cache_dir(catalog.root)
     named = (repository_file(catalog.root, track.audio) for track in release.tracks)
     prime_audio_probes(cache_dir, [path for path in named if path is not None])
-    cover = repository_file(catalog.root, release.cover)
-    prime_image_probes(cache_dir, [cover] if cover is not None else [])
+    cover_file = repository_file(catalog.root, release.cover)
+    prime_image_probes(cache_dir, [cover_file] if cover_file is not None else [])
     cover = _asset_path(catalog.root, loaded, ("cover",), release.cover, diagnostics)
     if cover:
         _check_cover(catalog, loaded, cover, diagnostics)
@@ -72,13 +72,7 @@ def repository_file(root: Path, value: str) -> Path | None:
     if not value or value.startswith(("/", "\\")) or ".." in Path(value).parts:
         return None
     path = root / value
-    name = str(path)
-    if os.path.islink(name):
-        real = os.path.realpath(name)
-    else:
-        folder, base = os.path.split(name)
-        real = os.path.join(_real_folder(folder), base)
-    return path if real.startswith(str(root) + os.sep) else None
+    return path if _real_path(str(path)).startswith(str(root) + os.sep) else None
 
 
 @lru_cache(maxsize=16_384)
@@ -87,16 +81,17 @@ def _real_folder(folder: str) -> str:
 
 
 def resolved_path(path: Path) -> Path:
-    """``path.resolve()`` of an existing path, each folder resolved once per process (the
-    tracks of a release share one; resolving every component was much of a large run)."""
-    if os.path.islink(path):
-        return path.resolve()
-    return _resolved_folder(path.parent) / path.name
+    """``path.resolve()`` of an existing path (see :func:`_real_path`)."""
+    return Path(_real_path(str(path)))
 
 
-@lru_cache(maxsize=4096)
-def _resolved_folder(folder: Path) -> Path:
-    return folder.resolve()
+def _real_path(name: str) -> str:
+    """``os.path.realpath(name)``, each folder resolved once per process (the tracks of a
+    release share one; resolving every component was much of a large run)."""
+    if os.path.islink(name):
+        return os.path.realpath(name)
+    folder, base = os.path.split(name)
+    return os.path.join(_real_folder(folder), base)
 
 
 def _check_cover(
