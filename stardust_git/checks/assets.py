@@ -69,10 +69,10 @@ def repository_file(root: Path, value: str) -> Path | None:
     """The path ``value`` names when it is relative and stays inside the repository ``root``
     (a resolved path), links followed; None otherwise (:func:`check_assets` says why). Cheap
     enough for thousands of files: on strings, each folder resolved once."""
-    if not value or value.startswith(("/", "\\")) or ".." in Path(value).parts:
+    if not value or value.startswith(("/", "\\")) or ".." in value.replace("\\", "/").split("/"):
         return None
-    path = root / value
-    return path if _real_path(str(path)).startswith(str(root) + os.sep) else None
+    name = os.path.join(root, value)
+    return Path(name) if _real_path(name).startswith(os.path.join(root, "")) else None
 
 
 @lru_cache(maxsize=16_384)

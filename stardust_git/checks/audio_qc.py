@@ -94,7 +94,7 @@ def check_duplicate_recordings(
         return []
     from stardust_git.qc import fingerprint
 
-    files = sorted(set(usable.values()))
+    files = sorted(set(usable.values()), key=str)
     found: list[Diagnostic] = []
     try:
         prints = fingerprint.fingerprints(cache_dir, files)
