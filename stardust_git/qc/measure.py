@@ -46,8 +46,6 @@ def measure_assets(
     stats.cached += len(found)
     if not missing:
         return found
-    from stardust_git.qc.result import AudioQC
-
     jobs = [(md5, str(same[0])) for md5, same in missing.items()]
     new: dict[str, bytes] = {}
     for (md5, _), (data, problem) in zip(jobs, _run_parallel(_measure_one, jobs), strict=True):
@@ -61,8 +59,6 @@ def measure_assets(
 
 
 def _decode(data: bytes) -> Measured | None:
-    from stardust_git.qc.result import AudioQC
-
     found = cache.decode_json(data)
     try:
         return Measured(AudioQC(**found)) if found is not None else None
