@@ -155,6 +155,7 @@ def _cache_key(path: Path) -> tuple[str, int, int]:
 
 def clear_cache() -> None:
     """Forget every cached probe and checksum (for long-lived processes and tests)."""
+    _KNOWN.clear()
     _probe_audio_cached.cache_clear()
     _probe_image_cached.cache_clear()
     _md5_cached.cache_clear()
@@ -202,11 +203,23 @@ def probe_audio(path: Path) -> AudioInfo:
 
     Raises AssetError when the file is not one of those or is truncated or corrupt.
     """
-    resolved, size, mtime_ns = _cache_key(path)
+    key = _cache_key(path)
+    if isinstance(known := _KNOWN.get(key), AudioInfo):
+        return known
     try:
-        return _probe_audio_cached(resolved, size, mtime_ns)
+        return _probe_audio_cached(*key)
     except AssetError as error:
         raise AssetError(path, error.reason) from None
+
+
+_KNOWN: dict[tuple[str, int, int], AudioInfo | ImageInfo] = {}
+"""Probes of files as they are now, kept between runs (see :func:`remember_probe`)."""
+
+
+def remember_probe(path: Path, info: AudioInfo | ImageInfo) -> None:
+    """Take ``info`` as the probe of ``path`` as the file is now: a cache kept between runs
+    vouches for it (the media cache, by content hash), so the file is not opened again."""
+    _KNOWN[_cache_key(path)] = info
 
 
 @lru_cache(maxsize=4096)
@@ -426,9 +439,11 @@ def probe_image(path: Path) -> ImageInfo:
 
     Raises AssetError when the file is not one of those or is truncated or corrupt.
     """
-    resolved, size, mtime_ns = _cache_key(path)
+    key = _cache_key(path)
+    if isinstance(known := _KNOWN.get(key), ImageInfo):
+        return known
     try:
-        return _probe_image_cached(resolved, size, mtime_ns)
+        return _probe_image_cached(*key)
     except AssetError as error:
         raise AssetError(path, error.reason) from None
 

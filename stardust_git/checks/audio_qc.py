@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stardust_git import assets
+from stardust_git.checks.assets import repository_file
 from stardust_git.checks.cross_file import CheckedRelease, at_track
 from stardust_git.errors import Diagnostic, Diagnostics
 from stardust_git.index import ReleaseFacts
 from stardust_git.models import Release
 from stardust_git.qc import cache
 from stardust_git.qc.findings import qc_findings
+from stardust_git.qc.probes import prime_audio_probes
 from stardust_git.source.catalog import Catalog, Loaded
 
 if TYPE_CHECKING:  # the measuring libraries (scipy, numpy) load only when assets are checked
@@ -51,12 +53,10 @@ def check_audio_qc(catalog: Catalog, loaded: Loaded[Release], diagnostics: Diagn
 def measurable_audio(root: Path, value: str) -> Path | None:
     """The audio file ``value`` names, when the assets check accepts it: inside the repository
     and a WAV, FLAC or MP3 that probes (otherwise that check reports it, once)."""
-    if not value or Path(value).is_absolute() or ".." in Path(value).parts:
+    path = repository_file(root, value)
+    if path is None:
         return None
-    path = root / value
     try:
-        if not path.resolve().is_relative_to(root):
-            return None
         assets.probe_audio(path)
     except (OSError, assets.AssetError):
         return None
@@ -69,6 +69,7 @@ class _Track:
     index: int
     isrc: str
     audio: str
+    file: Path
 
 
 def check_duplicate_recordings(
@@ -77,18 +78,23 @@ def check_duplicate_recordings(
     """The same recording (same file content, or alike fingerprints) under two ISRCs, and two
     different recordings under one ISRC, for every track of the ``checked`` releases against
     the whole catalog."""
+    every = [release.facts for release in checked] + others
+    cache_dir = cache.media_cache_dir(root)
+    values = {audio for facts in every for audio in facts.audio}
+    named = {audio: path for audio in values if (path := repository_file(root, audio))}
+    probed = prime_audio_probes(cache_dir, named.values())
+    usable = {audio: path for audio, path in named.items() if path in probed}
     tracks = [
-        _Track(facts.path, index, track[0], audio)
-        for facts in [release.facts for release in checked] + others
+        _Track(facts.path, index, track[0], audio, usable[audio])
+        for facts in every
         for index, (track, audio) in enumerate(zip(facts.tracks, facts.audio, strict=False))
-        if measurable_audio(root, audio) is not None
+        if audio in usable
     ]
     if not tracks:
         return []
     from stardust_git.qc import fingerprint
 
-    cache_dir = cache.media_cache_dir(root)
-    files = sorted({root / track.audio for track in tracks})
+    files = sorted(set(usable.values()), key=str)
     found: list[Diagnostic] = []
     try:
         prints = fingerprint.fingerprints(cache_dir, files)
@@ -97,13 +103,13 @@ def check_duplicate_recordings(
         where = checked[0].facts.path if checked else "catalog"
         message = f"re-encoded duplicate recordings not checked: Chromaprint is missing ({missing})"
         found.append(Diagnostic(where, field="tracks", message=message, severity="warning"))
-    hashes = {path: cache.content_hash(cache_dir, path) for path in files}
-    pairs = _same_recordings(root, tracks, hashes, prints)
-    return found + _report(checked, tracks, pairs, root)
+    hashes = cache.content_hashes(cache_dir, files)
+    pairs = _same_recordings(tracks, hashes, prints)
+    return found + _report(checked, tracks, pairs)
 
 
 def _same_recordings(
-    root: Path, tracks: list[_Track], hashes: dict[Path, str], prints: dict[Path, np.ndarray]
+    tracks: list[_Track], hashes: dict[Path, str], prints: dict[Path, np.ndarray]
 ) -> dict[tuple[Path, Path], bool]:
     """For every two files worth comparing (alike fingerprints, the same content, or the same
     ISRC): whether they hold one recording."""
@@ -112,7 +118,7 @@ def _same_recordings(
     files = sorted(prints)
     candidates = fingerprint.candidate_pairs([prints[path] for path in files])
     pairs = {(files[a], files[b]) for a, b in candidates}
-    for group in [*_content_groups(hashes), *_isrc_groups(root, tracks)]:
+    for group in [*_content_groups(hashes), *_isrc_groups(tracks)]:
         ordered = sorted(group)
         pairs.update((a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
     known: dict[tuple[Path, Path], bool] = {}
@@ -134,10 +140,10 @@ def _content_groups(hashes: dict[Path, str]) -> list[set[Path]]:
     return [files for files in by_hash.values() if len(files) > 1]
 
 
-def _isrc_groups(root: Path, tracks: list[_Track]) -> list[set[Path]]:
+def _isrc_groups(tracks: list[_Track]) -> list[set[Path]]:
     by_isrc: dict[str, set[Path]] = defaultdict(set)
     for track in tracks:
-        by_isrc[track.isrc].add(root / track.audio)
+        by_isrc[track.isrc].add(track.file)
     return [files for files in by_isrc.values() if len(files) > 1]
 
 
@@ -145,19 +151,19 @@ def _report(
     checked: list[CheckedRelease],
     tracks: list[_Track],
     pairs: dict[tuple[Path, Path], bool],
-    root: Path,
 ) -> list[Diagnostic]:
     by_file: dict[Path, list[_Track]] = defaultdict(list)
     for track in tracks:
-        by_file[root / track.audio].append(track)
-    same_file = {(path, path): True for path in by_file}
+        by_file[track.file].append(track)
+    # one file under several tracks: compared with itself (one track alone has nothing to say)
+    same_file = {(path, path): True for path, mine in by_file.items() if len(mine) > 1}
     found: list[Diagnostic] = []
     positions = {release.facts.path: release for release in checked}
     for (a, b), same in {**pairs, **same_file}.items():
         for mine in [*by_file[a], *by_file[b]]:
             if mine.release not in positions:
                 continue
-            other_file = b if root / mine.audio == a else a
+            other_file = b if mine.file == a else a
             for other in by_file[other_file]:
                 message = _conflict(mine, other, same)
                 if message and other != mine:

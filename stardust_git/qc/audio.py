@@ -9,13 +9,15 @@ with their state carried over; scipy oversamples 4x for the true peak.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyloudnorm
 import soundfile
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
+
+from stardust_git.qc.result import AudioQC
 
 STEP_SECONDS = 0.1
 """Loudness is summed per 100 ms step: a 400 ms gating block is 4 steps (75 % overlap), a 3 s
@@ -45,35 +47,6 @@ resample_poly designs its own."""
 HIGH_BAND_HZ = 22_500.0
 SPECTRUM_SIZE = 8192
 _INT_SCALE = 2.0**31
-
-
-@dataclass(frozen=True)
-class AudioQC:
-    """What was measured in one audio file (dB values are None for digital silence)."""
-
-    sample_rate: int
-    channels: int
-    bit_depth: int
-    """Bits per sample of integer PCM; 0 for float or lossy audio."""
-    duration: float
-    integrated_lufs: float | None
-    loudness_range: float | None
-    true_peak_dbtp: float | None
-    sample_peak_dbfs: float | None
-    clipped_runs: int
-    longest_clip: int
-    """Samples in the longest run of full-scale samples."""
-    leading_silence: float
-    trailing_silence: float
-    low_bits_zero: bool
-    """A 24-bit file whose low 8 bits are zero in every sample: 16-bit audio padded."""
-    high_band_db: float | None
-    """Energy above 22.5 kHz relative to the whole (files above 48 kHz only)."""
-    side_db: float | None
-    """Energy of L - R relative to L + R (stereo only): very low means mono content."""
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 _BIT_DEPTHS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from stardust_git.qc.audio import AudioQC
+    from stardust_git.qc.result import AudioQC
 
 SILENCE_MAX = 10.0
 """Seconds of silence (below -60 dBFS) at either end."""

@@ -19,13 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import acoustid
 import numpy as np
 import soundfile
 
 from stardust_git.qc import cache
 
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2
+"""2: frames kept as little-endian 32-bit words."""
 MAX_SECONDS = 120
 MAX_OFFSET = 80
 """Frames (about 10 s) either way that two fingerprints are shifted to align them."""
@@ -63,23 +63,33 @@ def fingerprints(
     threads, several at a time: decoding and libchromaprint release the GIL). Raises
     ChromaprintMissing when one must be computed without libchromaprint."""
     stats = stats if stats is not None else FingerprintStats()
-    cached, missing = cache.split_cached(cache_dir, "fingerprint", FINGERPRINT_VERSION, paths)
-    stats.cached += len(cached)
-    found = {path: np.array(data["frames"], dtype=np.uint32) for path, data in cached.items()}
+    kind, version = "fingerprint", FINGERPRINT_VERSION
+    found, missing = cache.split_cached(cache_dir, kind, version, paths, _frames)
+    stats.cached += len(found)
     if missing and chromaprint_missing():
         raise ChromaprintMissing(CHROMAPRINT_HINT)
+    new: dict[str, bytes] = {}
     with ThreadPoolExecutor(max(2, os.cpu_count() or 1)) as pool:
         computed = pool.map(_fingerprint_file, [same[0] for same in missing.values()])
         for (md5, same), frames in zip(missing.items(), computed, strict=True):
             stats.computed += 1
             if frames is None:
                 continue
-            cache.write_result(cache_dir, "fingerprint", md5, FINGERPRINT_VERSION, frames)
-            found.update((path, np.array(frames["frames"], dtype=np.uint32)) for path in same)
+            new[md5] = frames.tobytes()
+            found.update((path, frames) for path in same)
+    cache.write_results(cache_dir, kind, version, new)
     return found
 
 
-def _fingerprint_file(path: Path) -> dict[str, list[int]] | None:
+def _frames(data: bytes) -> np.ndarray | None:
+    """A cached fingerprint: its 32-bit frames, little-endian."""
+    if len(data) % 4:
+        return None
+    return np.frombuffer(data, dtype="<u4").astype(np.uint32)
+
+
+def _fingerprint_file(path: Path) -> np.ndarray | None:
+    import acoustid  # loaded only when a fingerprint must be computed
     import chromaprint
 
     try:
@@ -89,7 +99,7 @@ def _fingerprint_file(path: Path) -> dict[str, list[int]] | None:
     except (acoustid.FingerprintGenerationError, soundfile.LibsndfileError, RuntimeError):
         return None
     frames, _ = chromaprint.decode_fingerprint(encoded)
-    return {"frames": [frame & 0xFFFFFFFF for frame in frames]}
+    return np.array([frame & 0xFFFFFFFF for frame in frames], dtype="<u4")
 
 
 def _pcm_blocks(path: Path, rate: int) -> Iterator[bytes]:

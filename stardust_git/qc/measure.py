@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import soundfile
-
 from stardust_git.qc import cache
-from stardust_git.qc.audio import AudioQC, measure_audio
+from stardust_git.qc.result import AudioQC
 
 QC_VERSION = 1
 
@@ -44,20 +42,35 @@ def measure_assets(
 ) -> dict[Path, Measured]:
     """The QC of every file in ``paths``; each new content is decoded once, ever."""
     stats = stats if stats is not None else MeasureStats()
-    cached, missing = cache.split_cached(cache_dir, "qc", QC_VERSION, paths)
-    stats.cached += len(cached)
-    found = {path: Measured(AudioQC(**data)) for path, data in cached.items()}
+    found, missing = cache.split_cached(cache_dir, "qc", QC_VERSION, paths, _decode, keep=True)
+    stats.cached += len(found)
+    if not missing:
+        return found
     jobs = [(md5, str(same[0])) for md5, same in missing.items()]
+    new: dict[str, bytes] = {}
     for (md5, _), (data, problem) in zip(jobs, _run_parallel(_measure_one, jobs), strict=True):
         stats.decoded += 1
         if data is not None:
-            cache.write_result(cache_dir, "qc", md5, QC_VERSION, data)
+            new[md5] = cache.encode_json(data)
         for path in missing[md5]:
             found[path] = Measured(AudioQC(**data) if data else None, problem)
+    cache.write_results(cache_dir, "qc", QC_VERSION, new)
     return found
 
 
+def _decode(data: bytes) -> Measured | None:
+    found = cache.decode_json(data)
+    try:
+        return Measured(AudioQC(**found)) if found is not None else None
+    except TypeError:  # fields of another layout: measured again
+        return None
+
+
 def _measure_one(job: tuple[str, str]) -> tuple[dict[str, Any] | None, str]:
+    import soundfile  # the measuring libraries load only when something must be decoded
+
+    from stardust_git.qc.audio import measure_audio
+
     try:
         return measure_audio(job[1]).as_dict(), ""
     except (soundfile.LibsndfileError, RuntimeError, ValueError) as error:
