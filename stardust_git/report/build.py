@@ -21,14 +21,22 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from stardust_git.choreography import preview_action
-from stardust_git.errors import UserError
+from stardust_git.errors import Diagnostic, Diagnostics, UserError
 from stardust_git.gitio import Git
 from stardust_git.models import Release
 from stardust_git.render import RenderContext, RenderError, render_package
 from stardust_git.render.media import RenderAssetError, audio_asset, image_asset
 from stardust_git.report import charts
 from stardust_git.report.catalog_data import catalog_script
-from stardust_git.report.gather import ReleaseEntry, ReportData, gather, open_failures
+from stardust_git.report.gather import (
+    ReleaseEntry,
+    ReportData,
+    catalog_problems,
+    gather,
+    open_failures,
+    release_problems,
+    validation_problems,
+)
 from stardust_git.report.thumbs import thumbnail, thumbnail_cache
 
 STATIC_FILES = ("report.css", "catalog.js", "favicon.svg")
@@ -74,7 +82,7 @@ def build_report(root: Path, out: Path, options: BuildOptions) -> BuildSummary:
     out = out.resolve()
     _check_replaceable(out)
     today = options.today or dt.datetime.now(dt.UTC).date()
-    data = gather(root, today, options.validate)
+    data = gather(root, today)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:
@@ -104,6 +112,14 @@ def _worker_count(releases: int) -> int:
 
 def _write_share(share: tuple[int, int]) -> dict[str, str | None]:
     return _FORKED["site"].write_release_pages(*share)
+
+
+def _check_share(share: tuple[int, int]) -> list[Diagnostic]:
+    return _FORKED["site"].release_problems(*share)
+
+
+def _shares(count: int) -> list[tuple[int, int]]:
+    return [(start, start + PAGE_SHARE) for start in range(0, count, PAGE_SHARE)]
 
 
 def _check_replaceable(out: Path) -> None:
@@ -136,6 +152,7 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # the templates ship in the package: no stat per page
     )
     env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M") if moment else ""
     env.filters["duration"] = _duration
@@ -161,7 +178,7 @@ class Site:
 
     def write(self) -> None:
         self._static()
-        self._release_pages()
+        self._release_pages_and_problems()
         self._catalog_page()
         self._deliveries_page()
         self._targets_page()
@@ -224,23 +241,42 @@ class Site:
 
     # --- release pages -------------------------------------------------------------------
 
-    def _release_pages(self) -> None:
-        """One page per release; a large catalog is shared out to forked workers (the pages
-        read assets and render messages), which hand back the thumbnails they made."""
+    def _release_pages_and_problems(self) -> None:
+        """One page per release, and the validation problems. A large catalog is shared out to
+        forked workers, which check their share with the gate, or write its pages (reading
+        assets and rendering messages) and hand back the thumbnails they made; meanwhile this
+        process runs the checks across the catalog."""
         releases = self.data.releases
         workers = _worker_count(len(releases))
         if workers == 1:
+            if self.options.validate:
+                self.data.problems = validation_problems(self.data.catalog)
             self.write_release_pages(0, len(releases))
             return
-        shares = [(start, start + PAGE_SHARE) for start in range(0, len(releases), PAGE_SHARE)]
         _FORKED["site"] = self
         try:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                for thumbs in pool.map(_write_share, shares):
-                    self.thumbs.update(thumbs)
+                self._run_shares(pool)
         finally:
             _FORKED.clear()
+
+    def _run_shares(self, pool: ProcessPoolExecutor) -> None:
+        checks = _shares(len(self.data.catalog.releases)) if self.options.validate else []
+        checking = [pool.submit(_check_share, share) for share in checks]
+        writing = pool.map(_write_share, _shares(len(self.data.releases)))
+        if self.options.validate:
+            found = Diagnostics(catalog_problems(self.data.catalog))
+            for future in checking:
+                found.extend(future.result())
+            self.data.problems = found.sorted()
+        for thumbs in writing:
+            self.thumbs.update(thumbs)
+
+    def release_problems(self, start: int, stop: int) -> list[Diagnostic]:
+        """What the gate finds in the releases ``start:stop`` of the catalog."""
+        releases = list(self.data.catalog.releases.values())[start:stop]
+        return release_problems(self.data.catalog, releases)
 
     def write_release_pages(self, start: int, stop: int) -> dict[str, str | None]:
         for entry in self.data.releases[start:stop]:

@@ -8,8 +8,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stardust_git.checks.gate import run_gate
-from stardust_git.errors import Diagnostic, UserError
+from stardust_git.checks.cross_file import checked_release
+from stardust_git.checks.gate import GateRun, run_catalog_checks, run_release_checks
+from stardust_git.errors import Diagnostic, Diagnostics, UserError
 from stardust_git.genre_tools import MapCoverage, map_coverage
 from stardust_git.gitio import Git
 from stardust_git.models import Release
@@ -67,20 +68,19 @@ class ReportData:
         return [entry.receipts[target] for entry in self.releases if target in entry.receipts]
 
 
-def gather(root: Path, today: dt.date, validate: bool = True) -> ReportData:
-    """Load the catalog and receipts of ``root`` and derive what every page needs."""
+def gather(root: Path, today: dt.date) -> ReportData:
+    """Load the catalog and receipts of ``root`` and derive what every page needs (the
+    validation problems are left to the builder: see :func:`release_problems`)."""
     with no_cyclic_gc():  # thousands of acyclic models: the collector would only cost time
         catalog = load_catalog(root)
-    if catalog.refused:
-        raise UserError("cannot read the catalog", catalog.refusals())
-    git = Git(root)
-    recorded = load_recorded(Tree(git, None))
-    entries = release_entries(catalog, recorded, today)
-    problems = validation_problems(catalog) if validate else []
+        if catalog.refused:
+            raise UserError("cannot read the catalog", catalog.refusals())
+        git = Git(root)
+        recorded = load_recorded(Tree(git, None))
+        entries = release_entries(catalog, recorded, today)
+        events = delivery_events(recorded)
     commit = git.resolve("HEAD") if git.is_repository() else None
-    return ReportData(
-        catalog, entries, delivery_events(recorded), problems, coverage(catalog), commit, today
-    )
+    return ReportData(catalog, entries, events, [], coverage(catalog), commit, today)
 
 
 def release_entries(
@@ -120,9 +120,26 @@ def validation_problems(catalog: Catalog) -> list[Diagnostic]:
 
     Not the render checks: they render every release for every target, which costs more
     than the whole report; the release pages render each message and show why one fails."""
-    found = run_gate(catalog, catalog.releases.values(), needs=REPORT_NEEDS)
-    found.extend(catalog.diagnostics)
-    return found.sorted()
+    found = catalog_problems(catalog)
+    found.extend(release_problems(catalog, list(catalog.releases.values())))
+    return Diagnostics(found).sorted()
+
+
+def release_problems(catalog: Catalog, releases: list[Loaded[Release]]) -> list[Diagnostic]:
+    """The gate's checks of each of ``releases`` (a share of the catalog, in a worker)."""
+    found = Diagnostics()
+    run_release_checks(GateRun(catalog, REPORT_NEEDS), releases, found)
+    return found.items
+
+
+def catalog_problems(catalog: Catalog) -> list[Diagnostic]:
+    """What loading found and the gate's checks across the catalog (the rest of
+    :func:`~stardust_git.checks.gate.run_gate`, beside :func:`release_problems`)."""
+    run = GateRun(catalog, REPORT_NEEDS)
+    run.checked = [checked_release(loaded) for loaded in catalog.releases.values()]
+    found = Diagnostics(list(catalog.diagnostics.items))
+    run_catalog_checks(run, found)
+    return found.items
 
 
 def coverage(catalog: Catalog) -> list[MapCoverage]:
