@@ -21,22 +21,15 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from stardust_git.choreography import preview_action
-from stardust_git.errors import Diagnostic, Diagnostics, UserError
+from stardust_git.errors import UserError
 from stardust_git.gitio import Git
 from stardust_git.models import Release
 from stardust_git.render import RenderContext, RenderError, render_package
 from stardust_git.render.media import RenderAssetError, audio_asset, image_asset
 from stardust_git.report import charts
 from stardust_git.report.catalog_data import catalog_script
-from stardust_git.report.gather import (
-    ReleaseEntry,
-    ReportData,
-    catalog_problems,
-    gather,
-    open_failures,
-    release_problems,
-    validation_problems,
-)
+from stardust_git.report.gather import ReleaseEntry, ReportData, gather, load, open_failures
+from stardust_git.report.problems import ProblemSearch
 from stardust_git.report.thumbs import thumbnail, thumbnail_cache
 
 STATIC_FILES = ("report.css", "catalog.js", "favicon.svg")
@@ -82,7 +75,10 @@ def build_report(root: Path, out: Path, options: BuildOptions) -> BuildSummary:
     out = out.resolve()
     _check_replaceable(out)
     today = options.today or dt.datetime.now(dt.UTC).date()
-    data = gather(root, today)
+    catalog = load(root)
+    with ProblemSearch(catalog, options.validate) as search:  # checks while receipts load
+        data = gather(catalog, today)
+        data.problems = search.problems()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:
@@ -112,10 +108,6 @@ def _worker_count(releases: int) -> int:
 
 def _write_share(share: tuple[int, int]) -> dict[str, str | None]:
     return _FORKED["site"].write_release_pages(*share)
-
-
-def _check_share(share: tuple[int, int]) -> list[Diagnostic]:
-    return _FORKED["site"].release_problems(*share)
 
 
 def _shares(count: int) -> list[tuple[int, int]]:
@@ -178,7 +170,7 @@ class Site:
 
     def write(self) -> None:
         self._static()
-        self._release_pages_and_problems()
+        self._release_pages()
         self._catalog_page()
         self._deliveries_page()
         self._targets_page()
@@ -241,42 +233,22 @@ class Site:
 
     # --- release pages -------------------------------------------------------------------
 
-    def _release_pages_and_problems(self) -> None:
-        """One page per release, and the validation problems. A large catalog is shared out to
-        forked workers, which check their share with the gate, or write its pages (reading
-        assets and rendering messages) and hand back the thumbnails they made; meanwhile this
-        process runs the checks across the catalog."""
+    def _release_pages(self) -> None:
+        """One page per release; a large catalog is shared out to forked workers (the pages
+        read assets and render messages), which hand back the thumbnails they made."""
         releases = self.data.releases
         workers = _worker_count(len(releases))
         if workers == 1:
-            if self.options.validate:
-                self.data.problems = validation_problems(self.data.catalog)
             self.write_release_pages(0, len(releases))
             return
         _FORKED["site"] = self
         try:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                self._run_shares(pool)
+                for thumbs in pool.map(_write_share, _shares(len(releases))):
+                    self.thumbs.update(thumbs)
         finally:
             _FORKED.clear()
-
-    def _run_shares(self, pool: ProcessPoolExecutor) -> None:
-        checks = _shares(len(self.data.catalog.releases)) if self.options.validate else []
-        checking = [pool.submit(_check_share, share) for share in checks]
-        writing = pool.map(_write_share, _shares(len(self.data.releases)))
-        if self.options.validate:
-            found = Diagnostics(catalog_problems(self.data.catalog))
-            for future in checking:
-                found.extend(future.result())
-            self.data.problems = found.sorted()
-        for thumbs in writing:
-            self.thumbs.update(thumbs)
-
-    def release_problems(self, start: int, stop: int) -> list[Diagnostic]:
-        """What the gate finds in the releases ``start:stop`` of the catalog."""
-        releases = list(self.data.catalog.releases.values())[start:stop]
-        return release_problems(self.data.catalog, releases)
 
     def write_release_pages(self, start: int, stop: int) -> dict[str, str | None]:
         for entry in self.data.releases[start:stop]:
