@@ -9,6 +9,7 @@ catalog data is a script loaded by ``<script src>``, not fetched.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import multiprocessing
 import os
 import shutil
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
 from stardust_git.choreography import preview_action
 from stardust_git.errors import UserError
@@ -164,6 +165,7 @@ class Site:
         self.out = out
         self.options = options
         self.env = environment()
+        self.templates: dict[str, Template] = {}
         self.cache = options.cache or thumbnail_cache()
         self.thumbs: dict[str, str | None] = {}
         self.context = self._render_context()
@@ -176,9 +178,14 @@ class Site:
         self._targets_page()
         self._problems_page()
 
+    def _template(self, name: str) -> Template:
+        if name not in self.templates:  # Jinja's own cache takes a lock and a lookup per page
+            self.templates[name] = self.env.get_template(name)
+        return self.templates[name]
+
     def _page(self, name: str, template: str, **values: object) -> None:
         depth = name.count("/")
-        html = self.env.get_template(template).render(
+        html = self._template(template).render(
             up="../" * depth, generated=self.data.today, commit=self.data.commit, **values
         )
         path = self.out / name
@@ -242,6 +249,7 @@ class Site:
             self.write_release_pages(0, len(releases))
             return
         _FORKED["site"] = self
+        gc.freeze()  # the workers' collections then leave the inherited pages unshared
         try:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(workers, mp_context=context) as pool:

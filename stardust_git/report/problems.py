@@ -11,6 +11,7 @@ checks across the catalog (:class:`ProblemSearch`).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -80,6 +81,7 @@ class ProblemSearch:
         count = len(self.catalog.releases)
         if self.wanted and _worker_count(count) > 1:
             _FORKED["catalog"] = self.catalog
+            gc.freeze()  # the workers' collections then leave the inherited pages unshared
             context = multiprocessing.get_context("fork")
             self.pool = ProcessPoolExecutor(_worker_count(count), mp_context=context)
             starts = range(0, count, CHECK_SHARE)
