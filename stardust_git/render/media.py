@@ -33,7 +33,12 @@ class Asset(Generic[InfoT]):
     md5: str
 
 
-_remembered: dict[tuple[str, str], tuple[tuple[int, int, int, int], Asset]] = {}
+Identity = tuple[int, int, int, int] | None
+"""A file's device, inode, size and mtime; None when it cannot be stat'ed."""
+_remembered: dict[tuple[str, str, str], tuple[Identity, Asset | str]] = {}
+"""(root, value, probe) -> the file's identity and its asset, or why it cannot be one (the
+message, raised again with the caller's loc: a report of a catalog without its media asks
+about each missing file several times)."""
 
 
 def audio_asset(root: Path, value: str, loc: Loc) -> Asset[assets.AudioInfo]:
@@ -45,7 +50,7 @@ def image_asset(root: Path, value: str, loc: Loc) -> Asset[assets.ImageInfo]:
 
 
 def _asset(root: Path, value: str, loc: Loc, probe: Callable[[Path], InfoT]) -> Asset[InfoT]:
-    key = (str(root), value)
+    key = (str(root), value, probe.__name__)
     try:
         stat = os.stat(os.path.join(key[0], value))
     except OSError:
@@ -53,13 +58,26 @@ def _asset(root: Path, value: str, loc: Loc, probe: Callable[[Path], InfoT]) -> 
     identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns) if stat else None
     known = _remembered.get(key)
     if known is not None and known[0] == identity:
-        return known[1]
-    asset = _probed(root, value, loc, probe)
-    if identity is not None:
-        if len(_remembered) >= MAX_REMEMBERED:
-            _remembered.clear()
-        _remembered[key] = (identity, asset)
+        return _recalled(known[1], loc)
+    try:
+        asset = _probed(root, value, loc, probe)
+    except RenderAssetError as error:
+        _remember(key, identity, error.message)
+        raise
+    _remember(key, identity, asset)
     return asset
+
+
+def _recalled(known: Asset | str, loc: Loc) -> Asset:
+    if isinstance(known, str):
+        raise RenderAssetError(known, loc)
+    return known
+
+
+def _remember(key: tuple[str, str, str], identity: Identity, known: Asset | str) -> None:
+    if len(_remembered) >= MAX_REMEMBERED:
+        _remembered.clear()
+    _remembered[key] = (identity, known)
 
 
 @lru_cache(maxsize=64)
