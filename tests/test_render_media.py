@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,28 @@ def test_a_file_is_asked_about_as_the_kind_the_caller_wants(tmp_path: Path) -> N
     with pytest.raises(RenderAssetError):
         audio_asset(tmp_path, f"assets/{UPC}/cover.jpg", ("audio",))
     assert image_asset(tmp_path, f"assets/{UPC}/cover.jpg", ("cover",)).info.width == 1400
+
+
+HASH_IN_A_NEW_PROCESS = """
+import sys
+import subprocess
+import sys
+from pathlib import Path
+from stardust_git import assets
+from stardust_git.render.media import audio_asset
+
+def refuse(*args, **kwargs):
+    raise SystemExit("read again")
+
+assets.md5_file = refuse
+print(audio_asset(Path(sys.argv[1]), sys.argv[2], ("audio",)).md5)
+"""
+
+
+def test_an_unchanged_file_is_not_read_again_by_a_later_run(tmp_path: Path) -> None:
+    write_assets(tmp_path, UPC)
+    value = f"assets/{UPC}/01.wav"
+    first = audio_asset(tmp_path, value, ("audio",)).md5
+    command = [sys.executable, "-c", HASH_IN_A_NEW_PROCESS, str(tmp_path), value]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout.strip()) == (0, first), done.stderr

@@ -2,7 +2,9 @@
 
 Rendering the same release again (plan, validate, deliver, benchmarks) must not re-resolve and
 re-probe its files: each asset is remembered with its stat identity (device, inode, size, mtime),
-so a repeat costs one ``stat`` per file and any change to the file is noticed.
+so a repeat costs one ``stat`` per file and any change to the file is noticed. The MD5 comes
+from the media cache's memo (:func:`~stardust_git.qc.cache.content_hash`): a file unchanged since
+an earlier run is not read again.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from stardust_git import assets
+from stardust_git.qc.cache import content_hash, media_cache_dir
 from stardust_git.render import RenderError
 
 InfoT = TypeVar("InfoT", assets.AudioInfo, assets.ImageInfo)
@@ -91,6 +94,9 @@ def _probed(root: Path, value: str, loc: Loc, probe: Callable[[Path], InfoT]) ->
     if Path(value).is_absolute() or not path.is_relative_to(base):
         raise RenderAssetError(f"'{value}' is not inside the repository", loc)
     try:
-        return Asset(path, probe(path), assets.md5_file(path))
+        info = probe(path)
+        return Asset(path, info, content_hash(media_cache_dir(base), path))
     except assets.AssetError as error:
         raise RenderAssetError(f"'{value}': {error.reason}", loc) from None
+    except OSError as error:  # gone or unreadable since it was probed
+        raise RenderAssetError(f"'{value}': cannot be read ({error.strerror})", loc) from None
