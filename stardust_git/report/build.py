@@ -9,12 +9,9 @@ catalog data is a script loaded by ``<script src>``, not fetched.
 from __future__ import annotations
 
 import datetime as dt
-import gc
-import multiprocessing
 import os
 import shutil
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -32,6 +29,7 @@ from stardust_git.report.catalog_data import catalog_script
 from stardust_git.report.gather import ReleaseEntry, ReportData, gather, load, open_failures
 from stardust_git.report.problems import ProblemSearch
 from stardust_git.report.thumbs import thumbnail, thumbnail_cache
+from stardust_git.report.workers import forked_pool, shares, worker_count
 
 STATIC_FILES = ("report.css", "catalog.js", "favicon.svg")
 PROBLEM_ROWS = 1000
@@ -101,18 +99,8 @@ _FORKED: dict[str, Site] = {}
 """``"site"``: the site being written, inherited (not pickled) by the forked workers."""
 
 
-def _worker_count(releases: int) -> int:
-    if releases < PARALLEL_MIN_RELEASES:
-        return 1
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
 def _write_share(share: tuple[int, int]) -> dict[str, str | None]:
     return _FORKED["site"].write_release_pages(*share)
-
-
-def _shares(count: int) -> list[tuple[int, int]]:
-    return [(start, start + PAGE_SHARE) for start in range(0, count, PAGE_SHARE)]
 
 
 def _check_replaceable(out: Path) -> None:
@@ -174,6 +162,9 @@ class Site:
         self._static()
         self._release_pages()
         self._catalog_page()
+
+    def _summary_pages(self) -> None:
+        """The pages that need no thumbnails: written while the workers write release pages."""
         self._deliveries_page()
         self._targets_page()
         self._problems_page()
@@ -241,19 +232,21 @@ class Site:
     # --- release pages -------------------------------------------------------------------
 
     def _release_pages(self) -> None:
-        """One page per release; a large catalog is shared out to forked workers (the pages
-        read assets and render messages), which hand back the thumbnails they made."""
+        """One page per release, then the summary pages; a large catalog's release pages are
+        shared out to forked workers (the pages read assets and render messages), which hand
+        back the thumbnails they made, and this process writes the summary pages meanwhile."""
         releases = self.data.releases
-        workers = _worker_count(len(releases))
+        workers = worker_count(len(releases), PARALLEL_MIN_RELEASES)
         if workers == 1:
             self.write_release_pages(0, len(releases))
+            self._summary_pages()
             return
         _FORKED["site"] = self
-        gc.freeze()  # the workers' collections then leave the inherited pages unshared
         try:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                for thumbs in pool.map(_write_share, _shares(len(releases))):
+            with forked_pool(workers) as pool:
+                written = pool.map(_write_share, shares(len(releases), PAGE_SHARE))
+                self._summary_pages()
+                for thumbs in written:
                     self.thumbs.update(thumbs)
         finally:
             _FORKED.clear()

@@ -11,9 +11,6 @@ checks across the catalog (:class:`ProblemSearch`).
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
-import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
 
@@ -21,6 +18,7 @@ from stardust_git.checks.cross_file import checked_release
 from stardust_git.checks.gate import GateRun, run_catalog_checks, run_release_checks
 from stardust_git.errors import Diagnostic, Diagnostics
 from stardust_git.models import Release
+from stardust_git.report.workers import forked_pool, shares, worker_count
 from stardust_git.source.catalog import Catalog, Loaded
 
 REPORT_NEEDS = frozenset({"assets", "history"})
@@ -61,12 +59,6 @@ def _check_share(share: tuple[int, int]) -> list[Diagnostic]:
     return release_problems(catalog, list(catalog.releases.values())[slice(*share)])
 
 
-def _worker_count(releases: int) -> int:
-    if releases < PARALLEL_MIN_RELEASES:
-        return 1
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
 class ProblemSearch:
     """The gate's checks of ``catalog`` (none when not ``wanted``): the per-release checks of a
     large catalog start in forked workers on entering; :meth:`problems` waits for them."""
@@ -79,14 +71,12 @@ class ProblemSearch:
 
     def __enter__(self) -> ProblemSearch:
         count = len(self.catalog.releases)
-        if self.wanted and _worker_count(count) > 1:
+        workers = worker_count(count, PARALLEL_MIN_RELEASES)
+        if self.wanted and workers > 1:
             _FORKED["catalog"] = self.catalog
-            gc.freeze()  # the workers' collections then leave the inherited pages unshared
-            context = multiprocessing.get_context("fork")
-            self.pool = ProcessPoolExecutor(_worker_count(count), mp_context=context)
-            starts = range(0, count, CHECK_SHARE)
-            shares = [(start, start + CHECK_SHARE) for start in starts]
-            self.shares = [self.pool.submit(_check_share, share) for share in shares]
+            self.pool = forked_pool(workers)
+            found = [self.pool.submit(_check_share, share) for share in shares(count, CHECK_SHARE)]
+            self.shares = found
         return self
 
     def __exit__(
