@@ -75,8 +75,8 @@ class ProblemSearch:
         if self.wanted and workers > 1:
             _FORKED["catalog"] = self.catalog
             self.pool = forked_pool(workers)
-            found = [self.pool.submit(_check_share, share) for share in shares(count, CHECK_SHARE)]
-            self.shares = found
+            submit = self.pool.submit
+            self.shares = [submit(_check_share, share) for share in shares(count, CHECK_SHARE)]
         return self
 
     def __exit__(
