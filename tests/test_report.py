@@ -206,12 +206,15 @@ def _delivery_data(ack_hours: int) -> dict[str, object]:
 def test_pages_written_by_forked_workers_match_a_serial_build(
     site: ReportSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from stardust_git.report import build
+    """The workers also check their shares with the gate: the problems page is the same."""
+    from stardust_git.report import build, problems
 
-    options = BuildOptions(cache=tmp_path / "cache", validate=False, today=TODAY)
+    options = BuildOptions(cache=tmp_path / "cache", today=TODAY)
     build_report(site.repo, tmp_path / "serial", options)
     monkeypatch.setattr(build, "PARALLEL_MIN_RELEASES", 1)
     monkeypatch.setattr(build, "PAGE_SHARE", 2)
+    monkeypatch.setattr(problems, "PARALLEL_MIN_RELEASES", 1)
+    monkeypatch.setattr(problems, "CHECK_SHARE", 2)
     build_report(site.repo, tmp_path / "forked", options)
     serial = {
         p.relative_to(tmp_path / "serial"): p.read_bytes()
@@ -222,6 +225,7 @@ def test_pages_written_by_forked_workers_match_a_serial_build(
         for p in (tmp_path / "forked").rglob("*.*")
     }
     assert len(serial) > 20 and forked == serial
+    assert b'<tr class="warning">' in serial[Path("problems.html")]  # problems to compare
 
 
 def test_problems_page_lists_what_validate_finds(site: ReportSite) -> None:

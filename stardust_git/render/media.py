@@ -2,7 +2,9 @@
 
 Rendering the same release again (plan, validate, deliver, benchmarks) must not re-resolve and
 re-probe its files: each asset is remembered with its stat identity (device, inode, size, mtime),
-so a repeat costs one ``stat`` per file and any change to the file is noticed.
+so a repeat costs one ``stat`` per file and any change to the file is noticed. The MD5 comes
+from the media cache's memo (:func:`~stardust_git.qc.cache.content_hash`): a file unchanged since
+an earlier run is not read again.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from stardust_git import assets
+from stardust_git.qc.cache import content_hash, media_cache_dir
 from stardust_git.render import RenderError
 
 InfoT = TypeVar("InfoT", assets.AudioInfo, assets.ImageInfo)
@@ -33,7 +36,12 @@ class Asset(Generic[InfoT]):
     md5: str
 
 
-_remembered: dict[tuple[str, str], tuple[tuple[int, int, int, int], Asset]] = {}
+Identity = tuple[int, int, int, int] | None
+"""A file's device, inode, size and mtime; None when it cannot be stat'ed."""
+_remembered: dict[tuple[str, str, str], tuple[Identity, Asset | str]] = {}
+"""(root, value, probe) -> the file's identity and its asset, or why it cannot be one (the
+message, raised again with the caller's loc: a report of a catalog without its media asks
+about each missing file several times)."""
 
 
 def audio_asset(root: Path, value: str, loc: Loc) -> Asset[assets.AudioInfo]:
@@ -45,7 +53,7 @@ def image_asset(root: Path, value: str, loc: Loc) -> Asset[assets.ImageInfo]:
 
 
 def _asset(root: Path, value: str, loc: Loc, probe: Callable[[Path], InfoT]) -> Asset[InfoT]:
-    key = (str(root), value)
+    key = (str(root), value, probe.__name__)
     try:
         stat = os.stat(os.path.join(key[0], value))
     except OSError:
@@ -53,13 +61,26 @@ def _asset(root: Path, value: str, loc: Loc, probe: Callable[[Path], InfoT]) -> 
     identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns) if stat else None
     known = _remembered.get(key)
     if known is not None and known[0] == identity:
-        return known[1]
-    asset = _probed(root, value, loc, probe)
-    if identity is not None:
-        if len(_remembered) >= MAX_REMEMBERED:
-            _remembered.clear()
-        _remembered[key] = (identity, asset)
+        return _recalled(known[1], loc)
+    try:
+        asset = _probed(root, value, loc, probe)
+    except RenderAssetError as error:
+        _remember(key, identity, error.message)
+        raise
+    _remember(key, identity, asset)
     return asset
+
+
+def _recalled(known: Asset | str, loc: Loc) -> Asset:
+    if isinstance(known, str):
+        raise RenderAssetError(known, loc)
+    return known
+
+
+def _remember(key: tuple[str, str, str], identity: Identity, known: Asset | str) -> None:
+    if len(_remembered) >= MAX_REMEMBERED:
+        _remembered.clear()
+    _remembered[key] = (identity, known)
 
 
 @lru_cache(maxsize=64)
@@ -73,6 +94,9 @@ def _probed(root: Path, value: str, loc: Loc, probe: Callable[[Path], InfoT]) ->
     if Path(value).is_absolute() or not path.is_relative_to(base):
         raise RenderAssetError(f"'{value}' is not inside the repository", loc)
     try:
-        return Asset(path, probe(path), assets.md5_file(path))
+        info = probe(path)
+        return Asset(path, info, content_hash(media_cache_dir(base), path))
     except assets.AssetError as error:
         raise RenderAssetError(f"'{value}': {error.reason}", loc) from None
+    except OSError as error:  # gone or unreadable since it was probed
+        raise RenderAssetError(f"'{value}': cannot be read ({error.strerror})", loc) from None

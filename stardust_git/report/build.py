@@ -9,16 +9,14 @@ catalog data is a script loaded by ``<script src>``, not fetched.
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import os
 import shutil
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
 from stardust_git.choreography import preview_action
 from stardust_git.errors import UserError
@@ -28,8 +26,10 @@ from stardust_git.render import RenderContext, RenderError, render_package
 from stardust_git.render.media import RenderAssetError, audio_asset, image_asset
 from stardust_git.report import charts
 from stardust_git.report.catalog_data import catalog_script
-from stardust_git.report.gather import ReleaseEntry, ReportData, gather, open_failures
+from stardust_git.report.gather import ReleaseEntry, ReportData, gather, load, open_failures
+from stardust_git.report.problems import ProblemSearch
 from stardust_git.report.thumbs import thumbnail, thumbnail_cache
+from stardust_git.report.workers import forked_pool, shares, worker_count
 
 STATIC_FILES = ("report.css", "catalog.js", "favicon.svg")
 PROBLEM_ROWS = 1000
@@ -74,7 +74,10 @@ def build_report(root: Path, out: Path, options: BuildOptions) -> BuildSummary:
     out = out.resolve()
     _check_replaceable(out)
     today = options.today or dt.datetime.now(dt.UTC).date()
-    data = gather(root, today, options.validate)
+    catalog = load(root)
+    with ProblemSearch(catalog, options.validate) as search:  # checks while receipts load
+        data = gather(catalog, today)
+        data.problems = search.problems()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:
@@ -94,12 +97,6 @@ PAGE_SHARE = 250
 PARALLEL_MIN_RELEASES = 500
 _FORKED: dict[str, Site] = {}
 """``"site"``: the site being written, inherited (not pickled) by the forked workers."""
-
-
-def _worker_count(releases: int) -> int:
-    if releases < PARALLEL_MIN_RELEASES:
-        return 1
-    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def _write_share(share: tuple[int, int]) -> dict[str, str | None]:
@@ -136,6 +133,7 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # the templates ship in the package: no stat per page
     )
     env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M") if moment else ""
     env.filters["duration"] = _duration
@@ -155,6 +153,7 @@ class Site:
         self.out = out
         self.options = options
         self.env = environment()
+        self.templates: dict[str, Template] = {}
         self.cache = options.cache or thumbnail_cache()
         self.thumbs: dict[str, str | None] = {}
         self.context = self._render_context()
@@ -163,13 +162,21 @@ class Site:
         self._static()
         self._release_pages()
         self._catalog_page()
+
+    def _summary_pages(self) -> None:
+        """The pages that need no thumbnails: written while the workers write release pages."""
         self._deliveries_page()
         self._targets_page()
         self._problems_page()
 
+    def _template(self, name: str) -> Template:
+        if name not in self.templates:  # Jinja's own cache takes a lock and a lookup per page
+            self.templates[name] = self.env.get_template(name)
+        return self.templates[name]
+
     def _page(self, name: str, template: str, **values: object) -> None:
         depth = name.count("/")
-        html = self.env.get_template(template).render(
+        html = self._template(template).render(
             up="../" * depth, generated=self.data.today, commit=self.data.commit, **values
         )
         path = self.out / name
@@ -225,19 +232,21 @@ class Site:
     # --- release pages -------------------------------------------------------------------
 
     def _release_pages(self) -> None:
-        """One page per release; a large catalog is shared out to forked workers (the pages
-        read assets and render messages), which hand back the thumbnails they made."""
+        """One page per release, then the summary pages; a large catalog's release pages are
+        shared out to forked workers (the pages read assets and render messages), which hand
+        back the thumbnails they made, and this process writes the summary pages meanwhile."""
         releases = self.data.releases
-        workers = _worker_count(len(releases))
+        workers = worker_count(len(releases), PARALLEL_MIN_RELEASES)
         if workers == 1:
             self.write_release_pages(0, len(releases))
+            self._summary_pages()
             return
-        shares = [(start, start + PAGE_SHARE) for start in range(0, len(releases), PAGE_SHARE)]
         _FORKED["site"] = self
         try:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                for thumbs in pool.map(_write_share, shares):
+            with forked_pool(workers) as pool:
+                written = pool.map(_write_share, shares(len(releases), PAGE_SHARE))
+                self._summary_pages()
+                for thumbs in written:
                     self.thumbs.update(thumbs)
         finally:
             _FORKED.clear()

@@ -1,5 +1,6 @@
 """Everything the report shows, read once from the repository through the core: the catalog
-loader, the receipts, the status rows, the gate (via validate) and the genre-map coverage."""
+loader, the receipts, the status rows and the genre-map coverage (the gate's findings: see
+:mod:`stardust_git.report.problems`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stardust_git.checks.gate import run_gate
 from stardust_git.errors import Diagnostic, UserError
 from stardust_git.genre_tools import MapCoverage, map_coverage
 from stardust_git.gitio import Git
@@ -19,9 +19,6 @@ from stardust_git.report.states import TargetState, target_state
 from stardust_git.source.catalog import Catalog, Loaded, load_catalog, no_cyclic_gc
 from stardust_git.source.tree import Tree
 from stardust_git.status import status_rows
-
-REPORT_NEEDS = frozenset({"assets", "history"})
-"""What the gate may use for the problems page (see validation_problems)."""
 
 
 @dataclass
@@ -67,20 +64,25 @@ class ReportData:
         return [entry.receipts[target] for entry in self.releases if target in entry.receipts]
 
 
-def gather(root: Path, today: dt.date, validate: bool = True) -> ReportData:
-    """Load the catalog and receipts of ``root`` and derive what every page needs."""
+def load(root: Path) -> Catalog:
+    """The catalog at ``root``, frozen out of the collector's way."""
     with no_cyclic_gc():  # thousands of acyclic models: the collector would only cost time
         catalog = load_catalog(root)
     if catalog.refused:
         raise UserError("cannot read the catalog", catalog.refusals())
-    git = Git(root)
-    recorded = load_recorded(Tree(git, None))
-    entries = release_entries(catalog, recorded, today)
-    problems = validation_problems(catalog) if validate else []
+    return catalog
+
+
+def gather(catalog: Catalog, today: dt.date) -> ReportData:
+    """Read the receipts beside ``catalog`` and derive what every page needs (the
+    validation problems are found beside: see :mod:`stardust_git.report.problems`)."""
+    git = Git(catalog.root)
+    with no_cyclic_gc():
+        recorded = load_recorded(Tree(git, None))
+        entries = release_entries(catalog, recorded, today)
+        events = delivery_events(recorded)
     commit = git.resolve("HEAD") if git.is_repository() else None
-    return ReportData(
-        catalog, entries, delivery_events(recorded), problems, coverage(catalog), commit, today
-    )
+    return ReportData(catalog, entries, events, [], coverage(catalog), commit, today)
 
 
 def release_entries(
@@ -112,17 +114,6 @@ def delivery_events(recorded: RecordedState) -> list[DeliveryEvent]:
                 events.append(DeliveryEvent(upc, target, delivery, failed_before))
                 failed_before = delivery.status == "failed"
     return sorted(events, key=lambda event: event.delivery.started, reverse=True)
-
-
-def validation_problems(catalog: Catalog) -> list[Diagnostic]:
-    """What loading found and the gate finds in the loaded catalog, as ``stardust-git validate
-    --no-render`` reports them.
-
-    Not the render checks: they render every release for every target, which costs more
-    than the whole report; the release pages render each message and show why one fails."""
-    found = run_gate(catalog, catalog.releases.values(), needs=REPORT_NEEDS)
-    found.extend(catalog.diagnostics)
-    return found.sorted()
 
 
 def coverage(catalog: Catalog) -> list[MapCoverage]:

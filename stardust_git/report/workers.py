@@ -1,0 +1,26 @@
+"""The forked worker processes a large catalog's report is shared out to."""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+
+def worker_count(releases: int, parallel_from: int) -> int:
+    """One process below ``parallel_from`` releases (forking costs more), else one per core."""
+    if releases < parallel_from:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def shares(count: int, size: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each share of ``count`` items, ``size`` at a time."""
+    return [(start, start + size) for start in range(0, count, size)]
+
+
+def forked_pool(workers: int) -> ProcessPoolExecutor:
+    """Workers forked from this process: they inherit what it holds, unpickled."""
+    gc.freeze()  # the workers' collections then neither walk nor unshare the inherited pages
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
