@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ import pytest
 from lxml import html
 
 from stardust_git.models.receipt import Delivery
+from stardust_git.qc.cache import media_cache_dir
+from stardust_git.qc.measure import measure_assets
 from stardust_git.report import charts
 from stardust_git.report.build import BuildOptions, build_report
 from stardust_git.report.gather import DeliveryEvent
@@ -248,3 +251,19 @@ def test_problems_page_lists_what_validate_finds(site: ReportSite) -> None:
     rows = page.xpath('//table[@id="problems"]/tbody/tr')
     shown = {tuple(cell.text_content() for cell in row[1:4]) for row in rows}
     assert shown == expected
+
+
+def test_release_page_shows_the_qc_figures_validate_measured(
+    site: ReportSite, tmp_path: Path
+) -> None:
+    audio = site.repo / "assets" / "1234567890128" / "01.wav"
+    measured = measure_assets(media_cache_dir(site.repo), [audio])[audio].qc
+    assert measured is not None and measured.integrated_lufs is not None
+    shown = parse(site.out / "releases" / "1234567890128.html").xpath('//span[@class="qc"]')
+    assert f"{measured.integrated_lufs:.1f} LUFS" in shown[0].text_content()
+    assert f"true peak {measured.true_peak_dbtp:.1f} dBTP" in shown[0].text_content()
+    unmeasured = tmp_path / "repo"
+    shutil.copytree(site.repo, unmeasured, ignore=shutil.ignore_patterns(".stardust-cache"))
+    build_report(unmeasured, tmp_path / "site", BuildOptions(cache=tmp_path / "c", validate=False))
+    page = parse(tmp_path / "site" / "releases" / "1234567890128.html")
+    assert not page.xpath('//span[@class="qc"]'), "no figures where nothing was measured"

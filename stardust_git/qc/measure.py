@@ -37,6 +37,13 @@ class Measured:
     problem: str = ""
 
 
+def cached_qc(cache_dir: Path, md5: str) -> AudioQC | None:
+    """The QC of the content ``md5`` when this version of the code measured it before (nothing
+    is decoded: a report shows what validate measured)."""
+    data = cache.read_result(cache_dir, "qc", md5, QC_VERSION)
+    return AudioQC(**data) if data else None
+
+
 def measure_assets(
     cache_dir: Path, paths: Sequence[Path], stats: MeasureStats | None = None
 ) -> dict[Path, Measured]:

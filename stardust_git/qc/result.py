@@ -33,3 +33,20 @@ class AudioQC:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    def figures(self) -> str:
+        """The measurements a person reads first, in one line."""
+        shape = f"{self.bit_depth}-bit " if self.bit_depth else ""
+        parts = [
+            f"{shape}{self.sample_rate / 1000:g} kHz, {self.channels} ch",
+            f"{_db(self.integrated_lufs)} LUFS",
+            f"true peak {_db(self.true_peak_dbtp)} dBTP",
+            f"LRA {_db(self.loudness_range)} LU",
+        ]
+        if self.clipped_runs:
+            parts.append(f"{self.clipped_runs} clipped runs")
+        return ", ".join(parts)
+
+
+def _db(value: float | None) -> str:
+    return "-inf" if value is None else f"{value:.1f}"

@@ -22,6 +22,8 @@ from stardust_git.choreography import preview_action
 from stardust_git.errors import UserError
 from stardust_git.gitio import Git
 from stardust_git.models import Release
+from stardust_git.qc.cache import media_cache_dir
+from stardust_git.qc.measure import cached_qc
 from stardust_git.render import RenderContext, RenderError, render_package
 from stardust_git.render.media import RenderAssetError, audio_asset, image_asset
 from stardust_git.report import charts
@@ -57,6 +59,8 @@ class AssetFacts:
     bytes: int = 0
     md5: str = ""
     error: str = ""
+    qc: str = ""
+    """The audio QC figures validate measured (empty when it has not)."""
 
 
 @dataclass(frozen=True)
@@ -278,7 +282,9 @@ class Site:
             asset = audio_asset(self.data.catalog.root, value, ("audio",))
         except RenderAssetError as error:
             return AssetFacts(value, error=error.message)
-        return AssetFacts(value, asset.info.codec, asset.info.bytes, asset.md5)
+        qc = cached_qc(media_cache_dir(self.data.catalog.root), asset.md5)
+        figures = qc.figures() if qc else ""
+        return AssetFacts(value, asset.info.codec, asset.info.bytes, asset.md5, qc=figures)
 
     def _cover(self, release: Release | None) -> AssetFacts | None:
         if release is None:
