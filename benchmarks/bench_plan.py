@@ -54,7 +54,10 @@ GIT_ENV = {
     "GIT_AUTHOR_EMAIL": "bench@example.com",
     "GIT_COMMITTER_NAME": "Bench",
     "GIT_COMMITTER_EMAIL": "bench@example.com",
+    "GIT_AUTHOR_DATE": "2026-01-01T12:00:00Z",
+    "GIT_COMMITTER_DATE": "2026-01-01T12:00:00Z",
 }
+"""Fixed dates: the same catalog commits to the same ids in every repository built."""
 TARGET_YAML = """\
 format: ern
 ern_version: "4.3"
@@ -130,33 +133,50 @@ def fallback_generate(root: Path, n: int) -> list[str]:
     return paths
 
 
+ASSET_LINE = re.compile(r"(?m)^\s*-?\s*(?:cover|audio): (assets/\S+)$")
+"""A release file's asset paths (one per line in the generated files; no YAML parse needed)."""
+LINKS_PER_ORIGINAL = 60_000
+"""Hard links made to one original (ext4 allows 65,000 to an inode)."""
+
+
 def write_media(root: Path) -> None:
-    """Every referenced asset, as hard links to one cover and one audio file per format."""
-    import yaml
-
-    sys.path.insert(0, str(REPO_ROOT))
-    from tests.media import write_flac, write_jpeg, write_mp3, write_wav
-
+    """Every referenced asset, as a hard link to an original per file name and format (a
+    release's tracks hold different recordings: the gate finds one recording under two ISRCs;
+    a new copy of an original every LINKS_PER_ORIGINAL links)."""
     _durations_of_the_media(root, seconds=3)
-    originals = root / ".media"
-    writers = {
-        ".jpg": lambda p: write_jpeg(p, size=3000),
-        ".jpeg": lambda p: write_jpeg(p, size=3000),
-        ".wav": lambda p: write_wav(p, seconds=3.0),
-        ".flac": lambda p: write_flac(p, seconds=3.0),
-        ".mp3": lambda p: write_mp3(p, seconds=3.0),
-    }
-    for path in (root / "catalog").rglob("*.yaml"):
-        release = yaml.safe_load(path.read_text(encoding="utf-8"))
-        for asset in [release["cover"], *(t["audio"] for t in release["tracks"])]:
+    links: dict[str, int] = {}
+    for path in sorted((root / "catalog").rglob("*.yaml")):
+        for asset in ASSET_LINE.findall(path.read_text(encoding="utf-8")):
             target = root / asset
             if target.exists():
                 continue
-            original = originals / f"original{target.suffix}"
-            if not original.exists():
-                writers[target.suffix](original)
+            name = target.name
+            links[name] = links.get(name, 0) + 1
+            original = _original(root, name, links[name] // LINKS_PER_ORIGINAL)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.link(original, target)
+
+
+def _original(root: Path, name: str, copy: int) -> Path:
+    """``.media/<copy>/<name>``, written on first use: a distinct recording per track number."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from tests.media import write_flac, write_jpeg, write_mp3, write_wav
+
+    original = root / ".media" / str(copy) / name
+    if original.exists():
+        return original
+    original.parent.mkdir(parents=True, exist_ok=True)
+    stem, suffix = Path(name).stem, Path(name).suffix
+    seed = int(stem) if stem.isdigit() else 0
+    writers = {
+        ".jpg": lambda p: write_jpeg(p, size=3000),
+        ".jpeg": lambda p: write_jpeg(p, size=3000),
+        ".wav": lambda p: write_wav(p, seconds=3.0, seed=seed, freq=220.0 + 40 * seed),
+        ".flac": lambda p: write_flac(p, seconds=3.0, seed=seed, freq=220.0 + 40 * seed),
+        ".mp3": lambda p: write_mp3(p, seconds=3.0),
+    }
+    writers[suffix](original)
+    return original
 
 
 def _durations_of_the_media(root: Path, seconds: int) -> None:
