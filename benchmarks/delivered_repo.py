@@ -91,10 +91,13 @@ def deliver_shard(root: Path, index: int, count: int) -> dict[str, int]:
     return statuses
 
 
-def deliver_in_shards(root: Path, workers: int) -> dict[str, Any]:
-    """Every release delivered (receipts committed), ``workers`` shards at once."""
+def deliver_in_shards(
+    root: Path, workers: int, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Every release delivered (receipts committed), ``workers`` shards at once; ``env``: of
+    the shard processes (PYTHONPATH: the stardust_git measured)."""
     started = time.perf_counter()
-    env = {**os.environ, **GIT_ENV}
+    env = {**(env or os.environ), **GIT_ENV}
     runs = [
         subprocess.Popen(
             [sys.executable, __file__, str(root), "0", "--shard", f"{index}/{workers}"],
