@@ -18,8 +18,9 @@ Results go to benchmarks/results/plan.json (plan-<N>.json for other sizes than 1
     python benchmarks/bench_plan.py [--releases 10000] [--keep DIR]
 
 With --keep DIR a repository already built there for the same size (delivered, one title
-edited) is reused: at 100,000 releases building it takes hours (the first deliver writes every
-package).
+edited) is reused. Building delivers every release with deliver's own engine in two shards at
+once, the local target's copies discarded (delivered_repo.py); the dry run and those deliveries
+leave out the duplicate-recordings check (without_duplicates.py: the media are shared).
 """
 
 from __future__ import annotations
@@ -49,12 +50,17 @@ LARGE_TARGETS = {"one-change": 1.0, "all": 60.0}
 LARGE = 100_000
 TARGET_PEAK_RSS_MIB = 1536
 BUILT_MARKER = ".bench-plan-built"
+WORKERS = 2
+"""Shards delivering at once while building (one per core)."""
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Bench",
     "GIT_AUTHOR_EMAIL": "bench@example.com",
     "GIT_COMMITTER_NAME": "Bench",
     "GIT_COMMITTER_EMAIL": "bench@example.com",
+    "GIT_AUTHOR_DATE": "2026-01-01T12:00:00Z",
+    "GIT_COMMITTER_DATE": "2026-01-01T12:00:00Z",
 }
+"""Fixed dates: the same catalog commits to the same ids in every repository built."""
 TARGET_YAML = """\
 format: ern
 ern_version: "4.3"
@@ -130,33 +136,50 @@ def fallback_generate(root: Path, n: int) -> list[str]:
     return paths
 
 
+ASSET_LINE = re.compile(r"(?m)^\s*-?\s*(?:cover|audio): (assets/\S+)$")
+"""A release file's asset paths (one per line in the generated files; no YAML parse needed)."""
+LINKS_PER_ORIGINAL = 60_000
+"""Hard links made to one original (ext4 allows 65,000 to an inode)."""
+
+
 def write_media(root: Path) -> None:
-    """Every referenced asset, as hard links to one cover and one audio file per format."""
-    import yaml
-
-    sys.path.insert(0, str(REPO_ROOT))
-    from tests.media import write_flac, write_jpeg, write_mp3, write_wav
-
+    """Every referenced asset, as a hard link to an original per file name and format (a
+    release's tracks hold different recordings: the gate finds one recording under two ISRCs;
+    a new copy of an original every LINKS_PER_ORIGINAL links)."""
     _durations_of_the_media(root, seconds=3)
-    originals = root / ".media"
-    writers = {
-        ".jpg": lambda p: write_jpeg(p, size=3000),
-        ".jpeg": lambda p: write_jpeg(p, size=3000),
-        ".wav": lambda p: write_wav(p, seconds=3.0),
-        ".flac": lambda p: write_flac(p, seconds=3.0),
-        ".mp3": lambda p: write_mp3(p, seconds=3.0),
-    }
-    for path in (root / "catalog").rglob("*.yaml"):
-        release = yaml.safe_load(path.read_text(encoding="utf-8"))
-        for asset in [release["cover"], *(t["audio"] for t in release["tracks"])]:
+    links: dict[str, int] = {}
+    for path in sorted((root / "catalog").rglob("*.yaml")):
+        for asset in ASSET_LINE.findall(path.read_text(encoding="utf-8")):
             target = root / asset
             if target.exists():
                 continue
-            original = originals / f"original{target.suffix}"
-            if not original.exists():
-                writers[target.suffix](original)
+            name = target.name
+            links[name] = links.get(name, 0) + 1
+            original = _original(root, name, links[name] // LINKS_PER_ORIGINAL)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.link(original, target)
+
+
+def _original(root: Path, name: str, copy: int) -> Path:
+    """``.media/<copy>/<name>``, written on first use: a distinct recording per track number."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from tests.media import write_flac, write_jpeg, write_mp3, write_wav
+
+    original = root / ".media" / str(copy) / name
+    if original.exists():
+        return original
+    original.parent.mkdir(parents=True, exist_ok=True)
+    stem, suffix = Path(name).stem, Path(name).suffix
+    seed = int(stem) if stem.isdigit() else 0
+    writers = {
+        ".jpg": lambda p: write_jpeg(p, size=3000),
+        ".jpeg": lambda p: write_jpeg(p, size=3000),
+        ".wav": lambda p: write_wav(p, seconds=3.0, seed=seed, freq=220.0 + 40 * seed),
+        ".flac": lambda p: write_flac(p, seconds=3.0, seed=seed, freq=220.0 + 40 * seed),
+        ".mp3": lambda p: write_mp3(p, seconds=3.0),
+    }
+    writers[suffix](original)
+    return original
 
 
 def _durations_of_the_media(root: Path, seconds: int) -> None:
@@ -240,29 +263,25 @@ def first_release(root: Path) -> Path:
 
 def build(root: Path, workdir: Path, tool: Path, n: int) -> dict[str, object]:
     """The repository: ``n`` releases committed, a dry run of delivering all of them measured,
-    everything delivered with receipts committed, then one title edited and committed."""
-    git(root, "init", "--quiet", "--initial-branch=main")
-    (root / ".gitignore").write_text("outbox/\n.stardust-cache/\n.media/\n", encoding="utf-8")
-    generator = generate(root, n)
-    git(root, "add", "-A")
-    git(root, "commit", "--quiet", "-m", f"{n} releases")
-    dry_seconds, dry_rss, done = measured(root, tool, "deliver", "--all", "--dry-run")
-    if done.returncode != 0:
-        raise SystemExit(f"deliver --all --dry-run failed:\n{done.stderr[-3000:]}")
-    deliver_seconds, deliver_rss, done = measured(root, tool, "deliver", "--all", "--commit")
-    (workdir / "deliver.log").write_text(done.stderr, encoding="utf-8")
-    if done.returncode != 0:
-        raise SystemExit(f"deliver --all failed:\n{done.stderr[-3000:]}")
-    edited = first_release(root)
-    text = edited.read_text(encoding="utf-8")
-    edited.write_text(re.sub(r"(?m)^title: (.*)$", r"title: \1 Edited", text, count=1))
-    git(root, "commit", "--quiet", "-am", "Edit one title")
+    everything delivered with receipts committed (delivered_repo.py: deliver's engine in
+    parallel shards, the local target's copies discarded), then one title edited and committed."""
+    from delivered_repo import WITHOUT_DUPLICATES, deliver_in_shards, edit_one_title
+    from delivered_repo import generate_committed as generate_and_commit
+
+    generate_and_commit(root, n)
+    env = {**os.environ, "PYTHONPATH": str(tool)}
+    dry = measure([sys.executable, WITHOUT_DUPLICATES, "deliver", "--all", "--dry-run"], root, env)
+    if dry.done.returncode != 0:
+        raise SystemExit(f"deliver --all --dry-run failed:\n{dry.done.stderr[-3000:]}")
+    delivered = deliver_in_shards(root, WORKERS, env)
+    edit_one_title(root)
     built = {
-        "generator": generator,
-        "deliver_dry_run_seconds": round(dry_seconds, 2),
-        "deliver_dry_run_peak_rss_mib": round(dry_rss, 1),
-        "deliver_all_seconds": round(deliver_seconds, 2),
-        "deliver_all_peak_rss_mib": round(deliver_rss, 1),
+        "generator": "benchmarks/generate_catalog.py",
+        "deliver_dry_run_seconds": round(dry.wall_s, 2),
+        "deliver_dry_run_cpu_s": round(dry.cpu_s, 1),
+        "deliver_dry_run_peak_rss_mib": round(dry.peak_rss_mib, 1),
+        "deliver_all_seconds": round(float(delivered["seconds"]), 2),
+        "deliver_all_workers": WORKERS,
     }
     (root / BUILT_MARKER).write_text(json.dumps({"releases": n, **built}), encoding="utf-8")
     return built

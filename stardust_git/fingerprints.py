@@ -57,7 +57,8 @@ class RenderInputs:
         self.digests = digests
         self._asset_ids: dict[str, str] = {}
         self._dirty: set[str] = set()
-        self._whole_tree = False
+        self._listed: set[str] = set()
+        """Top-level folders whose every blob id is in ``_asset_ids`` already."""
         self._targets: dict[str, str] = {}
 
     def of(self, loaded: Loaded[Release], target_name: str, renderer: str | None = None) -> str:
@@ -87,18 +88,21 @@ class RenderInputs:
         return self._targets[name]
 
     def prepare(self, releases: list[Loaded[Release]]) -> None:
-        """Look up the assets of ``releases`` in git at once: by name when they are few, the
-        whole tree when they are many (once: a plan in shares prepares each share)."""
-        paths = sorted({a for loaded in releases for a in assets_of(loaded.model)})
-        if not paths or self._whole_tree:
+        """Look up the assets of ``releases`` in git at once: by name when they are few, else
+        every file of their top-level folders (each listed once: a plan in shares prepares each
+        share; the catalog and the receipts are not listed)."""
+        wanted = {a for loaded in releases for a in assets_of(loaded.model)}
+        paths = sorted(a for a in wanted if a.split("/", 1)[0] not in self._listed)
+        if not paths:
             return
         git, commit = self.tree.git, self.tree.commit
         few = len(paths) <= ASSET_QUERY_LIMIT
-        self._asset_ids.update(git.blob_ids(commit, paths if few else None))
-        self._whole_tree = not few
+        folders = sorted({p.split("/", 1)[0] for p in paths})
+        self._asset_ids.update(git.blob_ids(commit, paths if few else folders))
+        if not few:
+            self._listed.update(folders)
         if commit is None:
-            folders = paths if few else sorted({p.split("/", 1)[0] for p in paths})
-            self._dirty.update(git.dirty_paths(folders))
+            self._dirty.update(git.dirty_paths(paths if few else folders))
 
     def _asset(self, path: str) -> str:
         """The asset's git blob id; size and modification time for an uncommitted one."""

@@ -504,10 +504,8 @@ def _gate_errors(
     for key, diagnostic in _gate_diagnostics(actions, catalog, context, others, render):
         if diagnostic.severity == "error":
             errors[(diagnostic.release or diagnostic.path, key[1])].append(diagnostic)
-    for (path, _), found in errors.items():
-        if path not in paths:  # an orphan's file with nothing to send, a target file
-            shown = [d.format() for d in sorted(set(found))]
-            plan.problems += [line for line in shown if line not in plan.problems]
+    elsewhere = [found for (path, _), found in errors.items() if path not in paths]
+    _add_problems(plan, elsewhere)  # an orphan's file with nothing to send, a target file
     return {key: found for key, found in errors.items() if key[0] in paths}
 
 
@@ -584,11 +582,20 @@ def _package_check(
     return check_packages(catalog, loaded, [package], context).items
 
 
+def _add_problems(plan: Plan, groups: list[list[Diagnostic]]) -> None:
+    """Each group's diagnostics, sorted, as the problems ``plan.problems`` does not hold yet
+    (looked up in a set: a catalog may have thousands)."""
+    known = set(plan.problems)
+    for found in groups:
+        for line in (diagnostic.format() for diagnostic in sorted(set(found))):
+            if line not in known:
+                known.add(line)
+                plan.problems.append(line)
+
+
 def _block(plan: Plan, errors: GateErrors) -> None:
     """Move the deliveries with errors from ``plan.actions`` to ``plan.blocked``."""
-    for found in errors.values():
-        shown = [diagnostic.format() for diagnostic in sorted(set(found))]
-        plan.problems += [line for line in shown if line not in plan.problems]
+    _add_problems(plan, list(errors.values()))
     kept = []
     for planned in plan.actions:
         found = errors.get((planned.path, ""), []) + errors.get((planned.path, planned.target), [])
