@@ -43,6 +43,7 @@ from stardust_git.qc.measure import MeasureStats, measure_assets
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 WORK_DIR = RESULTS_DIR / "tmp"
+KEPT_MARKER = ".bench-qc-catalog"
 RESULTS_FILE = RESULTS_DIR / "qc.json"
 RATE = 44100
 TARGET_ALBUM_COLD_S = 10.0
@@ -125,11 +126,11 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def bench_catalog(releases: int, error_heavy: bool = False) -> dict[str, Any]:
-    root = WORK_DIR / f"qc-catalog-{releases}"
-    shutil.rmtree(root, ignore_errors=True)
-    generate(root, releases, 0)
-    audio = _make_valid(root)
+def bench_catalog(
+    releases: int, error_heavy: bool = False, keep: Path | None = None
+) -> dict[str, Any]:
+    root = keep or WORK_DIR / f"qc-catalog-{releases}"
+    audio = _prepared(root, releases) if keep else _prepare(root, releases)
     command = [
         str(Path(sys.executable).parent / "stardust-git"),
         *("validate", "--root", str(root), "--no-render"),
@@ -151,8 +152,27 @@ def bench_catalog(releases: int, error_heavy: bool = False) -> dict[str, Any]:
         _declare_wrong_durations(root)
         heavy, heavy_cpu, output = _timed_validate(command, root)
         result["error_heavy"] = {"s": heavy, "cpu_s": heavy_cpu, "summary": _summary(output)}
-    shutil.rmtree(root, ignore_errors=True)
+    if keep is None:
+        shutil.rmtree(root, ignore_errors=True)
     return result
+
+
+def _prepare(root: Path, releases: int) -> int:
+    """A new valid catalog of ``releases`` at ``root``; the number of audio files."""
+    shutil.rmtree(root, ignore_errors=True)
+    generate(root, releases, 0)
+    count = _make_valid(root)
+    (root / KEPT_MARKER).write_text(f"{releases} {count}\n", encoding="utf-8")
+    return count
+
+
+def _prepared(root: Path, releases: int) -> int:
+    """The catalog kept at ``root`` by an earlier run of the same size (else a new one)."""
+    try:
+        kept, count = (root / KEPT_MARKER).read_text(encoding="utf-8").split()
+    except (OSError, ValueError):
+        return _prepare(root, releases)
+    return int(count) if int(kept) == releases else _prepare(root, releases)
 
 
 _DURATION = re.compile(r"^(    duration: ).*$", re.MULTILINE)
@@ -225,6 +245,11 @@ def main() -> int:
     parser.add_argument("--releases", type=int, default=10_000)
     parser.add_argument("--only", choices=("album", "catalog"))
     parser.add_argument("--error-heavy", action="store_true")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="build the catalog here once and reuse it (its media take minutes to write)",
+    )
     args = parser.parse_args()
     results = _previous() if args.only else {}
     results.update(
@@ -235,7 +260,7 @@ def main() -> int:
     if args.only != "catalog":
         results["album"] = bench_album(args.minutes, args.tracks)
     if args.only != "album":
-        results["catalog"] = bench_catalog(args.releases, args.error_heavy)
+        results["catalog"] = bench_catalog(args.releases, args.error_heavy, args.keep)
     results["load_average_after"] = os.getloadavg()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     RESULTS_FILE.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
