@@ -116,20 +116,22 @@ def git(root: Path, *args: str) -> None:
 
 
 def write_catalog(root: Path, releases: int, targets: list[str]) -> None:
-    """``releases`` releases of 12 one-second tracks for every target (assets copied from one
-    set: the bytes are the same, the files are not)."""
-    media = root / "media"
-    write_jpeg(media / "cover.jpg", size=1400, seed=1)
-    for number in range(1, TRACKS + 1):
-        write_wav(media / f"{number:02d}.wav", seconds=1.0, rate=8000, seed=number)
+    """``releases`` releases of 12 one-second tracks for every target: each track its own
+    recording (the duplicate-recordings check refuses one recording under two ISRCs), the
+    cover copied from one."""
+    cover = root / "media" / "cover.jpg"
+    write_jpeg(cover, size=1400, seed=1)
     for index in range(releases):
         upc = gtin(100000 + index)
         folder = root / "assets" / upc
-        shutil.copytree(media, folder)
+        shutil.copytree(cover.parent, folder)
+        for number in range(1, TRACKS + 1):
+            seed = index * TRACKS + number
+            write_wav(folder / f"{number:02d}.wav", seconds=1.0, rate=8000, seed=seed)
         path = root / "catalog" / f"{upc}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(release_yaml(upc, index, targets))
-    shutil.rmtree(media)
+    shutil.rmtree(cover.parent)
     (root / "genre-maps").mkdir()
     shutil.copy(GENRES, root / "genre-maps" / "genres.yaml")
     (root / ".gitignore").write_text(".stardust-cache/\n")

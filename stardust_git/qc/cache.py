@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -158,13 +159,14 @@ _MEMO: dict[tuple[Path, Stat], str] = {}
 _DECODED: dict[tuple[Path, str, int], dict[str, Any]] = {}
 """Results kept decoded in this process (``split_cached(keep=True)``), by cache, kind and
 version, then MD5."""
-_CONNECTIONS: dict[tuple[int, Path], sqlite3.Connection | None] = {}
-"""This process's connection to each cache database (by process id: a forked worker opens its
-own); None when the cache cannot be used."""
+_CONNECTIONS: dict[tuple[int, int, Path], sqlite3.Connection | None] = {}
+"""Each thread's connection to each cache database (by process and thread: a forked worker and
+each of deliver's lanes open their own, so one thread's transaction never meets another's);
+None when the cache cannot be used."""
 
 
 def _connection(cache_dir: Path) -> sqlite3.Connection | None:
-    key = (os.getpid(), cache_dir)
+    key = (os.getpid(), threading.get_ident(), cache_dir)
     if key not in _CONNECTIONS:
         _CONNECTIONS[key] = _open(cache_dir)
     return _CONNECTIONS[key]
