@@ -226,7 +226,10 @@ def test_a_rerun_resumes_in_the_same_folder_without_sending_complete_files_again
 
 
 def identities(endpoint: Endpoint) -> dict[str, object]:
-    """Each file's identity on the server: its inode, or its blob ETag; a re-upload changes it."""
+    """Each file's identity on the server: inode and change time, or the blob's ETag.
+
+    The inode alone is not enough: a file removed and written again may get its old inode back.
+    """
     if endpoint.protocol == "azure":
         blobs = endpoint.server.service_client().get_container_client(endpoint.settings.container)
         prefix = endpoint.settings.prefix
@@ -235,7 +238,8 @@ def identities(endpoint: Endpoint) -> dict[str, object]:
             for blob in blobs.list_blobs(name_starts_with=prefix)
         }
     folder = served_folder(endpoint)
-    return {name: (folder / name).stat().st_ino for name in endpoint.names_remote()}
+    stats = {name: (folder / name).stat() for name in endpoint.names_remote()}
+    return {name: (stat.st_ino, stat.st_ctime_ns) for name, stat in stats.items()}
 
 
 def remove_remote(endpoint: Endpoint, name: str) -> None:
