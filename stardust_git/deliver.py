@@ -25,8 +25,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
@@ -65,12 +66,15 @@ from stardust_git.receipts import (
 from stardust_git.render import Package, PackageFile, RenderContext
 from stardust_git.shards import in_shard
 from stardust_git.source.catalog import RECEIPTS_DIR, ReleaseCache
+from stardust_git.workers import AheadStream, forked_pool
 
 MAX_TARGET_THREADS = 8
 COMMIT_SUFFIX = "[skip ci]"
 LOCK_FILE = "stardust-git-deliver.lock"
 """In the repository's (common) git directory: one delivering run at a time per repository."""
 LOCK_POLL_SECONDS = 0.2
+PREPARE_FROM = 8
+"""Releases sent one by one from which forked workers prepare them ahead of the lanes."""
 
 
 @dataclass
@@ -98,6 +102,10 @@ class DeliverOptions:
     """Releases per batch (batch choreography): a failure fails one batch, not the whole run."""
     lock_wait: float = 3600.0
     """Seconds to wait for another deliver run on this repository to finish before giving up."""
+    prepare_workers: int | None = None
+    """Forked processes that read the receipts, render and gate the releases sent one by one
+    ahead of the lanes that send them (the lanes are threads: one core). None: one per core
+    when there are two or more and :data:`PREPARE_FROM` such releases; 0: the lanes do it."""
 
 
 @dataclass
@@ -347,6 +355,8 @@ class _Engine:
         self.lock = threading.Lock()
         self.receipts: list[str] = []
         self.markers: list[str] = []
+        self.preparing = 0
+        """Forked workers preparing releases ahead of the lanes."""
 
     def run(self, actions: list[PlannedAction]) -> tuple[list[Outcome], list[str]]:
         by_target: dict[str, list[PlannedAction]] = {}
@@ -355,12 +365,44 @@ class _Engine:
         if not by_target:
             return [], []
         workers = min(MAX_TARGET_THREADS, len(by_target))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
+        with (
+            self._preparers(by_target) as preparers,
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool,
+        ):
             runs = [_TargetPool(self, name, todo) for name, todo in sorted(by_target.items())]
-            results = list(pool.map(lambda run: run.run(), runs))
+            results = list(pool.map(lambda run: run.run(preparers), runs))
         outcomes = [outcome for result in results for outcome in result]
         outcomes.sort(key=lambda o: (o.upc, o.target))
         return outcomes, sorted(self.receipts)
+
+    @contextlib.contextmanager
+    def _preparers(
+        self, by_target: dict[str, list[PlannedAction]]
+    ) -> Iterator[ProcessPoolExecutor | None]:
+        """The forked workers that prepare releases sent one by one, forked here, before any
+        thread of this run starts (a fork copies no lock another thread holds); or None."""
+        one_by_one = {
+            name: todo
+            for name, todo in by_target.items()
+            if self.plan.catalog is not None
+            and self.plan.catalog.targets[name].model.delivery.choreography != "batch"
+        }
+        count = self.options.prepare_workers
+        if count is None:
+            many = sum(len(todo) for todo in one_by_one.values()) >= PREPARE_FROM
+            count = (os.cpu_count() or 1) if many and (os.cpu_count() or 1) > 1 else 0
+        if count < 1 or not one_by_one:
+            yield None
+            return
+        _PREPARING.update(engine=self, actions=one_by_one)
+        self.preparing = count
+        pool = forked_pool(count)
+        try:
+            pool.submit(int).result()  # forks every worker now
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            _PREPARING.clear()
 
     def record(self, planned: PlannedAction, delivery: Delivery) -> None:
         """Append to the receipt and keep the retry marker in step with the outcome."""
@@ -436,6 +478,36 @@ _Part = tuple[Package, list[tuple[str, PackageFile]]]
 """A release of a batch and its files, in upload order."""
 
 
+@dataclass
+class _Prepared:
+    """A unit made ready to send: its receipts at the target, its moment, and per release the
+    package and the error that stops it with the stage it stopped at ("": the package may go)."""
+
+    receipts: dict[str, Receipt | None]
+    moment: dt.datetime
+    rendered: list[tuple[Package | None, str, str]]
+    error: str = ""
+    """Set when the unit cannot be placed in order (an unreadable receipt): all of it fails."""
+
+
+_Units = AheadStream[list[PlannedAction], "_Prepared"]
+_PREPARING: dict[str, object] = {}
+"""What forked preparers inherit: the engine and the actions sent one by one, by target."""
+
+
+def _prepare_in_worker(target: str, index: int) -> _Prepared:
+    """In a forked worker: unit ``index`` of ``target``'s releases sent one by one, prepared
+    as a lane would (the lane then only sends it)."""
+    engine = _PREPARING["engine"]
+    actions = _PREPARING["actions"]
+    assert isinstance(engine, _Engine) and isinstance(actions, dict)
+    if target not in _PREPARING:
+        _PREPARING[target] = _TargetPool(engine, target, []).lanes[0]
+    lane = _PREPARING[target]
+    assert isinstance(lane, _TargetRun)
+    return lane._prepare([actions[target][index]])
+
+
 class _TargetPool:
     """The deliveries to one target over ``delivery.connections`` lanes, each a :class:`_TargetRun`
     with its own transport (connection).
@@ -460,53 +532,68 @@ class _TargetPool:
         self.last_batch: dt.datetime | None = None
         """The moment of this run's previous batch (batch ids never repeat)."""
 
-    def run(self) -> list[Outcome]:
+    def run(self, preparers: ProcessPoolExecutor | None = None) -> list[Outcome]:
         try:
             if self.delivery.choreography == "batch":
                 size = self.engine.options.batch_size
                 batches = [self.actions[i : i + size] for i in range(0, len(self.actions), size)]
                 return [o for batch in batches for o in self._unit(self.lanes[0], batch)]
-            return self._run_releases([[planned] for planned in self.actions])
+            return self._run_releases(self._prepared_ahead(preparers))
         finally:
             for lane in self.lanes:
                 lane.close()
 
-    def _run_releases(self, units: list[list[PlannedAction]]) -> list[Outcome]:
+    def _prepared_ahead(self, preparers: ProcessPoolExecutor | None) -> _Units:
+        """The releases one by one, each prepared by ``preparers`` ahead of its lane."""
+        units = [[planned] for planned in self.actions]
+        ahead = len(self.lanes) + 2 * self.engine.preparing
+        return AheadStream(preparers, partial(_prepare_in_worker, self.name), units, ahead)
+
+    def _run_releases(self, units: _Units) -> list[Outcome]:
         """One release after another on the first lane until one goes through (a target that is
         down costs one connection, and the breaker sees its failures in order); then the rest
         over every lane."""
-        pending = iter(units)
         outcomes: list[Outcome] = []
         started = 0
-        while not any(o.status != "failed" for o in outcomes) and started < len(units):
-            outcomes += self._unit(self.lanes[0], next(pending))
+        while not any(o.status != "failed" for o in outcomes) and (taken := units.take()):
+            outcomes += self._unit(self.lanes[0], *taken)
             started += 1
 
         def drain(lane: _TargetRun) -> list[Outcome]:
             done: list[Outcome] = []
-            while (unit := self._next(pending)) is not None:
-                done += self._unit(lane, unit)
+            while (taken := units.take()) is not None:
+                done += self._unit(lane, *taken)
             return done
 
-        lanes = self.lanes[: len(units) - started]
+        try:
+            return outcomes + self._over_lanes(drain, len(self.actions) - started)
+        finally:
+            units.close()
+
+    def _over_lanes(self, drain: Callable[[_TargetRun], list[Outcome]], left: int) -> list[Outcome]:
+        lanes = self.lanes[:left]
         if len(lanes) <= 1:
-            return outcomes + drain(self.lanes[0])
+            return drain(self.lanes[0])
         with ThreadPoolExecutor(len(lanes), thread_name_prefix=f"{self.name}-lane") as pool:
-            return outcomes + [o for done in pool.map(drain, lanes) for o in done]
+            return [o for done in pool.map(drain, lanes) for o in done]
 
     def _next(self, pending: Iterator[_Item]) -> _Item | None:
         with self.lock:
             return next(pending, None)
 
-    def _unit(self, lane: _TargetRun, unit: list[PlannedAction]) -> list[Outcome]:
-        """Deliver ``unit`` on ``lane``, unless the breaker is open (a release that cannot
-        render says nothing about the target and does not count)."""
+    def _unit(
+        self, lane: _TargetRun, unit: list[PlannedAction], ready: Future[_Prepared] | None = None
+    ) -> list[Outcome]:
+        """Deliver ``unit`` on ``lane`` (``ready``: prepared by a worker), unless the breaker
+        is open (a release that cannot render says nothing about the target and does not count)."""
         with self.lock:
             in_a_row = self.in_a_row
         if in_a_row >= self.delivery.breaker_threshold:
+            if ready is not None:
+                ready.cancel()
             why = f"not attempted: {in_a_row} deliveries in a row failed at '{self.name}'"
             return [lane._fail(p, None, _now(), why, 0, "breaker") for p in unit]
-        done = lane._deliver(unit)
+        done = lane._deliver(unit, None if ready is None else lane._from_worker(ready))
         with self.lock:
             if any(o.stage == "upload" for o in done):
                 self.in_a_row += 1
@@ -666,15 +753,33 @@ class _TargetRun:
 
     # --- delivering ------------------------------------------------------------------------
 
-    def _deliver(self, group: list[PlannedAction]) -> list[Outcome]:
-        started = _now()
-        clock = time.monotonic()
+    def _prepare(self, group: list[PlannedAction]) -> _Prepared:
+        """Read the unit's receipts, place it in order, render and gate each release."""
         try:
             self._read_receipts(group)
             moment = self._moment(group)
         except (UserError, OSError) as exc:  # an unreadable receipt: nothing placed in order
-            return [self._fail(p, None, started, self._describe(exc), 0, "render") for p in group]
-        packages, outcomes = self._render_all(group, started, moment)
+            return _Prepared(self.receipts, _now(), [], self._describe(exc))
+        context = replace(self.context, created_at=moment)
+        return _Prepared(self.receipts, moment, [self._render_one(p, context) for p in group])
+
+    def _from_worker(self, ready: Future[_Prepared]) -> _Prepared:
+        """What a worker prepared; a worker that failed fails the unit as a render would."""
+        try:
+            return ready.result()
+        except Exception as exc:  # a worker that died, a result that could not be pickled
+            error = f"the process preparing it failed: {self._describe(exc)}"
+            return _Prepared({}, _now(), [], error)
+
+    def _deliver(self, group: list[PlannedAction], ready: _Prepared | None = None) -> list[Outcome]:
+        started = _now()
+        clock = time.monotonic()
+        prepared = ready or self._prepare(group)
+        self.receipts = prepared.receipts
+        if prepared.error:
+            return [self._fail(p, None, started, prepared.error, 0, "render") for p in group]
+        moment = prepared.moment
+        packages, outcomes = self._render_all(group, prepared.rendered, started)
         packages, outcomes = self._unsent(packages, outcomes)
         if not packages:
             return outcomes
@@ -712,26 +817,33 @@ class _TargetRun:
         self._upload(layout)
         return {}
 
+    def _render_one(
+        self, planned: PlannedAction, context: RenderContext
+    ) -> tuple[Package | None, str, str]:
+        """The package as sent, and why it may not go with the stage that says so."""
+        if planned.blocked:
+            return None, planned.blocked, "gate"
+        try:
+            package = self._render(planned, context)
+            problems = self._gate(planned, package, context)
+        except Exception as exc:  # recorded as a failed delivery
+            return None, self._describe(exc), "render"
+        return package, problems, "gate" if problems else ""
+
     def _render_all(
-        self, group: list[PlannedAction], started: dt.datetime, moment: dt.datetime
+        self,
+        group: list[PlannedAction],
+        rendered: list[tuple[Package | None, str, str]],
+        started: dt.datetime,
     ) -> tuple[list[tuple[PlannedAction, Package]], list[Outcome]]:
+        """The packages that may go; the releases that may not, recorded as failed."""
         packages: list[tuple[PlannedAction, Package]] = []
         failed = []
-        context = replace(self.context, created_at=moment)
-        for planned in group:
-            if planned.blocked:
-                failed.append(self._fail(planned, None, started, planned.blocked, 0, "gate"))
-                continue
-            try:
-                package = self._render(planned, context)
-                problems = self._gate(planned, package, context)
-            except Exception as exc:  # recorded as a failed delivery
-                error = self._describe(exc)
-                failed.append(self._fail(planned, None, started, error, 0, "render"))
-                continue
-            if problems:
-                failed.append(self._fail(planned, package, started, problems, 0, "gate"))
+        for planned, (package, error, stage) in zip(group, rendered, strict=True):
+            if stage:
+                failed.append(self._fail(planned, package, started, error, 0, stage))
             else:
+                assert package is not None
                 packages.append((planned, package))
         return packages, failed
 

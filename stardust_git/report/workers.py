@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+
+from stardust_git.workers import forked_pool
+
+__all__ = ["forked_pool", "shares", "worker_count"]
 
 
 def worker_count(releases: int, parallel_from: int) -> int:
@@ -18,9 +19,3 @@ def worker_count(releases: int, parallel_from: int) -> int:
 def shares(count: int, size: int) -> list[tuple[int, int]]:
     """``(start, stop)`` of each share of ``count`` items, ``size`` at a time."""
     return [(start, start + size) for start in range(0, count, size)]
-
-
-def forked_pool(workers: int) -> ProcessPoolExecutor:
-    """Workers forked from this process: they inherit what it holds, unpickled."""
-    gc.freeze()  # the workers' collections then neither walk nor unshare the inherited pages
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
