@@ -135,6 +135,8 @@ class DeliverResult:
     commit: str | None = None
     push_attempts: int = 0
     log: list[str] = field(default_factory=list)
+    prepared_in_workers: int = 0
+    """Units (releases sent one by one) a forked worker rendered and gated for its lane."""
 
     @property
     def failed(self) -> list[Outcome]:
@@ -274,6 +276,7 @@ def _deliver(root: Path, options: DeliverOptions, reporter: Reporter | None) -> 
     report.start(len(actions))
     engine = _Engine(root, plan, options, report)
     result.outcomes, result.receipts = engine.run(actions)
+    result.prepared_in_workers = engine.prepared_in_workers
     if (options.commit or options.push) and result.receipts and not options.dry_run:
         message = _commit_message(result.outcomes)
         result.commit = commit_paths(git, sorted(result.receipts + engine.markers), message)
@@ -357,6 +360,7 @@ class _Engine:
         self.markers: list[str] = []
         self.preparing = 0
         """Forked workers preparing releases ahead of the lanes."""
+        self.prepared_in_workers = 0
 
     def run(self, actions: list[PlannedAction]) -> tuple[list[Outcome], list[str]]:
         by_target: dict[str, list[PlannedAction]] = {}
@@ -766,10 +770,13 @@ class _TargetRun:
     def _from_worker(self, ready: Future[_Prepared]) -> _Prepared:
         """What a worker prepared; a worker that failed fails the unit as a render would."""
         try:
-            return ready.result()
+            prepared = ready.result()
         except Exception as exc:  # a worker that died, a result that could not be pickled
             error = f"the process preparing it failed: {self._describe(exc)}"
             return _Prepared({}, _now(), [], error)
+        with self.engine.lock:
+            self.engine.prepared_in_workers += 1
+        return prepared
 
     def _deliver(self, group: list[PlannedAction], ready: _Prepared | None = None) -> list[Outcome]:
         started = _now()
