@@ -163,8 +163,8 @@ class FtpProtocol(FileServerTransport[ftplib.FTP]):
     def _write(
         self, ftp: ftplib.FTP, source: BinaryIO, remote: str, progress: Progress | None
     ) -> None:
-        """STOR ``source`` as ``remote`` (ftplib's storbinary, with a faster send)."""
-        ftp.voidcmd("TYPE I")
+        """STOR ``source`` as ``remote`` (ftplib's storbinary, with a faster send). No TYPE I
+        first: a session is binary from its login on, and every listing switches it back."""
         with ftp.transfercmd(f"STOR {remote}") as conn:
             _send_blocks(conn, source, self.settings.block_size, progress)
             if isinstance(conn, ssl.SSLSocket):

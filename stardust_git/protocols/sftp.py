@@ -6,7 +6,8 @@ byte for byte. Speed on a fast link comes from three settings paramiko leaves of
 (issue 6, measured): TCP_NODELAY on the socket, aes128-gcm first in the cipher list, and
 pipelined write requests of ``request_size`` bytes; from a leaner send path for the channel's
 data (:mod:`stardust_git.protocols._sftp_channel`: only on the paramiko versions the tests cover,
-off with ``STARDUST_SFTP_LEAN_SEND=0``, and off for a transport after its first SSH error);
+off with ``STARDUST_SFTP_LEAN_SEND=0``, and off for a transport after its first SSH error; under
+the same switch a whole file's CLOSE is sent without awaiting its answer, a round trip less);
 and, for large files, from ``streams`` sessions on the one connection each writing its part of
 the temporary file in place: every session has its own flow-control window (2 MiB on OpenSSH),
 which is what holds one session back, on loopback as on a long-distance link. Pipelined writes
@@ -239,6 +240,11 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
                 target.write(chunk)
                 if progress is not None:
                     progress(len(chunk))
+            if self._lean:
+                # The writes' answers are awaited (a failed write raises here), the CLOSE's not:
+                # the server answers a session in order, so the size asked next on it is read
+                # after the close (a round trip less per file). paramiko ignores a failed CLOSE.
+                target._close(async_=True)
 
     def _write_part(
         self,
