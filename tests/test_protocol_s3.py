@@ -124,3 +124,23 @@ def test_an_empty_prefix_delivers_at_the_bucket_root(
         assert transport.location("r") == f"s3://{s3_bucket}/r"
     keys_found = [o["Key"] for o in keys.client().list_objects_v2(Bucket=s3_bucket)["Contents"]]
     assert keys_found == ["r/m.xml"]
+
+
+@pytest.mark.parametrize("switch", ["", "0"])
+def test_small_objects_take_the_lean_put_unless_it_is_switched_off(
+    keys: S3Server, s3_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, switch: str
+):
+    monkeypatch.setenv("STARDUST_S3_LEAN_PUT", switch)
+    cover = random_file(tmp_path / "cover.jpg", 300_000)
+    with S3Protocol("dsp", s3_settings(keys, s3_bucket), tmp_path) as transport:
+        transport.put_file(cover, "r/resources/cover one.jpg", md5_of(cover))
+        transport.put_bytes(b"<m/>", "r/m.xml", hashlib.md5(b"<m/>").hexdigest())
+        lean_puts = transport._lean.puts if transport._lean else 0
+
+    assert lean_puts == (2 if switch == "" else 0)
+    client = keys.client()
+    head = client.head_object(Bucket=s3_bucket, Key="dsp/r/resources/cover one.jpg")
+    assert head["ETag"].strip('"') == md5_of(cover) == head["Metadata"]["md5"]
+    body = client.get_object(Bucket=s3_bucket, Key="dsp/r/resources/cover one.jpg")["Body"]
+    assert body.read() == cover.read_bytes()
+    assert client.get_object(Bucket=s3_bucket, Key="dsp/r/m.xml")["Body"].read() == b"<m/>"

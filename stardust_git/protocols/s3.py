@@ -35,6 +35,7 @@ from s3transfer.subscribers import BaseSubscriber
 from stardust_git.models.common import resolve_secret
 from stardust_git.models.target import S3Delivery
 from stardust_git.protocols._common import by_path, listing_prefix, md5_base64, object_key
+from stardust_git.protocols._s3_put import LeanPut, lean_put_allowed
 from stardust_git.protocols.base import (
     PermanentError,
     Progress,
@@ -88,6 +89,9 @@ class S3Protocol(Transport):
     def __init__(self, target_name: str, settings: object, root: Path) -> None:
         super().__init__(target_name, settings, root)
         self._client: Any = None
+        self._credentials: Any = None
+        self._lean: LeanPut | None = None
+        """Small objects' PUTs without botocore's per-call machinery (_s3_put), per client."""
         self._transfers: TransferManager | None = None
 
     # -- connection ---------------------------------------------------------------------------
@@ -99,6 +103,7 @@ class S3Protocol(Transport):
     def close(self) -> None:
         transfers, self._transfers = self._transfers, None
         client, self._client = self._client, None
+        self._lean = None
         if transfers is not None:
             with suppress(Exception):
                 transfers.shutdown()
@@ -129,6 +134,7 @@ class S3Protocol(Transport):
             s3=_s3_options(settings.endpoint_url),
         )
         client = session.client("s3", endpoint_url=settings.endpoint_url, config=config)
+        self._credentials = session.get_credentials()
         client.meta.events.register_last("before-call.s3", _no_expect_for_small_bodies)
         return client
 
@@ -201,15 +207,36 @@ class S3Protocol(Transport):
     def _put_single(self, body: BinaryIO, remote_path: str, md5: str, size: int) -> None:
         """One PUT with its Content-MD5; an answer whose ETag is that MD5 confirms the whole
         object (an ETag that is not, as under SSE-KMS, sends a HEAD for its size)."""
-        answer = self._s3().put_object(
-            Bucket=self.settings.bucket,
-            Key=self._key(remote_path),
-            Body=body,
-            ContentMD5=md5_base64(md5),
-            **self._object_args(md5),
-        )
-        if _etag_md5(answer.get("ETag")) != md5:
+        lean = self._lean_put() if size < EXPECT_MIN_BYTES else None
+        if lean is not None:
+            etag = lean.put(self._key(remote_path), body, self._object_headers(md5))
+        else:
+            answer = self._s3().put_object(
+                Bucket=self.settings.bucket,
+                Key=self._key(remote_path),
+                Body=body,
+                ContentMD5=md5_base64(md5),
+                **self._object_args(md5),
+            )
+            etag = answer.get("ETag")
+        if _etag_md5(etag) != md5:
             self._verify_size(remote_path, size)
+
+    def _lean_put(self) -> LeanPut | None:
+        client = self._s3()
+        if self._lean is None and self._credentials is not None and lean_put_allowed():
+            self._lean = LeanPut(client, self._credentials, self.settings.bucket)
+        return self._lean
+
+    def _object_headers(self, md5: str) -> dict[str, str]:
+        """:meth:`_object_args` as the headers of a PUT, with the Content-MD5."""
+        settings = self.settings
+        headers = {"Content-MD5": md5_base64(md5), "x-amz-meta-md5": md5}
+        if settings.server_side_encryption:
+            headers["x-amz-server-side-encryption"] = settings.server_side_encryption
+        if settings.kms_key_id:
+            headers["x-amz-server-side-encryption-aws-kms-key-id"] = settings.kms_key_id
+        return headers
 
     def _put_multipart(
         self, local: Path, remote_path: str, md5: str, progress: Progress | None
