@@ -9,6 +9,8 @@ PUT with :class:`botocore.auth.S3SigV4Auth` (the credentials the client uses, re
 botocore refreshes them) and sends it through the client's HTTP session (its TLS, proxy and
 pool settings) to the bucket URL botocore itself made (a presigned URL's path without the key).
 An error answer becomes the :class:`botocore.exceptions.ClientError` ``put_object`` would raise.
+botocore's own retries (and its clock-skew correction) are not on this path: a failed PUT is a
+transient or permanent error as any other, retried by the delivery engine (``max_attempts``).
 
 Only for bodies under 1 MiB (no "100 Continue"), and off with ``STARDUST_S3_LEAN_PUT=0``.
 tests/test_protocol_s3.py checks against SeaweedFS (which checks signatures and Content-MD5)
@@ -33,8 +35,11 @@ _PROBE_KEY = "stardust-probe"
 _ERROR_FIELD = re.compile(rb"<(Code|Message)>([^<]*)</\1>")
 
 
-def lean_put_allowed() -> bool:
-    return os.environ.get(LEAN_SWITCH, "").strip().lower() not in _OFF
+def lean_put_allowed(client: Any) -> bool:
+    """Not switched off, and a botocore client that keeps its HTTP session where we look."""
+    if os.environ.get(LEAN_SWITCH, "").strip().lower() in _OFF:
+        return False
+    return hasattr(getattr(client, "_endpoint", None), "http_session")
 
 
 class LeanPut:

@@ -224,7 +224,7 @@ class S3Protocol(Transport):
 
     def _lean_put(self) -> LeanPut | None:
         client = self._s3()
-        if self._lean is None and self._credentials is not None and lean_put_allowed():
+        if self._lean is None and self._credentials is not None and lean_put_allowed(client):
             self._lean = LeanPut(client, self._credentials, self.settings.bucket)
         return self._lean
 
