@@ -55,6 +55,7 @@ from stardust_git.source.catalog import (
 )
 from stardust_git.source.tree import Tree
 from stardust_git.source.yamlio import YamlLoadError, load_yaml_bytes
+from stardust_git.upc_map import held_upcs
 
 FULL_COMMIT = re.compile(r"[0-9a-f]{40}")
 
@@ -227,7 +228,8 @@ def compute_plan(
         _restrict(tree, scope, set(resend.upcs), "--resend", whole=True)
     elif only is not None:
         _restrict(tree, scope, set(only), "--only", whole=False)
-    shares = _shares(tree, sorted(scope.paths))
+    held = _release_upcs(tree) if len(scope.paths) > SHARE else None
+    shares = _shares(sorted(scope.paths), held)
     digests: dict[str, str] = {}
     catalog = load_catalog_from(tree, shares[0], digests, parallel=True)
     plan.catalog = catalog
@@ -235,7 +237,7 @@ def compute_plan(
     inputs = RenderInputs(tree, catalog, digests)
     planner = _Planner(git, catalog, {}, scope, context, inputs, today or _utc_today(), targets)
     planner.resend = resend
-    stream = _Stream(tree, scope) if len(shares) > 1 else None
+    stream = _Stream(tree, scope, held) if held is not None else None
     for index, share in enumerate(shares):
         if index:
             load_releases_into(catalog, tree, share, digests, parallel=True)
@@ -249,15 +251,17 @@ def compute_plan(
     return plan
 
 
-def _shares(tree: Tree, paths: list[str]) -> list[list[str]]:
-    """``paths`` in shares of at most SHARE releases, in the order of their UPCs (the order the
-    releases are planned in); one share (even empty) when they are few."""
-    if len(paths) <= SHARE:
-        return [paths]
-    from stardust_git.checks.conflicts import release_upcs
+def _release_upcs(tree: Tree) -> dict[str, str]:
+    """Release file path -> UPC, of every release file (read again only where it changed)."""
+    return held_upcs(tree)
 
-    upcs = release_upcs(tree)
-    ordered = sorted(paths, key=lambda path: (upcs.get(path, ""), path))
+
+def _shares(paths: list[str], held: dict[str, str] | None) -> list[list[str]]:
+    """``paths`` in shares of at most SHARE releases, in the order of their UPCs (``held``:
+    path -> UPC; the order the releases are planned in); one share when ``held`` is None."""
+    if held is None:
+        return [paths]
+    ordered = sorted(paths, key=lambda path: (held.get(path, ""), path))
     return [ordered[start : start + SHARE] for start in range(0, len(ordered), SHARE)]
 
 
@@ -334,9 +338,10 @@ class _Stream:
     """What a plan over many shares keeps across them: one listing of the receipts, the UPCs
     seen, the catalog-level conflicts (found once)."""
 
-    def __init__(self, tree: Tree, scope: _Scope) -> None:
+    def __init__(self, tree: Tree, scope: _Scope, held: dict[str, str]) -> None:
         self.tree = tree
         self.scope = scope
+        self.held = held
         self.listing = receipt_listing(tree)
         self.present: set[str] = set()
         self._conflicts: Conflicts | None = None
@@ -351,7 +356,7 @@ class _Stream:
     def conflicts_for(self, share: list[str]) -> Conflicts:
         """The catalog's conflicts, with only the orphans that are not another share's."""
         if self._conflicts is None:
-            self._conflicts = Conflicts.of(self.tree)
+            self._conflicts = Conflicts.of(self.tree, self.held)
         here, elsewhere = set(share), self.scope.paths
         orphans = [o for o in self._conflicts.orphans if o.path in here or o.path not in elsewhere]
         return Conflicts(self._conflicts.held, orphans)
@@ -404,9 +409,7 @@ def _refuse_bad_resend(
 
 def _restrict(tree: Tree, scope: _Scope, upcs: set[str], option: str, whole: bool) -> None:
     """Examine only the releases of ``upcs`` (``whole``: even those the diff left alone)."""
-    from stardust_git.checks.conflicts import release_upcs
-
-    held = release_upcs(tree)
+    held = _release_upcs(tree)
     refuse_unknown_upcs(held, upcs, option)
     paths = {path for path, upc in held.items() if upc in upcs}
     scope.paths = paths if whole else scope.paths & paths
@@ -451,10 +454,11 @@ class Conflicts:
     orphans: list[Orphan]
 
     @classmethod
-    def of(cls, tree: Tree) -> Conflicts:
+    def of(cls, tree: Tree, held: dict[str, str] | None = None) -> Conflicts:
+        """``held``: every release file's UPC, when already looked up."""
         from stardust_git.checks import conflicts
 
-        held = conflicts.release_upcs(tree)
+        held = _release_upcs(tree) if held is None else held
         return cls(held, conflicts.find_orphans(tree, held))
 
 
