@@ -15,8 +15,12 @@ the same digest as at its last delivery cannot render differently and is not ren
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
 import re
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -231,15 +235,18 @@ def compute_plan(
     held = _release_upcs(tree) if len(scope.paths) > SHARE else None
     shares = _shares(sorted(scope.paths), held)
     digests: dict[str, str] = {}
-    catalog = load_catalog_from(tree, shares[0], digests, parallel=True)
+    triage = held is not None and resend is None
+    catalog = load_catalog_from(tree, [] if triage else shares[0], digests, parallel=True)
     plan.catalog = catalog
     _refuse_unknown_targets(catalog, targets or [])
     inputs = RenderInputs(tree, catalog, digests)
     planner = _Planner(git, catalog, {}, scope, context, inputs, today or _utc_today(), targets)
     planner.resend = resend
     stream = _Stream(tree, scope, held) if held is not None else None
+    if stream is not None and triage:
+        shares = stream.triage(planner, shares, plan)
     for index, share in enumerate(shares):
-        if index:
+        if index or triage:
             load_releases_into(catalog, tree, share, digests, parallel=True)
         _plan_share(plan, planner, tree, share, index, stream, gate_packages)
     if stream is not None:
@@ -353,6 +360,22 @@ class _Stream:
         with no_cyclic_gc():
             return read_recorded(self.tree, paths)
 
+    def triage(self, planner: _Planner, shares: list[list[str]], plan: Plan) -> list[list[str]]:
+        """Each share without its quiet releases: those the planner, run on every CPU (a share
+        a process), finds nothing to report or send for. Only the others are planned again here,
+        in full; the quiet ones count as examined. Renderings learnt there are kept."""
+        global _TRIAGE
+        _TRIAGE = (planner, self)
+        try:
+            found = list(_on_every_cpu(_triage_share, shares))
+        finally:
+            _TRIAGE = None
+        for quiet, _, learnt in found:
+            plan.examined += len(quiet)
+            self.present.update(quiet)
+            planner.known.learn(learnt)
+        return [busy for _, busy, _ in found]
+
     def conflicts_for(self, share: list[str]) -> Conflicts:
         """The catalog's conflicts, with only the orphans that are not another share's."""
         if self._conflicts is None:
@@ -380,6 +403,49 @@ class _Stream:
         paths = [path for upc in sorted(upcs) for path in self.listing.get(upc, [])]
         recorded = read_recorded(self.tree, paths)
         _check_orphans(self.tree, self.present, catalog.unreadable, recorded, scope, plan)
+
+
+_TRIAGE: tuple[_Planner, _Stream] | None = None
+"""What the triage processes plan with (inherited by fork; None outside a triage)."""
+
+Triaged = tuple[list[str], list[str], dict[str, str]]
+"""A share's quiet UPCs, the paths to plan again in full, and renderings learnt (inputs ->
+fingerprint)."""
+
+
+def _on_every_cpu(work: Callable[[list[str]], Triaged], shares: list[list[str]]) -> list[Triaged]:
+    """``work`` on each share, in forked processes (in this one where there is no fork)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return [work(share) for share in shares]
+    workers = max(1, min(os.cpu_count() or 1, 8, len(shares)))
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(work, shares))
+
+
+def _triage_share(share: list[str]) -> Triaged:
+    """Plan ``share`` in a scratch plan; a release that adds nothing to it is quiet."""
+    assert _TRIAGE is not None
+    planner, stream = _TRIAGE
+    catalog = planner.catalog
+    planner.known.added = {}  # this process's own: only what this share learns goes back
+    with no_cyclic_gc():
+        load_releases_into(catalog, stream.tree, share, planner.inputs.digests)
+    releases = [catalog.releases.pop(path) for path in share if path in catalog.releases]
+    busy = [path for path in share if path not in {loaded.path for loaded in releases}]
+    planner.recorded = stream.recorded_of(releases)
+    planner.inputs.prepare(releases)
+    quiet = []
+    for loaded in releases:
+        scratch = Plan(base=None, head=None)
+        planner.plan_release(loaded, scratch)
+        if scratch.actions or scratch.held or scratch.problems or scratch.notes:
+            busy.append(loaded.path)
+        else:
+            quiet.append(loaded.model.upc)
+    planner.recorded = {}
+    planner.discard_updates()
+    return quiet, sorted(busy), planner.known.added
 
 
 def _refuse_unknown_base(git: Git, base: str | None) -> None:
@@ -897,6 +963,10 @@ class _Planner:
             resend_reason=reason,
         )
         plan.actions.append(planned)
+
+    def discard_updates(self) -> None:
+        """Forget the updates planned so far (a triage plans in a scratch plan)."""
+        self._updates.clear()
 
     def finish(self, plan: Plan) -> None:
         """Explain the updates: compare with the version last delivered, read in one batch.
