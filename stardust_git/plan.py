@@ -432,7 +432,8 @@ def _triage_share(share: list[str]) -> Triaged:
     with no_cyclic_gc():
         load_releases_into(catalog, stream.tree, share, planner.inputs.digests)
     releases = [catalog.releases.pop(path) for path in share if path in catalog.releases]
-    busy = [path for path in share if path not in {loaded.path for loaded in releases}]
+    loaded_paths = {loaded.path for loaded in releases}
+    busy = [path for path in share if path not in loaded_paths]
     planner.recorded = stream.recorded_of(releases)
     planner.inputs.prepare(releases)
     quiet = []
