@@ -17,7 +17,7 @@ RECEIPT_SCHEMA_VERSION = 1
 
 
 class _ReceiptModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when first used
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         describe_fields(cls)  # see StrictModel
