@@ -13,13 +13,14 @@ import click
 from stardust_git.display import counted, visible
 from stardust_git.errors import Diagnostic
 from stardust_git.gitio import differing_from_head_args, started_early
+from stardust_git.source.layout import CATALOG_DIR
 
 if TYPE_CHECKING:
     from stardust_git.validate import ValidationReport
 
-EARLY_GIT = differing_from_head_args("catalog")
-"""What the facts index asks git first (``index._git_view``, on ``CATALOG_DIR``; importing that
-constant would import the models): started before the imports below, it runs meanwhile."""
+EARLY_GIT = differing_from_head_args(CATALOG_DIR)
+"""What the facts index asks git first (``index._git_view``): started before the imports
+below, it runs meanwhile."""
 
 
 def validate_command(
