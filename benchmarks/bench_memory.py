@@ -39,12 +39,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_plan import BUILT_MARKER, WORKERS, built_before, snapshot_tool
+from bench_plan import BUILT_MARKER, WORKERS, built_before, renderer_matches, snapshot_tool
 from delivered_repo import (
     WITHOUT_DUPLICATES,
     deliver_in_shards,
     edit_one_title,
     generate_committed,
+    generated_before,
 )
 from peakrss import measure
 
@@ -97,9 +98,11 @@ def measure_size(n: int, keep: Path | None, tool: Path) -> dict[str, object]:
     root = workdir / "catalog-repo"
     built = built_before(root, n)
     if built is None:
-        shutil.rmtree(root, ignore_errors=True)
-        root.mkdir(parents=True)
+        if not generated_before(root, n):  # a build stopped after generating resumes from it
+            shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True, exist_ok=True)
         built = build(root, tool, n)
+    same_renderer = renderer_matches(root, tool)  # else plan --all renders every release
     # the commit before the receipts: every release is delivered, none has been yet
     dry_run = [
         sys.executable,
@@ -126,6 +129,7 @@ def measure_size(n: int, keep: Path | None, tool: Path) -> dict[str, object]:
         "deliver_dry_run_peak_rss_mib": round(dry.peak_rss_mib, 1),
         "deliver_dry_run_cpu_s": round(dry.cpu_s, 1),
         "deliver_dry_run_rendered": dry.done.stderr.count("rendered "),
+        "receipts_name_this_renderer": same_renderer,
         "plan_all_peak_rss_mib": round(every.peak_rss_mib, 1),
         "plan_all_cpu_s": round(every.cpu_s, 1),
         "plan_one_change_peak_rss_mib": round(one.peak_rss_mib, 1),

@@ -296,16 +296,37 @@ def built_before(root: Path, n: int) -> dict[str, object] | None:
     return built if built.pop("releases", None) == n else None
 
 
+def renderer_matches(root: Path, tool: Path) -> bool:
+    """Whether the receipts in ``root`` name the renderer of ``tool``. A repository kept from an
+    earlier build was delivered by another renderer: the first plan --all then renders every
+    release again (the renderer changed) and fills the fingerprint cache; the runs after it
+    do not. Measured numbers must say which of the two they are."""
+    receipt = next((root / "receipts").glob("*/*.json"), None)
+    if receipt is None:
+        return True
+    recorded = json.loads(receipt.read_text(encoding="utf-8"))["history"][-1].get("renderer", "")
+    code = "from stardust_git.fingerprints import renderer_digest; print(renderer_digest())"
+    env = {**os.environ, "PYTHONPATH": str(tool)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tool, env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip() == recorded
+
+
 def run(n: int, keep: Path | None) -> dict[str, object]:
     workdir = keep or Path(tempfile.mkdtemp(prefix="bench-plan-"))
     root = workdir / "catalog-repo"
     tool = snapshot_tool(workdir)
     built = built_before(root, n)
     if built is None:
-        shutil.rmtree(root, ignore_errors=True)
-        root.mkdir(parents=True)
+        from delivered_repo import generated_before
+
+        if not generated_before(root, n):  # a build stopped after generating resumes from it
+            shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True, exist_ok=True)
         built = build(root, workdir, tool, n)
     receipts = sum(1 for _ in (root / "receipts").rglob("*.json"))
+    same_renderer = renderer_matches(root, tool)
     one_runs = [measured(root, tool, "plan", "--base", "HEAD~1", "--format", "json") for _ in "123"]
     all_runs = [measured(root, tool, "plan", "--all", "--format", "json") for _ in "123"]
     one_seconds, one_rss, one = sorted(one_runs, key=lambda run: run[0])[1]  # median of three
@@ -328,6 +349,7 @@ def run(n: int, keep: Path | None) -> dict[str, object]:
         },
         "releases": n,
         "receipts": receipts,
+        "receipts_name_this_renderer": same_renderer,
         **built,
         "plan_one_change_seconds": round(one_seconds, 2),
         "plan_all_seconds": round(all_seconds, 2),

@@ -145,6 +145,11 @@ class KnownFingerprints:
         self.added[inputs] = fingerprint
         self._index().setdefault(fingerprint, set()).add(inputs)
 
+    def learn(self, learnt: dict[str, str]) -> None:
+        """Renderings another process made (inputs -> fingerprint), to save with this one's."""
+        for inputs, fingerprint in learnt.items():
+            self.add(inputs, fingerprint)
+
     def _index(self) -> dict[str, set[str]]:
         if self._by_fingerprint is None:
             self._by_fingerprint = {}

@@ -270,6 +270,8 @@ class Git:
         Remembered per instance: a plan asks more than once and the scan is the slow part.
         """
         key = tuple(sorted(set(paths)))
+        if key not in self._dirty and (wider := self._covering(key)) is not None:
+            return {p: s for p, s in self._dirty[wider].items() if _under(p, key)}
         if key not in self._dirty:
             args = ["status", "--porcelain", "-z", "--no-renames", "--untracked-files=all"]
             output = self.run(*args, "--", *key).stdout.decode("utf-8", "surrogateescape")
@@ -279,6 +281,19 @@ class Git:
                 if len(entry) > 3
             }
         return self._dirty[key]
+
+    def _covering(self, key: tuple[str, ...]) -> tuple[str, ...] | None:
+        """A scan already made whose folders hold every path of ``key`` (filtered, not run
+        again: on a large working tree each scan stats every file)."""
+        return next((k for k in self._dirty if all(_under(p, k) for p in key)), None)
+
+    def tree_id(self, commit: str, folder: str) -> str | None:
+        """The id of the tree ``folder`` is at ``commit`` (None: no such folder)."""
+        done = self.run("rev-parse", "--verify", "--quiet", f"{commit}:{folder}", check=False)
+        return done.stdout.decode().strip() if done.returncode == 0 else None
+
+    def object_exists(self, oid: str) -> bool:
+        return self.run("cat-file", "-e", oid, check=False).returncode == 0
 
 
 def differing_from_head_args(folder: str) -> tuple[str, ...]:
@@ -366,6 +381,11 @@ def _skip(output: IO[bytes], count: int) -> None:
         if not chunk:
             return
         count -= len(chunk)
+
+
+def _under(path: str, folders: Sequence[str]) -> bool:
+    """Whether a pathspec of ``folders`` (plain paths, "." for all) takes ``path``."""
+    return any(f in (".", path) or path.startswith(f.rstrip("/") + "/") for f in folders)
 
 
 def _status_letter(code: str) -> str:

@@ -15,8 +15,12 @@ the same digest as at its last delivery cannot render differently and is not ren
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
 import re
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +59,7 @@ from stardust_git.source.catalog import (
 )
 from stardust_git.source.tree import Tree
 from stardust_git.source.yamlio import YamlLoadError, load_yaml_bytes
+from stardust_git.upc_map import held_upcs
 
 FULL_COMMIT = re.compile(r"[0-9a-f]{40}")
 
@@ -227,17 +232,21 @@ def compute_plan(
         _restrict(tree, scope, set(resend.upcs), "--resend", whole=True)
     elif only is not None:
         _restrict(tree, scope, set(only), "--only", whole=False)
-    shares = _shares(tree, sorted(scope.paths))
+    held = _release_upcs(tree) if len(scope.paths) > SHARE else None
+    shares = _shares(sorted(scope.paths), held)
     digests: dict[str, str] = {}
-    catalog = load_catalog_from(tree, shares[0], digests, parallel=True)
+    triage = held is not None and resend is None
+    catalog = load_catalog_from(tree, [] if triage else shares[0], digests, parallel=True)
     plan.catalog = catalog
     _refuse_unknown_targets(catalog, targets or [])
     inputs = RenderInputs(tree, catalog, digests)
     planner = _Planner(git, catalog, {}, scope, context, inputs, today or _utc_today(), targets)
     planner.resend = resend
-    stream = _Stream(tree, scope) if len(shares) > 1 else None
+    stream = _Stream(tree, scope, held) if held is not None else None
+    if stream is not None and triage:
+        shares = stream.triage(planner, shares, plan)
     for index, share in enumerate(shares):
-        if index:
+        if index or triage:
             load_releases_into(catalog, tree, share, digests, parallel=True)
         _plan_share(plan, planner, tree, share, index, stream, gate_packages)
     if stream is not None:
@@ -249,15 +258,17 @@ def compute_plan(
     return plan
 
 
-def _shares(tree: Tree, paths: list[str]) -> list[list[str]]:
-    """``paths`` in shares of at most SHARE releases, in the order of their UPCs (the order the
-    releases are planned in); one share (even empty) when they are few."""
-    if len(paths) <= SHARE:
-        return [paths]
-    from stardust_git.checks.conflicts import release_upcs
+def _release_upcs(tree: Tree) -> dict[str, str]:
+    """Release file path -> UPC, of every release file (read again only where it changed)."""
+    return held_upcs(tree)
 
-    upcs = release_upcs(tree)
-    ordered = sorted(paths, key=lambda path: (upcs.get(path, ""), path))
+
+def _shares(paths: list[str], held: dict[str, str] | None) -> list[list[str]]:
+    """``paths`` in shares of at most SHARE releases, in the order of their UPCs (``held``:
+    path -> UPC; the order the releases are planned in); one share when ``held`` is None."""
+    if held is None:
+        return [paths]
+    ordered = sorted(paths, key=lambda path: (held.get(path, ""), path))
     return [ordered[start : start + SHARE] for start in range(0, len(ordered), SHARE)]
 
 
@@ -334,9 +345,10 @@ class _Stream:
     """What a plan over many shares keeps across them: one listing of the receipts, the UPCs
     seen, the catalog-level conflicts (found once)."""
 
-    def __init__(self, tree: Tree, scope: _Scope) -> None:
+    def __init__(self, tree: Tree, scope: _Scope, held: dict[str, str]) -> None:
         self.tree = tree
         self.scope = scope
+        self.held = held
         self.listing = receipt_listing(tree)
         self.present: set[str] = set()
         self._conflicts: Conflicts | None = None
@@ -348,10 +360,26 @@ class _Stream:
         with no_cyclic_gc():
             return read_recorded(self.tree, paths)
 
+    def triage(self, planner: _Planner, shares: list[list[str]], plan: Plan) -> list[list[str]]:
+        """Each share without its quiet releases: those the planner, run on every CPU (a share
+        a process), finds nothing to report or send for. Only the others are planned again here,
+        in full; the quiet ones count as examined. Renderings learnt there are kept."""
+        global _TRIAGE
+        _TRIAGE = (planner, self)
+        try:
+            found = list(_on_every_cpu(_triage_share, shares))
+        finally:
+            _TRIAGE = None
+        for quiet, _, learnt in found:
+            plan.examined += len(quiet)
+            self.present.update(quiet)
+            planner.known.learn(learnt)
+        return [busy for _, busy, _ in found]
+
     def conflicts_for(self, share: list[str]) -> Conflicts:
         """The catalog's conflicts, with only the orphans that are not another share's."""
         if self._conflicts is None:
-            self._conflicts = Conflicts.of(self.tree)
+            self._conflicts = Conflicts.of(self.tree, self.held)
         here, elsewhere = set(share), self.scope.paths
         orphans = [o for o in self._conflicts.orphans if o.path in here or o.path not in elsewhere]
         return Conflicts(self._conflicts.held, orphans)
@@ -375,6 +403,50 @@ class _Stream:
         paths = [path for upc in sorted(upcs) for path in self.listing.get(upc, [])]
         recorded = read_recorded(self.tree, paths)
         _check_orphans(self.tree, self.present, catalog.unreadable, recorded, scope, plan)
+
+
+_TRIAGE: tuple[_Planner, _Stream] | None = None
+"""What the triage processes plan with (inherited by fork; None outside a triage)."""
+
+Triaged = tuple[list[str], list[str], dict[str, str]]
+"""A share's quiet UPCs, the paths to plan again in full, and renderings learnt (inputs ->
+fingerprint)."""
+
+
+def _on_every_cpu(work: Callable[[list[str]], Triaged], shares: list[list[str]]) -> list[Triaged]:
+    """``work`` on each share, in forked processes (in this one where there is no fork)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return [work(share) for share in shares]
+    workers = max(1, min(os.cpu_count() or 1, 8, len(shares)))
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(work, shares))
+
+
+def _triage_share(share: list[str]) -> Triaged:
+    """Plan ``share`` in a scratch plan; a release that adds nothing to it is quiet."""
+    assert _TRIAGE is not None
+    planner, stream = _TRIAGE
+    catalog = planner.catalog
+    planner.known.added = {}  # this process's own: only what this share learns goes back
+    with no_cyclic_gc():
+        load_releases_into(catalog, stream.tree, share, planner.inputs.digests)
+    releases = [catalog.releases.pop(path) for path in share if path in catalog.releases]
+    loaded_paths = {loaded.path for loaded in releases}
+    busy = [path for path in share if path not in loaded_paths]
+    planner.recorded = stream.recorded_of(releases)
+    planner.inputs.prepare(releases)
+    quiet = []
+    for loaded in releases:
+        scratch = Plan(base=None, head=None)
+        planner.plan_release(loaded, scratch)
+        if scratch.actions or scratch.held or scratch.problems or scratch.notes:
+            busy.append(loaded.path)
+        else:
+            quiet.append(loaded.model.upc)
+    planner.recorded = {}
+    planner.discard_updates()
+    return quiet, sorted(busy), planner.known.added
 
 
 def _refuse_unknown_base(git: Git, base: str | None) -> None:
@@ -404,9 +476,7 @@ def _refuse_bad_resend(
 
 def _restrict(tree: Tree, scope: _Scope, upcs: set[str], option: str, whole: bool) -> None:
     """Examine only the releases of ``upcs`` (``whole``: even those the diff left alone)."""
-    from stardust_git.checks.conflicts import release_upcs
-
-    held = release_upcs(tree)
+    held = _release_upcs(tree)
     refuse_unknown_upcs(held, upcs, option)
     paths = {path for path, upc in held.items() if upc in upcs}
     scope.paths = paths if whole else scope.paths & paths
@@ -451,10 +521,11 @@ class Conflicts:
     orphans: list[Orphan]
 
     @classmethod
-    def of(cls, tree: Tree) -> Conflicts:
+    def of(cls, tree: Tree, held: dict[str, str] | None = None) -> Conflicts:
+        """``held``: every release file's UPC, when already looked up."""
         from stardust_git.checks import conflicts
 
-        held = conflicts.release_upcs(tree)
+        held = _release_upcs(tree) if held is None else held
         return cls(held, conflicts.find_orphans(tree, held))
 
 
@@ -893,6 +964,10 @@ class _Planner:
             resend_reason=reason,
         )
         plan.actions.append(planned)
+
+    def discard_updates(self) -> None:
+        """Forget the updates planned so far (a triage plans in a scratch plan)."""
+        self._updates.clear()
 
     def finish(self, plan: Plan) -> None:
         """Explain the updates: compare with the version last delivered, read in one batch.

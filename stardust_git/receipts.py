@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import subprocess
 import time
 from collections import defaultdict
@@ -166,22 +167,62 @@ def _split(path: str) -> tuple[str, str] | None:
 def load_recorded(tree: Tree, upcs: set[str] | None = None) -> RecordedState:
     """The receipts in ``tree``: of the given releases, or all of them. A receipt that is not a
     regular file, or is too large, stops the run (a UserError placing it)."""
-    if upcs is None:
-        paths = [p for p in tree.list(RECEIPTS_DIR) if _split(p)]
+    listing = receipt_listing(tree, upcs)
+    return read_recorded(tree, [path for upc in sorted(listing) for path in listing[upc]])
+
+
+def receipt_listing(tree: Tree, upcs: set[str] | None = None) -> dict[str, list[str]]:
+    """UPC -> the sorted paths of its receipts in ``tree`` (of ``upcs``, or of every release),
+    from one listing (read them a share of the releases at a time with :func:`read_recorded`).
+
+    Lists what ``tree.list`` would (hidden folders skipped, a link listed as a file) but only
+    the two levels a receipt lives at: ``receipts/<UPC>/<target>.json``.
+    """
+    folders = None if upcs is None else sorted(upcs)
+    if tree.commit:
+        paths = _committed_receipts(tree, folders)
     else:
-        paths = [p for upc in sorted(upcs) for p in tree.list(f"{RECEIPTS_DIR}/{upc}") if _split(p)]
-    return read_recorded(tree, paths)
-
-
-def receipt_listing(tree: Tree) -> dict[str, list[str]]:
-    """UPC -> the paths of its receipts in ``tree``, from one listing (read them a share of
-    the releases at a time with :func:`read_recorded`)."""
+        paths = _working_receipts(tree.root / RECEIPTS_DIR, folders)
     found: dict[str, list[str]] = defaultdict(list)
-    for path in tree.list(RECEIPTS_DIR):
+    for path in sorted(paths):
         split = _split(path)
-        if split:
+        if split and (upcs is None or split[0] in upcs):
             found[split[0]].append(path)
     return dict(found)
+
+
+def _committed_receipts(tree: Tree, folders: list[str] | None) -> list[str]:
+    """The receipt paths at the tree's commit: one ``git ls-tree`` (per 500 folders)."""
+    if folders is None:
+        return [p for p in tree.list(RECEIPTS_DIR) if p.count("/") == 2]
+    found: list[str] = []
+    for start in range(0, len(folders), 500):
+        specs = [f"{RECEIPTS_DIR}/{upc}/" for upc in folders[start : start + 500]]
+        done = tree.git.run("ls-tree", "-r", "-z", "--name-only", tree.commit or "", "--", *specs)
+        found += [p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+    return found
+
+
+def _working_receipts(top: Path, folders: list[str] | None) -> list[str]:
+    """The receipt paths in the working tree, two ``scandir`` levels deep (no recursion)."""
+    if folders is None:
+        try:
+            folders = [e.name for e in os.scandir(top) if _real_folder(e)]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+    found = []
+    for upc in folders:
+        try:
+            entries = list(os.scandir(top / upc))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        found += [f"{RECEIPTS_DIR}/{upc}/{e.name}" for e in entries if not _real_folder(e)]
+    return found
+
+
+def _real_folder(entry: os.DirEntry[str]) -> bool:
+    """A folder to look into: not hidden, not a link (a link is listed as a file)."""
+    return not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False)
 
 
 def read_recorded(tree: Tree, paths: list[str]) -> RecordedState:

@@ -274,3 +274,17 @@ def test_both_trees_follow_links_inside_and_refuse_what_is_not_a_file(repo: Repo
             "not a regular file: a symbolic link to nothing; not read"
         )
         assert contents.refused["catalog/folder.yaml"].startswith("not a regular file: a directory")
+
+
+def test_a_narrower_status_is_filtered_from_a_wider_scan(repo: Repo) -> None:
+    """One working-tree scan serves the narrower questions after it, with the same answers."""
+    repo.write("targets/alpha.yaml", repo.read("targets/alpha.yaml") + "# edited\n")
+    repo.write("catalog/new.yaml", "upc: 4006381333931\n")
+    repo.write("genre-maps/extra.yaml", "x: 1\n")
+    narrow = [["catalog"], ["targets/alpha.yaml"], ["catalog", "genre-maps"]]
+    direct = [Git(repo.root).worktree_changes(paths) for paths in narrow]
+    shared = Git(repo.root)
+    shared.worktree_changes(["catalog", "targets", "genre-maps"])
+    repo.write("catalog/later.yaml", "upc: 5012345678900\n")  # after the scan: not seen
+    assert [shared.worktree_changes(paths) for paths in narrow] == direct
+    assert direct[0] == {"catalog/new.yaml": "A"}

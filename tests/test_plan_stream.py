@@ -7,6 +7,7 @@ packages and parsed releases whatever the catalog's size.
 
 from __future__ import annotations
 
+import json
 import weakref
 from pathlib import Path
 
@@ -188,3 +189,33 @@ def test_a_release_cache_reads_ahead_along_the_expected_order(tmp_path: Path) ->
     assert titles == [f"Release {index}" for index in range(9)]
     assert reads == [paths[0:4], paths[4:8], paths[8:9]]  # 4 read at a time, 4 held
     assert list(cache) == paths[5:9]
+
+
+def test_what_the_triage_processes_render_is_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a renderer upgrade that changes no output, the processes that triage the shares
+    render every release once and find nothing to send; the main process keeps what they
+    learnt, so the next plan renders none."""
+    import stardust_git.fingerprints as fingerprints
+
+    repo = make_catalog(tmp_path)
+    add_releases(repo, 5)
+    repo.commit("Five releases")
+    assert deliver(repo.root, DeliverOptions(all_=True, commit=True, retry_wait=0.01)).ok
+    monkeypatch.setattr(planning, "SHARE", 2)
+    for module in (planning, fingerprints):
+        monkeypatch.setattr(module, "renderer_digest", lambda: "an upgraded renderer")
+
+    first = compute_plan(repo.root, all_=True)
+
+    assert (first.actions, first.problems, first.examined) == ([], [], 5)
+    saved = json.loads((repo.root / ".stardust-cache" / "fingerprints.json").read_text())
+    assert len(saved["entries"]) == 10  # five releases at two targets
+
+    def no_rendering(*args: object, **kwargs: object) -> object:
+        raise AssertionError("rendered again")
+
+    monkeypatch.setattr(render, "render_package", no_rendering)
+    again = compute_plan(repo.root, all_=True)
+    assert (again.actions, again.problems, again.examined) == ([], [], 5)

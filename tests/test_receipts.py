@@ -19,6 +19,7 @@ from stardust_git.receipts import (
     parse_receipt,
     pending_retries,
     read_receipt,
+    receipt_listing,
     receipt_path,
     record_delivery,
     redact,
@@ -159,3 +160,33 @@ def test_secrets_are_redacted_from_error_messages(monkeypatch: pytest.MonkeyPatc
     assert secrets == ["hunter2-very-secret", "indie:hunter2-very-secret"]  # the pair: Basic
     assert "hunter2" not in cleaned
     assert cleaned == "login failed for ftp://***@ftp.example.com/: ***"
+
+
+def test_the_receipt_listing_is_the_trees_listing(tmp_path: Path) -> None:
+    """Two scandir levels (working tree) or one ls-tree (commit) list what a recursive listing
+    of receipts/ keeps: hidden folders skipped, a link listed as a file, deeper files ignored."""
+    repo = make_catalog(tmp_path)
+    other = "4006381333931"
+    for upc, target in ((UPC, "alpha"), (UPC, "beta"), (other, "alpha")):
+        record_delivery(repo.root, upc, target, delivery("success", 0))
+    repo.write(f"receipts/{other}/deeper/x.json", "{}")
+    repo.write("receipts/.hidden/x.json", "{}")
+    repo.write("receipts/stray.json", "{}")
+    (repo.root / "receipts" / other / "link.json").symlink_to("alpha.json")
+    (repo.root / "receipts" / "5012345678900").symlink_to(other)
+    commit = repo.commit("Receipts")
+
+    def by_tree_list(tree: Tree, upcs: set[str] | None) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for path in tree.list("receipts"):
+            parts = path.split("/")
+            if len(parts) == 3 and parts[2].endswith(".json") and (not upcs or parts[1] in upcs):
+                found.setdefault(parts[1], []).append(path)
+        return found
+
+    for tree in (Tree(Git(repo.root), None), Tree(Git(repo.root), commit)):
+        assert receipt_listing(tree) == by_tree_list(tree, None)
+        assert receipt_listing(tree, {other, "036000291452"}) == by_tree_list(tree, {other})
+    assert receipt_listing(Tree(Git(repo.root), None), {UPC}) == {
+        UPC: [f"receipts/{UPC}/alpha.json", f"receipts/{UPC}/beta.json"]
+    }
