@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from stat import S_ISREG
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import mutagen
-import mutagen.flac
-import mutagen.mp3
-import mutagen.wave
-from PIL import Image, UnidentifiedImageError
+if TYPE_CHECKING:
+    import mutagen.flac
+
+# mutagen and Pillow are imported by the probes that use them: the renderers import this module
+# for AudioInfo and ImageInfo, and a run without assets (validate --no-assets) never probes.
 
 AUDIO_KINDS: frozenset[str] = frozenset({"wav", "flac", "mp3"})
 IMAGE_KINDS: frozenset[str] = frozenset({"jpeg", "png"})
@@ -230,6 +230,8 @@ def _probe_audio_cached(resolved: str, size: int, mtime_ns: int) -> AudioInfo:
         found = f" (it is a {kind.upper()} file)" if kind else ""
         raise AssetError(path, f"not a WAV, FLAC or MP3 file{found}")
     prober = {"wav": _probe_wav, "flac": _probe_flac, "mp3": _probe_mp3}[kind]
+    import mutagen
+
     try:
         return prober(path, size)
     except (mutagen.MutagenError, struct.error, ValueError, EOFError) as error:
@@ -254,6 +256,8 @@ def _probe_wav(path: Path, size: int) -> AudioInfo:
         riff_size = struct.unpack("<I", stream.read(8)[4:8])[0]
     if riff_size + 8 > size:
         raise AssetError(path, f"truncated WAV: header says {riff_size + 8} bytes, file has {size}")
+    import mutagen.wave
+
     info = mutagen.wave.WAVE(path).info
     if info.audio_format not in _WAV_PCM_TAGS:
         raise AssetError(path, f"WAV is not PCM (format tag {info.audio_format:#06x})")
@@ -267,6 +271,8 @@ def _probe_wav(path: Path, size: int) -> AudioInfo:
 
 
 def _probe_flac(path: Path, size: int) -> AudioInfo:
+    import mutagen.flac
+
     info = mutagen.flac.FLAC(path).info
     if not info.sample_rate or not info.total_samples:
         raise AssetError(path, "FLAC does not state its sample count (cannot tell its duration)")
@@ -277,6 +283,8 @@ def _probe_flac(path: Path, size: int) -> AudioInfo:
 
 
 def _probe_mp3(path: Path, size: int) -> AudioInfo:
+    import mutagen.mp3
+
     info = mutagen.mp3.MP3(path).info
     if not info.sample_rate or info.length <= 0:
         raise AssetError(path, "corrupt MP3: no playable frames")
@@ -455,6 +463,8 @@ def _probe_image_cached(resolved: str, size: int, mtime_ns: int) -> ImageInfo:
     if kind not in IMAGE_KINDS:
         found = f" (it is a {kind.upper()} file)" if kind else ""
         raise AssetError(path, f"not a JPEG or PNG file{found}")
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(path, formats=[IMAGE_CODECS[kind]]) as image:
             width, height, mode = image.width, image.height, image.mode

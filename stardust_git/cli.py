@@ -56,7 +56,7 @@ def run(command: Callable[..., int], **kwargs: Any) -> None:
 
 
 def resolve_root(root: Path | None) -> Path:
-    from stardust_git.source.catalog import find_root
+    from stardust_git.source.layout import find_root
 
     return (root or find_root()).resolve()
 

@@ -66,15 +66,20 @@ class Git:
     ) -> subprocess.CompletedProcess[bytes]:
         command = ["git", "-c", "core.quotepath=off", *args]
         merged_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})}
+        early = None if input is not None or env else _STARTED.pop((str(self.root), args), None)
         try:
-            done = subprocess.run(
-                command,
-                cwd=self.root,
-                input=input,
-                capture_output=True,
-                env=merged_env,
-                check=False,
-            )
+            if early is not None:
+                stdout, stderr = early.communicate()
+                done = subprocess.CompletedProcess(command, early.returncode, stdout, stderr)
+            else:
+                done = subprocess.run(
+                    command,
+                    cwd=self.root,
+                    input=input,
+                    capture_output=True,
+                    env=merged_env,
+                    check=False,
+                )
         except FileNotFoundError:
             raise GitError("git is not installed (needed to read the catalog's history)") from None
         if check and done.returncode != 0:
@@ -250,6 +255,15 @@ class Git:
         """Tracked files under ``paths`` with uncommitted changes, and untracked ones."""
         return list(self.worktree_changes(paths))
 
+    def differing_from_head(self, folder: str) -> set[str]:
+        """Every path under ``folder`` that differs from HEAD: changed, staged, deleted,
+        untracked or ignored. One ``git status`` (its lstat of every tracked file is most of
+        a one-file validate's git time); it may name a few that do not differ (staged, then
+        changed back), never miss one."""
+        output = self.run(*differing_from_head_args(folder)).stdout
+        entries = output.decode("utf-8", "surrogateescape").split("\0")
+        return {entry[3:] for entry in entries if len(entry) > 3}
+
     def worktree_changes(self, paths: Sequence[str]) -> dict[str, str]:
         """path -> A, M or D for what ``git status`` reports under ``paths`` against HEAD.
 
@@ -280,6 +294,41 @@ class Git:
 
     def object_exists(self, oid: str) -> bool:
         return self.run("cat-file", "-e", oid, check=False).returncode == 0
+
+
+def differing_from_head_args(folder: str) -> tuple[str, ...]:
+    """The git arguments :meth:`Git.differing_from_head` runs."""
+    untracked = ("--untracked-files=all", "--ignored")  # ignored files listed one by one
+    return ("status", "--porcelain", "-z", "--no-renames", *untracked, "--", folder)
+
+
+_STARTED: dict[tuple[str, tuple[str, ...]], subprocess.Popen[bytes]] = {}
+"""Git commands started ahead of time, by (root, arguments): the first :meth:`Git.run` of the
+same command in this process takes its output instead of starting another."""
+
+
+@contextlib.contextmanager
+def started_early(root: Path, args: tuple[str, ...]) -> Iterator[None]:
+    """Run ``git args`` in ``root`` in the background while the body runs (a one-file validate
+    starts git's scan of the work tree before importing the models and checks: the second core
+    does it meanwhile). Whatever the body did not take is waited for at the end (never killed:
+    a killed ``git status`` would leave its ``index.lock`` behind)."""
+    key = (str(root), args)
+    command = ["git", "-c", "core.quotepath=off", *args]
+    environment = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    try:
+        _STARTED[key] = subprocess.Popen(
+            command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment
+        )
+    except OSError:  # no git: the body's own run says so, in its own words
+        yield
+        return
+    try:
+        yield
+    finally:
+        left = _STARTED.pop(key, None)
+        if left is not None:
+            left.communicate()
 
 
 _NOT_FOLLOWED = {

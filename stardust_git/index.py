@@ -6,9 +6,9 @@ duration); the summaries are kept in ``.stardust-cache/facts.sqlite`` by path, w
 stat key (size, mtime, ctime, inode) and a digest of the defaults files it inherits from. The
 cross-file rules then look up only the codes of the files checked (indexes by UPC and ISRC).
 
-Which files to look at again: in a git work tree, git says which files differ from the commit
-the index was last brought up to date at (``git diff``, and ``git ls-files --others`` for
-untracked and ignored files), so a one-file run stats only those and the files that differed
+Which files to look at again: in a git work tree, git says which files differ from HEAD
+(``git status``, untracked and ignored files included) and from the commit the index was last
+brought up to date at (``git diff``), so a one-file run stats only those and the files that differed
 then; git's own index makes that a few C-level stats per changed file. Outside git every file
 is statted, as before. Either way a file is read again only when its stat key or defaults moved.
 
@@ -173,6 +173,7 @@ CREATE TABLE IF NOT EXISTS files (
     upc TEXT, tracks TEXT NOT NULL, defaults TEXT NOT NULL, dirty INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS files_by_upc ON files (upc);
+CREATE INDEX IF NOT EXISTS files_dirty ON files (path) WHERE dirty = 1;
 CREATE TABLE IF NOT EXISTS isrcs (isrc TEXT NOT NULL, path TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS isrcs_by_isrc ON isrcs (isrc);
 CREATE INDEX IF NOT EXISTS isrcs_by_path ON isrcs (path);
@@ -306,8 +307,7 @@ def _git_view(root: Path, since: str | None) -> _GitView:
     if done.returncode != 0 or len(lines) < 2 or Path(lines[0]).resolve() != root.resolve():
         return _GitView()
     view = _GitView(head=lines[1])
-    view.differing = _git_paths(git, "diff", "--name-only", "-z", "--no-renames", view.head)
-    view.differing |= _git_paths(git, "ls-files", "-z", "--others")
+    view.differing = git.differing_from_head(CATALOG_DIR)
     if since == view.head:
         view.changed = set(view.differing)
     elif since:
@@ -315,10 +315,6 @@ def _git_view(root: Path, since: str | None) -> _GitView:
         found = git.run(*args, check=False)  # fails when that commit is gone (gc after a rebase)
         view.changed = view.differing | _split(found.stdout) if found.returncode == 0 else None
     return view
-
-
-def _git_paths(git: Git, *args: str) -> set[str]:
-    return _split(git.run(*args, "--", CATALOG_DIR).stdout)
 
 
 def _split(output: bytes) -> set[str]:

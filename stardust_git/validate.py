@@ -18,7 +18,6 @@ from typing import Any
 
 from stardust_git.checks import GateRun, run_catalog_checks, run_release_checks
 from stardust_git.checks.cross_file import CheckedRelease, check_cross_file, checked_release
-from stardust_git.checks.messages import check_message_file
 from stardust_git.checks.release import check_release_rules
 from stardust_git.errors import Diagnostic, Diagnostics
 from stardust_git.index import collect_facts
@@ -156,12 +155,21 @@ def _validate(
     catalog.unsummarised = indexed.unsummarised
     run = GateRun(catalog, options.needs, checked=checked, others=indexed.sharing)
     diagnostics.extend(_catalog_checks(run, root))
-    for shown, path in messages.items():
-        diagnostics.extend(check_message_file(path, shown))
+    diagnostics.extend(_check_messages(messages))
     files = len(checked) + len(catalog.unreadable) + len(catalog.targets) + len(messages)
     report = ValidationReport(diagnostics.sorted(), files, len(checked), options.strict, catalog)
     report.skipped = skipped
     return report
+
+
+def _check_messages(messages: dict[str, Path]) -> list[Diagnostic]:
+    """The ERN and Apple message files given (lxml and both renderers' schemas: imported only
+    when there are some)."""
+    if not messages:
+        return []
+    from stardust_git.checks.messages import check_message_file
+
+    return [found for shown, path in messages.items() for found in check_message_file(path, shown)]
 
 
 PARALLEL_MIN_RELEASES = 500

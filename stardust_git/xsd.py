@@ -12,15 +12,11 @@ import hashlib
 import os
 import re
 import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
-from http.client import HTTPException
 from pathlib import Path
 from typing import NamedTuple
 
 from lxml import etree
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from stardust_git.errors import UserError
 from stardust_git.fileio import cache_folder, write_atomic
@@ -249,6 +245,11 @@ def _source_url(official_url: str, base_url: str | None) -> str:
 
 
 def _download(url: str) -> bytes:
+    # Only `xsd install` and a first run without the XSDs download: urllib and tenacity load here.
+    from http.client import HTTPException
+
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
     retrying = Retrying(
         stop=stop_after_attempt(DOWNLOAD_ATTEMPTS),
         wait=wait_exponential(multiplier=0.5, max=4),
@@ -264,6 +265,8 @@ def _download(url: str) -> bytes:
 
 
 def _read_url(url: str) -> bytes:
+    import urllib.request
+
     with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
         data = response.read(MAX_DOWNLOAD_BYTES + 1)
     if len(data) > MAX_DOWNLOAD_BYTES:
@@ -272,6 +275,9 @@ def _read_url(url: str) -> bytes:
 
 
 def _is_transient(error: BaseException) -> bool:
+    import urllib.error
+    from http.client import HTTPException
+
     if isinstance(error, urllib.error.HTTPError):
         return error.code >= 500 or error.code == 429
     return isinstance(error, OSError | HTTPException)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Annotated
 
+from pydantic import Field
+
+from stardust_git.models.common import StrictModel
 from stardust_git.schemas import render_schemas, schema_models, stale_schemas
 from tests.conftest import REPO_ROOT
 
@@ -52,3 +56,40 @@ def test_catalog_and_target_files_point_editors_at_the_schemas() -> None:
             assert first_line.startswith("# yaml-language-server: $schema="), path
             assert first_line.endswith(f"schemas/{schema}.schema.json"), path
             assert f"{schema}.schema.json" in names
+
+
+class _Documented(StrictModel):
+    required: str
+    """A required field."""
+    defaulted: int = 3
+    """A field with a plain default."""
+    constrained: str = Field(min_length=2)
+    """A field declared with Field()."""
+    annotated: Annotated[str, Field(max_length=4)] = "ab"
+    """A field constrained in its annotation."""
+    explicit: str = Field("x", description="Said in Field().")
+    """Not used: Field(description=...) wins, as with pydantic's use_attribute_docstrings."""
+    undocumented: str = ""
+
+
+def test_field_docstrings_become_descriptions_with_their_constraints_kept() -> None:
+    fields = _Documented.model_fields
+    described = {name: info.description for name, info in fields.items()}
+    assert described == {
+        "required": "A required field.",
+        "defaulted": "A field with a plain default.",
+        "constrained": "A field declared with Field().",
+        "annotated": "A field constrained in its annotation.",
+        "explicit": "Said in Field().",
+        "undocumented": None,
+    }
+    assert fields["required"].is_required() and fields["defaulted"].default == 3
+    properties = _Documented.model_json_schema()["properties"]
+    assert properties["constrained"]["minLength"] == 2
+    assert properties["annotated"] == {
+        "default": "ab",
+        "description": "A field constrained in its annotation.",
+        "maxLength": 4,
+        "title": "Annotated",
+        "type": "string",
+    }

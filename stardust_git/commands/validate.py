@@ -6,12 +6,21 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from stardust_git.display import counted, visible
 from stardust_git.errors import Diagnostic
-from stardust_git.validate import ValidationOptions, ValidationReport, validate_catalog
+from stardust_git.gitio import differing_from_head_args, started_early
+from stardust_git.source.layout import CATALOG_DIR
+
+if TYPE_CHECKING:
+    from stardust_git.validate import ValidationReport
+
+EARLY_GIT = differing_from_head_args(CATALOG_DIR)
+"""What the facts index asks git first (``index._git_view``): started before the imports
+below, it runs meanwhile."""
 
 
 def validate_command(
@@ -22,8 +31,11 @@ def validate_command(
     check_assets: bool = True,
     check_render: bool = True,
 ) -> int:
-    options = ValidationOptions(check_assets=check_assets, check_render=check_render, strict=strict)
-    report = validate_catalog(root, paths, options)
+    with started_early(root, EARLY_GIT):
+        from stardust_git.validate import ValidationOptions, validate_catalog
+
+        options = ValidationOptions(check_assets, check_render, strict)
+        report = validate_catalog(root, paths, options)
     if output == "json":
         click.echo(json.dumps(report_as_dict(report), indent=2))
     else:

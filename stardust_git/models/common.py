@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import re
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 import pycountry
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -16,6 +16,7 @@ from stdnum.iso7064 import mod_37_36
 
 from stardust_git import vocabulary
 from stardust_git.errors import UserError, did_you_mean
+from stardust_git.models.docs import describe_fields
 
 
 class StrictModel(BaseModel):
@@ -23,10 +24,13 @@ class StrictModel(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        use_attribute_docstrings=True,
         coerce_numbers_to_str=True,
         validate_default=False,
     )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        describe_fields(cls)  # the attribute docstrings, without use_attribute_docstrings' cost
+        super().__init_subclass__(**kwargs)
 
 
 def _fail(kind: str, message: str, **context: object) -> PydanticCustomError:

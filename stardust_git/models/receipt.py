@@ -7,15 +7,21 @@ target, so concurrent delivery runs touch different files and rebase cleanly. Ne
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from stardust_git.models.docs import describe_fields
 
 RECEIPT_SCHEMA_VERSION = 1
 
 
 class _ReceiptModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when first used
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        describe_fields(cls)  # see StrictModel
+        super().__init_subclass__(**kwargs)
 
 
 class SentFile(_ReceiptModel):

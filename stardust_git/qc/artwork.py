@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image, UnidentifiedImageError
+if TYPE_CHECKING:
+    from PIL import Image
 
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "La", "RGBa"})
 
@@ -40,6 +42,8 @@ def measure_artwork(path: Path) -> Artwork | None:
 
 @lru_cache(maxsize=4096)
 def _measure_cached(resolved: str, size: int, mtime_ns: int) -> Artwork | None:
+    from PIL import Image, UnidentifiedImageError  # Pillow only when a cover is measured
+
     try:
         with Image.open(resolved) as image:
             return _artwork(image, size)

@@ -28,13 +28,11 @@ from stardust_git.models import GenreMap, GenreTaxonomy, GenreVocabulary, Releas
 from stardust_git.models.common import placeholder_message
 from stardust_git.models.defaults import Defaults
 from stardust_git.source import defaults as defaults_files
+from stardust_git.source.layout import CATALOG_DIR, GENRES_DIR, TARGETS_DIR
+from stardust_git.source.layout import RECEIPTS_DIR as RECEIPTS_DIR  # re-exported
 from stardust_git.source.tree import Contents, Tree
 from stardust_git.source.yamlio import YamlDocument, YamlLoadError, load_yaml_bytes, load_yaml_file
 
-CATALOG_DIR = "catalog"
-TARGETS_DIR = "targets"
-GENRES_DIR = "genre-maps"
-RECEIPTS_DIR = "receipts"
 YAML_SUFFIXES = (".yaml", ".yml")
 #: A top-level ``upc:`` key at the start of a line (never inside a comment or an indented block):
 #: the UPC of a release file read without parsing it.
@@ -90,17 +88,6 @@ class Catalog:
             if loaded.model.upc == upc:
                 return loaded
         return None
-
-
-def find_root(start: Path | None = None) -> Path:
-    """The catalog repository root: the nearest folder with catalog/ or targets/ (or .git)."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / CATALOG_DIR).is_dir() or (folder / TARGETS_DIR).is_dir():
-            return folder
-        if (folder / ".git").exists():
-            return folder
-    return here
 
 
 def relative(root: Path, path: Path) -> str:
