@@ -286,15 +286,28 @@ def _refresh(root: Path, index: _Index, loaded: dict[str, ReleaseFacts]) -> None
     inherited = _DefaultsFiles(root)
     updated: list[Row] = []
     gone: list[str] = []
+    isrcs: list[tuple[str, str]] = []
     for shown in sorted(candidates):
-        if not is_release_path(shown) or not os.path.lexists(f"{root}/{shown}"):
+        full = f"{root}/{shown}"
+        stat = _stat(full) if is_release_path(shown) else None
+        if stat is None:
             gone.append(shown)
             continue
         cached = _trusted(rows.get(shown), index.written_ns)
-        row = _row(root, shown, cached, loaded.get(shown), inherited, shown in differing)
+        row, tracks = _row(shown, stat, cached, loaded.get(shown), inherited, shown in differing)
         if row != rows.get(shown):
             updated.append(row)
-    _write(index, updated, [path for path in gone if path in rows], view.head)
+            isrcs.extend((isrc, shown) for isrc in dict.fromkeys(tracks))
+    _write(index, updated, isrcs, [path for path in gone if path in rows], view.head)
+
+
+def _stat(full: str) -> os.stat_result | bool | None:
+    """The file's stat; False for a dangling link or a loop (the file's own load reports it);
+    None when nothing is there. One system call for a file that is there."""
+    try:
+        return os.stat(full)
+    except OSError:
+        return False if os.path.lexists(full) else None
 
 
 @dataclass
@@ -363,40 +376,45 @@ def _trusted(cached: Row | None, written_ns: int) -> Row | None:
 
 
 def _row(
-    root: Path,
     shown: str,
+    stat: os.stat_result | bool,
     cached: Row | None,
     facts: ReleaseFacts | None,
     inherited: _DefaultsFiles,
     dirty: bool,
-) -> Row:
-    """The row of one file; upc None when it has no facts to offer.
+) -> tuple[Row, list[str]]:
+    """The row of one file (upc None when it has no facts to offer) and its tracks' ISRCs.
 
     A file whose stat key and defaults match the cache is not read again (a checkout rewrites
     only the files it changes, so switching branches keeps the rest warm).
     """
-    full = f"{root}/{shown}"
-    try:
-        stat = os.stat(full)
-    except OSError:  # a dangling link or a loop: the file's own load reports it
-        return (shown, 0, 0, 0, 0, None, "[]", "", int(dirty))
+    if not isinstance(stat, os.stat_result):  # a dangling link or a loop
+        return (shown, 0, 0, 0, 0, None, "[]", "", int(dirty)), []
     digest, defaults = inherited.of(shown)
     key = stat_key(stat)
     if cached is not None and cached[KEY] == key and cached[DEFAULTS] == digest:
-        return (*cached[:-1], int(dirty))
+        return (*cached[:-1], int(dirty)), [track[0] for track in json.loads(cached[TRACKS])]
     if facts is not None:
         tracks = [[*track, audio] for track, audio in zip(facts.tracks, facts.audio, strict=True)]
         summary: dict[str, Any] | None = {"upc": facts.upc, "tracks": tracks}
     else:
-        summary = _summarise(full, defaults)
+        summary = _summarise(f"{inherited.root}/{shown}", defaults)
     if summary is None:
-        return (shown, *key, None, "[]", digest, int(dirty))
-    tracks = json.dumps([list(track) for track in summary["tracks"]])
-    return (shown, *key, summary["upc"], tracks, digest, int(dirty))
+        return (shown, *key, None, "[]", digest, int(dirty)), []
+    tracks = summary["tracks"]
+    row = (shown, *key, summary["upc"], json.dumps(tracks), digest, int(dirty))
+    return row, [track[0] for track in tracks]
 
 
-def _write(index: _Index, rows: list[Row], gone: list[str], commit: str | None) -> None:
-    """Replace the changed rows (and their ISRCs) and forget the files that are gone."""
+def _write(
+    index: _Index,
+    rows: list[Row],
+    isrcs: list[tuple[str, str]],
+    gone: list[str],
+    commit: str | None,
+) -> None:
+    """Replace the changed rows (and their ``(isrc, path)`` pairs) and forget the files that
+    are gone."""
     assert index.db is not None
     db = index.db
     stale = [row[0] for row in rows] + gone
@@ -411,7 +429,6 @@ def _write(index: _Index, rows: list[Row], gone: list[str], commit: str | None) 
         for name in INDEX_NAMES:
             db.execute(f"DROP INDEX {name}")
     db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    isrcs = {(track[0], row[0]) for row in rows for track in json.loads(row[TRACKS])}
     db.executemany("INSERT INTO isrcs VALUES (?, ?)", isrcs)
     if bulk:
         for statement in INDEXES.strip().splitlines():

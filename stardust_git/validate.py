@@ -8,6 +8,7 @@ checks here, on what the workers found.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Iterable, Mapping
@@ -134,7 +135,11 @@ def _validate(
         catalog = load_catalog(root, [])
         _PRELOADED["support"] = catalog  # the workers' targets and genre maps: parsed once
         shares = [selected[i : i + SHARE_SIZE] for i in range(0, len(selected), SHARE_SIZE)]
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        gc.freeze()  # what the workers inherit: their collections need not walk it
+        context = multiprocessing.get_context("fork")
+        # No collection while 100,000 acyclic results arrive (each full one would walk them all);
+        # the workers collect as usual.
+        with no_cyclic_gc(), ProcessPoolExecutor(workers, context, initializer=gc.enable) as pool:
             results = list(pool.map(_check_share, [(root, share, options) for share in shares]))
     else:
         with no_cyclic_gc():
@@ -155,7 +160,8 @@ def _validate(
     catalog.release_upcs = {facts.upc for facts in loaded_facts.values()} | indexed.upcs
     catalog.unsummarised = indexed.unsummarised
     run = GateRun(catalog, options.needs, checked=checked, others=indexed.sharing)
-    diagnostics.extend(_catalog_checks(run, root))
+    with no_cyclic_gc():
+        diagnostics.extend(_catalog_checks(run, root))
     for shown, path in messages.items():
         diagnostics.extend(check_message_file(path, shown))
     files = len(checked) + len(catalog.unreadable) + len(catalog.targets) + len(messages)
