@@ -25,7 +25,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,9 +85,68 @@ def collect_facts(
     brought up to date first (the loaded files' facts included, so a full run leaves it warm
     for the next one-file run). ``everything``: every other file shares (the catalog-wide
     duplicate-recordings check compares each track's audio with all others)."""
-    with no_cyclic_gc(), _open(root) as index:
-        _refresh(root, index, loaded)
-        return _query(index, loaded, unreadable, all_upcs, everything)
+    with FactsCollector(root, loaded) as collector:
+        collector.add(loaded)
+        return collector.finish(unreadable, all_upcs, everything)
+
+
+class FactsCollector:
+    """:func:`collect_facts` in steps, for facts that arrive a share at a time (validate's
+    workers): the rows of each share's files are worked out as it arrives, while the workers go
+    on; everything is written at :meth:`finish`, in one transaction. Open it after forking:
+    the index's connection must not be inherited."""
+
+    def __init__(self, root: Path, checking: Iterable[str]) -> None:
+        """``checking``: the release files whose facts :meth:`add` may bring."""
+        self.root = root
+        self.loaded: dict[str, ReleaseFacts] = {}
+        self._stack = ExitStack()
+        self._stack.enter_context(no_cyclic_gc())
+        self.index = self._stack.enter_context(_open(root))
+        self.view = _git_view(root, self.index.meta("commit"))
+        self.pending = _candidates(root, self.index, self.view, set(checking))
+        self.differing = self.pending if self.view.differing is None else self.view.differing
+        self.cached = self.index.rows(self.pending)
+        self.inherited = _DefaultsFiles(root)
+        self.updated: list[Row] = []
+        self.isrcs: list[tuple[str, str]] = []
+        self.gone: list[str] = []
+
+    def __enter__(self) -> FactsCollector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.__exit__(*exc)  # type: ignore[arg-type]
+
+    def add(self, facts: dict[str, ReleaseFacts]) -> None:
+        """Facts of loaded release files: their rows are worked out now."""
+        self.loaded.update(facts)
+        for shown in [path for path in facts if path in self.pending]:
+            self.pending.discard(shown)
+            self._look_at(shown)
+
+    def finish(self, unreadable: set[str], all_upcs: bool, everything: bool) -> IndexedFacts:
+        """The rows of the other files that may have changed written, the facts looked up."""
+        for shown in sorted(self.pending):
+            self._look_at(shown)
+        self.pending = set()
+        self.updated.sort()  # written in path order, as one pass over the files wrote them
+        gone = [path for path in self.gone if path in self.cached]
+        _write(self.index, self.updated, self.isrcs, gone, self.view.head)
+        return _query(self.index, self.loaded, unreadable, all_upcs, everything)
+
+    def _look_at(self, shown: str) -> None:
+        stat = _stat(f"{self.root}/{shown}") if is_release_path(shown) else None
+        if stat is None:
+            self.gone.append(shown)
+            return
+        known = self.cached.get(shown)
+        cached = _trusted(known, self.index.written_ns)
+        dirty = shown in self.differing
+        row, tracks = _row(shown, stat, cached, self.loaded.get(shown), self.inherited, dirty)
+        if row != known:
+            self.updated.append(row)
+            self.isrcs.extend((isrc, shown) for isrc in dict.fromkeys(tracks))
 
 
 class _DefaultsFiles:
@@ -273,32 +332,12 @@ def _reset(db: sqlite3.Connection) -> None:
 # --- bringing it up to date --------------------------------------------------------------------
 
 
-def _refresh(root: Path, index: _Index, loaded: dict[str, ReleaseFacts]) -> None:
-    """Look again at every file that may differ from its row, and write what changed."""
-    view = _git_view(root, index.meta("commit"))
+def _candidates(root: Path, index: _Index, view: _GitView, checking: set[str]) -> set[str]:
+    """Every file that may differ from its row: all of them when git cannot say."""
     if view.changed is None:
-        candidates = set(release_names(root)) | _paths(index)
-    else:
-        candidates = view.changed | set(loaded) | _dirty_rows(index)
-        candidates |= _below_changed_defaults(index, candidates)
-    differing = candidates if view.differing is None else view.differing
-    rows = index.rows(candidates)
-    inherited = _DefaultsFiles(root)
-    updated: list[Row] = []
-    gone: list[str] = []
-    isrcs: list[tuple[str, str]] = []
-    for shown in sorted(candidates):
-        full = f"{root}/{shown}"
-        stat = _stat(full) if is_release_path(shown) else None
-        if stat is None:
-            gone.append(shown)
-            continue
-        cached = _trusted(rows.get(shown), index.written_ns)
-        row, tracks = _row(shown, stat, cached, loaded.get(shown), inherited, shown in differing)
-        if row != rows.get(shown):
-            updated.append(row)
-            isrcs.extend((isrc, shown) for isrc in dict.fromkeys(tracks))
-    _write(index, updated, isrcs, [path for path in gone if path in rows], view.head)
+        return set(release_names(root)) | _paths(index)
+    candidates = view.changed | checking | _dirty_rows(index)
+    return candidates | _below_changed_defaults(index, candidates)
 
 
 def _stat(full: str) -> os.stat_result | bool | None:
