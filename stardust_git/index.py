@@ -466,7 +466,7 @@ def _write(
         if not db.in_transaction:
             db.execute("BEGIN")
         for name in INDEX_NAMES:
-            db.execute(f"DROP INDEX {name}")
+            db.execute(f"DROP INDEX IF EXISTS {name}")
     db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     db.executemany("INSERT INTO isrcs VALUES (?, ?)", isrcs)
     if bulk:
