@@ -45,6 +45,7 @@ from delivered_repo import (
     deliver_in_shards,
     edit_one_title,
     generate_committed,
+    generated_before,
 )
 from peakrss import measure
 
@@ -97,8 +98,9 @@ def measure_size(n: int, keep: Path | None, tool: Path) -> dict[str, object]:
     root = workdir / "catalog-repo"
     built = built_before(root, n)
     if built is None:
-        shutil.rmtree(root, ignore_errors=True)
-        root.mkdir(parents=True)
+        if not generated_before(root, n):  # a build stopped after generating resumes from it
+            shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True, exist_ok=True)
         built = build(root, tool, n)
     # the commit before the receipts: every release is delivered, none has been yet
     dry_run = [

@@ -302,8 +302,11 @@ def run(n: int, keep: Path | None) -> dict[str, object]:
     tool = snapshot_tool(workdir)
     built = built_before(root, n)
     if built is None:
-        shutil.rmtree(root, ignore_errors=True)
-        root.mkdir(parents=True)
+        from delivered_repo import generated_before
+
+        if not generated_before(root, n):  # a build stopped after generating resumes from it
+            shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True, exist_ok=True)
         built = build(root, workdir, tool, n)
     receipts = sum(1 for _ in (root / "receipts").rglob("*.json"))
     one_runs = [measured(root, tool, "plan", "--base", "HEAD~1", "--format", "json") for _ in "123"]
