@@ -8,10 +8,12 @@ checks here, on what the workers found.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from stardust_git.checks import GateRun, run_catalog_checks, run_release_checks
 from stardust_git.checks.cross_file import CheckedRelease, check_cross_file, checked_release
 from stardust_git.checks.release import check_release_rules
 from stardust_git.errors import Diagnostic, Diagnostics
-from stardust_git.index import collect_facts
+from stardust_git.index import FactsCollector, ReleaseFacts
 from stardust_git.models import Release
 from stardust_git.source.catalog import (
     CATALOG_DIR,
@@ -129,32 +131,32 @@ def _validate(
     messages, skipped = given.messages, given.skipped
     selected = given.releases if paths is not None else release_files(root)
     workers = _worker_count(len(selected))
-    if workers > 1:
-        catalog = load_catalog(root, [])
-        _PRELOADED["support"] = catalog  # the workers' targets and genre maps: parsed once
-        shares = [selected[i : i + SHARE_SIZE] for i in range(0, len(selected), SHARE_SIZE)]
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            results = list(pool.map(_check_share, [(root, share, options) for share in shares]))
-    else:
-        with no_cyclic_gc():
-            catalog = _load_releases(root, selected)
-        results = [_check_loaded(catalog, options)]
-    diagnostics = catalog.diagnostics
-    checked: list[CheckedRelease] = []
-    for share in results:
-        diagnostics.extend(share.diagnostics)
-        checked.extend(share.releases)
-        catalog.unreadable |= share.unreadable
-    loaded_facts = {release.facts.path: release.facts for release in checked}
     receipts = (root / RECEIPTS_DIR).is_dir()
     everything = "assets" in options.needs  # duplicate recordings compare with every track
-    indexed = collect_facts(
-        root, loaded_facts, catalog.unreadable, all_upcs=receipts, everything=everything
-    )
+    with ExitStack() as stack:
+        if workers > 1:
+            catalog = load_catalog(root, [])
+            _PRELOADED["support"] = catalog  # the workers' targets and genre maps: parsed once
+            results, collector = _check_in_workers(stack, root, selected, options, workers)
+        else:
+            with no_cyclic_gc():
+                catalog = _load_releases(root, selected)
+            results = [_check_loaded(catalog, options)]
+            collector = stack.enter_context(FactsCollector(root, _shown(root, selected)))
+            collector.add(_facts(results[0]))
+        diagnostics = catalog.diagnostics
+        checked: list[CheckedRelease] = []
+        for share in results:
+            diagnostics.extend(share.diagnostics)
+            checked.extend(share.releases)
+            catalog.unreadable |= share.unreadable
+        indexed = collector.finish(catalog.unreadable, all_upcs=receipts, everything=everything)
+    loaded_facts = collector.loaded
     catalog.release_upcs = {facts.upc for facts in loaded_facts.values()} | indexed.upcs
     catalog.unsummarised = indexed.unsummarised
     run = GateRun(catalog, options.needs, checked=checked, others=indexed.sharing)
-    diagnostics.extend(_catalog_checks(run, root))
+    with no_cyclic_gc():
+        diagnostics.extend(_catalog_checks(run, root))
     diagnostics.extend(_check_messages(messages))
     files = len(checked) + len(catalog.unreadable) + len(catalog.targets) + len(messages)
     report = ValidationReport(diagnostics.sorted(), files, len(checked), options.strict, catalog)
@@ -192,6 +194,36 @@ class ShareResult:
     diagnostics: list[Diagnostic]
     releases: list[CheckedRelease]
     unreadable: set[str]
+
+
+def _check_in_workers(
+    stack: ExitStack, root: Path, selected: list[Path], options: ValidationOptions, workers: int
+) -> tuple[list[ShareResult], FactsCollector]:
+    """Every share checked in worker processes; the facts index's rows of each share are worked
+    out here as it arrives, while the workers go on (the serial part of a large run)."""
+    shares = [selected[i : i + SHARE_SIZE] for i in range(0, len(selected), SHARE_SIZE)]
+    gc.freeze()  # what the workers inherit: their collections need not walk it
+    # No collection while 100,000 acyclic results arrive (each full one would walk them all);
+    # the workers collect as usual.
+    stack.enter_context(no_cyclic_gc())
+    context = multiprocessing.get_context("fork")
+    pool = stack.enter_context(ProcessPoolExecutor(workers, context, initializer=gc.enable))
+    arriving = pool.map(_check_share, [(root, share, options) for share in shares])
+    # Opened once the workers are forked (they must not inherit its connection).
+    collector = stack.enter_context(FactsCollector(root, _shown(root, selected)))
+    results = []
+    for share in arriving:
+        collector.add(_facts(share))
+        results.append(share)
+    return results, collector
+
+
+def _shown(root: Path, paths: list[Path]) -> list[str]:
+    return [relative(root, path) for path in paths]
+
+
+def _facts(share: ShareResult) -> dict[str, ReleaseFacts]:
+    return {release.facts.path: release.facts for release in share.releases}
 
 
 def _check_share(job: tuple[Path, list[Path], ValidationOptions]) -> ShareResult:

@@ -137,3 +137,42 @@ def test_a_one_file_run_reads_only_the_rows_it_needs(repo: Repo) -> None:
     with sqlite3.connect(repo.root / CACHE_DIR / CACHE_FILE) as db:
         db.execute("DELETE FROM isrcs WHERE path = ?", (OTHER_FILE,))
     assert isrc_problems(repo) == []
+
+
+def index_contents(root: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The files rows (stat key left out: the next run's writes move ctimes) and ISRC pairs."""
+    with sqlite3.connect(root / CACHE_DIR / CACHE_FILE) as db:
+        files = db.execute("SELECT path, upc, tracks, defaults FROM files ORDER BY rowid")
+        pairs = db.execute("SELECT isrc, path FROM isrcs ORDER BY isrc, path")
+        return list(files), list(pairs)
+
+
+def test_a_run_in_worker_processes_leaves_the_index_a_serial_run_leaves(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers' facts are written as each share arrives, with the bulk write's indexes built
+    again after it: the same rows and ISRCs as one pass in one process, a file that does not
+    load (summarised from its text) and one that is not YAML included."""
+    from stardust_git import index as index_module
+    from stardust_git import validate as validate_module
+
+    repo.add_release(UPCS[2])
+    repo.write(f"catalog/{UPCS[3]}.yaml", f'upc: "{UPCS[3]}"\ntitle: [unclosed\n')
+    broken = repo.read(f"catalog/{UPCS[2]}.yaml").replace("title:", "titel:", 1)
+    repo.write(f"catalog/{UPCS[2]}.yaml", broken)
+    (repo.root / CACHE_DIR).joinpath(CACHE_FILE).unlink()
+    serial = validate_catalog(repo.root, None, OPTIONS)
+    expected = index_contents(repo.root)
+    (repo.root / CACHE_DIR).joinpath(CACHE_FILE).unlink()
+    monkeypatch.setattr(validate_module, "_worker_count", lambda releases: 2)
+    monkeypatch.setattr(validate_module, "SHARE_SIZE", 1)
+    monkeypatch.setattr(index_module, "BULK_FROM", 1)
+
+    parallel = validate_catalog(repo.root, None, OPTIONS)
+
+    assert parallel.diagnostics == serial.diagnostics
+    assert index_contents(repo.root) == expected
+    assert len(expected[0]) == 4 and len(expected[1]) == 3  # the unparsable file: no ISRCs
+    with sqlite3.connect(repo.root / CACHE_DIR / CACHE_FILE) as db:
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert set(index_module.INDEX_NAMES) <= names

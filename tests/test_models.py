@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from stardust_git.models import Release, Target
-from stardust_git.models.common import resolve_secret, secret_name
+from stardust_git.models.common import _NOT_TEXT, _as_written, resolve_secret, secret_name
 from stardust_git.models.target import (
     ApiDelivery,
     AzureDelivery,
@@ -253,3 +254,19 @@ def test_every_model_and_field_is_described_in_the_json_schema(name: str) -> Non
             f for f, spec in definition["properties"].items() if not spec.get("description")
         ]
         assert undocumented == [], f"{name}: {model_name} fields without a description"
+
+
+def test_text_refuses_every_character_it_names_and_keeps_others_unprintable_or_not() -> None:
+    """Text values pass on a printability test before any search: every character the text
+    rule refuses (controls, lone surrogates, non-characters) must fail it, and allowed
+    characters that are not printable (a no-break space, a line separator) must still pass."""
+    every = "".join(chr(code) for code in range(0x110000))
+    refused = [match.group() for match in _NOT_TEXT.finditer(every)]
+    assert len(refused) == 32 + 33 + 2048 + 32 + 34  # C0, DEL+C1, surrogates, non-characters
+    for char in refused:
+        with pytest.raises(PydanticCustomError):
+            _as_written(f"Title {char}")
+    for allowed in ("Title\u00a0Two", "Title\u2028", "Título ünïcode 東京", "", "A  B"):
+        assert _as_written(allowed) == allowed
+    with pytest.raises(PydanticCustomError, match="placeholder"):
+        _as_written("A TODO(title) here")

@@ -63,11 +63,6 @@ PLACEHOLDER = re.compile(r"TODO\([^()\n]*\)")
 """A value still to be filled in (``TODO(title)``): what templates and scaffolds leave."""
 
 
-_SUSPECT = re.compile(r"TODO\(|" + _NOT_TEXT.pattern)
-"""A placeholder's start or a character text may not hold: what makes :func:`_check_text` look
-closer."""
-
-
 def placeholder_message(value: str) -> str | None:
     """Why ``value`` is refused when it still holds a placeholder; None when it holds none."""
     found = PLACEHOLDER.search(value) if "TODO(" in value else None
@@ -99,8 +94,9 @@ def _as_written(value: object) -> object:
     cannot carry it and is refused rather than turned into "True".
     """
     if type(value) is str:  # checked before pydantic's own refusal of lone surrogates
-        # One search finds whatever _check_text would refuse: nearly all text passes here.
-        return value if _SUSPECT.search(value) is None else _check_text(value)
+        # Nearly all text passes here. Every character _NOT_TEXT names is a control, a surrogate
+        # or unassigned, none printable: printable text needs no search (10x faster than one).
+        return value if value.isprintable() and "TODO(" not in value else _check_text(value)
     if isinstance(value, str):
         return _check_text(value)
     written = getattr(value, "yaml_text", None)

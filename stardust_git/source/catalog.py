@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -131,13 +132,19 @@ def is_release_path(path: str) -> bool:
     """Whether :func:`release_names` would list ``path`` (it exists): a YAML file under
     catalog/, not a defaults file, in no hidden folder."""
     folder, _, name = path.rpartition("/")
-    parts = folder.split("/")
     return (
-        parts[0] == CATALOG_DIR
-        and not any(part.startswith(".") for part in parts[1:])
-        and name.endswith(YAML_SUFFIXES)
-        and not defaults_files.is_defaults(path)
+        name.endswith(YAML_SUFFIXES)
+        and name not in defaults_files.DEFAULTS_NAMES
+        and _release_folder(folder)
     )
+
+
+@lru_cache(maxsize=4096)
+def _release_folder(folder: str) -> bool:
+    """Whether release files may be in ``folder``: catalog/ or below, in no hidden folder (once
+    per folder: a facts-index refresh asks for every one of 100,000 files)."""
+    parts = folder.split("/")
+    return parts[0] == CATALOG_DIR and not any(part.startswith(".") for part in parts[1:])
 
 
 def paths_naming(root: Path, upc: str) -> list[Path]:

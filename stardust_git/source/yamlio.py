@@ -19,8 +19,8 @@ import yaml
 from stardust_git.errors import Diagnostic
 from stardust_git.fileio import MAX_YAML_BYTES, UnreadableFile, read_regular, too_large
 
-try:
-    from yaml import CSafeLoader as _BaseLoader
+try:  # the C parser and composer alone: no constructor or resolver to set up for each file
+    from yaml.cyaml import CParser as _BaseLoader
 except ImportError:  # pragma: no cover - PyYAML without libyaml
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
