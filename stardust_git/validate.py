@@ -9,10 +9,8 @@ checks here, on what the workers found.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,6 +204,9 @@ def _check_in_workers(
     # No collection while 100,000 acyclic results arrive (each full one would walk them all);
     # the workers collect as usual.
     stack.enter_context(no_cyclic_gc())
+    import multiprocessing  # here: a one-file run never forks (and the import costs ~30 ms)
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("fork")
     pool = stack.enter_context(ProcessPoolExecutor(workers, context, initializer=gc.enable))
     arriving = pool.map(_check_share, [(root, share, options) for share in shares])

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import multiprocessing
 import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -577,6 +575,9 @@ def _load_releases_in_parallel(
     workers = max(1, min(os.cpu_count() or 1, 8))
     size = max(1, len(jobs) // (workers * 4) + 1)
     chunks = [(jobs[i : i + size], defaults_bytes) for i in range(0, len(jobs), size)]
+    import multiprocessing  # here: most loads never fork (and the import costs ~30 ms)
+    from concurrent.futures import ProcessPoolExecutor
+
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
