@@ -20,7 +20,6 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +59,7 @@ from stardust_git.source.catalog import (
 from stardust_git.source.tree import Tree
 from stardust_git.source.yamlio import YamlLoadError, load_yaml_bytes
 from stardust_git.upc_map import held_upcs
+from stardust_git.workers import forked_pool
 
 FULL_COMMIT = re.compile(r"[0-9a-f]{40}")
 
@@ -418,8 +418,7 @@ def _on_every_cpu(work: Callable[[list[str]], Triaged], shares: list[list[str]])
     if "fork" not in multiprocessing.get_all_start_methods():
         return [work(share) for share in shares]
     workers = max(1, min(os.cpu_count() or 1, 8, len(shares)))
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with forked_pool(workers) as pool:
         return list(pool.map(work, shares))
 
 

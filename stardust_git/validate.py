@@ -200,15 +200,13 @@ def _check_in_workers(
     """Every share checked in worker processes; the facts index's rows of each share are worked
     out here as it arrives, while the workers go on (the serial part of a large run)."""
     shares = [selected[i : i + SHARE_SIZE] for i in range(0, len(selected), SHARE_SIZE)]
-    gc.freeze()  # what the workers inherit: their collections need not walk it
     # No collection while 100,000 acyclic results arrive (each full one would walk them all);
     # the workers collect as usual.
     stack.enter_context(no_cyclic_gc())
-    import multiprocessing  # here: a one-file run never forks (and the import costs ~30 ms)
-    from concurrent.futures import ProcessPoolExecutor
+    # Imported here: a one-file run never forks (and the pool's imports cost ~30 ms).
+    from stardust_git.workers import forked_pool
 
-    context = multiprocessing.get_context("fork")
-    pool = stack.enter_context(ProcessPoolExecutor(workers, context, initializer=gc.enable))
+    pool = stack.enter_context(forked_pool(workers, initializer=gc.enable))
     arriving = pool.map(_check_share, [(root, share, options) for share in shares])
     # Opened once the workers are forked (they must not inherit its connection).
     collector = stack.enter_context(FactsCollector(root, _shown(root, selected)))

@@ -14,11 +14,15 @@ _Item = TypeVar("_Item")
 _Result = TypeVar("_Result")
 
 
-def forked_pool(workers: int) -> ProcessPoolExecutor:
-    """Workers forked from this process: they inherit what it holds, unpickled. Python 3.11
-    forks them all at the first ``submit``: call that before starting threads of your own."""
+def forked_pool(
+    workers: int, initializer: Callable[[], object] | None = None
+) -> ProcessPoolExecutor:
+    """Workers forked from this process: they inherit what it holds, unpickled; each runs
+    ``initializer`` first. Python 3.11 forks them all at the first ``submit``: call that before
+    starting threads of your own."""
     gc.freeze()  # the workers' collections then neither walk nor unshare the inherited pages
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    context = multiprocessing.get_context("fork")
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer)
 
 
 class AheadStream(Generic[_Item, _Result]):

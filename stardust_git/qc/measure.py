@@ -10,13 +10,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stardust_git.qc import cache
 from stardust_git.qc.result import AudioQC
+from stardust_git.workers import forked_pool
 
 QC_VERSION = 1
 
@@ -90,5 +90,5 @@ def _run_parallel(work: Callable[[Any], Any], jobs: list[Any]) -> list[Any]:
     workers = min(len(jobs), os.cpu_count() or 1)
     if workers <= 1 or multiprocessing.parent_process() is not None:
         return [work(job) for job in jobs]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with forked_pool(workers) as pool:
         return list(pool.map(work, jobs))
