@@ -57,8 +57,8 @@ from stardust_git.source.catalog import (
     release_paths_in,
 )
 from stardust_git.source.tree import Tree
+from stardust_git.source.upc_map import held_upcs
 from stardust_git.source.yamlio import YamlLoadError, load_yaml_bytes
-from stardust_git.upc_map import held_upcs
 from stardust_git.workers import forked_pool
 
 FULL_COMMIT = re.compile(r"[0-9a-f]{40}")

@@ -1,4 +1,4 @@
-"""The cached path -> UPC map (upc_map.py) answers what ``git grep`` over the catalog answers
+"""The cached path -> UPC map (source/upc_map.py) answers what ``git grep`` over the catalog answers
 (checks/conflicts.release_upcs), and after a change reads only the files that changed."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from stardust_git.checks.conflicts import release_upcs
 from stardust_git.gitio import Git
 from stardust_git.source.tree import Tree
-from stardust_git.upc_map import CACHE_NAME, held_upcs
+from stardust_git.source.upc_map import CACHE_NAME, held_upcs
 from tests.gitrepo import Repo, git
 
 CACHE = Path(".stardust-cache") / CACHE_NAME
