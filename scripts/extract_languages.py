@@ -21,9 +21,10 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "stardust_git" / "data" / "i
 def language_table() -> dict[str, object]:
     """The two- and three-letter codes ``pycountry.languages.get`` finds, sorted."""
     languages = list(pycountry.languages)
+    two_letter = [language.alpha_2 for language in languages if hasattr(language, "alpha_2")]
     return {
         "source": "pycountry.languages (ISO 639-3), written by scripts/extract_languages.py",
-        "alpha_2": sorted(language.alpha_2 for language in languages if hasattr(language, "alpha_2")),
+        "alpha_2": sorted(two_letter),
         "alpha_3": sorted(language.alpha_3 for language in languages),
     }
 
