@@ -1,10 +1,11 @@
 """Safe YAML loading that remembers where every value came from.
 
-PyYAML's C composer builds the node graph; we construct plain Python values from it ourselves so
-that we can record the line and column of every key and item, refuse duplicate keys, and stop
-alias bombs after a bounded number of nodes instead of expanding them. Scalars follow YAML 1.2's
-core schema for booleans (only true/false), so a territory code ``NO`` stays the string "NO", and
-numbers with a leading zero stay strings, so an EAN-13 such as ``0885686123458`` keeps its zero.
+Most files are read by libyaml's own document loader (libyaml_values.py), without a Python object
+per node. The rest, and every file with something to report, go through PyYAML's C composer: we
+construct plain Python values from its node graph ourselves so that we can record the line and
+column of every key and item, refuse duplicate keys, and stop alias bombs after a bounded number
+of nodes instead of expanding them. Scalars follow the rules of scalars.py (YAML 1.2's booleans,
+numbers with a leading zero kept as text).
 """
 
 from __future__ import annotations
