@@ -24,7 +24,12 @@ Results: ``results/pools.json``. Run small while the machine is shared (``--rele
 
 Writing 12,000 WAVs and measuring their audio QC is most of a cold run at 1,000 releases: with
 ``--keep DIR`` the catalog (a git repository with its media cache) is made in DIR once and reused
-by later runs with the same ``--releases`` (the servers are fresh every run).
+by later runs with the same ``--releases`` and ``--only`` (the servers are fresh every run):
+
+    benchmarks/bench_pools.py --releases 1000 --keep /var/tmp/bench-pools-1000
+
+The first run writes the catalog and measures its QC (untimed), later ones go straight to the
+timed runs. CPU seconds are ours (the deliver process and its forked workers), not the server's.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -298,13 +304,18 @@ def _run(argv: list[str], cwd: Path | None = None) -> None:
 # -- measuring ------------------------------------------------------------------------------
 
 
-def deliver_seconds(root: Path, server: Server, *options: str) -> float:
-    """One ``deliver --all`` to ``server`` from an empty server and no receipts."""
+def deliver_seconds(root: Path, server: Server, *options: str) -> tuple[float, float]:
+    """One ``deliver --all`` to ``server`` from an empty server and no receipts: its wall
+    time and the CPU seconds of its processes (it and its forked workers; not the server's)."""
     server.clean()
     shutil.rmtree(root / "receipts", ignore_errors=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     _run(["stardust-git", "deliver", "--all", "--target", server.protocol, *options], cwd=root)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
 def native_seconds(tree: Path, server: Server) -> float:
@@ -316,14 +327,14 @@ def native_seconds(tree: Path, server: Server) -> float:
 
 def measure(root: Path, work: Path, server: Server, releases: int) -> dict[str, Any]:
     set_targets(root, [server], 4)
-    pooled = deliver_seconds(root, server)
+    pooled, pooled_cpu = deliver_seconds(root, server)
     tree = work / f"{server.protocol}-delivered"
     server.delivered(tree)
     files = sum(1 for p in tree.rglob("*") if p.is_file())
     native = native_seconds(tree, server)
     set_targets(root, [server], 1)
-    single = deliver_seconds(root, server)
-    rendering = deliver_seconds(root, server, "--dry-run")
+    single, single_cpu = deliver_seconds(root, server)
+    rendering, rendering_cpu = deliver_seconds(root, server, "--dry-run")
     per_minute = {
         "ours_4_connections": releases * 60 / pooled,
         "ours_1_connection": releases * 60 / single,
@@ -339,6 +350,11 @@ def measure(root: Path, work: Path, server: Server, releases: int) -> dict[str, 
             "ours_1_connection": single,
             "native": native,
             "ours_dry_run": rendering,
+        },
+        "cpu_seconds": {
+            "ours_4_connections": round(pooled_cpu, 2),
+            "ours_1_connection": round(single_cpu, 2),
+            "ours_dry_run": round(rendering_cpu, 2),
         },
         "dry_run_note": "deliver --dry-run: plan, render and gate without sending (the CPU part)",
         "releases_per_minute": {key: round(value, 1) for key, value in per_minute.items()},
