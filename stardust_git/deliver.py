@@ -75,10 +75,10 @@ LOCK_FILE = "stardust-git-deliver.lock"
 """In the repository's (common) git directory: one delivering run at a time per repository."""
 LOCK_POLL_SECONDS = 0.2
 PREPARE_FROM = 8
+"""Releases sent one by one from which forked workers prepare them ahead of the lanes."""
 SENDING_PROTOCOLS = frozenset({"local", "ftp", "ftps", "sftp", "s3", "azure"})
 """Protocols whose lanes share nothing in the process, so forked workers may send: not the
 API (its lanes share one OAuth2 token) nor plug-ins (unknown)."""
-"""Releases sent one by one from which forked workers prepare them ahead of the lanes."""
 
 
 @dataclass
@@ -145,9 +145,9 @@ class DeliverResult:
     push_attempts: int = 0
     log: list[str] = field(default_factory=list)
     prepared_in_workers: int = 0
+    """Units (releases sent one by one) a forked worker rendered and gated for its lane."""
     sent_in_workers: int = 0
     """Units the forked workers also sent, each over its own connection."""
-    """Units (releases sent one by one) a forked worker rendered and gated for its lane."""
 
     @property
     def failed(self) -> list[Outcome]:
@@ -877,11 +877,9 @@ class _TargetRun:
 
     def _send(self, group: list[PlannedAction], ready: _Prepared | None = None) -> _Sent:
         """Prepare the unit (unless ``ready``) and upload what may go; nothing recorded."""
-        sent = _Sent(ready or _Prepared({}, _now(), []), _now())
-        clock = time.monotonic()
-        if ready is None:
-            sent.prepared = self._prepare(group)
-        prepared = sent.prepared
+        started, clock = _now(), time.monotonic()
+        prepared = ready or self._prepare(group)
+        sent = _Sent(prepared, started)
         self.receipts = prepared.receipts
         if prepared.error:
             return sent
