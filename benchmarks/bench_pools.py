@@ -7,7 +7,8 @@ delivered, release by release, to each of the test servers: OpenSSH's sshd (SFTP
 
 - ours: ``stardust-git deliver --all --target <protocol>`` as a subprocess, wall time, with the
   target's ``connections`` at 4 (the default) and at 1 (what a target did before pools). This is
-  the whole run: plan, render, gate (XSD, rules) and upload, receipts written.
+  the whole run: plan, render, gate (XSD, rules) and upload, receipts written. At 4 also with
+  ``STARDUST_SEND_IN_WORKERS=0`` (lanes as threads of one process, workers only preparing).
 - the same run with ``--dry-run`` (plan, render, gate; nothing sent): the part that is not
   uploading, for reading the numbers.
 - native: the files the first run put on the server (the same tree, byte for byte), sent by the
@@ -328,6 +329,9 @@ def native_seconds(tree: Path, server: Server) -> float:
 def measure(root: Path, work: Path, server: Server, releases: int) -> dict[str, Any]:
     set_targets(root, [server], 4)
     pooled, pooled_cpu = deliver_seconds(root, server)
+    os.environ["STARDUST_SEND_IN_WORKERS"] = "0"
+    threads, threads_cpu = deliver_seconds(root, server)
+    del os.environ["STARDUST_SEND_IN_WORKERS"]
     tree = work / f"{server.protocol}-delivered"
     server.delivered(tree)
     files = sum(1 for p in tree.rglob("*") if p.is_file())
@@ -347,12 +351,14 @@ def measure(root: Path, work: Path, server: Server, releases: int) -> dict[str, 
         "files": files,
         "seconds": {
             "ours_4_connections": pooled,
+            "ours_4_connections_threads": threads,
             "ours_1_connection": single,
             "native": native,
             "ours_dry_run": rendering,
         },
         "cpu_seconds": {
             "ours_4_connections": round(pooled_cpu, 2),
+            "ours_4_connections_threads": round(threads_cpu, 2),
             "ours_1_connection": round(single_cpu, 2),
             "ours_dry_run": round(rendering_cpu, 2),
         },

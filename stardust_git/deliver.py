@@ -79,6 +79,11 @@ PREPARE_FROM = 8
 SENDING_PROTOCOLS = frozenset({"local", "ftp", "ftps", "sftp", "s3", "azure"})
 """Protocols whose lanes share nothing in the process, so forked workers may send: not the
 API (its lanes share one OAuth2 token) nor plug-ins (unknown)."""
+SEND_IN_WORKERS = "STARDUST_SEND_IN_WORKERS"
+
+
+def _switched_on(variable: str) -> bool:
+    return os.environ.get(variable, "").strip().lower() not in ("0", "off", "false", "no")
 
 
 @dataclass
@@ -111,10 +116,11 @@ class DeliverOptions:
     ahead of the lanes that send them (the lanes are threads: one core). None: one per
     connection (sending too, see ``send_in_workers``), or one per core for targets of one
     connection, when there are :data:`PREPARE_FROM` such releases; 0: the lanes do it."""
-    send_in_workers: bool = True
+    send_in_workers: bool = field(default_factory=lambda: _switched_on(SEND_IN_WORKERS))
     """Where each target allows that many ``connections``, the forked workers send what they
     prepared too, each over its own connection (a lane per process: the cores, not one
-    thread's share of one, do the protocol work); the parent writes the receipts in order."""
+    thread's share of one, do the protocol work); the parent writes the receipts in order.
+    Off with ``STARDUST_SEND_IN_WORKERS=0`` (the lanes are then threads of this process)."""
 
 
 @dataclass
