@@ -7,7 +7,8 @@ delivered, release by release, to each of the test servers: OpenSSH's sshd (SFTP
 
 - ours: ``stardust-git deliver --all --target <protocol>`` as a subprocess, wall time, with the
   target's ``connections`` at 4 (the default) and at 1 (what a target did before pools). This is
-  the whole run: plan, render, gate (XSD, rules) and upload, receipts written.
+  the whole run: plan, render, gate (XSD, rules) and upload, receipts written. At 4 also with
+  ``STARDUST_SEND_IN_WORKERS=0`` (lanes as threads of one process, workers only preparing).
 - the same run with ``--dry-run`` (plan, render, gate; nothing sent): the part that is not
   uploading, for reading the numbers.
 - native: the files the first run put on the server (the same tree, byte for byte), sent by the
@@ -21,6 +22,15 @@ request's check did), so every timed run finds the same warm media cache.
 
 Reported: releases per minute of each, and ours (4 connections) over native; target >= 1.5x.
 Results: ``results/pools.json``. Run small while the machine is shared (``--releases 50``).
+
+Writing 12,000 WAVs and measuring their audio QC is most of a cold run at 1,000 releases: with
+``--keep DIR`` the catalog (a git repository with its media cache) is made in DIR once and reused
+by later runs with the same ``--releases`` and ``--only`` (the servers are fresh every run):
+
+    benchmarks/bench_pools.py --releases 1000 --keep /var/tmp/bench-pools-1000
+
+The first run writes the catalog and measures its QC (untimed), later ones go straight to the
+timed runs. CPU seconds are ours (the deliver process and its forked workers), not the server's.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -137,7 +148,27 @@ def write_catalog(root: Path, releases: int, targets: list[str]) -> None:
     shutil.rmtree(cover.parent)
     (root / "genre-maps").mkdir()
     shutil.copy(GENRES, root / "genre-maps" / "genres.yaml")
-    (root / ".gitignore").write_text(".stardust-cache/\n")
+
+
+def prepared_catalog(root: Path, releases: int, servers: list[Server]) -> None:
+    """The catalog at ``root``: kept from an earlier run of the same size, or written now and
+    its audio QC measured once (as the pull request's validate did), untimed."""
+    marker = root / ".bench-pools"
+    protocols = [server.protocol for server in servers]
+    made_for = f"{releases} releases for {' '.join(protocols)}"
+    if marker.is_file() and marker.read_text().strip() == made_for:
+        set_targets(root, servers, 4)
+        return
+    if root.exists() and any(root.iterdir()) and not marker.is_file():
+        raise SystemExit(f"{root} is not empty and holds no catalog of this benchmark")
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    git(root, "init", "--quiet", "--initial-branch=main")
+    write_catalog(root, releases, protocols)
+    (root / ".gitignore").write_text(".stardust-cache/\n.bench-pools\n")
+    set_targets(root, servers, 4)
+    _run(["stardust-git", "validate", "--no-render"], cwd=root)
+    marker.write_text(f"{made_for}\n")
 
 
 def set_targets(root: Path, servers: list[Server], connections: int) -> None:
@@ -274,13 +305,18 @@ def _run(argv: list[str], cwd: Path | None = None) -> None:
 # -- measuring ------------------------------------------------------------------------------
 
 
-def deliver_seconds(root: Path, server: Server, *options: str) -> float:
-    """One ``deliver --all`` to ``server`` from an empty server and no receipts."""
+def deliver_seconds(root: Path, server: Server, *options: str) -> tuple[float, float]:
+    """One ``deliver --all`` to ``server`` from an empty server and no receipts: its wall
+    time and the CPU seconds of its processes (it and its forked workers; not the server's)."""
     server.clean()
     shutil.rmtree(root / "receipts", ignore_errors=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     _run(["stardust-git", "deliver", "--all", "--target", server.protocol, *options], cwd=root)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
 def native_seconds(tree: Path, server: Server) -> float:
@@ -292,14 +328,17 @@ def native_seconds(tree: Path, server: Server) -> float:
 
 def measure(root: Path, work: Path, server: Server, releases: int) -> dict[str, Any]:
     set_targets(root, [server], 4)
-    pooled = deliver_seconds(root, server)
+    pooled, pooled_cpu = deliver_seconds(root, server)
+    os.environ["STARDUST_SEND_IN_WORKERS"] = "0"
+    threads, threads_cpu = deliver_seconds(root, server)
+    del os.environ["STARDUST_SEND_IN_WORKERS"]
     tree = work / f"{server.protocol}-delivered"
     server.delivered(tree)
     files = sum(1 for p in tree.rglob("*") if p.is_file())
     native = native_seconds(tree, server)
     set_targets(root, [server], 1)
-    single = deliver_seconds(root, server)
-    rendering = deliver_seconds(root, server, "--dry-run")
+    single, single_cpu = deliver_seconds(root, server)
+    rendering, rendering_cpu = deliver_seconds(root, server, "--dry-run")
     per_minute = {
         "ours_4_connections": releases * 60 / pooled,
         "ours_1_connection": releases * 60 / single,
@@ -312,9 +351,16 @@ def measure(root: Path, work: Path, server: Server, releases: int) -> dict[str, 
         "files": files,
         "seconds": {
             "ours_4_connections": pooled,
+            "ours_4_connections_threads": threads,
             "ours_1_connection": single,
             "native": native,
             "ours_dry_run": rendering,
+        },
+        "cpu_seconds": {
+            "ours_4_connections": round(pooled_cpu, 2),
+            "ours_4_connections_threads": round(threads_cpu, 2),
+            "ours_1_connection": round(single_cpu, 2),
+            "ours_dry_run": round(rendering_cpu, 2),
         },
         "dry_run_note": "deliver --dry-run: plan, render and gate without sending (the CPU part)",
         "releases_per_minute": {key: round(value, 1) for key, value in per_minute.items()},
@@ -336,20 +382,16 @@ def main() -> int:
     parser.add_argument("--releases", type=int, default=1000)
     parser.add_argument("--only", nargs="*", help="protocols to run (default: sftp ftp s3)")
     parser.add_argument("--notes", default=os.environ.get("BENCH_NOTES", ""))
+    parser.add_argument("--keep", type=Path, help="make the catalog here once and reuse it")
     args = parser.parse_args()
     load_before = os.getloadavg()
     started = time.time()
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-pools-") as temp:
         work = Path(temp)
-        root = _fresh(work, "catalog")
-        git(root, "init", "--quiet", "--initial-branch=main")
+        root = args.keep.resolve() if args.keep else work / "catalog"
         with running(work, args.only) as servers:
-            write_catalog(root, args.releases, [s.protocol for s in servers])
-            set_targets(root, servers, 4)
-            # Untimed, as the pull request's validate: the audio QC of the new media is measured
-            # once here, not by whichever timed run comes first.
-            _run(["stardust-git", "validate", "--no-render"], cwd=root)
+            prepared_catalog(root, args.releases, servers)
             for server in servers:
                 results.append(measure(root, work, server, args.releases))
                 print_row(results[-1])

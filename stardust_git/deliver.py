@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import multiprocessing.util
 import os
 import posixpath
 import sys
@@ -75,6 +76,14 @@ LOCK_FILE = "stardust-git-deliver.lock"
 LOCK_POLL_SECONDS = 0.2
 PREPARE_FROM = 8
 """Releases sent one by one from which forked workers prepare them ahead of the lanes."""
+SENDING_PROTOCOLS = frozenset({"local", "ftp", "ftps", "sftp", "s3", "azure"})
+"""Protocols whose lanes share nothing in the process, so forked workers may send: not the
+API (its lanes share one OAuth2 token) nor plug-ins (unknown)."""
+SEND_IN_WORKERS = "STARDUST_SEND_IN_WORKERS"
+
+
+def _switched_on(variable: str) -> bool:
+    return os.environ.get(variable, "").strip().lower() not in ("0", "off", "false", "no")
 
 
 @dataclass
@@ -104,8 +113,14 @@ class DeliverOptions:
     """Seconds to wait for another deliver run on this repository to finish before giving up."""
     prepare_workers: int | None = None
     """Forked processes that read the receipts, render and gate the releases sent one by one
-    ahead of the lanes that send them (the lanes are threads: one core). None: one per core
-    when there are two or more and :data:`PREPARE_FROM` such releases; 0: the lanes do it."""
+    ahead of the lanes that send them (the lanes are threads: one core). None: one per
+    connection (sending too, see ``send_in_workers``), or one per core for targets of one
+    connection, when there are :data:`PREPARE_FROM` such releases; 0: the lanes do it."""
+    send_in_workers: bool = field(default_factory=lambda: _switched_on(SEND_IN_WORKERS))
+    """Where each target allows that many ``connections``, the forked workers send what they
+    prepared too, each over its own connection (a lane per process: the cores, not one
+    thread's share of one, do the protocol work); the parent writes the receipts in order.
+    Off with ``STARDUST_SEND_IN_WORKERS=0`` (the lanes are then threads of this process)."""
 
 
 @dataclass
@@ -137,6 +152,8 @@ class DeliverResult:
     log: list[str] = field(default_factory=list)
     prepared_in_workers: int = 0
     """Units (releases sent one by one) a forked worker rendered and gated for its lane."""
+    sent_in_workers: int = 0
+    """Units the forked workers also sent, each over its own connection."""
 
     @property
     def failed(self) -> list[Outcome]:
@@ -277,6 +294,7 @@ def _deliver(root: Path, options: DeliverOptions, reporter: Reporter | None) -> 
     engine = _Engine(root, plan, options, report)
     result.outcomes, result.receipts = engine.run(actions)
     result.prepared_in_workers = engine.prepared_in_workers
+    result.sent_in_workers = engine.sent_in_workers
     if (options.commit or options.push) and result.receipts and not options.dry_run:
         message = _commit_message(result.outcomes)
         result.commit = commit_paths(git, sorted(result.receipts + engine.markers), message)
@@ -360,7 +378,10 @@ class _Engine:
         self.markers: list[str] = []
         self.preparing = 0
         """Forked workers preparing releases ahead of the lanes."""
+        self.sending = False
+        """Whether those workers also send what they prepared (each its own connections)."""
         self.prepared_in_workers = 0
+        self.sent_in_workers = 0
 
     def run(self, actions: list[PlannedAction]) -> tuple[list[Outcome], list[str]]:
         by_target: dict[str, list[PlannedAction]] = {}
@@ -391,15 +412,16 @@ class _Engine:
             if self.plan.catalog is not None
             and self.plan.catalog.targets[name].model.delivery.choreography != "batch"
         }
-        count = self.options.prepare_workers
-        if count is None:
-            many = sum(len(todo) for todo in one_by_one.values()) >= PREPARE_FROM
-            count = (os.cpu_count() or 1) if many and (os.cpu_count() or 1) > 1 else 0
+        count = self._worker_count(one_by_one)
         if count < 1 or not one_by_one:
             yield None
             return
         _PREPARING.update(engine=self, actions=one_by_one)
         self.preparing = count
+        self._import_for_workers(one_by_one)
+        self.sending = self._may_send(one_by_one) and count <= _fewest_connections(
+            self.plan, one_by_one
+        )
         pool = forked_pool(count)
         try:
             pool.submit(int).result()  # forks every worker now
@@ -407,6 +429,35 @@ class _Engine:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             _PREPARING.clear()
+
+    def _worker_count(self, one_by_one: dict[str, list[PlannedAction]]) -> int:
+        """The forked workers to start: ``prepare_workers``, else one per connection where
+        they may send, else one per core (none for a few releases or on one core)."""
+        if self.options.prepare_workers is not None:
+            return self.options.prepare_workers
+        if sum(len(todo) for todo in one_by_one.values()) < PREPARE_FROM:
+            return 0
+        connections = _fewest_connections(self.plan, one_by_one)
+        if self._may_send(one_by_one) and connections > 1:
+            return connections
+        cores = os.cpu_count() or 1
+        return cores if cores > 1 else 0
+
+    def _import_for_workers(self, one_by_one: dict[str, list[PlannedAction]]) -> None:
+        """Import here, once, what every worker would otherwise import after the fork: the
+        gate, the choreography, the targets' protocols (the workers inherit the modules)."""
+        import stardust_git.checks
+        import stardust_git.choreography  # noqa: F401
+
+        assert self.plan.catalog is not None
+        for name in one_by_one:
+            open_transport(name, self.plan.catalog.targets[name].model.delivery, self.root)
+
+    def _may_send(self, one_by_one: dict[str, list[PlannedAction]]) -> bool:
+        assert self.plan.catalog is not None
+        targets = self.plan.catalog.targets
+        protocols = {targets[name].model.delivery.protocol for name in one_by_one}
+        return self.options.send_in_workers and protocols <= SENDING_PROTOCOLS
 
     def record(self, planned: PlannedAction, delivery: Delivery) -> None:
         """Append to the receipt and keep the retry marker in step with the outcome."""
@@ -473,6 +524,11 @@ class _FileProgress:
             self.reporter.file_done(self.target, self.remote_path, self.size, seconds)
 
 
+def _fewest_connections(plan: Plan, targets: dict[str, list[PlannedAction]]) -> int:
+    assert plan.catalog is not None
+    return min((plan.catalog.targets[n].model.delivery.connections for n in targets), default=1)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -494,22 +550,58 @@ class _Prepared:
     """Set when the unit cannot be placed in order (an unreadable receipt): all of it fails."""
 
 
-_Units = AheadStream[list[PlannedAction], "_Prepared"]
+@dataclass
+class _Sent:
+    """A unit as its lane left it (a thread, or a forked worker with its own connection): what
+    the parent needs to record it. Releases are named by their index in the unit."""
+
+    prepared: _Prepared
+    started: dt.datetime
+    going: list[int] = field(default_factory=list)
+    """The releases that went to upload (or to be rendered, in a dry run)."""
+    skipped: list[int] = field(default_factory=list)
+    """The releases the receipt records as delivered already."""
+    layout: list[tuple[str, PackageFile]] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    """The errors of the releases that did not arrive, by message id."""
+    seconds: float = 0.0
+    attempts: int = 0
+    retries: int = 0
+    remote_facts: dict[str, dict[str, str]] = field(default_factory=dict)
+    in_worker: bool = False
+
+
+_Units = AheadStream[list[PlannedAction], "_Prepared | _Sent"]
 _PREPARING: dict[str, object] = {}
 """What forked preparers inherit: the engine and the actions sent one by one, by target."""
 
 
-def _prepare_in_worker(target: str, index: int) -> _Prepared:
+def _prepare_in_worker(target: str, index: int) -> _Prepared | _Sent:
     """In a forked worker: unit ``index`` of ``target``'s releases sent one by one, prepared
-    as a lane would (the lane then only sends it)."""
+    as a lane would (the lane then only sends it); or prepared and sent over this worker's own
+    connection to ``target`` (``engine.sending``: the parent then only records it)."""
     engine = _PREPARING["engine"]
     actions = _PREPARING["actions"]
     assert isinstance(engine, _Engine) and isinstance(actions, dict)
     if target not in _PREPARING:
-        _PREPARING[target] = _TargetPool(engine, target, []).lanes[0]
+        _PREPARING[target] = _worker_lane(engine, target)
     lane = _PREPARING[target]
     assert isinstance(lane, _TargetRun)
-    return lane._prepare([actions[target][index]])
+    unit = [actions[target][index]]
+    if not engine.sending:
+        return lane._prepare(unit)
+    sent = lane._send(unit)
+    sent.in_worker = True
+    return sent
+
+
+def _worker_lane(engine: _Engine, target: str) -> _TargetRun:
+    """A forked worker's lane to ``target``: quiet (the parent reports), its connection closed
+    when the worker exits."""
+    engine.reporter = Reporter()
+    lane = _TargetPool(engine, target, []).lanes[0]
+    multiprocessing.util.Finalize(None, lane.close, exitpriority=10)
+    return lane
 
 
 class _TargetPool:
@@ -559,9 +651,13 @@ class _TargetPool:
         over every lane."""
         outcomes: list[Outcome] = []
         started = 0
+        ahead = units.ahead
+        if self.engine.sending:  # a worker sends what it is given: nothing ahead of the first
+            units.ahead = 1
         while not any(o.status != "failed" for o in outcomes) and (taken := units.take()):
             outcomes += self._unit(self.lanes[0], *taken)
             started += 1
+        units.ahead = ahead
 
         def drain(lane: _TargetRun) -> list[Outcome]:
             done: list[Outcome] = []
@@ -592,11 +688,11 @@ class _TargetPool:
         is open (a release that cannot render says nothing about the target and does not count)."""
         with self.lock:
             in_a_row = self.in_a_row
-        if in_a_row >= self.delivery.breaker_threshold:
-            if ready is not None:
-                ready.cancel()
+        breaker_open = in_a_row >= self.delivery.breaker_threshold
+        if breaker_open and (ready is None or ready.cancel() or not self.engine.sending):
             why = f"not attempted: {in_a_row} deliveries in a row failed at '{self.name}'"
             return [lane._fail(p, None, _now(), why, 0, "breaker") for p in unit]
+        # (a worker that began sending it before the breaker opened: recorded as it went)
         done = lane._deliver(unit, None if ready is None else lane._from_worker(ready))
         with self.lock:
             if any(o.stage == "upload" for o in done):
@@ -767,7 +863,7 @@ class _TargetRun:
         context = replace(self.context, created_at=moment)
         return _Prepared(self.receipts, moment, [self._render_one(p, context) for p in group])
 
-    def _from_worker(self, ready: Future[_Prepared]) -> _Prepared:
+    def _from_worker(self, ready: Future[_Prepared | _Sent]) -> _Prepared | _Sent:
         """What a worker prepared; a worker that failed fails the unit as a render would."""
         try:
             prepared = ready.result()
@@ -776,36 +872,84 @@ class _TargetRun:
             return _Prepared({}, _now(), [], error)
         with self.engine.lock:
             self.engine.prepared_in_workers += 1
+            self.engine.sent_in_workers += isinstance(prepared, _Sent)
         return prepared
 
-    def _deliver(self, group: list[PlannedAction], ready: _Prepared | None = None) -> list[Outcome]:
-        started = _now()
-        clock = time.monotonic()
+    def _deliver(
+        self, group: list[PlannedAction], ready: _Prepared | _Sent | None = None
+    ) -> list[Outcome]:
+        sent = ready if isinstance(ready, _Sent) else self._send(group, ready)
+        return self._record(group, sent)
+
+    def _send(self, group: list[PlannedAction], ready: _Prepared | None = None) -> _Sent:
+        """Prepare the unit (unless ``ready``) and upload what may go; nothing recorded."""
+        started, clock = _now(), time.monotonic()
         prepared = ready or self._prepare(group)
+        sent = _Sent(prepared, started)
         self.receipts = prepared.receipts
         if prepared.error:
-            return [self._fail(p, None, started, prepared.error, 0, "render") for p in group]
-        moment = prepared.moment
-        packages, outcomes = self._render_all(group, prepared.rendered, started)
-        packages, outcomes = self._unsent(packages, outcomes)
-        if not packages:
-            return outcomes
-        self._begin_unit(any(planned.resend for planned, _ in packages), moment)
-        errors: dict[str, str] = {}
+            return sent
+        may_go = [index for index, (_, _, stage) in enumerate(prepared.rendered) if not stage]
+        sent.skipped = [i for i in may_go if self._sent_before(group[i], prepared.rendered[i][0])]
+        sent.going = [i for i in may_go if i not in sent.skipped]
+        if not sent.going:
+            return sent
+        packages = [package for _, package in self._going(group, sent)]
+        self._begin_unit(any(group[i].resend for i in sent.going), prepared.moment)
         try:
-            layout = self._layout([package for _, package in packages], moment)
+            sent.layout = self._layout(packages, prepared.moment)
             if not self.engine.options.dry_run:
-                errors = self._upload_unit([package for _, package in packages], layout)
+                sent.errors = self._upload_unit(packages, sent.layout)
         except Exception as exc:  # any failure is recorded; the run goes on
             error = self._describe(exc)
-            errors = {package.message_id: error for _, package in packages}
-        seconds = time.monotonic() - clock
+            sent.errors = {package.message_id: error for package in packages}
+        sent.seconds = time.monotonic() - clock
+        sent.attempts, sent.retries, sent.remote_facts = (
+            self.attempts,
+            self.retries,
+            self.remote_facts,
+        )
+        return sent
+
+    def _going(
+        self, group: list[PlannedAction], sent: _Sent
+    ) -> list[tuple[PlannedAction, Package]]:
+        """The releases of ``group`` that went to upload, with their packages."""
+        rendered = sent.prepared.rendered
+        return [(group[i], package) for i in sent.going if (package := rendered[i][0])]
+
+    def _record(self, group: list[PlannedAction], sent: _Sent) -> list[Outcome]:
+        """Write the receipts of a unit its lane sent, and report it (in this process)."""
+        prepared, started, moment = sent.prepared, sent.started, sent.prepared.moment
+        if prepared.error:
+            return [self._fail(p, None, started, prepared.error, 0, "render") for p in group]
+        outcomes = [
+            self._fail(planned, package, started, error, 0, stage)
+            for planned, (package, error, stage) in zip(group, prepared.rendered, strict=True)
+            if stage
+        ]
+        outcomes += [self._skip(group[index]) for index in sent.skipped]
+        self.attempts, self.retries = sent.attempts, sent.retries
+        self.remote_facts = sent.remote_facts
+        if sent.in_worker and not self.engine.options.dry_run:
+            self._replay_progress(sent)
         return outcomes + [
             self._fail(planned, package, started, error, self.attempts, "upload", moment)
-            if (error := errors.get(package.message_id))
-            else self._succeed(planned, package, started, layout, seconds, moment)
-            for planned, package in packages
+            if (error := sent.errors.get(package.message_id))
+            else self._succeed(planned, package, started, sent.layout, sent.seconds, moment)
+            for planned, package in self._going(group, sent)
         ]
+
+    def _replay_progress(self, sent: _Sent) -> None:
+        """Report the files a worker sent, as a lane here would have while sending them."""
+        if sent.errors:
+            return
+        with self.engine.lock:
+            for remote_path, package_file in sent.layout:
+                size = package_file.size
+                self.engine.reporter.file_started(self.name, remote_path, size)
+                self.engine.reporter.file_progress(self.name, size)
+                self.engine.reporter.file_done(self.name, remote_path, size, 0.0)
 
     def _begin_unit(self, resending: bool, moment: dt.datetime) -> None:
         batch = self.target.delivery.choreography == "batch"
@@ -837,39 +981,12 @@ class _TargetRun:
             return None, self._describe(exc), "render"
         return package, problems, "gate" if problems else ""
 
-    def _render_all(
-        self,
-        group: list[PlannedAction],
-        rendered: list[tuple[Package | None, str, str]],
-        started: dt.datetime,
-    ) -> tuple[list[tuple[PlannedAction, Package]], list[Outcome]]:
-        """The packages that may go; the releases that may not, recorded as failed."""
-        packages: list[tuple[PlannedAction, Package]] = []
-        failed = []
-        for planned, (package, error, stage) in zip(group, rendered, strict=True):
-            if stage:
-                failed.append(self._fail(planned, package, started, error, 0, stage))
-            else:
-                assert package is not None
-                packages.append((planned, package))
-        return packages, failed
-
-    def _unsent(
-        self, packages: list[tuple[PlannedAction, Package]], outcomes: list[Outcome]
-    ) -> tuple[list[tuple[PlannedAction, Package]], list[Outcome]]:
-        """Leave out what the receipt in the working tree (read for this unit, under the
-        delivery lock) already records as delivered: a plan read at ``--head`` may predate it."""
-        if self.engine.options.dry_run:
-            return packages, outcomes
-        unsent = []
-        for planned, package in packages:
-            if not planned.resend and _already_delivered(
-                self.receipts[planned.upc], planned, package
-            ):
-                outcomes.append(self._skip(planned))
-            else:
-                unsent.append((planned, package))
-        return unsent, outcomes
+    def _sent_before(self, planned: PlannedAction, package: Package | None) -> bool:
+        """Whether the receipt in the working tree (read for this unit, under the delivery
+        lock) already records this delivery: a plan read at ``--head`` may predate it."""
+        if self.engine.options.dry_run or planned.resend or package is None:
+            return False
+        return _already_delivered(self.receipts[planned.upc], planned, package)
 
     def _skip(self, planned: PlannedAction) -> Outcome:
         why = f"already delivered: {receipt_path(planned.upc, self.name)} records it"

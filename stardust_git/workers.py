@@ -41,7 +41,8 @@ class AheadStream(Generic[_Item, _Result]):
         self._pool = pool
         self._work = work
         self._items = items
-        self._ahead = max(1, ahead)
+        self.ahead = max(1, ahead)
+        """How many futures may wait to be taken (a taker may change it between takes)."""
         self._lock = threading.Lock()
         self._taken = 0
         self._waiting: deque[Future[_Result]] = deque()
@@ -60,7 +61,7 @@ class AheadStream(Generic[_Item, _Result]):
         if self._pool is None:
             return
         submitted = self._taken + len(self._waiting)
-        end = min(len(self._items), self._taken + self._ahead)
+        end = min(len(self._items), self._taken + max(1, self.ahead))
         for index in range(submitted, end):
             self._waiting.append(self._pool.submit(self._work, index))
 

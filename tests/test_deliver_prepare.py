@@ -8,6 +8,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from stardust_git.deliver import DeliverOptions, DeliverResult, deliver
 from stardust_git.workers import AheadStream
 from tests.gitrepo import Repo, clone, make_catalog
@@ -28,8 +30,10 @@ def catalog(tmp_path: Path) -> None:
     repo.push()
 
 
-def delivered(repo: Repo, workers: int) -> DeliverResult:
-    options = DeliverOptions(all_=True, retry_wait=0.01, prepare_workers=workers)
+def delivered(repo: Repo, workers: int, send: bool = True) -> DeliverResult:
+    options = DeliverOptions(
+        all_=True, retry_wait=0.01, prepare_workers=workers, send_in_workers=send
+    )
     return deliver(repo.root, options)
 
 
@@ -45,15 +49,19 @@ def summary(result: DeliverResult) -> list[tuple[str, ...]]:
     ]
 
 
-def test_workers_prepare_what_the_lanes_would_and_fail_the_same_releases(tmp_path: Path) -> None:
+@pytest.mark.parametrize("send", [True, False], ids=["workers-send", "lanes-send"])
+def test_workers_prepare_what_the_lanes_would_and_fail_the_same_releases(
+    tmp_path: Path, send: bool
+) -> None:
     catalog(tmp_path)
     by_lanes, by_workers = clone(tmp_path, "lanes"), clone(tmp_path, "workers")
 
     in_lanes = delivered(by_lanes, 0)
-    in_workers = delivered(by_workers, 2)
+    in_workers = delivered(by_workers, 2, send)
 
     assert in_workers.prepared_in_workers == len(in_workers.outcomes) == 2 * len(UPCS)
-    assert in_lanes.prepared_in_workers == 0
+    assert in_workers.sent_in_workers == (2 * len(UPCS) if send else 0)
+    assert in_lanes.prepared_in_workers == in_lanes.sent_in_workers == 0
     assert summary(in_workers) == summary(in_lanes)
     failed = {(o.upc, o.stage) for o in in_workers.failed}
     assert failed == {(BROKEN, "gate")}
