@@ -23,9 +23,10 @@ for arg in "$@"; do
   esac
 done
 # chromium and chromium-driver: the browser tests of the HTML report (tests/test_report_browser.py);
-# libchromaprint-tools: acoustic fingerprints; ffmpeg: the MP3 of the duplicate-recordings test
+# libchromaprint-tools: acoustic fingerprints; ffmpeg: the MP3 of the duplicate-recordings test;
+# libyaml-0-2: libyaml's document loader reads release files (source/libyaml_values.py)
 APT_PACKAGES=(openssh-server openssh-client openssl curl libchromaprint-tools ffmpeg chromium
-  chromium-driver)
+  chromium-driver libyaml-0-2)
 
 step() { printf 'setup: %s\n' "$*"; }
 

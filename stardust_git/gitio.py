@@ -312,9 +312,12 @@ def started_early(root: Path, args: tuple[str, ...]) -> Iterator[None]:
     """Run ``git args`` in ``root`` in the background while the body runs (a one-file validate
     starts git's scan of the work tree before importing the models and checks: the second core
     does it meanwhile). Whatever the body did not take is waited for at the end (never killed:
-    a killed ``git status`` would leave its ``index.lock`` behind)."""
+    a killed ``git status`` would leave its ``index.lock`` behind).
+
+    It runs one thread: git's preload of the index otherwise lstats in up to 20 threads, which
+    on two cores starve the one Python thread it is meant to run beside."""
     key = (str(root), args)
-    command = ["git", "-c", "core.quotepath=off", *args]
+    command = ["git", "-c", "core.quotepath=off", "-c", "core.preloadIndex=false", *args]
     environment = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
     try:
         _STARTED[key] = subprocess.Popen(

@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from functools import cache, lru_cache
 from importlib.resources import files
 
-import pycountry
-
 VERSIONS = ("3.8.2", "4.2", "4.3")
 DEFAULT_VERSION = "4.3"
 
@@ -250,6 +248,8 @@ TERRITORY_MISTAKES = {"UK": "GB", "EL": "GR", "UAE": "AE"}
 
 def _country_code(name: str, version: str) -> str | None:
     """A territory named in words or by ISO alpha-3 ("Norway", "NOR") -> its code ("NO")."""
+    import pycountry  # only to suggest a code for a wrong one: ~30 ms of start-up otherwise
+
     try:
         code = pycountry.countries.lookup(name).alpha_2
     except LookupError:

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-import pycountry
 from lxml import etree
 
 from stardust_git import vocabulary
@@ -245,6 +244,8 @@ def territory(code: str, version: str) -> str:
     if vocabulary.is_territory(code, version):
         return code
     if code.isdigit():
+        import pycountry  # only for numeric codes: ~30 ms of every validate's start-up otherwise
+
         country = pycountry.countries.get(numeric=code.zfill(3))
         if country and vocabulary.is_territory(country.alpha_2, version):
             return country.alpha_2

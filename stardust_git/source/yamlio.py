@@ -1,16 +1,15 @@
 """Safe YAML loading that remembers where every value came from.
 
-PyYAML's C composer builds the node graph; we construct plain Python values from it ourselves so
-that we can record the line and column of every key and item, refuse duplicate keys, and stop
-alias bombs after a bounded number of nodes instead of expanding them. Scalars follow YAML 1.2's
-core schema for booleans (only true/false), so a territory code ``NO`` stays the string "NO", and
-numbers with a leading zero stay strings, so an EAN-13 such as ``0885686123458`` keeps its zero.
+Most files are read by libyaml's own document loader (libyaml_values.py), without a Python object
+per node. The rest, and every file with something to report, go through PyYAML's C composer: we
+construct plain Python values from its node graph ourselves so that we can record the line and
+column of every key and item, refuse duplicate keys, and stop alias bombs after a bounded number
+of nodes instead of expanding them. Scalars follow the rules of scalars.py (YAML 1.2's booleans,
+numbers with a leading zero kept as text).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,10 @@ import yaml
 
 from stardust_git.errors import Diagnostic
 from stardust_git.fileio import MAX_YAML_BYTES, UnreadableFile, read_regular, too_large
+from stardust_git.source.libyaml_values import UNVOUCHED, libyaml_values
+from stardust_git.source.scalars import NUMBER_START as _NUMBER_START
+from stardust_git.source.scalars import SPECIAL_WORDS as _SPECIAL_WORDS
+from stardust_git.source.scalars import resolve_plain as _resolve_plain
 
 try:  # the C parser and composer alone: no constructor or resolver to set up for each file
     from yaml.cyaml import CParser as _BaseLoader
@@ -29,12 +32,6 @@ Loc = tuple[str | int, ...]
 MAX_NODES = 200_000
 MAX_DEPTH = 64
 """Collections nested deeper than this are refused (a release needs about six levels)."""
-_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
-_FLOAT = re.compile(r"[-+]?([0-9][0-9_]*)?\.[0-9]+([eE][-+]?[0-9]+)?")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_NULLS = {"", "~", "null", "Null", "NULL"}
-_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
-_NUMBER_START = frozenset("0123456789+-.")
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _PLAIN_TAG = "tag:stardust-git,2024:plain"
@@ -157,8 +154,8 @@ def load_yaml_bytes(data: bytes, shown: str) -> YamlDocument:
         raise YamlLoadError([Diagnostic(shown, 1, 1, "", too_large(len(data), MAX_YAML_BYTES))])
     text = decode_utf8(data, shown)
     if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return load_yaml_text(text, shown)
+        return load_yaml_text(text.replace("\r\n", "\n").replace("\r", "\n"), shown)
+    return load_yaml_text(text, shown, data)
 
 
 def decode_utf8(data: bytes, shown: str) -> str:
@@ -198,8 +195,18 @@ def _unacceptable(text: str, display_path: str, error: yaml.reader.ReaderError) 
     return Diagnostic(display_path, line, column, "", message)
 
 
-def load_yaml_text(text: str, display_path: str) -> YamlDocument:
-    """Parse one YAML document from ``text`` (its positions are found later, if asked for)."""
+def load_yaml_text(text: str, display_path: str, encoded: bytes | None = None) -> YamlDocument:
+    """Parse one YAML document from ``text`` (its positions are found later, if asked for);
+    ``encoded``, if given, is ``text`` in UTF-8 (saves encoding it again)."""
+    data = libyaml_values(text, encoded)
+    if data is UNVOUCHED:
+        return pyyaml_document(text, display_path)
+    return YamlDocument(display_path, data, text=text)
+
+
+def pyyaml_document(text: str, display_path: str) -> YamlDocument:
+    """:func:`load_yaml_text` by PyYAML alone: the reference, and the path for what libyaml_values
+    does not vouch for (it also places every error)."""
     root = _composed(text, display_path)
     try:
         data = _values(root)
@@ -426,30 +433,6 @@ class _Builder:
         raise YamlLoadError([Diagnostic(self.display_path, line, col, "", f"refused: {reason}")])
 
 
-class WrittenInt(int):
-    """An integer read from a plain scalar; ``yaml_text`` is how it was written."""
-
-    yaml_text: str
-
-
-class WrittenFloat(float):
-    """A float read from a plain scalar; ``yaml_text`` is how it was written (``1.10``)."""
-
-    yaml_text: str
-
-
-class WrittenDate(dt.date):
-    """A date read from a plain scalar; ``yaml_text`` is how it was written."""
-
-    yaml_text: str
-
-
-def _written(value: WrittenInt | WrittenFloat | WrittenDate, text: str) -> Any:
-    # Numbers and dates equal the plain values; text fields take the source back (models.Text).
-    value.yaml_text = text
-    return value
-
-
 def _too_deep(display_path: str, line: int, col: int) -> Diagnostic:
     return Diagnostic(display_path, line, col, "", f"nesting deeper than {MAX_DEPTH} levels")
 
@@ -469,29 +452,6 @@ def _deeper_than_limit(text: str) -> tuple[int, int] | None:
     except yaml.YAMLError:
         return None
     return None
-
-
-_SPECIAL_WORDS = frozenset(_NULLS | _BOOLS.keys())
-
-
-def _resolve_plain(text: str) -> Any:
-    if text in _NULLS:
-        return None
-    if text in _BOOLS:
-        return _BOOLS[text]
-    if text[0] not in _NUMBER_START:
-        return text  # most scalars are words: skip the number and date patterns
-    if _INT.fullmatch(text):
-        return _written(WrittenInt(text.replace("_", "")), text)
-    if _FLOAT.fullmatch(text):
-        return _written(WrittenFloat(text.replace("_", "")), text)
-    if _DATE.fullmatch(text):
-        try:
-            day = dt.date.fromisoformat(text)
-        except ValueError:
-            return text
-        return _written(WrittenDate(day.year, day.month, day.day), text)
-    return text
 
 
 def _position(node: yaml.Node) -> tuple[int, int]:
