@@ -21,7 +21,14 @@ from stardust_git.deliver import DeliverOptions, deliver
 from stardust_git.gitio import Git
 from stardust_git.models import Release
 from stardust_git.plan import Plan, compute_plan
-from stardust_git.source.catalog import Loaded, ReleaseCache, load_catalog_from, release_loader
+from stardust_git.source import catalog as catalog_module
+from stardust_git.source.catalog import (
+    Loaded,
+    ReleaseCache,
+    ReleaseSource,
+    load_catalog_from,
+    release_loader,
+)
 from stardust_git.source.tree import Tree
 from tests.gitrepo import Repo, make_catalog
 
@@ -170,26 +177,37 @@ def test_a_plan_after_one_change_renders_only_that_release(
     ]
 
 
-def test_a_release_cache_reads_ahead_along_the_expected_order(tmp_path: Path) -> None:
+def test_a_release_cache_reads_ahead_along_the_expected_order_and_parses_what_is_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo = make_catalog(tmp_path)
     paths = add_releases(repo, 9)
     tree = Tree(Git(repo.root), repo.commit("Nine releases"))
     catalog = load_catalog_from(tree, [])
-    load = release_loader(catalog, tree)
+    source = release_loader(catalog, tree)
     reads: list[list[str]] = []
+    parsed: list[str] = []
 
-    def counting(wanted: list[str]) -> dict[str, Loaded[Release]]:
+    def reading(wanted: list[str]) -> dict[str, bytes]:
         reads.append(wanted)
-        return load(wanted)
+        return source.read(wanted)
 
-    cache = ReleaseCache(counting, limit=4)
+    def parsing(path: str, data: bytes) -> Loaded[Release] | None:
+        parsed.append(path)
+        return source.parse(path, data)
+
+    monkeypatch.setattr(catalog_module, "READ_AHEAD", 4)
+    cache = ReleaseCache(ReleaseSource(reading, parsing), limit=2)
     cache.expect(paths)
 
-    titles = [cache[path].model.title for path in paths]
+    titles = [cache[path].model.title for path in paths[::2]]
+    again = cache[paths[0]].model.title  # let go (2 held): parsed again, not read again
 
-    assert titles == [f"Release {index}" for index in range(9)]
-    assert reads == [paths[0:4], paths[4:8], paths[8:9]]  # 4 read at a time, 4 held
-    assert list(cache) == paths[5:9]
+    assert titles == [f"Release {index}" for index in range(0, 9, 2)]
+    assert again == "Release 0"
+    assert reads == [paths[0:4], paths[4:8], paths[8:9]]  # 4 read at a time
+    assert parsed == [*paths[::2], paths[0]]  # only those asked for
+    assert list(cache) == [paths[8], paths[0]]
 
 
 def test_what_the_triage_processes_render_is_remembered(

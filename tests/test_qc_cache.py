@@ -101,3 +101,24 @@ def test_a_file_that_is_not_audio_is_left_to_the_checks(tmp_path: Path) -> None:
     assert prime_audio_probes(tmp_path / "cache", [path, tmp_path / "missing.wav"]) == {}
     with pytest.raises(assets.AssetError):
         assets.probe_audio(path)
+
+
+def test_the_memory_memo_is_bounded_and_the_database_still_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that hashes a whole large catalog keeps at most MEMO_HELD hashes in memory
+    (memory flat in catalog size); one let go is answered from the database, not read again."""
+    monkeypatch.setattr(cache, "MEMO_HELD", 2)
+    _next_run()
+    paths = [write(tmp_path / f"{n}.wav", stereo(sine(1 + n, RATE)), RATE) for n in range(3)]
+    cache_dir = tmp_path / "cache"
+    first = {path: cache.content_hash(cache_dir, path) for path in paths}
+    held = len(cache._MEMO)
+    reads: list[Path] = []
+    monkeypatch.setattr(assets, "md5_file", lambda path: reads.append(path) or "read again")
+
+    again = {path: cache.content_hash(cache_dir, path) for path in paths}
+
+    assert held <= 2
+    assert again == first and len(set(first.values())) == 3
+    assert reads == []

@@ -64,6 +64,8 @@ def content_hashes(cache_dir: Path, paths: Iterable[Path]) -> dict[Path, str]:
     new = {path: assets.md5_file(path) for path in stats if path not in found}
     found.update(new)
     _write_memo(db, [(str(path), _encode_stat(stats[path]), md5) for path, md5 in new.items()])
+    if len(_MEMO) + len(stats) > MEMO_HELD:
+        _MEMO.clear()  # the database holds them all: a plan of a large catalog stays flat
     _MEMO.update(((path, stats[path]), found[path]) for path in stats)
     return found
 
@@ -113,6 +115,8 @@ def split_cached(
     again in one run (the QC: by the QC check and every profile rule) stay decoded in memory."""
     hashes = content_hashes(cache_dir, paths)
     kept = _DECODED.setdefault((cache_dir, kind, version), {}) if keep else {}
+    if len(kept) + len(hashes) > MEMO_HELD:
+        kept.clear()
     wanted = [md5 for md5 in hashes.values() if md5 not in kept]
     results = read_results(cache_dir, kind, version, wanted)
     decoded = {md5: decode(data) for md5, data in results.items()}
@@ -154,6 +158,9 @@ def write_result(cache_dir: Path, kind: str, md5: str, version: int, data: dict[
 
 # --- the database --------------------------------------------------------------------------
 
+MEMO_HELD = 50_000
+"""Hashes (and decoded results) a process keeps at most: each release asks for its own dozen
+files, so past this many the memo is started again rather than grow with the catalog."""
 _MEMO: dict[tuple[Path, Stat], str] = {}
 """Hashes found in this process (the QC, the profiles and the duplicate check all ask)."""
 _DECODED: dict[tuple[Path, str, int], dict[str, Any]] = {}

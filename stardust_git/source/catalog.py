@@ -390,22 +390,37 @@ def _digest(files: dict[str, bytes], digests: dict[str, str] | None) -> None:
 
 READ_AHEAD = 16
 """Releases a :class:`ReleaseCache` reads at once on a miss (one git process for them all)."""
+READ_HELD = 1024
+"""Release files a :class:`ReleaseCache` keeps as read (bytes, a few KiB each): one asked for
+again after its parsed model was let go is parsed again without another git process."""
+
+
+@dataclass(frozen=True)
+class ReleaseSource:
+    """Where a :class:`ReleaseCache` reads release files (many at once) and how it parses one."""
+
+    read: Callable[[list[str]], dict[str, bytes]]
+    parse: Callable[[str, bytes], Loaded[Release] | None]
 
 
 class ReleaseCache(dict[str, "Loaded[Release]"]):
-    """Releases by path, at most ``limit`` of them held (the oldest let go first); one asked for
-    by ``cache[path]`` after it was let go is read and parsed again by ``load``, with the next
-    few of the order :meth:`expect` gave. Plan and deliver over a large catalog hold a share of
-    the releases this way, not every one (thread-safe: a target's lanes render from it at once).
+    """Releases by path, at most ``limit`` of them held parsed (the oldest let go first); one
+    asked for by ``cache[path]`` after it was let go is parsed again. A miss reads the file
+    with the next few of the order :meth:`expect` gave, but parses only the one asked for: the
+    lanes of a target ask for a share of those others, and parsing is most of the cost of
+    loading a release. Plan and deliver over a large catalog hold a share of the releases this
+    way, not every one (thread-safe: a target's lanes render from it at once).
     """
 
-    def __init__(self, load: Callable[[list[str]], dict[str, Loaded[Release]]], limit: int) -> None:
+    def __init__(self, source: ReleaseSource, limit: int) -> None:
         super().__init__()
-        self._load = load
+        self._source = source
         self.limit = limit
         self._lock = threading.Lock()
         self._order: list[str] = []
         self._index: dict[str, int] = {}
+        self._read: dict[str, bytes] = {}
+        """Release files read (ahead), by path: at most :data:`READ_HELD`, the oldest let go."""
 
     def expect(self, paths: list[str]) -> None:
         """The order the releases will be asked for in (read ahead along it)."""
@@ -413,37 +428,42 @@ class ReleaseCache(dict[str, "Loaded[Release]"]):
         self._index = {path: index for index, path in enumerate(self._order)}
 
     def __missing__(self, path: str) -> Loaded[Release]:
-        start = self._index.get(path)
-        batch = min(READ_AHEAD, self.limit)  # no more than can be held
-        ahead = self._order[start + 1 : start + batch] if start is not None else []
-        found = self._load([path, *(p for p in ahead if p not in self)])
-        if path not in found:
+        data = self._read.get(path)
+        if data is None:
+            data = self._read_along(path)
+        loaded = self._source.parse(path, data) if data is not None else None
+        if loaded is None:
             raise KeyError(path)
         with self._lock:
-            for name, loaded in found.items():
-                super().__setitem__(name, loaded)
+            super().__setitem__(path, loaded)
             while len(self) > self.limit:
                 super().__delitem__(next(iter(self)))
-        return found[path]
+        return loaded
+
+    def _read_along(self, path: str) -> bytes | None:
+        """Read ``path`` and the next few of the expected order not held; its bytes."""
+        start = self._index.get(path)
+        ahead = self._order[start + 1 : start + READ_AHEAD] if start is not None else []
+        wanted = [p for p in ahead if p not in self and p not in self._read]
+        found = self._source.read([path, *wanted])
+        with self._lock:
+            self._read.update(found)
+            while len(self._read) > READ_HELD:
+                del self._read[next(iter(self._read))]
+        return found.get(path)
 
 
-def release_loader(
-    catalog: Catalog, tree: Tree
-) -> Callable[[list[str]], dict[str, Loaded[Release]]]:
-    """Loads release files of ``tree`` again, resolved with the catalog's defaults files."""
+def release_loader(catalog: Catalog, tree: Tree) -> ReleaseSource:
+    """Reads release files of ``tree`` again, and parses one resolved with the catalog's
+    defaults files."""
+    present = catalog.defaults.keys() | catalog.broken_defaults
 
-    def load(paths: list[str]) -> dict[str, Loaded[Release]]:
-        found = {}
-        present = catalog.defaults.keys() | catalog.broken_defaults
-        for path, data in tree.read(paths).items():
-            chain = defaults_files.chain(path, present)
-            documents = [catalog.defaults[p].document for p in chain if p in catalog.defaults]
-            loaded = parse_release(path, data, documents, Diagnostics())
-            if loaded is not None:
-                found[path] = loaded
-        return found
+    def parse(path: str, data: bytes) -> Loaded[Release] | None:
+        chain = defaults_files.chain(path, present)
+        documents = [catalog.defaults[p].document for p in chain if p in catalog.defaults]
+        return parse_release(path, data, documents, Diagnostics())
 
-    return load
+    return ReleaseSource(tree.read, parse)
 
 
 def _report_unread(catalog: Catalog, contents: Contents, wanted: list[str]) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from stardust_git import assets
 from stardust_git.models import Release
+from stardust_git.qc.cache import content_hash, media_cache_dir
 from stardust_git.render import PackageFile, RenderError
 from stardust_git.render.apple.spec import EXTENSIONS, Loc
 from stardust_git.render.shared import track_order
@@ -34,14 +35,14 @@ def package_assets(root: Path, release: Release, folder: str) -> PackageAssets:
 
 def _resource(root: Path, value: str, stem: str, loc: Loc) -> PackageFile:
     path = root / value
-    if not path.resolve().is_relative_to(root.resolve()):
+    base, resolved = root.resolve(), path.resolve()
+    if not resolved.is_relative_to(base):
         raise RenderError(f"'{value}' is outside the repository", loc)
     try:
         kind = assets.sniff_type(path)
         extension = EXTENSIONS.get(kind or "", path.suffix.lower().lstrip("."))
-        return PackageFile(
-            f"{stem}.{extension}", "resource", path.stat().st_size, assets.md5_file(path), path
-        )
+        md5 = content_hash(media_cache_dir(base), resolved)  # as the ERN renderer and the QC
+        return PackageFile(f"{stem}.{extension}", "resource", path.stat().st_size, md5, path)
     except (assets.AssetError, OSError) as error:
         raise RenderError(f"cannot read '{value}': {_reason(error)}", loc) from None
 

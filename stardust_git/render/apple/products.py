@@ -7,9 +7,10 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from functools import cache
 from importlib.resources import files
+from operator import attrgetter
 
 import pycountry
 
@@ -120,8 +121,12 @@ def worldwide_or_each(products: list[Product]) -> list[Product]:
     """``products`` as one WW product when they cover every store territory on the same terms."""
     if {product.territory for product in products} != store_territories():
         return products
-    terms = {replace(product, territory=WORLDWIDE) for product in products}
-    return list(terms) if len(terms) == 1 else products
+    terms = {_terms(product) for product in products}  # no copy of each: 175 territories
+    return [replace(products[0], territory=WORLDWIDE)] if len(terms) == 1 else products
+
+
+_terms = attrgetter(*(field.name for field in fields(Product) if field.name != "territory"))
+"""A product's terms: everything but its territory."""
 
 
 def track_products(album_products: list[Product]) -> list[Product]:

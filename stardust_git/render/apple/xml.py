@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from copy import deepcopy
 from dataclasses import dataclass
 
 from lxml import etree
@@ -138,9 +139,11 @@ def album_xml(album_input: AlbumInput, asset_files: PackageAssets | None) -> byt
     _add_products(album, products)
     _add_credits(album, artist_credits(release.artists))
     tracks = _add(album, "tracks")
+    every_track = track_products(products)
+    first: etree._Element | None = None
     for sequence, position in enumerate(track_order(release.tracks)):
         audio = asset_files.audio[sequence] if asset_files else None
-        _add_track(tracks, album_input, position, album_genre, audio, products)
+        first = _add_track(tracks, album_input, position, album_genre, audio, every_track, first)
     return serialise(root, release, album_input.target)
 
 
@@ -166,7 +169,7 @@ def _add_file(parent: etree._Element, tag: str, file: PackageFile) -> None:
     _add(element, "checksum", file.md5, type="md5")
 
 
-def _add_products(owner: etree._Element, products: list[Product]) -> None:
+def _add_products(owner: etree._Element, products: list[Product]) -> etree._Element:
     parent = _add(owner, "products")
     for product in products:
         element = _add(parent, "product")
@@ -179,6 +182,7 @@ def _add_products(owner: etree._Element, products: list[Product]) -> None:
                 _add(element, tag, value.isoformat())
         if product.wholesale_price_tier:
             _add(element, "wholesale_price_tier", product.wholesale_price_tier)
+    return parent
 
 
 def _add_credits(parent: etree._Element, credits: list[Credit]) -> None:
@@ -198,8 +202,11 @@ def _add_track(
     position: TrackPosition,
     album_genre: str,
     audio: PackageFile | None,
-    album_products: list[Product],
-) -> None:
+    products: list[Product],
+    same: etree._Element | None,
+) -> etree._Element:
+    """Add a track; its products element, the same for every track (``same``: the first
+    track's, copied: building those elements again was most of an Apple render)."""
     release = album_input.loaded.model
     index, disc, number = position
     track = release.tracks[index]
@@ -226,5 +233,9 @@ def _add_track(
     kind = preorder_type(release, track)
     if kind:
         _add(element, "preorder_type", kind)
-    _add_products(element, track_products(album_products))
+    if same is None:
+        same = _add_products(element, products)
+    else:
+        element.append(deepcopy(same))
     _add_credits(element, track_credits(release, track))
+    return same
