@@ -123,6 +123,10 @@ VOUCHED = [
 UNVOUCHED_DOCUMENTS = [
     "a: &x [1, 2]\nb: *x\n",
     "a: &x 1\n",
+    "x: &id001 2004-04-01\ny: 1\nz: *id001\n",
+    "when: &d 2004-04-01\ndeals:\n- territories: [JP]\n  start_date: *d\n  end: x\n",
+    "a: &n 5\nb:\n  c: *n\n  d: [1, 2]\n",
+    "a:\n- &n 5\n- *n\n- 6\n",
     "a: !!str 215\nb: !custom x\n",
     "a: ! x\n",
     "!!map {a: 1}\n",

@@ -161,7 +161,12 @@ def _more_documents(library: _LibYaml, parser: ctypes.Array[ctypes.c_char]) -> b
 
 def _values(nodes: memoryview, text: str) -> Any:
     """The value of the root node, built from the last node to the first: a collection's
-    children are the values on top of the stack by then (its first child on top)."""
+    children are the values on top of the stack by then (its first child on top).
+
+    An alias is an item naming an earlier node, not a node after its collection, and the start
+    mark of an anchored scalar is its value's, not its anchor's: an alias is found by counting.
+    With no alias, the collections take exactly the nodes after the first, one each; every alias
+    asks for one value more, so some collection finds too few on the stack."""
     stack: list[Any] = []
     push = stack.append
     collections: list[tuple[int, int]] = []
@@ -184,6 +189,8 @@ def _values(nodes: memoryview, text: str) -> Any:
             raise _Unvouched  # a tagged or anchored collection
         collections.append((start, end))
         count = (third - first) >> 2  # items are 4-byte ints; a pair is two of them
+        if count > len(stack):
+            raise _Unvouched  # an alias: an item that is no node of its own (see below)
         children = stack[: -count - 1 : -1] if count else []
         del stack[len(stack) - count :]
         push(children if kind == _SEQUENCE else _mapping(children))
