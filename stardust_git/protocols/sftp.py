@@ -7,13 +7,13 @@ byte for byte. Speed on a fast link comes from three settings paramiko leaves of
 pipelined write requests of ``request_size`` bytes; from a leaner send path for the channel's
 data (:mod:`stardust_git.protocols._sftp_channel`: only on the paramiko versions the tests cover,
 off with ``STARDUST_SFTP_LEAN_SEND=0``, and off for a transport after its first SSH error; under
-the same switch a whole file's CLOSE is sent without awaiting its answer, and its size is not
-asked (the server acknowledged every write of a file it created empty), two round trips less);
+the same switch a whole file's CLOSE is sent without awaiting its answer, a round trip less);
 and, for large files, from ``streams`` sessions on the one connection each writing its part of
 the temporary file in place: every session has its own flow-control window (2 MiB on OpenSSH),
 which is what holds one session back, on loopback as on a long-distance link. Pipelined writes
 report a failure only when the file is closed, so the size on the server is checked before the
-temporary file is renamed (or, on the lean path, every write's acknowledgement is).
+temporary file is renamed: with the CLOSE not awaited, that size is what proves the file whole
+(a server that fails a CLOSE, a full disk or a quota, would otherwise go unnoticed).
 """
 
 from __future__ import annotations
@@ -87,9 +87,6 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
         self._sessions_refused = False
         self._lean = lean_path_allowed()
         """The lean send path (_sftp_channel): off for good after the first SSH error."""
-        self._acknowledged: dict[str, int] = {}
-        """Temporary file -> the bytes the server acknowledged writing into it, created empty
-        (the lean path's whole-file writes: its size, proven without asking)."""
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -239,20 +236,16 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
         self, sftp: paramiko.SFTPClient, source: BinaryIO, remote: str, progress: Progress | None
     ) -> None:
         request_size = self.settings.request_size
-        written = 0
         with self._pipelined(sftp, remote, "wb") as target:
             while chunk := source.read(request_size):
                 target.write(chunk)
-                written += len(chunk)
                 if progress is not None:
                     progress(len(chunk))
             if self._lean:
                 # The writes' answers are awaited (a failed write raises here), the CLOSE's not:
-                # the server answers a session in order, so the rename asked next on it is
-                # done after the close (a round trip less per file). paramiko ignores a failed
-                # CLOSE. Every write of the file, created empty, acknowledged: its size is known.
+                # the server answers a session in order, so the size asked next on it is read
+                # after the close (a round trip less per file). paramiko ignores a failed CLOSE.
                 target._close(async_=True)
-                self._acknowledged[remote] = written
 
     def _write_part(
         self,
@@ -302,8 +295,7 @@ class SftpProtocol(FileServerTransport[paramiko.SFTPClient]):
         return [sftp, *self._part_sessions[: wanted - 1]]
 
     def _size(self, sftp: paramiko.SFTPClient, path: str) -> int | None:
-        acknowledged = self._acknowledged.pop(path, None)
-        return acknowledged if acknowledged is not None else sftp.stat(path).st_size
+        return sftp.stat(path).st_size
 
     def _rename_over(self, sftp: paramiko.SFTPClient, source: str, target: str) -> None:
         """Rename, replacing ``target``: atomically where the server has posix-rename (OpenSSH)."""
