@@ -269,3 +269,18 @@ def suggest(value: str, set_name: str, version: str = DEFAULT_VERSION) -> str | 
         return TERRITORY_MISTAKES[value.upper()]
     close = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
     return keys[close[0]] if close else None
+
+
+@cache
+def _language_codes() -> frozenset[str]:
+    """ISO 639 codes from ``data/iso639.json`` (pycountry's table, written by
+    ``scripts/extract_languages.py``): importing pycountry and indexing its 7,900 languages cost
+    a one-file validate about 50 ms for this one membership test."""
+    text = files("stardust_git").joinpath("data/iso639.json").read_text(encoding="utf-8")
+    table = json.loads(text)
+    return frozenset(table["alpha_2"]) | frozenset(table["alpha_3"])
+
+
+def is_language(code: str) -> bool:
+    """Whether ``code`` is an ISO 639-1 (two-letter) or 639-3 (three-letter) code, lower case."""
+    return code in _language_codes()

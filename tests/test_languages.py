@@ -11,7 +11,7 @@ from pathlib import Path
 import pycountry
 import pytest
 
-from stardust_git.languages import is_language
+from stardust_git.vocabulary import is_language
 
 EXTRACTOR = Path(__file__).resolve().parents[1] / "scripts" / "extract_languages.py"
 

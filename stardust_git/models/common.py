@@ -13,7 +13,7 @@ from pydantic_core import PydanticCustomError
 from stdnum import ean, isni, isrc
 from stdnum.iso7064 import mod_37_36
 
-from stardust_git import languages, vocabulary
+from stardust_git import vocabulary
 from stardust_git.errors import UserError, did_you_mean
 from stardust_git.models.docs import describe_fields
 
@@ -198,7 +198,7 @@ _LANGUAGE = re.compile(r"([a-z]{2,3})(-[A-Za-z]{4})?(-([A-Z]{2}|\d{3}))?")
 
 def _check_language(value: str) -> str:
     match = _LANGUAGE.fullmatch(value)
-    if not match or not languages.is_language(match.group(1)):
+    if not match or not vocabulary.is_language(match.group(1)):
         raise _fail("language", "'{v}' is not an ISO 639 language code (e.g. en, pt-BR)", v=value)
     return value
 
