@@ -1,6 +1,7 @@
 """Write pycountry's ISO 639 language codes into ``stardust_git/data/iso639.json``.
 
-The release models check a language code against this table (``stardust_git.vocabulary.is_language``):
+The release models check a language code against this table
+(``stardust_git.vocabulary.is_language``):
 importing pycountry and indexing its 7,900 languages cost a one-file validate about 50 ms, for a
 membership test. Rerun after upgrading pycountry (tests/test_languages.py says when).
 
