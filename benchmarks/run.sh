@@ -43,6 +43,10 @@ if [[ ${BENCH_LARGE:-0} == 1 ]]; then
   "${PYTHON}" bench_plan.py --releases 100000 --keep "${keep}/plan-100000" 2>&1 |
     tee results/plan-100000.log
   [[ ${PIPESTATUS[0]} -eq 0 ]] || failed+=("bench_plan 100k")
+  echo "== bench_dry_run (100,000 releases)"
+  "${PYTHON}" bench_dry_run.py --releases 100000 --keep "${keep}/dry-run-100000" 2>&1 |
+    tee results/dry-run-100000.log
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || failed+=("bench_dry_run 100k")
 fi
 
 if [[ ${#failed[@]} -gt 0 ]]; then
