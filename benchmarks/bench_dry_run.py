@@ -30,7 +30,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from delivered_repo import (  # noqa: E402
-    WITHOUT_DUPLICATES,
+    dry_run_command,
     generate_committed,
     generated_before,
 )
@@ -41,16 +41,7 @@ TARGET_PEAK_RSS_MIB = 1536
 
 def dry_run(root: Path) -> dict[str, object]:
     """``deliver --all --dry-run`` of every release committed at ``root``'s HEAD."""
-    command = [
-        sys.executable,
-        WITHOUT_DUPLICATES,
-        "deliver",
-        "--all",
-        "--dry-run",
-        "--head",
-        "HEAD",
-    ]
-    run = measure(command, root)
+    run = measure(dry_run_command("HEAD"), root)
     if run.done.returncode != 0:
         raise SystemExit(f"deliver --dry-run failed:\n{run.done.stderr[-3000:]}")
     return {

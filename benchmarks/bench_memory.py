@@ -41,8 +41,8 @@ from pathlib import Path
 
 from bench_plan import BUILT_MARKER, WORKERS, built_before, renderer_matches, snapshot_tool
 from delivered_repo import (
-    WITHOUT_DUPLICATES,
     deliver_in_shards,
+    dry_run_command,
     edit_one_title,
     generate_committed,
     generated_before,
@@ -104,16 +104,7 @@ def measure_size(n: int, keep: Path | None, tool: Path) -> dict[str, object]:
         built = build(root, tool, n)
     same_renderer = renderer_matches(root, tool)  # else plan --all renders every release
     # the commit before the receipts: every release is delivered, none has been yet
-    dry_run = [
-        sys.executable,
-        WITHOUT_DUPLICATES,
-        "deliver",
-        "--all",
-        "--dry-run",
-        "--head",
-        "HEAD~2",
-    ]
-    dry = measure(dry_run, root, _env(tool))
+    dry = measure(dry_run_command("HEAD~2"), root, _env(tool))
     every = measure(["stardust-git", "plan", "--all", "--format", "json"], root, _env(tool))
     one = measure(
         ["stardust-git", "plan", "--base", "HEAD~1", "--format", "json"], root, _env(tool)

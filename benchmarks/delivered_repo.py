@@ -43,6 +43,13 @@ from without_duplicates import leave_out_duplicate_recordings  # noqa: E402
 
 WITHOUT_DUPLICATES = str(BENCH_DIR / "without_duplicates.py")
 
+
+def dry_run_command(head: str) -> list[str]:
+    """``deliver --all --dry-run`` of the catalog at ``head``, without the duplicate-recordings
+    check (the benchmark media are shared across releases)."""
+    return [sys.executable, WITHOUT_DUPLICATES, "deliver", "--all", "--dry-run", "--head", head]
+
+
 CLOCK_FIELDS = ("started", "finished")
 """Receipt fields that say when a run happened (differ between any two runs)."""
 
