@@ -103,6 +103,9 @@ def _weed_options(workdir: Path, identities_file: Path, ports: dict[str, int]) -
         "s3.localSocket": workdir / "s3.sock",
         # Skip the volume server's pre-stop pause: stopping takes ~1.2 s instead of ~2.2 s.
         "volume.preStopSeconds": 0,
+        # Each bucket takes a volume of its own; left at 0, weed caps the count by the disk's free
+        # space (80 volumes with 80 GB free), which a full test run exhausts on a fuller disk.
+        "volume.max": 2000,
     }
     for component, port in ports.items():
         options[f"{component}.port"] = port
