@@ -261,30 +261,39 @@ def first_release(root: Path) -> Path:
     return min((root / "catalog").rglob("*.yaml"))
 
 
-def build(root: Path, workdir: Path, tool: Path, n: int) -> dict[str, object]:
-    """The repository: ``n`` releases committed, a dry run of delivering all of them measured,
-    everything delivered with receipts committed (delivered_repo.py: deliver's engine in
-    parallel shards, the local target's copies discarded), then one title edited and committed."""
-    from delivered_repo import WITHOUT_DUPLICATES, deliver_in_shards, edit_one_title
+def build(root: Path, tool: Path, n: int, dry_run: bool) -> dict[str, object]:
+    """The repository: ``n`` releases committed, a dry run of delivering all of them measured
+    (unless ``dry_run`` is false), everything delivered with receipts committed
+    (delivered_repo.py: deliver's engine in parallel shards, the local target's copies
+    discarded), then one title edited and committed."""
+    from delivered_repo import deliver_in_shards, edit_one_title
     from delivered_repo import generate_committed as generate_and_commit
 
     generate_and_commit(root, n)
     env = {**os.environ, "PYTHONPATH": str(tool)}
+    built: dict[str, object] = {"generator": "benchmarks/generate_catalog.py"}
+    if dry_run:
+        built.update(measured_dry_run(root, env))
+    delivered = deliver_in_shards(root, WORKERS, env)
+    edit_one_title(root)
+    built["deliver_all_seconds"] = round(float(delivered["seconds"]), 2)
+    built["deliver_all_workers"] = WORKERS
+    (root / BUILT_MARKER).write_text(json.dumps({"releases": n, **built}), encoding="utf-8")
+    return built
+
+
+def measured_dry_run(root: Path, env: dict[str, str]) -> dict[str, object]:
+    """Wall time, CPU and peak RSS of ``deliver --all --dry-run`` before anything is delivered."""
+    from delivered_repo import WITHOUT_DUPLICATES
+
     dry = measure([sys.executable, WITHOUT_DUPLICATES, "deliver", "--all", "--dry-run"], root, env)
     if dry.done.returncode != 0:
         raise SystemExit(f"deliver --all --dry-run failed:\n{dry.done.stderr[-3000:]}")
-    delivered = deliver_in_shards(root, WORKERS, env)
-    edit_one_title(root)
-    built = {
-        "generator": "benchmarks/generate_catalog.py",
+    return {
         "deliver_dry_run_seconds": round(dry.wall_s, 2),
         "deliver_dry_run_cpu_s": round(dry.cpu_s, 1),
         "deliver_dry_run_peak_rss_mib": round(dry.peak_rss_mib, 1),
-        "deliver_all_seconds": round(float(delivered["seconds"]), 2),
-        "deliver_all_workers": WORKERS,
     }
-    (root / BUILT_MARKER).write_text(json.dumps({"releases": n, **built}), encoding="utf-8")
-    return built
 
 
 def built_before(root: Path, n: int) -> dict[str, object] | None:
@@ -313,7 +322,7 @@ def renderer_matches(root: Path, tool: Path) -> bool:
     return done.stdout.strip() == recorded
 
 
-def run(n: int, keep: Path | None) -> dict[str, object]:
+def run(n: int, keep: Path | None, dry_run: bool = True) -> dict[str, object]:
     workdir = keep or Path(tempfile.mkdtemp(prefix="bench-plan-"))
     root = workdir / "catalog-repo"
     tool = snapshot_tool(workdir)
@@ -324,7 +333,7 @@ def run(n: int, keep: Path | None) -> dict[str, object]:
         if not generated_before(root, n):  # a build stopped after generating resumes from it
             shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True, exist_ok=True)
-        built = build(root, workdir, tool, n)
+        built = build(root, tool, n, dry_run)
     receipts = sum(1 for _ in (root / "receipts").rglob("*.json"))
     same_renderer = renderer_matches(root, tool)
     one_runs = [measured(root, tool, "plan", "--base", "HEAD~1", "--format", "json") for _ in "123"]
@@ -374,8 +383,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--releases", type=int, default=10_000)
     parser.add_argument("--keep", type=Path, default=None, help="build the repository here")
+    parser.add_argument(
+        "--no-dry-run",
+        action="store_true",
+        help="build without measuring deliver --all --dry-run (bench_dry_run.py measures it)",
+    )
     args = parser.parse_args(argv)
-    result = run(args.releases, args.keep)
+    result = run(args.releases, args.keep, dry_run=not args.no_dry_run)
     if args.keep is None:
         shutil.rmtree(Path(str(result.pop("workdir"))), ignore_errors=True)
     results = (

@@ -1,3 +1,3 @@
-from stardust_git.cli import main
+from stardust_git.warm.client import main
 
 main()

@@ -80,6 +80,12 @@ def cli() -> None:
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option("--no-assets", is_flag=True, help="Skip the audio and artwork checks.")
 @click.option("--no-render", is_flag=True, help="Skip rendering and XSD validation.")
+@click.option(
+    "--warm",
+    is_flag=True,
+    help="Run in a resident process that has the imports loaded (started by the first such "
+    "run, gone after 15 idle minutes): for the pre-commit hook.",
+)
 def validate(
     paths: tuple[Path, ...],
     root: Path | None,
@@ -87,8 +93,11 @@ def validate(
     strict: bool,
     no_assets: bool,
     no_render: bool,
+    warm: bool,
 ) -> None:
     """Check the catalog (or only PATHS) offline; exit 1 on any error."""
+    # --warm is the console script's (stardust_git.warm.client): a run that reaches click
+    # runs here, whether or not it was asked warm.
     from stardust_git.commands.validate import validate_command
 
     run(

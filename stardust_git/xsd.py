@@ -8,6 +8,7 @@ local files only: imports resolve inside the schema folder and nothing is fetche
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -106,7 +107,7 @@ _OFFLINE_HINT = (
 
 _lock = threading.RLock()
 _verified_dirs: set[Path] = set()
-_schemas: dict[tuple[str, Path], etree.XMLSchema] = {}
+_schemas: dict[tuple[str, Path, tuple[tuple[int, int], ...]], etree.XMLSchema] = {}
 # An XMLSchema keeps its error log on the object, so validations must not overlap.
 _validate_lock = threading.Lock()
 
@@ -294,11 +295,37 @@ def get_schema(version: str) -> etree.XMLSchema:
     threads validating with the same object at once would mix their errors.
     """
     directory = schema_dir(version).resolve()
-    key = (version, directory)
+    key = (version, directory, _stamps(directory, version))
     with _lock:
         if key not in _schemas:
             _schemas[key] = compile_schema(directory)
         return _schemas[key]
+
+
+def _stamps(directory: Path, version: str) -> tuple[tuple[int, int], ...]:
+    """Size and modification time of each file: a schema compiled before a file changed (in a
+    long-lived process: the warm validate server) is not used after."""
+    stamps = []
+    for file in _files_of(version):
+        try:
+            found = (directory / file.name).stat()
+        except OSError:
+            return ()
+        stamps.append((found.st_size, found.st_mtime_ns))
+    return tuple(stamps)
+
+
+def compile_ahead() -> None:
+    """Compile every version whose XSDs are already on this machine (``STARDUST_XSD_DIR`` or the
+    cache; never downloaded here), for the processes forked after: the warm validate server."""
+    local = os.environ.get(ENV_DIR)
+    for version, folder in FOLDERS.items():
+        directory = (Path(local).expanduser() if local else cache_root()) / folder
+        stamps = _stamps(directory, version)
+        if stamps:
+            with contextlib.suppress(UserError), _lock:
+                key = (version, directory.resolve(), stamps)
+                _schemas[key] = compile_schema(directory)
 
 
 def compile_schema(directory: Path) -> etree.XMLSchema:

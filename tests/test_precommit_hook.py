@@ -12,9 +12,11 @@ import fcntl
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +27,7 @@ from pre_commit.clientlib import load_config, load_manifest
 from tests.test_corpus import REPO_ROOT
 
 HOOK_ID = "stardust-validate"
+WARM_HOOK_ID = "stardust-validate-warm"
 RELEASE = "catalog/beach-band/summer-vibes.yaml"
 RELEASE_ASSETS = "assets/1234567890128"
 GIT_IDENTITY = {
@@ -52,13 +55,13 @@ def git(repo: Path, *args: str) -> str:
     return result.stdout.strip()
 
 
-def pre_commit(repo: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def pre_commit(repo: Path, home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     executable = Path(sys.executable).parent / "pre-commit"
     assert executable.is_file(), f"pre-commit is not installed beside {sys.executable}"
     return subprocess.run(
         [str(executable), *args],
         cwd=repo,
-        env=tool_env(home),
+        env={**tool_env(home), **env},
         capture_output=True,
         text=True,
         timeout=900,
@@ -194,23 +197,59 @@ def test_hook_ignores_files_outside_the_catalog(catalog_repo: Path, pre_commit_h
     assert re.search(r"stardust-git validate\.+\(no files to check\)Skipped", result.stdout)
 
 
+@pytest.mark.slow
+def test_warm_hook_is_served_from_the_second_run(catalog_repo: Path, pre_commit_home: Path) -> None:
+    config = catalog_repo / ".pre-commit-config.yaml"
+    edit(config, f"id: {HOOK_ID}", f"id: {WARM_HOOK_ID}")
+    git(catalog_repo, "add", ".pre-commit-config.yaml")
+    edit(catalog_repo / RELEASE, 'upc: "1234567890128"', 'upc: "1234567890123"')
+    warm_dir = Path(tempfile.mkdtemp(prefix="sdw-", dir="/tmp"))  # AF_UNIX paths are short
+    warm = {"STARDUST_WARM_DIR": str(warm_dir), "STARDUST_WARM_VERBOSE": "1"}
+    try:
+        first = pre_commit(
+            catalog_repo, pre_commit_home, "run", "--verbose", "--files", RELEASE, **warm
+        )
+        wait_for_socket(warm_dir)
+        second = pre_commit(
+            catalog_repo, pre_commit_home, "run", "--verbose", "--files", RELEASE, **warm
+        )
+    finally:
+        for lock in warm_dir.glob("*.lock"):
+            os.kill(int(lock.read_text()), signal.SIGTERM)
+        shutil.rmtree(warm_dir, ignore_errors=True)
+
+    assert "warm: no server answered" in first.stdout, first.stdout
+    assert re.search(r"warm: served by process \d+", second.stdout), second.stdout
+    for run in (first, second):
+        assert run.returncode == 1, run.stdout + run.stderr
+        assert f"{RELEASE}:2:1: upc: '1234567890123' has a wrong check digit" in run.stdout
+
+
+def wait_for_socket(folder: Path, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not list(folder.glob("*.sock")):
+        assert time.monotonic() < deadline, f"no warm server listened in {folder}"
+        time.sleep(0.1)
+
+
 # --- the hook manifest and the project's own configuration ---------------------------------------
 
 
 def test_hook_manifest_passes_pre_commits_own_schema() -> None:
-    (hook,) = load_manifest(str(REPO_ROOT / ".pre-commit-hooks.yaml"))
+    hooks = {hook["id"]: hook for hook in load_manifest(str(REPO_ROOT / ".pre-commit-hooks.yaml"))}
 
-    assert (hook["id"], hook["language"], hook["entry"]) == (
-        HOOK_ID,
-        "python",
-        "stardust-git validate",
-    )
-    assert hook["pass_filenames"] is True
-    files = re.compile(hook["files"])
-    for name in (RELEASE, "catalog/x.yml", "targets/spotify.yaml", "genre-maps/genres.yaml"):
-        assert files.search(name), name
-    for name in ("README.md", "assets/x.yaml", "receipts/r.yaml", "tests/catalog/x.yaml"):
-        assert not files.search(name), name
+    assert {name: (hook["language"], hook["entry"]) for name, hook in hooks.items()} == {
+        HOOK_ID: ("python", "stardust-git validate"),
+        WARM_HOOK_ID: ("python", "stardust-git validate --warm"),
+    }
+    for hook in hooks.values():
+        assert hook["pass_filenames"] is True
+        assert hook["require_serial"] is True
+        files = re.compile(hook["files"])
+        for name in (RELEASE, "catalog/x.yml", "targets/spotify.yaml", "genre-maps/genres.yaml"):
+            assert files.search(name), name
+        for name in ("README.md", "assets/x.yaml", "receipts/r.yaml", "tests/catalog/x.yaml"):
+            assert not files.search(name), name
 
 
 def test_project_config_works_offline() -> None:

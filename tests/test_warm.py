@@ -1,0 +1,238 @@
+"""``validate --warm``: the console script hands the call to a resident server that forks a child.
+
+Every test runs the installed console script as the pre-commit hook does, with a private socket
+folder of its own; a served call must print and exit exactly as the same call run cold.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.test_corpus import REPO_ROOT
+
+RELEASE = "catalog/beach-band/summer-vibes.yaml"
+CONSOLE_SCRIPT = Path(sys.executable).parent / "stardust-git"
+SERVER_START_SECONDS = 60.0
+WARM_LINE = re.compile(r"^warm: .*\n", re.MULTILINE)
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Path:
+    """The example release with its assets, targets and genre maps, in a git repository."""
+    repo = tmp_path / "label"
+    (repo / RELEASE).parent.mkdir(parents=True)
+    shutil.copy2(REPO_ROOT / RELEASE, repo / RELEASE)
+    shutil.copytree(REPO_ROOT / "assets/1234567890128", repo / "assets/1234567890128")
+    shutil.copytree(REPO_ROOT / "genre-maps", repo / "genre-maps")
+    shutil.copytree(REPO_ROOT / "targets", repo / "targets")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "catalog"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, env=git_env())
+    return repo
+
+
+def git_env() -> dict[str, str]:
+    identity = {"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.com"}
+    return {**os.environ, **identity, "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@x.org"}
+
+
+@pytest.fixture
+def warm_dir() -> Iterator[Path]:
+    """A short private folder for the sockets (AF_UNIX paths are short); its servers are
+    stopped afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="sdw-", dir="/tmp"))
+    try:
+        yield folder
+    finally:
+        for lock in folder.glob("*.lock"):
+            stop_server(lock)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def stop_server(lock: Path) -> None:
+    with contextlib.suppress(ValueError, OSError):
+        os.kill(int(lock.read_text()), signal.SIGTERM)
+
+
+def stardust(
+    repo: Path, warm_dir: Path, *args: str, cwd: Path | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "STARDUST_WARM_DIR": str(warm_dir), "STARDUST_WARM_VERBOSE": "1"}
+    environment.pop("STARDUST_WARM_CHILD", None)
+    return subprocess.run(
+        [str(CONSOLE_SCRIPT), *args],
+        cwd=cwd or repo,
+        env={**environment, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def wait_for_server(warm_dir: Path) -> Path:
+    """The socket of the server the first call started, once it listens."""
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        sockets = list(warm_dir.glob("*.sock"))
+        if sockets:
+            return sockets[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no warm server listened in {warm_dir} within {SERVER_START_SECONDS} s")
+
+
+def wait_until_gone(path: Path, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not path.exists(), f"{path} is still there after {seconds} s"
+
+
+def without_warm_lines(text: str) -> str:
+    return WARM_LINE.sub("", text)
+
+
+def assert_same_run(
+    served: subprocess.CompletedProcess[str], cold: subprocess.CompletedProcess[str]
+) -> None:
+    assert re.search(r"^warm: served by process \d+$", served.stderr, re.MULTILINE), served.stderr
+    assert served.returncode == cold.returncode, served.stderr
+    assert served.stdout == cold.stdout
+    assert without_warm_lines(served.stderr) == without_warm_lines(cold.stderr)
+
+
+def served_after_start(repo: Path, warm_dir: Path, *args: str, **env: str) -> None:
+    """Start the server with one call (run here), then wait for it to listen."""
+    first = stardust(repo, warm_dir, "validate", "--warm", *args, **env)
+    assert "warm: no server answered: running here" in first.stderr, first.stderr
+    wait_for_server(warm_dir)
+
+
+def test_the_first_call_starts_a_server_and_the_next_one_is_served(
+    catalog: Path, warm_dir: Path
+) -> None:
+    first = stardust(catalog, warm_dir, "validate", "--warm", RELEASE)
+    wait_for_server(warm_dir)
+    second = stardust(catalog, warm_dir, "validate", "--warm", RELEASE)
+
+    assert "warm: no server answered" in first.stderr, first.stderr
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "ok: " in first.stdout + first.stderr
+    assert_same_run(second, first)
+    lock = next(warm_dir.glob("*.lock"))
+    assert stat_mode(warm_dir) == 0o700
+    served_by = int(re.search(r"served by process (\d+)", second.stderr).group(1))  # type: ignore[union-attr]
+    assert served_by != int(lock.read_text()), "a child of the server runs the call, not the server"
+
+
+def stat_mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_a_served_call_reports_errors_and_exits_as_a_cold_one(
+    catalog: Path, warm_dir: Path
+) -> None:
+    served_after_start(catalog, warm_dir, RELEASE)
+    release = catalog / RELEASE
+    release.write_text(
+        release.read_text(encoding="utf-8").replace('"1234567890128"', '"1234567890123"'),
+        encoding="utf-8",
+    )
+
+    for args in ([RELEASE], [RELEASE, "--format", "json"], [RELEASE, "--strict", "--no-assets"]):
+        cold = stardust(catalog, warm_dir, "validate", *args)
+        served = stardust(catalog, warm_dir, "validate", "--warm", *args)
+
+        assert cold.returncode == 1, cold.stdout + cold.stderr
+        assert "wrong check digit" in cold.stdout
+        assert_same_run(served, cold)
+
+
+def test_a_served_call_runs_in_the_callers_directory_and_environment(
+    catalog: Path, warm_dir: Path
+) -> None:
+    served_after_start(catalog, warm_dir, RELEASE)
+    folder = catalog / "catalog" / "beach-band"
+    missing_xsd = {"STARDUST_XSD_DIR": str(catalog / "no-xsd-here")}
+
+    cold = stardust(catalog, warm_dir, "validate", "summer-vibes.yaml", cwd=folder, **missing_xsd)
+    served = stardust(
+        catalog, warm_dir, "validate", "--warm", "summer-vibes.yaml", cwd=folder, **missing_xsd
+    )
+
+    assert cold.returncode == 1, cold.stdout + cold.stderr
+    assert "STARDUST_XSD_DIR" in cold.stdout + cold.stderr
+    assert_same_run(served, cold)
+
+
+def test_a_changed_installation_sends_the_call_back_and_stops_the_server(
+    catalog: Path, warm_dir: Path, tmp_path: Path
+) -> None:
+    installed = tmp_path / "site"
+    shutil.copytree(
+        REPO_ROOT / "stardust_git",
+        installed / "stardust_git",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    on_copy = {"PYTHONPATH": str(installed)}
+    served_after_start(catalog, warm_dir, RELEASE, **on_copy)
+    sock = next(warm_dir.glob("*.sock"))
+    served = stardust(catalog, warm_dir, "validate", "--warm", RELEASE, **on_copy)
+    assert "served by process" in served.stderr, served.stderr
+    changed = installed / "stardust_git" / "rules.py"
+    later = changed.stat().st_mtime + 10
+    os.utime(changed, (later, later))
+
+    after_upgrade = stardust(catalog, warm_dir, "validate", "--warm", RELEASE, **on_copy)
+
+    assert "the server's code is older than the installed package: running here" in (
+        after_upgrade.stderr
+    )
+    assert after_upgrade.returncode == 0, after_upgrade.stdout + after_upgrade.stderr
+    assert after_upgrade.stdout == served.stdout
+    wait_until_gone(sock)
+
+
+def test_an_idle_server_exits(catalog: Path, warm_dir: Path) -> None:
+    sock = warm_dir / "idle.sock"
+    environment = {**os.environ, "STARDUST_WARM_IDLE": "5"}
+    command = [sys.executable, "-m", "stardust_git.warm.server", str(sock)]
+    server = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_server(warm_dir)
+        assert server.wait(timeout=60) == 0, server.stderr.read()  # type: ignore[union-attr]
+    finally:
+        server.kill()
+        server.wait()
+
+    assert not sock.exists(), "an exiting server removes its socket"
+
+
+def test_a_folder_others_may_use_is_never_used(catalog: Path, warm_dir: Path) -> None:
+    warm_dir.chmod(0o777)
+
+    first = stardust(catalog, warm_dir, "validate", "--warm", RELEASE)
+
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert f"warm: {warm_dir} is not private to this user: running here" in first.stderr
+    assert list(warm_dir.iterdir()) == []
+
+
+def test_only_validate_is_served(catalog: Path, warm_dir: Path) -> None:
+    served_after_start(catalog, warm_dir, RELEASE)
+
+    shown = stardust(catalog, warm_dir, "show", "1234567890128", "--warm")
+
+    assert shown.returncode == 2, "--warm is validate's option only"
+    assert "warm:" not in shown.stderr
