@@ -9,15 +9,18 @@ process) of ``validate --no-assets --no-render`` over the whole catalog as a sub
 model validation, cross-file rules). For the largest N: the wall time of validating ONE changed
 release as pre-commit runs it (``validate catalog/<label>/<upc>.yaml --no-assets``), with the
 facts cache removed (cold) and present (warm), median of 5 (one cold run above 20,000 releases:
-a cold run summarises every file). Results go to benchmarks/results/validate.json and are
-printed; --profile also writes a cProfile summary of the in-process full run to
-benchmarks/results/validate-profile.txt. With --keep DIR the catalogs are generated once into DIR
-and reused by later runs (100,000 releases take minutes to write and 420 MB of disk).
+a cold run summarises every file), and served by ``validate --warm`` (a resident server forks
+a child per call; median of 7, each beside the same command run cold). Results go to
+benchmarks/results/validate.json and are printed; --profile also writes a cProfile summary of
+the in-process full run to benchmarks/results/validate-profile.txt. With --keep DIR the
+catalogs are generated once into DIR and reused by later runs (100,000 releases take minutes
+to write and 420 MB of disk).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import gc
 import io
@@ -26,9 +29,11 @@ import os
 import platform
 import pstats
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -253,10 +258,12 @@ def bench_one_file(root: Path, n: int) -> dict[str, Any]:
         warm = [
             _edit_and_run(changed, original, command, root, run, cold=False) for run in range(5)
         ]
+        served = bench_served(root, changed, original, command)
     finally:
         changed.write_bytes(original)
     warm_median = statistics.median(run["wall_s"] for run in warm)
     return {
+        **served,
         "file": changed.relative_to(root).as_posix(),
         "cold_s": round(statistics.median(run["wall_s"] for run in cold), 3),
         "warm_s": round(warm_median, 3),
@@ -268,6 +275,61 @@ def bench_one_file(root: Path, n: int) -> dict[str, Any]:
         "target_s": target,
         "target_met": warm_median < target,
     }
+
+
+def bench_served(root: Path, changed: Path, original: bytes, command: list[str]) -> dict[str, Any]:
+    """The same edit and check served by ``validate --warm`` (the stardust-validate-warm hook):
+    a resident server forks a child per call. Wall seconds as the hook sees them, timed around
+    the command itself (no measuring trampoline), with the same command run cold beside it,
+    interleaved. The served child's CPU is the server's, not the caller's: wall only."""
+    folder = Path(tempfile.mkdtemp(prefix="sdw-", dir="/tmp"))  # AF_UNIX paths are short
+    env = {**os.environ, "STARDUST_WARM_DIR": str(folder), "STARDUST_WARM_VERBOSE": "1"}
+    warm_command = [*command, "--warm"]
+    try:
+        subprocess.run(warm_command, cwd=root, env=env, capture_output=True, check=True)
+        _wait_for_socket(folder)
+        pairs = [_served_and_cold(root, changed, original, run, env, command) for run in range(7)]
+    finally:
+        for lock in folder.glob("*.lock"):
+            with contextlib.suppress(ValueError, OSError):
+                os.kill(int(lock.read_text()), signal.SIGTERM)
+        shutil.rmtree(folder, ignore_errors=True)
+    served, cold = ([pair[side] for pair in pairs] for side in (0, 1))
+    return {
+        "served_warm_s": round(statistics.median(served), 3),
+        "served_warm_runs_s": [round(seconds, 3) for seconds in served],
+        "same_command_cold_direct_s": round(statistics.median(cold), 3),
+        "same_command_cold_direct_runs_s": [round(seconds, 3) for seconds in cold],
+    }
+
+
+def _wait_for_socket(folder: Path, seconds: float = 120.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not list(folder.glob("*.sock")):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no warm validate server listened in {folder} within {seconds} s")
+        time.sleep(0.1)
+
+
+def _served_and_cold(
+    root: Path, changed: Path, original: bytes, run: int, env: dict[str, str], command: list[str]
+) -> tuple[float, float]:
+    timings = []
+    for warm in (True, False):
+        changed.write_bytes(original + f"# served edit {run} {warm}\n".encode())
+        started = time.perf_counter()
+        done = subprocess.run(
+            [*command, "--warm"] if warm else command,
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        timings.append(time.perf_counter() - started)
+        if done.returncode != 0 or (warm and "warm: served by process" not in done.stderr):
+            raise SystemExit(f"validate{' --warm' * warm} failed or was not served:\n{done.stderr}")
+    return timings[0], timings[1]
 
 
 def _not_for_apple(path: Path) -> bool:
@@ -326,6 +388,10 @@ def print_summary(results: dict[str, Any]) -> None:
         f"  one changed file in {results['one_file_catalog']} releases: "
         f"cold {one['cold_s']:.2f} s, warm {one['warm_s']:.2f} s ({one['warm_cpu_s']:.2f} CPU-s) "
         f"(target warm < {one['target_s']:g} s: {verdict})"
+    )
+    print(
+        f"  the same served by validate --warm: {one['served_warm_s']:.2f} s "
+        f"(cold beside it, timed the same way: {one['same_command_cold_direct_s']:.2f} s)"
     )
 
 
