@@ -229,6 +229,21 @@ def test_a_folder_others_may_use_is_never_used(catalog: Path, warm_dir: Path) ->
     assert list(warm_dir.iterdir()) == []
 
 
+def test_the_server_keeps_none_of_the_callers_other_variables(
+    catalog: Path, warm_dir: Path
+) -> None:
+    secret = {"SFTP_PASSWORD": "warm-secret-value"}
+    served_after_start(catalog, warm_dir, RELEASE, **secret)
+    pid = int(next(warm_dir.glob("*.lock")).read_text())
+
+    environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+
+    assert not [entry for entry in environment if b"warm-secret-value" in entry]
+    assert f"STARDUST_WARM_DIR={warm_dir}".encode() in environment
+    served = stardust(catalog, warm_dir, "validate", "--warm", RELEASE, **secret)
+    assert "served by process" in served.stderr
+
+
 def test_only_validate_is_served(catalog: Path, warm_dir: Path) -> None:
     served_after_start(catalog, warm_dir, RELEASE)
 

@@ -81,7 +81,7 @@ def start_server(path: str) -> None:
     import subprocess
 
     command = [sys.executable, "-m", "stardust_git.warm.server", path]
-    environment = {key: value for key, value in os.environ.items() if key != CHILD_ENV}
+    environment = {key: value for key, value in os.environ.items() if kept_for_server(key)}
     with contextlib.suppress(OSError):  # this call runs here; so will the next
         subprocess.Popen(
             command,
@@ -92,6 +92,20 @@ def start_server(path: str) -> None:
             env=environment,
             cwd="/",
         )
+
+
+SERVER_ENV = frozenset(
+    {"PATH", "HOME", "LANG", "TMPDIR", "VIRTUAL_ENV", "STARDUST_XSD_DIR", "STARDUST_WARM_DIR"}
+    | {"STARDUST_WARM_IDLE", "STARDUST_XSD_BASE_URL"}
+)
+SERVER_ENV_PREFIXES = ("LC_", "XDG_", "PYTHON")
+
+
+def kept_for_server(name: str) -> bool:
+    """What the long-lived server inherits: where to import from and find the XSDs, never the
+    rest of the caller's environment (a secret there would outlive the call in the server's
+    environment; each call's child gets the caller's whole environment, and exits)."""
+    return name in SERVER_ENV or name.startswith(SERVER_ENV_PREFIXES)
 
 
 def exchange(connection: socket.socket, args: list[str]) -> int | None:
