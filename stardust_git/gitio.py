@@ -257,12 +257,16 @@ class Git:
 
     def differing_from_head(self, folder: str) -> set[str]:
         """Every path under ``folder`` that differs from HEAD: changed, staged, deleted,
-        untracked or ignored. One ``git status`` (its lstat of every tracked file is most of
-        a one-file validate's git time); it may name a few that do not differ (staged, then
-        changed back), never miss one."""
-        output = self.run(*differing_from_head_args(folder)).stdout
-        entries = output.decode("utf-8", "surrogateescape").split("\0")
-        return {entry[3:] for entry in entries if len(entry) > 3}
+        untracked or ignored. Three git commands at once (the work tree's lstat of every tracked
+        file is most of a one-file validate's git time); it may name a few that do not differ
+        (staged, then changed back; a file touched but not changed), never miss one."""
+        commands = differing_from_head_commands(folder)
+        with started_early(self.root, commands, one_thread=False):
+            changed, staged, untracked = (_split_z(self.run(*args).stdout) for args in commands)
+        if len(changed) > REFRESH_ABOVE:  # the index's stat data is stale: refresh it once
+            self.run("update-index", "-q", "--refresh", check=False)
+            changed = _split_z(self.run(*commands[0]).stdout)
+        return changed | staged | untracked
 
     def worktree_changes(self, paths: Sequence[str]) -> dict[str, str]:
         """path -> A, M or D for what ``git status`` reports under ``paths`` against HEAD.
@@ -296,10 +300,26 @@ class Git:
         return self.run("cat-file", "-e", oid, check=False).returncode == 0
 
 
-def differing_from_head_args(folder: str) -> tuple[str, ...]:
-    """The git arguments :meth:`Git.differing_from_head` runs."""
-    untracked = ("--untracked-files=all", "--ignored")  # ignored files listed one by one
-    return ("status", "--porcelain", "-z", "--no-renames", *untracked, "--", folder)
+def differing_from_head_commands(folder: str) -> tuple[tuple[str, ...], ...]:
+    """The git commands :meth:`Git.differing_from_head` runs: the work tree against the index,
+    the index against HEAD (staged), and every untracked file, ignored ones included (no
+    exclude option). One ``git status`` does the same one after another, and refreshes the
+    index first."""
+    return (
+        ("diff-files", "--name-only", "-z", "--no-renames", "--", folder),
+        ("diff-index", "--cached", "--name-only", "-z", "--no-renames", "HEAD", "--", folder),
+        ("ls-files", "--others", "-z", "--", folder),
+    )
+
+
+REFRESH_ABOVE = 256
+"""More files than this differing from the index (a checkout that rewrote every file, a copy
+that changed every mtime) means its stat data is stale: it is refreshed once, as git status
+would, so later runs do not read every file again."""
+
+
+def _split_z(output: bytes) -> set[str]:
+    return {name for name in output.decode("utf-8", "surrogateescape").split("\0") if name}
 
 
 _STARTED: dict[tuple[str, tuple[str, ...]], subprocess.Popen[bytes]] = {}
@@ -308,30 +328,40 @@ same command in this process takes its output instead of starting another."""
 
 
 @contextlib.contextmanager
-def started_early(root: Path, args: tuple[str, ...]) -> Iterator[None]:
-    """Run ``git args`` in ``root`` in the background while the body runs (a one-file validate
-    starts git's scan of the work tree before importing the models and checks: the second core
-    does it meanwhile). Whatever the body did not take is waited for at the end (never killed:
-    a killed ``git status`` would leave its ``index.lock`` behind).
+def started_early(
+    root: Path, commands: Sequence[tuple[str, ...]], one_thread: bool = True
+) -> Iterator[None]:
+    """Run each git command of ``commands`` in ``root`` in the background while the body runs
+    (a one-file validate starts git's scan of the work tree before importing the models and
+    checks: the second core does it meanwhile). Whatever the body did not take is waited for at
+    the end (never killed: a killed git could leave its ``index.lock`` behind). A command
+    already started is not started again.
 
-    It runs one thread: git's preload of the index otherwise lstats in up to 20 threads, which
-    on two cores starve the one Python thread it is meant to run beside."""
-    key = (str(root), args)
-    command = ["git", "-c", "core.quotepath=off", "-c", "core.preloadIndex=false", *args]
+    Each runs one thread (unless ``one_thread`` is false: nothing to run beside, as in a warm
+    server's child, which has its imports): git's preload of the index otherwise lstats in up
+    to 20 threads, which on two cores starve the one Python thread it is meant to run beside."""
+    keys = [(str(root), args) for args in commands if (str(root), args) not in _STARTED]
+    preload = "false" if one_thread else "true"
     environment = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-    try:
-        _STARTED[key] = subprocess.Popen(
-            command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment
-        )
-    except OSError:  # no git: the body's own run says so, in its own words
-        yield
-        return
+    for key in keys:
+        command = ["git", "-c", "core.quotepath=off", "-c", f"core.preloadIndex={preload}"]
+        try:
+            _STARTED[key] = subprocess.Popen(
+                [*command, *key[1]],
+                cwd=root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=environment,
+            )
+        except OSError:  # no git: the body's own run says so, in its own words
+            break
     try:
         yield
     finally:
-        left = _STARTED.pop(key, None)
-        if left is not None:
-            left.communicate()
+        for key in keys:
+            left = _STARTED.pop(key, None)
+            if left is not None:
+                left.communicate()
 
 
 _NOT_FOLLOWED = {

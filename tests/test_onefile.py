@@ -3,14 +3,16 @@ checks need, and asks git once which files differ, in the background while Pytho
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from stardust_git.gitio import Git
+from stardust_git.gitio import REFRESH_ABOVE, Git
 from tests.gitrepo import UPCS, Repo, git_env, make_catalog
 
 CHECKED_FILE = f"catalog/{UPCS[0]}.yaml"
@@ -54,9 +56,26 @@ def test_differing_from_head_names_every_kind_of_difference(repo: Repo) -> None:
     }
 
 
-def test_a_one_file_validate_asks_git_status_once(repo: Repo, tmp_path: Path) -> None:
-    """The status started early is the one the facts index takes (a second would mean the
-    early one ran for nothing)."""
+def test_touched_files_are_refreshed_not_named(repo: Repo) -> None:
+    """A checkout or copy that changed every file's mtime but no content: git's stat data is
+    stale, so every tracked file would look changed on every run until the index is refreshed;
+    above REFRESH_ABOVE files it is refreshed, and only the real change is named."""
+    names = [f"catalog/bulk/{number:04}.yaml" for number in range(REFRESH_ABOVE + 20)]
+    for name in names:
+        repo.write(name, f"n: {name}\n")
+    repo.commit("Many files")
+    later = time.time() + 100
+    for name in names:
+        os.utime(repo.root / name, (later, later))
+    repo.write(names[0], "changed: true\n")
+
+    assert Git(repo.root).differing_from_head("catalog") == {names[0]}
+    assert repo.git("diff-files", "--name-only", "--", "catalog").split() == [names[0]]
+
+
+def test_a_one_file_validate_asks_git_each_question_once(repo: Repo, tmp_path: Path) -> None:
+    """The commands started early are the ones the facts index takes (a second of any would
+    mean the early one ran for nothing)."""
     log, shim = tmp_path / "git.log", tmp_path / "bin"
     shim.mkdir()
     real_git = shutil.which("git")
@@ -67,8 +86,11 @@ def test_a_one_file_validate_asks_git_status_once(repo: Repo, tmp_path: Path) ->
     log.unlink()
     repo.write(CHECKED_FILE, repo.read(CHECKED_FILE) + "# an edit\n")
     run_validate(repo, "--no-assets", env=env)
-    statuses = [line for line in log.read_text().splitlines() if " status " in line]
-    assert len(statuses) == 1, log.read_text()
+    calls = log.read_text().splitlines()
+    for question in ("diff-files", "diff-index", "ls-files --others"):
+        asked = [line for line in calls if f" {question} " in line and " catalog" in line]
+        assert len(asked) == 1, (question, calls)
+    assert not [line for line in calls if " status " in line], calls
 
 
 LOADED = (

@@ -159,6 +159,28 @@ def test_a_served_call_reports_errors_and_exits_as_a_cold_one(
         assert_same_run(served, cold)
 
 
+def test_a_served_call_sees_a_target_changed_after_the_server_read_it(
+    catalog: Path, warm_dir: Path
+) -> None:
+    """The server parses targets and genre maps before each fork; a child must use only what
+    is byte for byte the file now."""
+    served_after_start(catalog, warm_dir, RELEASE)
+    stardust(catalog, warm_dir, "validate", "--warm", RELEASE)  # the server has parsed them
+    target = catalog / "targets" / "spotify.yaml"
+    original = target.read_text(encoding="utf-8")
+    target.write_text(original.replace("delivery:", "delivery:\n  colour: blue", 1), "utf-8")
+
+    broken = [stardust(catalog, warm_dir, "validate", *warm, RELEASE) for warm in ([], ["--warm"])]
+    target.write_text(original, encoding="utf-8")
+    mended = [stardust(catalog, warm_dir, "validate", *warm, RELEASE) for warm in ([], ["--warm"])]
+
+    assert broken[0].returncode == 1
+    assert "delivery.colour: unknown field" in broken[0].stdout
+    assert_same_run(broken[1], broken[0])
+    assert mended[0].returncode == 0, mended[0].stdout
+    assert_same_run(mended[1], mended[0])
+
+
 def test_a_served_call_runs_in_the_callers_directory_and_environment(
     catalog: Path, warm_dir: Path
 ) -> None:

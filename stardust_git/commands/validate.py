@@ -12,13 +12,14 @@ import click
 
 from stardust_git.display import counted, visible
 from stardust_git.errors import Diagnostic
-from stardust_git.gitio import differing_from_head_args, started_early
+from stardust_git.gitio import differing_from_head_commands, started_early
 from stardust_git.source.layout import CATALOG_DIR
+from stardust_git.warm.client import CHILD_ENV as WARM_CHILD_ENV
 
 if TYPE_CHECKING:
     from stardust_git.validate import ValidationReport
 
-EARLY_GIT = differing_from_head_args(CATALOG_DIR)
+EARLY_GIT = differing_from_head_commands(CATALOG_DIR)
 """What the facts index asks git first (``index._git_view``): started before the imports
 below, it runs meanwhile."""
 
@@ -31,7 +32,7 @@ def validate_command(
     check_assets: bool = True,
     check_render: bool = True,
 ) -> int:
-    with started_early(root, EARLY_GIT):
+    with started_early(root, EARLY_GIT, one_thread=not os.environ.get(WARM_CHILD_ENV)):
         from stardust_git.validate import ValidationOptions, validate_catalog
 
         options = ValidationOptions(check_assets, check_render, strict)

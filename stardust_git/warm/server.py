@@ -116,8 +116,19 @@ def answer_next(listener: socket.socket, signature: tuple[tuple[str, int], ...])
             close_all(call[1])
             connection.sendall(b"stale\n")
             return False
+        primed(call)
         start_child(listener, connection, *call)
     return True
+
+
+def primed(call: dict[str, Any]) -> None:
+    """Parse the caller's targets and genre files here, before the fork: the child takes what
+    did not change since an earlier call (best effort: the child parses whatever is missing)."""
+    from stardust_git.source.catalog import prime_support_files
+    from stardust_git.source.layout import find_root
+
+    with contextlib.suppress(Exception):
+        prime_support_files(find_root(Path(call["cwd"])))
 
 
 def code_signature() -> tuple[tuple[str, int], ...]:
