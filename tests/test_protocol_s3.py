@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
+import http.server
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -143,4 +150,106 @@ def test_small_objects_take_the_lean_put_unless_it_is_switched_off(
     assert head["ETag"].strip('"') == md5_of(cover) == head["Metadata"]["md5"]
     body = client.get_object(Bucket=s3_bucket, Key="dsp/r/resources/cover one.jpg")["Body"]
     assert body.read() == cover.read_bytes()
+    assert client.get_object(Bucket=s3_bucket, Key="dsp/r/m.xml")["Body"].read() == b"<m/>"
+
+
+# --- a bucket in another region ------------------------------------------------------------
+
+
+class _RegionFront(http.server.BaseHTTPRequestHandler):
+    """In front of SeaweedFS: a PUT signed for ``refused_region`` gets S3's 301 PermanentRedirect
+    naming ``bucket_region`` (as a bucket in another region answers); everything else is passed
+    through as sent, Host header included (the signatures cover it)."""
+
+    protocol_version = "HTTP/1.1"
+    upstream: tuple[str, int]
+    refused_region: str
+    bucket_region: str
+    redirected: list[str]
+
+    def do_PUT(self) -> None:
+        credential = re.search(r"Credential=[^/]+/\d+/([^/]+)/", self.headers["Authorization"])
+        if credential and credential.group(1) == self.refused_region:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.redirected.append(self.path)
+            body = b"<Error><Code>PermanentRedirect</Code><Message>elsewhere</Message></Error>"
+            self.send_response_only(301)
+            self.send_header("x-amz-bucket-region", self.bucket_region)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        self._forward()
+
+    do_GET = do_HEAD = do_POST = do_DELETE = lambda self: self._forward()
+
+    def _forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        upstream = http.client.HTTPConnection(*self.upstream, timeout=30)
+        upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+        for name, value in self.headers.items():
+            upstream.putheader(name, value)
+        upstream.endheaders(body or None)
+        answer = upstream.getresponse()
+        data = answer.read()
+        self.send_response_only(answer.status, answer.reason)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        upstream.close()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # quiet
+
+
+@pytest.fixture
+def region_front(keys: S3Server) -> Iterator[tuple[S3Server, list[str]]]:
+    """``keys`` reached through :class:`_RegionFront`: (that server, the paths it redirected)."""
+    upstream = urlsplit(keys.endpoint_url)
+    redirected: list[str] = []
+    handler = type(
+        "Front",
+        (_RegionFront,),
+        {
+            "upstream": (upstream.hostname, upstream.port),
+            "refused_region": keys.region,
+            "bucket_region": "eu-west-1",
+            "redirected": redirected,
+        },
+    )
+    front = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=front.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield replace(keys, endpoint_url=f"http://127.0.0.1:{front.server_port}"), redirected
+    finally:
+        front.shutdown()
+        front.server_close()
+        thread.join(timeout=10)
+
+
+def test_a_redirected_small_put_is_sent_again_through_put_object(
+    region_front: tuple[S3Server, list[str]], s3_bucket: str, tmp_path: Path
+):
+    """The lean PUT does not follow S3's redirects: the object goes to put_object (whose region
+    redirector re-signs it for the bucket's region) and the next ones go there directly."""
+    front, redirected = region_front
+    cover = random_file(tmp_path / "cover.jpg", 300_000)
+    with S3Protocol("dsp", s3_settings(front, s3_bucket), tmp_path) as transport:
+        transport.put_file(cover, "r/cover.jpg", md5_of(cover))
+        transport.put_bytes(b"<m/>", "r/m.xml", hashlib.md5(b"<m/>").hexdigest())
+        lean_puts = transport._lean.puts if transport._lean else 0
+
+    cover_path, message_path = f"/{s3_bucket}/dsp/r/cover.jpg", f"/{s3_bucket}/dsp/r/m.xml"
+    assert lean_puts == 0
+    assert redirected[:2] == [cover_path, cover_path]  # the lean PUT, then put_object's first
+    assert set(redirected) <= {cover_path, message_path}
+    client = front.client()
+    body = client.get_object(Bucket=s3_bucket, Key="dsp/r/cover.jpg")["Body"].read()
+    assert body == cover.read_bytes()
     assert client.get_object(Bucket=s3_bucket, Key="dsp/r/m.xml")["Body"].read() == b"<m/>"

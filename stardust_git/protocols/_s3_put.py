@@ -12,6 +12,10 @@ An error answer becomes the :class:`botocore.exceptions.ClientError` ``put_objec
 botocore's own retries (and its clock-skew correction) are not on this path: a failed PUT is a
 transient or permanent error as any other, retried by the delivery engine (``max_attempts``).
 
+A redirect (301/302/307, or a PUT signed for the wrong region) is not followed here:
+:class:`Declined` hands the object back to ``put_object``, whose region redirector re-signs it
+for the bucket's region, and the lean path is not used again on that connection.
+
 Only for bodies under 1 MiB (no "100 Continue"), and off with ``STARDUST_S3_LEAN_PUT=0``.
 tests/test_protocol_s3.py checks against SeaweedFS (which checks signatures and Content-MD5)
 that it is the path taken, that a wrong MD5 is refused, and that switching it off works.
@@ -33,6 +37,14 @@ LEAN_SWITCH = "STARDUST_S3_LEAN_PUT"
 _OFF = ("0", "off", "false", "no")
 _PROBE_KEY = "stardust-probe"
 _ERROR_FIELD = re.compile(rb"<(Code|Message)>([^<]*)</\1>")
+
+
+REDIRECT_STATUSES = (301, 302, 307)
+WRONG_REGION_CODES = (b"AuthorizationHeaderMalformed", b"PermanentRedirect")
+
+
+class Declined(Exception):  # not an error: put_object takes the object
+    """The store sent this PUT elsewhere (another region or endpoint)."""
 
 
 def lean_put_allowed(client: Any) -> bool:
@@ -62,10 +74,18 @@ class LeanPut:
         signer.add_auth(request)
         response = self._http.send(request.prepare())
         if response.status_code >= 300:
-            raise _client_error(response.status_code, response.content or b"")
+            body = response.content or b""
+            if _redirected(response.status_code, body):
+                raise Declined(response.status_code)
+            raise _client_error(response.status_code, body)
         self.puts += 1
         etag: str | None = response.headers.get("ETag")
         return etag
+
+
+def _redirected(status: int, body: bytes) -> bool:
+    codes = dict(_ERROR_FIELD.findall(body))
+    return status in REDIRECT_STATUSES or codes.get(b"Code") in WRONG_REGION_CODES
 
 
 def _bucket_url(client: Any, bucket: str) -> str:

@@ -35,7 +35,7 @@ from s3transfer.subscribers import BaseSubscriber
 from stardust_git.models.common import resolve_secret
 from stardust_git.models.target import S3Delivery
 from stardust_git.protocols._common import by_path, listing_prefix, md5_base64, object_key
-from stardust_git.protocols._s3_put import LeanPut, lean_put_allowed
+from stardust_git.protocols._s3_put import Declined, LeanPut, lean_put_allowed
 from stardust_git.protocols.base import (
     PermanentError,
     Progress,
@@ -92,6 +92,8 @@ class S3Protocol(Transport):
         self._credentials: Any = None
         self._lean: LeanPut | None = None
         """Small objects' PUTs without botocore's per-call machinery (_s3_put), per client."""
+        self._lean_declined = False
+        """The store redirected a lean PUT: every object goes through put_object from then on."""
         self._transfers: TransferManager | None = None
 
     # -- connection ---------------------------------------------------------------------------
@@ -208,22 +210,35 @@ class S3Protocol(Transport):
         """One PUT with its Content-MD5; an answer whose ETag is that MD5 confirms the whole
         object (an ETag that is not, as under SSE-KMS, sends a HEAD for its size)."""
         lean = self._lean_put() if size < EXPECT_MIN_BYTES else None
-        if lean is not None:
-            etag = lean.put(self._key(remote_path), body, self._object_headers(md5))
-        else:
-            answer = self._s3().put_object(
-                Bucket=self.settings.bucket,
-                Key=self._key(remote_path),
-                Body=body,
-                ContentMD5=md5_base64(md5),
-                **self._object_args(md5),
-            )
-            etag = answer.get("ETag")
+        etag = self._put_lean(lean, body, remote_path, md5) if lean else None
+        if lean is None or self._lean_declined:
+            etag = self._put_object(body, remote_path, md5)
         if _etag_md5(etag) != md5:
             self._verify_size(remote_path, size)
 
+    def _put_lean(self, lean: LeanPut, body: BinaryIO, remote_path: str, md5: str) -> str | None:
+        try:
+            return lean.put(self._key(remote_path), body, self._object_headers(md5))
+        except Declined:  # redirected: botocore follows S3's redirects, the lean path does not
+            self._lean_declined = True
+            body.seek(0)
+            return None
+
+    def _put_object(self, body: BinaryIO, remote_path: str, md5: str) -> str | None:
+        answer = self._s3().put_object(
+            Bucket=self.settings.bucket,
+            Key=self._key(remote_path),
+            Body=body,
+            ContentMD5=md5_base64(md5),
+            **self._object_args(md5),
+        )
+        etag: str | None = answer.get("ETag")
+        return etag
+
     def _lean_put(self) -> LeanPut | None:
         client = self._s3()
+        if self._lean_declined:
+            return None
         if self._lean is None and self._credentials is not None and lean_put_allowed(client):
             self._lean = LeanPut(client, self._credentials, self.settings.bucket)
         return self._lean
