@@ -262,10 +262,10 @@ class Git:
         (staged, then changed back; a file touched but not changed), never miss one."""
         commands = differing_from_head_commands(folder)
         with started_early(self.root, commands, one_thread=False):
-            changed, staged, untracked = (_split_z(self.run(*args).stdout) for args in commands)
+            changed, staged, untracked = (names_of(self.run(*args).stdout) for args in commands)
         if len(changed) > REFRESH_ABOVE:  # the index's stat data is stale: refresh it once
             self.run("update-index", "-q", "--refresh", check=False)
-            changed = _split_z(self.run(*commands[0]).stdout)
+            changed = names_of(self.run(*commands[0]).stdout)
         return changed | staged | untracked
 
     def worktree_changes(self, paths: Sequence[str]) -> dict[str, str]:
@@ -318,7 +318,8 @@ that changed every mtime) means its stat data is stale: it is refreshed once, as
 would, so later runs do not read every file again."""
 
 
-def _split_z(output: bytes) -> set[str]:
+def names_of(output: bytes) -> set[str]:
+    """The paths of git's ``-z`` output (NUL-separated names)."""
     return {name for name in output.decode("utf-8", "surrogateescape").split("\0") if name}
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from stardust_git.fileio import MAX_YAML_BYTES, UnreadableFile, read_regular, stat_key
-from stardust_git.gitio import Git
+from stardust_git.gitio import Git, names_of
 from stardust_git.models import Release
 from stardust_git.models.release import parse_duration
 from stardust_git.source import defaults as defaults_files
@@ -375,12 +375,8 @@ def _git_view(root: Path, since: str | None) -> _GitView:
     elif since:
         args = ("diff", "--name-only", "-z", "--no-renames", since, "--", CATALOG_DIR)
         found = git.run(*args, check=False)  # fails when that commit is gone (gc after a rebase)
-        view.changed = view.differing | _split(found.stdout) if found.returncode == 0 else None
+        view.changed = view.differing | names_of(found.stdout) if found.returncode == 0 else None
     return view
-
-
-def _split(output: bytes) -> set[str]:
-    return {p for p in output.decode("utf-8", "surrogateescape").split("\0") if p}
 
 
 def _paths(index: _Index) -> set[str]:
