@@ -40,7 +40,7 @@ _ERROR_FIELD = re.compile(rb"<(Code|Message)>([^<]*)</\1>")
 
 
 REDIRECT_STATUSES = (301, 302, 307)
-WRONG_REGION_CODES = (b"AuthorizationHeaderMalformed", b"PermanentRedirect")
+WRONG_REGION_CODES = ("AuthorizationHeaderMalformed", "PermanentRedirect")
 
 
 class Declined(Exception):  # not an error: put_object takes the object
@@ -74,18 +74,23 @@ class LeanPut:
         signer.add_auth(request)
         response = self._http.send(request.prepare())
         if response.status_code >= 300:
-            body = response.content or b""
-            if _redirected(response.status_code, body):
+            fields = _error_fields(response.content or b"")
+            if _redirected(response.status_code, fields):
                 raise Declined(response.status_code)
-            raise _client_error(response.status_code, body)
+            raise _client_error(response.status_code, fields)
         self.puts += 1
         etag: str | None = response.headers.get("ETag")
         return etag
 
 
-def _redirected(status: int, body: bytes) -> bool:
-    codes = dict(_ERROR_FIELD.findall(body))
-    return status in REDIRECT_STATUSES or codes.get(b"Code") in WRONG_REGION_CODES
+def _error_fields(body: bytes) -> dict[str, str]:
+    """``Code`` and ``Message`` of an S3 error answer."""
+    found = _ERROR_FIELD.findall(body)
+    return {name.decode(): value.decode(errors="replace") for name, value in found}
+
+
+def _redirected(status: int, fields: dict[str, str]) -> bool:
+    return status in REDIRECT_STATUSES or fields.get("Code") in WRONG_REGION_CODES
 
 
 def _bucket_url(client: Any, bucket: str) -> str:
@@ -98,10 +103,7 @@ def _bucket_url(client: Any, bucket: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
-def _client_error(status: int, body: bytes) -> botocore.exceptions.ClientError:
-    fields = {
-        name.decode(): value.decode(errors="replace") for name, value in _ERROR_FIELD.findall(body)
-    }
+def _client_error(status: int, fields: dict[str, str]) -> botocore.exceptions.ClientError:
     error = {"Code": fields.get("Code", str(status)), "Message": fields.get("Message", "")}
     answer: Any = {"Error": error, "ResponseMetadata": {"HTTPStatusCode": status}}
     return botocore.exceptions.ClientError(answer, "PutObject")

@@ -210,19 +210,22 @@ class S3Protocol(Transport):
         """One PUT with its Content-MD5; an answer whose ETag is that MD5 confirms the whole
         object (an ETag that is not, as under SSE-KMS, sends a HEAD for its size)."""
         lean = self._lean_put() if size < EXPECT_MIN_BYTES else None
-        etag = self._put_lean(lean, body, remote_path, md5) if lean else None
-        if lean is None or self._lean_declined:
+        if lean is None:
             etag = self._put_object(body, remote_path, md5)
+        else:
+            etag = self._put_lean(lean, body, remote_path, md5)
         if _etag_md5(etag) != md5:
             self._verify_size(remote_path, size)
 
     def _put_lean(self, lean: LeanPut, body: BinaryIO, remote_path: str, md5: str) -> str | None:
+        """The lean PUT, or put_object when the store redirects it (botocore follows S3's
+        redirects, the lean path does not); every later object then goes to put_object."""
         try:
             return lean.put(self._key(remote_path), body, self._object_headers(md5))
-        except Declined:  # redirected: botocore follows S3's redirects, the lean path does not
+        except Declined:
             self._lean_declined = True
             body.seek(0)
-            return None
+            return self._put_object(body, remote_path, md5)
 
     def _put_object(self, body: BinaryIO, remote_path: str, md5: str) -> str | None:
         answer = self._s3().put_object(
