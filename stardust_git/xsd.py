@@ -143,20 +143,24 @@ def schema_dir(version: str, *, base_url: str | None = None) -> Path:
     URLs, for mirrors and tests.
     """
     files = _files_of(version)
-    local = os.environ.get(ENV_DIR)
-    if local:
-        directory = Path(local).expanduser() / FOLDERS[version]
+    directory = _schema_folder(version)
+    if os.environ.get(ENV_DIR):
         with _lock:
             if directory not in _verified_dirs:
                 _checked_local_dir(directory, files)
                 _verified_dirs.add(directory)
         return directory
-    directory = cache_root() / FOLDERS[version]
     with _lock:
         if directory not in _verified_dirs:
             _provision(directory, files, base_url or os.environ.get(ENV_BASE_URL))
             _verified_dirs.add(directory)
     return directory
+
+
+def _schema_folder(version: str) -> Path:
+    """Where the XSDs of ``version`` are read from: ``STARDUST_XSD_DIR`` or the cache."""
+    local = os.environ.get(ENV_DIR)
+    return (Path(local).expanduser() if local else cache_root()) / FOLDERS[version]
 
 
 def install(source: Path | None = None, *, base_url: str | None = None) -> list[Path]:
@@ -318,9 +322,8 @@ def _stamps(directory: Path, version: str) -> tuple[tuple[int, int], ...]:
 def compile_ahead() -> None:
     """Compile every version whose XSDs are already on this machine (``STARDUST_XSD_DIR`` or the
     cache; never downloaded here), for the processes forked after: the warm validate server."""
-    local = os.environ.get(ENV_DIR)
-    for version, folder in FOLDERS.items():
-        directory = (Path(local).expanduser() if local else cache_root()) / folder
+    for version in FOLDERS:
+        directory = _schema_folder(version)
         stamps = _stamps(directory, version)
         if stamps:
             with contextlib.suppress(UserError), _lock:
