@@ -12,11 +12,9 @@ import fcntl
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +23,7 @@ import pytest
 from pre_commit.clientlib import load_config, load_manifest
 
 from tests.test_corpus import REPO_ROOT
+from tests.test_warm import stop_server, wait_for_server
 
 HOOK_ID = "stardust-validate"
 WARM_HOOK_ID = "stardust-validate-warm"
@@ -209,13 +208,13 @@ def test_warm_hook_is_served_from_the_second_run(catalog_repo: Path, pre_commit_
         first = pre_commit(
             catalog_repo, pre_commit_home, "run", "--verbose", "--files", RELEASE, **warm
         )
-        wait_for_socket(warm_dir)
+        wait_for_server(warm_dir)
         second = pre_commit(
             catalog_repo, pre_commit_home, "run", "--verbose", "--files", RELEASE, **warm
         )
     finally:
         for lock in warm_dir.glob("*.lock"):
-            os.kill(int(lock.read_text()), signal.SIGTERM)
+            stop_server(lock)
         shutil.rmtree(warm_dir, ignore_errors=True)
 
     assert "warm: no server answered" in first.stdout, first.stdout
@@ -223,13 +222,6 @@ def test_warm_hook_is_served_from_the_second_run(catalog_repo: Path, pre_commit_
     for run in (first, second):
         assert run.returncode == 1, run.stdout + run.stderr
         assert f"{RELEASE}:2:1: upc: '1234567890123' has a wrong check digit" in run.stdout
-
-
-def wait_for_socket(folder: Path, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not list(folder.glob("*.sock")):
-        assert time.monotonic() < deadline, f"no warm server listened in {folder}"
-        time.sleep(0.1)
 
 
 # --- the hook manifest and the project's own configuration ---------------------------------------

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.gitrepo import git_env
 from tests.test_corpus import REPO_ROOT
 
 RELEASE = "catalog/beach-band/summer-vibes.yaml"
@@ -40,11 +41,6 @@ def catalog(tmp_path: Path) -> Path:
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "catalog"]):
         subprocess.run(["git", *args], cwd=repo, check=True, env=git_env())
     return repo
-
-
-def git_env() -> dict[str, str]:
-    identity = {"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.com"}
-    return {**os.environ, **identity, "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@x.org"}
 
 
 @pytest.fixture
