@@ -15,11 +15,13 @@ checkout, or any other sqlite failure, runs without a cache: measured again, nev
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -208,26 +210,44 @@ def _open(cache_dir: Path) -> sqlite3.Connection | None:
 def _ready(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     try:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")  # a lost write is measured again, never wrong
-        for statement in _SCHEMA:
-            db.execute(statement)
-        _check_version(db)
+        with _setting_up(path):
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # a lost write is measured again, never wrong
+            for statement in _SCHEMA:
+                db.execute(statement)
+            _check_version(db)
     except sqlite3.Error:
         db.close()
         raise
     return db
 
 
+@contextmanager
+def _setting_up(path: Path) -> Iterator[None]:
+    """One connection at a time sets the database up (across processes: a lock file beside it).
+    Two processes creating it at once made sqlite answer "database is locked" at once, busy
+    timeout or not (switching a new file to WAL, creating the tables), and the loser measured
+    without a cache: its results were never kept."""
+    with open(path.with_name(path.name + ".setup-lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def _check_version(db: sqlite3.Connection) -> None:
     """A database of another layout is emptied (its results are measured again)."""
-    row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-    if row is not None and row[0] == SCHEMA_VERSION:
+    if _has_this_layout(db):
         return
     with _transaction(db):
+        if _has_this_layout(db):  # another process set it up while this one waited to write
+            return  # (emptying it now would delete what that process has written since)
         db.execute("DELETE FROM paths")
         db.execute("DELETE FROM results")
         db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+
+def _has_this_layout(db: sqlite3.Connection) -> bool:
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    return row is not None and row[0] == SCHEMA_VERSION
 
 
 def _make_folder(cache_dir: Path) -> None:
