@@ -23,6 +23,11 @@ request's check did), so every timed run finds the same warm media cache.
 Reported: releases per minute of each, and ours (4 connections) over native; target >= 1.5x.
 Results: ``results/pools.json``. Run small while the machine is shared (``--releases 50``).
 
+Each run's CPU is also taken from the whole machine (``/proc/stat``): on loopback client and
+server share the cores, so the machine CPU of a run over the cores is the least wall time it
+can take. ``--rtt-ms 10`` puts ``latency_proxy.py`` in front of every server (a shop across a
+network); its results go to ``results/pools-rtt-10ms.json``.
+
 Writing 12,000 WAVs and measuring their audio QC is most of a cold run at 1,000 releases: with
 ``--keep DIR`` the catalog (a git repository with its media cache) is made in DIR once and reused
 by later runs with the same ``--releases`` and ``--only`` (the servers are fresh every run):
@@ -47,9 +52,10 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -183,12 +189,15 @@ def set_targets(root: Path, servers: list[Server], connections: int) -> None:
 # -- the servers ----------------------------------------------------------------------------
 
 
-def _sftp(stack: ExitStack, work: Path) -> Server:
+def _sftp(stack: ExitStack, work: Path, front: Front) -> Server:
     server = stack.enter_context(run_sshd(_fresh(work, "sshd")))
     os.environ["TEST_SFTP_KEY"] = server.private_key_path.read_text()
     ours = server.data_dir / "ours"
-    settings = sftp_settings(server, directory=str(ours)).model_dump(mode="json")
+    port = front(server.port, False)
+    settings = sftp_settings(server, directory=str(ours), port=port).model_dump(mode="json")
     batch = work / "sftp-batch"
+    known_hosts = work / "sftp-known-hosts"
+    known_hosts.write_text(f"[{server.host}]:{port} {server.host_key}\n")
 
     def native(tree: Path) -> None:
         lines = ["-mkdir native"]
@@ -199,8 +208,8 @@ def _sftp(stack: ExitStack, work: Path) -> Server:
         _run(
             [
                 *("sftp", "-q", "-b", str(batch), "-i", str(server.private_key_path)),
-                *("-o", f"UserKnownHostsFile={server.known_hosts_path}", "-o", "BatchMode=yes"),
-                *("-P", str(server.port), f"{server.username}@{server.host}"),
+                *("-o", f"UserKnownHostsFile={known_hosts}", "-o", "BatchMode=yes"),
+                *("-P", str(port), f"{server.username}@{server.host}"),
             ]
         )
 
@@ -209,11 +218,12 @@ def _sftp(stack: ExitStack, work: Path) -> Server:
     return Server("sftp", _compact(settings), native, "OpenSSH sftp -b", clean, copy)
 
 
-def _ftp(stack: ExitStack, work: Path) -> Server:
+def _ftp(stack: ExitStack, work: Path, front: Front) -> Server:
     server = stack.enter_context(run_ftp(_fresh(work, "ftp")))
     os.environ["TEST_FTP_PASSWORD"] = server.password
-    settings = ftp_settings(server, directory="/ours").model_dump(mode="json")
-    base = f"ftp://{server.host}:{server.port}/native"
+    port = front(server.port, True)
+    settings = ftp_settings(server, directory="/ours", port=port).model_dump(mode="json")
+    base = f"ftp://{server.host}:{port}/native"
     login = f"{server.username}:{server.password}"  # the test server's, not a secret
 
     def native(tree: Path) -> None:
@@ -226,8 +236,10 @@ def _ftp(stack: ExitStack, work: Path) -> Server:
     return Server("ftp", _compact(settings), native, "curl (one process)", clean, copy)
 
 
-def _s3(stack: ExitStack, work: Path) -> Server:
+def _s3(stack: ExitStack, work: Path, front: Front) -> Server:
     server: S3Server = stack.enter_context(run_seaweedfs(_fresh(work, "s3")))
+    endpoint = urlsplit(server.endpoint_url)
+    proxied = f"{endpoint.scheme}://{endpoint.hostname}:{front(endpoint.port or 80, False)}"
     os.environ["BENCH_S3_KEY_ID"] = server.access_key_id
     os.environ["BENCH_S3_SECRET"] = server.secret_access_key
     bucket = server.new_bucket("pools")
@@ -236,17 +248,18 @@ def _s3(stack: ExitStack, work: Path) -> Server:
         bucket=bucket,
         prefix="ours/",
         region=server.region,
-        endpoint_url=server.endpoint_url,
+        endpoint_url=proxied,
         access_key_id="${BENCH_S3_KEY_ID}",
         secret_access_key="${BENCH_S3_SECRET}",
     ).model_dump(mode="json")
     client = server.client()
+    signer = replace(server, endpoint_url=proxied).client()
     presigned: dict[Path, list[str]] = {}
 
     def sign(tree: Path) -> None:
         files = sorted(p for p in tree.rglob("*") if p.is_file())
         presigned[tree] = [
-            client.generate_presigned_url(
+            signer.generate_presigned_url(
                 "put_object",
                 Params={"Bucket": bucket, "Key": f"native/{p.relative_to(tree).as_posix()}"},
                 ExpiresIn=3600,
@@ -305,76 +318,139 @@ def _run(argv: list[str], cwd: Path | None = None) -> None:
 # -- measuring ------------------------------------------------------------------------------
 
 
-def deliver_seconds(root: Path, server: Server, *options: str) -> tuple[float, float]:
+def machine_cpu_seconds() -> float:
+    """CPU seconds every process on the machine has used since boot (/proc/stat: user, nice,
+    system, irq, softirq, steal; not idle nor iowait). On a quiet machine the difference over a
+    run is ours plus the server's: what two cores must fit into the run's wall time."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    busy = sum(int(fields[index]) for index in (0, 1, 2, 5, 6, 7))
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Timed:
+    """One timed run: wall seconds, our processes' CPU seconds, every process's CPU seconds."""
+
+    wall: float
+    cpu: float
+    machine_cpu: float
+
+
+def deliver_seconds(root: Path, server: Server, *options: str) -> Timed:
     """One ``deliver --all`` to ``server`` from an empty server and no receipts: its wall
-    time and the CPU seconds of its processes (it and its forked workers; not the server's)."""
+    time, the CPU seconds of its processes (it and its forked workers) and of the machine."""
     server.clean()
     shutil.rmtree(root / "receipts", ignore_errors=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine_before = machine_cpu_seconds()
     started = time.perf_counter()
     _run(["stardust-git", "deliver", "--all", "--target", server.protocol, *options], cwd=root)
     wall = time.perf_counter() - started
+    machine = machine_cpu_seconds() - machine_before
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    return wall, cpu
+    return Timed(wall, cpu, machine)
 
 
-def native_seconds(tree: Path, server: Server) -> float:
+def native_seconds(tree: Path, server: Server) -> Timed:
     server.clean()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine_before = machine_cpu_seconds()
     started = time.perf_counter()
     server.native(tree)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    machine = machine_cpu_seconds() - machine_before
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return Timed(wall, cpu, machine)
 
 
 def measure(root: Path, work: Path, server: Server, releases: int) -> dict[str, Any]:
     set_targets(root, [server], 4)
-    pooled, pooled_cpu = deliver_seconds(root, server)
+    runs = {"ours_4_connections": deliver_seconds(root, server)}
     os.environ["STARDUST_SEND_IN_WORKERS"] = "0"
-    threads, threads_cpu = deliver_seconds(root, server)
+    runs["ours_4_connections_threads"] = deliver_seconds(root, server)
     del os.environ["STARDUST_SEND_IN_WORKERS"]
     tree = work / f"{server.protocol}-delivered"
     server.delivered(tree)
     files = sum(1 for p in tree.rglob("*") if p.is_file())
-    native = native_seconds(tree, server)
+    runs["native"] = native_seconds(tree, server)
     set_targets(root, [server], 1)
-    single, single_cpu = deliver_seconds(root, server)
-    rendering, rendering_cpu = deliver_seconds(root, server, "--dry-run")
+    runs["ours_1_connection"] = deliver_seconds(root, server)
+    runs["ours_dry_run"] = deliver_seconds(root, server, "--dry-run")
+    pooled, native = runs["ours_4_connections"], runs["native"]
     per_minute = {
-        "ours_4_connections": releases * 60 / pooled,
-        "ours_1_connection": releases * 60 / single,
-        "native": releases * 60 / native,
+        "ours_4_connections": releases * 60 / pooled.wall,
+        "ours_1_connection": releases * 60 / runs["ours_1_connection"].wall,
+        "native": releases * 60 / native.wall,
     }
     ratio = per_minute["ours_4_connections"] / per_minute["native"]
+    cores = os.cpu_count() or 1
     return {
         "protocol": server.protocol,
         "native_tool": server.native_name,
         "files": files,
-        "seconds": {
-            "ours_4_connections": pooled,
-            "ours_4_connections_threads": threads,
-            "ours_1_connection": single,
-            "native": native,
-            "ours_dry_run": rendering,
+        "seconds": {name: round(run.wall, 2) for name, run in runs.items()},
+        "cpu_seconds": {name: round(run.cpu, 2) for name, run in runs.items()},
+        "machine_cpu_seconds": {name: round(run.machine_cpu, 2) for name, run in runs.items()},
+        "cpu_note": (
+            "cpu_seconds: ours (deliver and its workers) or the native tool; "
+            "machine_cpu_seconds: every process (the server's too), from /proc/stat"
+        ),
+        "server_cpu_seconds": {
+            name: round(run.machine_cpu - run.cpu, 2) for name, run in runs.items()
         },
-        "cpu_seconds": {
-            "ours_4_connections": round(pooled_cpu, 2),
-            "ours_4_connections_threads": round(threads_cpu, 2),
-            "ours_1_connection": round(single_cpu, 2),
-            "ours_dry_run": round(rendering_cpu, 2),
-        },
+        "fastest_possible_ratio": round(native.wall / (pooled.machine_cpu / cores), 3),
+        "fastest_possible_note": (
+            "native wall over the wall our run would take if its machine CPU (ours and the "
+            f"server's) kept all {cores} cores busy all the time"
+        ),
+        "any_client_ceiling_ratio": round(
+            native.wall / ((native.machine_cpu + runs["ours_dry_run"].cpu) / cores), 3
+        ),
+        "any_client_ceiling_note": (
+            "the same for a client that sent as cheaply as the native tool (the native run's "
+            "machine CPU, the server's included) and only added our dry run's CPU (plan, "
+            "render, gate)"
+        ),
         "dry_run_note": "deliver --dry-run: plan, render and gate without sending (the CPU part)",
         "releases_per_minute": {key: round(value, 1) for key, value in per_minute.items()},
         "ratio_4_connections_to_native": round(ratio, 3),
-        "ratio_4_to_1_connection": round(single / pooled, 3),
+        "ratio_4_to_1_connection": round(runs["ours_1_connection"].wall / pooled.wall, 3),
         "met": ratio >= TARGET_RATIO,
     }
 
 
+Front = Callable[[int, bool], int]
+"""The port to reach a server's port through (its own without ``--rtt-ms``); True for FTP."""
+
+
+def _fronts(stack: ExitStack, rtt_ms: float) -> Front:
+    """Without a round trip, the servers' own ports; with one, a latency_proxy.py in front of
+    each (stopped with the servers)."""
+
+    def front(port: int, ftp: bool) -> int:
+        if not rtt_ms:
+            return port
+        argv = [sys.executable, str(BENCH_DIR / "latency_proxy.py"), "--to", str(port)]
+        argv += ["--one-way-ms", str(rtt_ms / 2), *(["--ftp"] if ftp else [])]
+        proxy = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+        stack.callback(proxy.wait, 10)
+        stack.callback(proxy.terminate)
+        assert proxy.stdout is not None
+        return int(proxy.stdout.readline())
+
+    return front
+
+
 @contextmanager
-def running(work: Path, only: list[str] | None) -> Iterator[list[Server]]:
+def running(work: Path, only: list[str] | None, rtt_ms: float) -> Iterator[list[Server]]:
     makers = {"sftp": _sftp, "ftp": _ftp, "s3": _s3}
     with ExitStack() as stack:
-        yield [make(stack, work) for name, make in makers.items() if not only or name in only]
+        front = _fronts(stack, rtt_ms)
+        yield [
+            make(stack, work, front) for name, make in makers.items() if not only or name in only
+        ]
 
 
 def main() -> int:
@@ -383,6 +459,13 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", help="protocols to run (default: sftp ftp s3)")
     parser.add_argument("--notes", default=os.environ.get("BENCH_NOTES", ""))
     parser.add_argument("--keep", type=Path, help="make the catalog here once and reuse it")
+    parser.add_argument(
+        "--rtt-ms",
+        type=float,
+        default=0.0,
+        help="reach every server through latency_proxy.py with this round trip (results then "
+        "go to results/pools-rtt-<ms>ms.json)",
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()
     started = time.time()
@@ -390,7 +473,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-pools-") as temp:
         work = Path(temp)
         root = args.keep.resolve() if args.keep else work / "catalog"
-        with running(work, args.only) as servers:
+        with running(work, args.only, args.rtt_ms) as servers:
             prepared_catalog(root, args.releases, servers)
             for server in servers:
                 results.append(measure(root, work, server, args.releases))
@@ -405,15 +488,21 @@ def main() -> int:
             "load_average_after": os.getloadavg(),
         },
         "notes": args.notes,
+        "round_trip_ms": args.rtt_ms,
+        "round_trip_note": "0: loopback as it is; else through latency_proxy.py (each chunk held "
+        "half the round trip each way; connection set-up not delayed)",
         "releases": args.releases,
         "tracks_per_release": TRACKS,
         "target_ratio": TARGET_RATIO,
         "results": results,
         "all_met": all(r["met"] for r in results),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"results: {RESULTS.relative_to(REPO_ROOT)}")
+    results_file = (
+        RESULTS.with_name(f"pools-rtt-{args.rtt_ms:g}ms.json") if args.rtt_ms else RESULTS
+    )
+    results_file.parent.mkdir(parents=True, exist_ok=True)
+    results_file.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"results: {results_file.relative_to(REPO_ROOT)}")
     return 0 if report["all_met"] else 1
 
 
@@ -424,7 +513,11 @@ def print_row(result: dict[str, Any]) -> None:
         f"{result['protocol']:<5} releases/min: 4 connections {rates['ours_4_connections']:.0f},"
         f" 1 connection {rates['ours_1_connection']:.0f}, {result['native_tool']}"
         f" {rates['native']:.0f}; {result['ratio_4_connections_to_native']:.2f}x"
-        f" (>= {TARGET_RATIO}) [{mark}]",
+        f" (>= {TARGET_RATIO}) [{mark}]; server CPU-s: ours"
+        f" {result['server_cpu_seconds']['ours_4_connections']:.1f},"
+        f" native {result['server_cpu_seconds']['native']:.1f};"
+        f" fastest possible {result['fastest_possible_ratio']:.2f}x,"
+        f" any client {result['any_client_ceiling_ratio']:.2f}x",
         flush=True,
     )
 

@@ -29,6 +29,12 @@ for bench in bench_*.py; do
   fi
 done
 
+# The pools again with every server 10 ms away (latency_proxy.py), as shops are: 100 releases.
+echo "== bench_pools (10 ms round trip)"
+"${PYTHON}" bench_pools.py --releases 100 --rtt-ms 10 2>&1 | tee results/pools-rtt-10ms.log
+status=${PIPESTATUS[0]}
+[[ ${status} -eq 0 ]] || failed+=("bench_pools --rtt-ms 10 (exit ${status})")
+
 # BENCH_LARGE=1 adds the 100,000-release runs of issue 15 (validate, plan, deliver --dry-run):
 # the catalogs are generated once into BENCH_KEEP (default results/tmp/large, about 1 GB with the
 # plan repository's receipts) and reused by the next run; building the plan repository delivers
