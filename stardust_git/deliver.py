@@ -451,7 +451,8 @@ class _Engine:
 
         assert self.plan.catalog is not None
         for name in one_by_one:
-            open_transport(name, self.plan.catalog.targets[name].model.delivery, self.root)
+            delivery = self.plan.catalog.targets[name].model.delivery
+            open_transport(name, delivery, self.root).prepare_for_workers()
 
     def _may_send(self, one_by_one: dict[str, list[PlannedAction]]) -> bool:
         assert self.plan.catalog is not None

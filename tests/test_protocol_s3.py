@@ -16,8 +16,9 @@ import pytest
 
 from stardust_git.models.target import S3Delivery
 from stardust_git.protocols.base import PermanentError
-from stardust_git.protocols.s3 import S3Protocol
+from stardust_git.protocols.s3 import S3Protocol, _shared_loader
 from tests.servers import S3Server
+from tests.servers._process import free_port
 from tests.test_protocol_endpoints import MIB, md5_of, random_file
 
 
@@ -253,3 +254,28 @@ def test_a_redirected_small_put_is_sent_again_through_put_object(
     body = client.get_object(Bucket=s3_bucket, Key="dsp/r/cover.jpg")["Body"].read()
     assert body == cover.read_bytes()
     assert client.get_object(Bucket=s3_bucket, Key="dsp/r/m.xml")["Body"].read() == b"<m/>"
+
+
+def test_workers_inherit_the_s3_model_loaded_before_they_fork(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """deliver calls prepare_for_workers before forking its sending workers: the S3 model and
+    endpoint rules are parsed there once, and nothing is sent (nothing listens here)."""
+    monkeypatch.setenv("TEST_S3_UNUSED_ID", "id")
+    monkeypatch.setenv("TEST_S3_UNUSED_SECRET", "secret")
+    _shared_loader.cache_clear()
+    settings = S3Delivery(
+        protocol="s3",
+        bucket="anything",
+        region="us-east-1",
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        access_key_id="${TEST_S3_UNUSED_ID}",
+        secret_access_key="${TEST_S3_UNUSED_SECRET}",
+    )
+    try:
+        S3Protocol("dsp", settings, tmp_path).prepare_for_workers()
+        loaded = {key[1:3] for key in _shared_loader()._cache if key[0] == "load_service_model"}
+    finally:
+        _shared_loader.cache_clear()
+
+    assert {("s3", "service-2"), ("s3", "endpoint-rule-set-1")} <= loaded

@@ -96,6 +96,10 @@ class Transport(abc.ABC):
     def delete(self, remote_path: str) -> None:
         """Remove a remote file (the probe of ``target test``)."""
 
+    def prepare_for_workers(self) -> None:  # noqa: B027 (a hook: most protocols need none)
+        """Load now, before worker processes fork from this one, what each of their connections
+        would otherwise load for itself; opens no connection."""
+
     def held(self, remote_dir: str) -> dict[str, RemoteFile] | None:
         """The files directly inside ``remote_dir`` by path, in one request, for the deliver
         step to skip what is already there; None when the protocol cannot tell (ask ``stat``)."""

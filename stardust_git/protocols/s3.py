@@ -113,6 +113,14 @@ class S3Protocol(Transport):
             with suppress(Exception):
                 client.close()
 
+    def prepare_for_workers(self) -> None:
+        """Make a client and drop it: the S3 model and endpoint rules it parsed stay in the
+        process's shared loader, which workers inherit instead of parsing them each. A client
+        that cannot be made here fails again, with its proper message, where a worker connects."""
+        with suppress(Exception):
+            self._s3()
+        self.close()
+
     def _s3(self) -> Any:
         if self._client is None:
             self._client = self._new_client()
