@@ -711,3 +711,21 @@ def test_the_store_list_is_real_countries_and_leaves_out_uninhabited_codes() -> 
     assert len(territories) == 175  # App Store Connect's count of countries and regions
     assert {"US", "GB", "JP", "BR", "NG", "XK"} <= territories
     assert not {"AQ", "BV", "HM", "TF", "GS", "UM", "WW"} & territories
+
+
+def test_validate_without_assets_opens_no_asset_file_of_an_apple_release(
+    tmp_path: Path, cover_3000: Path
+) -> None:
+    """``--no-assets`` promises that nothing needing the assets is checked: the Apple check then
+    checks the metadata alone. With the cover and audio gone, only a run with assets says so."""
+    _tmp_catalog(tmp_path, cover_3000)
+    (tmp_path / "assets" / "cover.jpg").unlink()
+    (tmp_path / "assets" / "01.wav").unlink()
+
+    with_assets = validate.validate_catalog(tmp_path)
+    without = validate.validate_catalog(tmp_path, options=validate.ValidationOptions(False))
+
+    assert {d.field for d in with_assets.errors} >= {"cover", "tracks[0].audio"}
+    assert any("apple target 'shop'" in d.message for d in with_assets.errors)
+    assert without.errors == []
+    assert without.releases == 1

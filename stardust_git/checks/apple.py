@@ -193,19 +193,22 @@ def check_apple_packages(
     loaded: Loaded[Release],
     diagnostics: Diagnostics,
     profiles_measure: bool = False,
+    read_assets: bool = True,
 ) -> None:
     """validate: render the release for each apple target it lists and check the package
     (``profiles_measure``: the gate measures assets, so the profiles' artwork and audio rules
-    and the assets check run; this leaves their problems to them)."""
+    and the assets check run; this leaves their problems to them). Without ``read_assets``
+    (``--no-assets``) the metadata alone is checked: no asset file is opened."""
     for index, name in enumerate(loaded.model.targets):
         target = catalog.targets.get(name)
         if target is None or target.model.format != "apple":
             continue
         left_out = _left_out(catalog, name, profiles_measure)
         target_loc: Loc = ("targets", index)
-        for loc, problem in apple_release_problems(catalog, loaded, name, target_loc, left_out):
+        problems = apple_release_problems(catalog, loaded, name, target_loc, left_out, read_assets)
+        for loc, problem in problems:
             diagnostics.add(loaded.diagnostic(loc, f"apple target '{name}': {problem}"))
-        if not loaded.model.takedown:
+        if read_assets and not loaded.model.takedown:
             _check_apple_audio(catalog, loaded, name, left_out, diagnostics)
 
 
@@ -244,11 +247,16 @@ def apple_release_problems(
     target_name: str,
     target_loc: Loc,
     left_out: frozenset[str] = frozenset(),
+    read_assets: bool = True,
 ) -> list[tuple[Loc, str]]:
-    """(release field, problem) for the package ``loaded`` renders to for ``target_name``."""
+    """(release field, problem) for the package ``loaded`` renders to for ``target_name``
+    (without ``read_assets``: its metadata-only update, no asset file opened)."""
     action: Action = "takedown" if loaded.model.takedown else "initial"
+    context = _check_context()
     try:
-        package = render_apple_package(catalog, loaded, target_name, action, _check_context())
+        package = render_apple_package(
+            catalog, loaded, target_name, action, context, read_assets=read_assets
+        )
     except RenderError as error:
         return [(error.loc or target_loc, error.message)]
     return _problems_of(catalog, loaded, package, target_loc, left_out=left_out)

@@ -115,7 +115,8 @@ def _apple(run: GateRun, loaded: Loaded[Release], diagnostics: Diagnostics) -> N
     from stardust_git.checks import apple
 
     if run.packages is None:
-        apple.check_apple_packages(run.catalog, loaded, diagnostics, "assets" in run.needs)
+        measured = "assets" in run.needs
+        apple.check_apple_packages(run.catalog, loaded, diagnostics, measured, measured)
         return
     for package in run.packages.get(loaded.path, ()):
         if package.format.startswith("apple"):

@@ -23,11 +23,14 @@ def render_apple_package(
     context: RenderContext,
     *,
     include_assets: bool = True,
+    read_assets: bool = True,
 ) -> Package:
     """The package one delivery of ``loaded`` to the apple target ``target_name`` sends.
 
     ``include_assets=False`` renders a metadata-only update: no files beside ``metadata.xml``
     and no file elements in it (the deliver engine decides, from what was sent before).
+    ``read_assets=False`` (``validate --no-assets``) renders that update without opening an
+    asset file: its fingerprint is then the metadata's own, for checking, never for a plan.
     """
     target = apple_target(catalog, target_name)
     release = loaded.model
@@ -38,11 +41,11 @@ def render_apple_package(
         full = takedown_xml(target, release, vendor_id)
         sent = full
     else:
-        asset_files = package_assets(catalog.root, release, folder)
+        asset_files = package_assets(catalog.root, release, folder) if read_assets else None
         album = AlbumInput(catalog, loaded, target_name, target, vendor_id, render_date(context))
         full = album_xml(album, asset_files)
-        sent = full if include_assets else album_xml(album, None)
-        resources = asset_files.all() if include_assets else ()
+        sent = full if include_assets or asset_files is None else album_xml(album, None)
+        resources = asset_files.all() if include_assets and asset_files is not None else ()
     message = PackageFile(
         folder + METADATA_FILE,
         "message",
