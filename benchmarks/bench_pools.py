@@ -341,23 +341,21 @@ def deliver_seconds(root: Path, server: Server, *options: str) -> Timed:
     time, the CPU seconds of its processes (it and its forked workers) and of the machine."""
     server.clean()
     shutil.rmtree(root / "receipts", ignore_errors=True)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    machine_before = machine_cpu_seconds()
-    started = time.perf_counter()
-    _run(["stardust-git", "deliver", "--all", "--target", server.protocol, *options], cwd=root)
-    wall = time.perf_counter() - started
-    machine = machine_cpu_seconds() - machine_before
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    return Timed(wall, cpu, machine)
+    argv = ["stardust-git", "deliver", "--all", "--target", server.protocol, *options]
+    return _timed(lambda: _run(argv, cwd=root))
 
 
 def native_seconds(tree: Path, server: Server) -> Timed:
     server.clean()
+    return _timed(lambda: server.native(tree))
+
+
+def _timed(action: Callable[[], None]) -> Timed:
+    """``action``'s wall time, its child processes' CPU and the whole machine's."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     machine_before = machine_cpu_seconds()
     started = time.perf_counter()
-    server.native(tree)
+    action()
     wall = time.perf_counter() - started
     machine = machine_cpu_seconds() - machine_before
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
