@@ -299,11 +299,16 @@ def get_schema(version: str) -> etree.XMLSchema:
     threads validating with the same object at once would mix their errors.
     """
     directory = schema_dir(version).resolve()
-    key = (version, directory, _stamps(directory, version))
+    key = _schema_key(version, directory)
     with _lock:
         if key not in _schemas:
             _schemas[key] = compile_schema(directory)
         return _schemas[key]
+
+
+def _schema_key(version: str, directory: Path) -> tuple[str, Path, tuple[tuple[int, int], ...]]:
+    """The compiled schema's key: the version, its resolved folder and the files' stamps."""
+    return version, directory, _stamps(directory, version)
 
 
 def _stamps(directory: Path, version: str) -> tuple[tuple[int, int], ...]:
@@ -323,11 +328,10 @@ def compile_ahead() -> None:
     """Compile every version whose XSDs are already on this machine (``STARDUST_XSD_DIR`` or the
     cache; never downloaded here), for the processes forked after: the warm validate server."""
     for version in FOLDERS:
-        directory = _schema_folder(version)
-        stamps = _stamps(directory, version)
-        if stamps:
+        directory = _schema_folder(version).resolve()
+        key = _schema_key(version, directory)
+        if key[2]:  # every file is there
             with contextlib.suppress(UserError), _lock:
-                key = (version, directory.resolve(), stamps)
                 _schemas[key] = compile_schema(directory)
 
 

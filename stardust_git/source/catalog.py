@@ -579,7 +579,8 @@ def prime_support_files(root: Path) -> None:
     for folder in (TARGETS_DIR, GENRES_DIR, f"{GENRES_DIR}/vocabularies"):
         for file in sorted((root / folder).glob("*")):
             path = f"{folder}/{file.name}"
-            model = Target if _kind(path) == "target" else _GENRE_MODELS.get(_kind(path))
+            kind = _kind(path)
+            model = Target if kind == "target" else _GENRE_MODELS.get(kind)
             if model is not None and file.is_file() and file.stat().st_size <= PRIMED_MAX_BYTES:
                 data = file.read_bytes()
                 if (path, model, data) not in _PRIMED:

@@ -125,8 +125,9 @@ def exchange(connection: socket.socket, args: list[str]) -> int | None:
     if not first.startswith(b"pid "):
         say("the server's code is older than the installed package: running here")
         return None
-    say(f"served by process {int(first.split()[1])}")
-    return exit_code(replies, int(first.split()[1]))
+    child = int(first.split()[1])
+    say(f"served by process {child}")
+    return exit_code(replies, child)
 
 
 def request(args: list[str]) -> dict[str, object]:
