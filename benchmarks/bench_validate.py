@@ -243,7 +243,7 @@ def profile_full(root: Path) -> str:
 
 def bench_one_file(root: Path, n: int) -> dict[str, Any]:
     names = sorted(relative(root, p) for p in release_files(root))
-    changed = next(root / name for name in names[len(names) // 2 :] if _not_for_apple(root / name))
+    changed = root / names[len(names) // 2]
     original = changed.read_bytes()
     command = [stardust_git(), "validate", str(changed.relative_to(root)), "--no-assets"]
     cold_runs = 5 if n <= BREAKDOWN_UP_TO else 1
@@ -330,11 +330,6 @@ def _served_and_cold(
         if done.returncode != 0 or (warm and "warm: served by process" not in done.stderr):
             raise SystemExit(f"validate{' --warm' * warm} failed or was not served:\n{done.stderr}")
     return timings[0], timings[1]
-
-
-def _not_for_apple(path: Path) -> bool:
-    """The Apple renderer reads the cover, which the synthetic catalog does not write."""
-    return "apple" not in path.read_text(encoding="utf-8")
 
 
 def _edit_and_run(
